@@ -1,0 +1,10 @@
+module github.com/spine-sandbox/spine-sandbox
+
+go 1.26.8
+
+require (
+	github.com/gorilla/mux v1.8.1
+	github.com/nsf/jsondiff v0.0.0-20260207060731-8e8d90c4c0ac
+	github.com/samply/golang-fhir-models/fhir-models v0.3.2
+	gopkg.in/yaml.v3 v3.0.1
+)

@@ -1,0 +1,463 @@
+// Package world holds the state one scenario describes: the consumer system,
+// PDS patients, practices with their SDS registrations, and each practice's
+// provider records, schedules, slots and appointments. Every business rule
+// that changes state (register, book, amend, cancel) lives here and runs
+// under one lock, so two consumers booking one slot at once get exactly one
+// success and one DUPLICATE_REJECTED, and a rejected change leaves no trace.
+package world
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+)
+
+// Clock returns the current time. Worlds take one so tests can pin time.
+type Clock func() time.Time
+
+// World is the live state of one session. It is safe for concurrent use.
+type World struct {
+	now  Clock
+	base string // the session's public base URL, for default service roots
+
+	mu        sync.RWMutex
+	consumer  ConsumerSystem
+	patients  map[string]*Patient
+	pdsOrder  []string // NHS numbers in scenario order, for stable search
+	practices map[string]*practice
+	odsOrder  []string
+}
+
+type practice struct {
+	Practice // metadata; the slices below are the live state
+	records  map[string]*Record
+	slots    map[string]*Slot
+	appts    map[string]*Appointment
+	nextID   int
+}
+
+// New builds a World from data. base is the public base URL of the session
+// (for example http://127.0.0.1:4000/s/abc) and clock the time source; nil
+// means time.Now.
+func New(data Data, base string, clock Clock) *World {
+	if clock == nil {
+		clock = time.Now
+	}
+	w := &World{
+		now:       clock,
+		base:      strings.TrimSuffix(base, "/"),
+		consumer:  cloneConsumer(data.Consumer),
+		patients:  map[string]*Patient{},
+		practices: map[string]*practice{},
+	}
+	if w.consumer.Manufacturer == "" {
+		w.consumer.Manufacturer = w.consumer.ODS
+	}
+	for _, p := range data.Patients {
+		p := clonePatient(p)
+		if p.VersionID == 0 {
+			p.VersionID = 1
+		}
+		w.patients[p.NHSNumber] = &p
+		w.pdsOrder = append(w.pdsOrder, p.NHSNumber)
+	}
+	for _, src := range data.Practices {
+		pr := &practice{
+			Practice: clonePracticeMeta(src),
+			records:  map[string]*Record{},
+			slots:    map[string]*Slot{},
+			appts:    map[string]*Appointment{},
+		}
+		if pr.OrganizationID == "" {
+			pr.OrganizationID = "1"
+		}
+		for _, r := range src.Records {
+			r := cloneRecord(r)
+			if r.State == "" {
+				r.State = Active
+			}
+			if r.RegistrationType == "" {
+				r.RegistrationType = "R"
+			}
+			if r.VersionID == 0 {
+				r.VersionID = 1
+			}
+			pr.records[r.ID] = &r
+			pr.bumpID(r.ID)
+		}
+		for _, s := range src.Slots {
+			s := cloneSlot(s)
+			if s.Status == "" {
+				s.Status = Free
+			}
+			pr.slots[s.ID] = &s
+		}
+		for _, a := range src.Appointments {
+			a := cloneAppointment(a)
+			if a.VersionID == 0 {
+				a.VersionID = 1
+			}
+			pr.appts[a.ID] = &a
+			pr.bumpID(a.ID)
+		}
+		w.practices[pr.ODS] = pr
+		w.odsOrder = append(w.odsOrder, pr.ODS)
+	}
+	return w
+}
+
+// Now returns the world's current time.
+func (w *World) Now() time.Time { return w.now() }
+
+// BaseURL returns the session's public base URL.
+func (w *World) BaseURL() string { return w.base }
+
+// ServiceRoot is the FHIR service root SDS holds for a practice: its
+// configured Endpoint, or the sandbox provider's address for it.
+func (w *World) ServiceRoot(p Practice) string {
+	if p.Endpoint != "" {
+		return p.Endpoint
+	}
+	return w.base + "/provider/" + p.ODS + "/STU3/1/gpconnect"
+}
+
+// Consumer returns the consumer system.
+func (w *World) Consumer() ConsumerSystem {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return cloneConsumer(w.consumer)
+}
+
+// Patient returns the PDS record with the given NHS number, as stored
+// (superseded and invalidated records included).
+func (w *World) Patient(nhs string) (Patient, bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	p, ok := w.patients[nhs]
+	if !ok {
+		return Patient{}, false
+	}
+	return clonePatient(*p), true
+}
+
+// Patients returns every PDS record in scenario order.
+func (w *World) Patients() []Patient {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	out := make([]Patient, 0, len(w.pdsOrder))
+	for _, n := range w.pdsOrder {
+		out = append(out, clonePatient(*w.patients[n]))
+	}
+	return out
+}
+
+// Practice returns a practice's metadata (no records, slots or
+// appointments; use the accessors for those).
+func (w *World) Practice(ods string) (Practice, bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	p, ok := w.practices[ods]
+	if !ok {
+		return Practice{}, false
+	}
+	return clonePracticeMeta(p.Practice), true
+}
+
+// Practices returns every practice's metadata in scenario order.
+func (w *World) Practices() []Practice {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	out := make([]Practice, 0, len(w.odsOrder))
+	for _, ods := range w.odsOrder {
+		out = append(out, clonePracticeMeta(w.practices[ods].Practice))
+	}
+	return out
+}
+
+// SenderInteractions returns the interactions on the AS record with the
+// given ASID (the consumer's or a practice's), and whether one exists.
+func (w *World) SenderInteractions(asid string) ([]gpc.Interaction, bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.consumer.ASID == asid {
+		return slices.Clone(w.consumer.Interactions), true
+	}
+	for _, ods := range w.odsOrder {
+		if p := w.practices[ods]; p.ProviderASID == asid {
+			return slices.Clone(p.Interactions), true
+		}
+	}
+	return nil, false
+}
+
+// ReceiverEndpoint returns the service root registered for the MHS record
+// of the practice whose ASID is asid, for interaction in. ok is false when no
+// practice has that ASID or its record lacks the interaction.
+func (w *World) ReceiverEndpoint(asid string, in gpc.Interaction) (root string, ok bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	for _, ods := range w.odsOrder {
+		p := w.practices[ods]
+		if p.ProviderASID == asid && slices.Contains(p.Interactions, in) {
+			return w.ServiceRoot(p.Practice), true
+		}
+	}
+	return "", false
+}
+
+func (p *practice) bumpID(id string) {
+	if n, err := strconv.Atoi(id); err == nil && n >= p.nextID {
+		p.nextID = n + 1
+	}
+}
+
+func (p *practice) newID() string {
+	if p.nextID == 0 {
+		p.nextID = 1
+	}
+	for {
+		id := strconv.Itoa(p.nextID)
+		p.nextID++
+		if _, taken := p.records[id]; taken {
+			continue
+		}
+		if _, taken := p.appts[id]; taken {
+			continue
+		}
+		return id
+	}
+}
+
+func (w *World) practice(ods string) (*practice, error) {
+	p, ok := w.practices[ods]
+	if !ok {
+		return nil, gpc.Errorf(gpc.OrganisationNotFound, "No practice with ODS code %s at this provider", ods)
+	}
+	return p, nil
+}
+
+// Locations returns a practice's locations.
+func (w *World) Locations(ods string) []Location {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if p, ok := w.practices[ods]; ok {
+		return cloneLocations(p.Locations)
+	}
+	return nil
+}
+
+// Practitioners returns a practice's practitioners.
+func (w *World) Practitioners(ods string) []Practitioner {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if p, ok := w.practices[ods]; ok {
+		return clonePractitioners(p.Practitioners)
+	}
+	return nil
+}
+
+// Schedules returns a practice's schedules.
+func (w *World) Schedules(ods string) []Schedule {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if p, ok := w.practices[ods]; ok {
+		return slices.Clone(p.Schedules)
+	}
+	return nil
+}
+
+// Records returns a practice's patient records, ordered by id.
+func (w *World) Records(ods string) []Record {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	p, ok := w.practices[ods]
+	if !ok {
+		return nil
+	}
+	out := make([]Record, 0, len(p.records))
+	for _, r := range p.records {
+		out = append(out, cloneRecord(*r))
+	}
+	sortByID(out, func(r Record) string { return r.ID })
+	return out
+}
+
+// Record returns a practice's patient record by logical id.
+func (w *World) Record(ods, id string) (Record, bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	p, ok := w.practices[ods]
+	if !ok {
+		return Record{}, false
+	}
+	r, ok := p.records[id]
+	if !ok {
+		return Record{}, false
+	}
+	return cloneRecord(*r), true
+}
+
+// RecordByNHSNumber returns a practice's record for an NHS number.
+func (w *World) RecordByNHSNumber(ods, nhs string) (Record, bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	p, ok := w.practices[ods]
+	if !ok {
+		return Record{}, false
+	}
+	if r := p.recordByNHS(nhs); r != nil {
+		return cloneRecord(*r), true
+	}
+	return Record{}, false
+}
+
+func (p *practice) recordByNHS(nhs string) *Record {
+	var found *Record
+	for _, r := range p.records {
+		if r.NHSNumber == nhs && (found == nil || idLess(r.ID, found.ID)) {
+			found = r
+		}
+	}
+	return found
+}
+
+// Slots returns every slot of a practice, ordered by start then id.
+func (w *World) Slots(ods string) []Slot {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	p, ok := w.practices[ods]
+	if !ok {
+		return nil
+	}
+	return p.sortedSlots(func(*Slot) bool { return true })
+}
+
+func (p *practice) sortedSlots(keep func(*Slot) bool) []Slot {
+	var out []Slot
+	for _, s := range p.slots {
+		if keep(s) {
+			out = append(out, cloneSlot(*s))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return idLess(out[i].ID, out[j].ID)
+	})
+	return out
+}
+
+// SlotQuery selects free slots.
+type SlotQuery struct {
+	From, To time.Time // slots lying fully inside [From, To]
+	// ConsumerODS and OrgType are the consumer's searchFilter values; a slot
+	// restricted to other ODS codes or organisation types is not offered.
+	ConsumerODS string
+	OrgType     string
+}
+
+// FreeSlots returns the free slots of a practice that lie fully inside the
+// query's range and that the consumer may book, ordered by start.
+func (w *World) FreeSlots(ods string, q SlotQuery) []Slot {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	p, ok := w.practices[ods]
+	if !ok {
+		return nil
+	}
+	return p.sortedSlots(func(s *Slot) bool {
+		return s.Status == Free && !s.Start.Before(q.From) && !s.End.After(q.To) && s.offeredTo(q.ConsumerODS, q.OrgType)
+	})
+}
+
+func (s *Slot) offeredTo(ods, orgType string) bool {
+	if len(s.ODSCodes) > 0 && !slices.Contains(s.ODSCodes, ods) {
+		return false
+	}
+	if len(s.OrgTypes) > 0 && !slices.Contains(s.OrgTypes, orgType) {
+		return false
+	}
+	return true
+}
+
+// Appointment returns an appointment by id.
+func (w *World) Appointment(ods, id string) (Appointment, bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	p, ok := w.practices[ods]
+	if !ok {
+		return Appointment{}, false
+	}
+	a, ok := p.appts[id]
+	if !ok {
+		return Appointment{}, false
+	}
+	return cloneAppointment(*a), true
+}
+
+// Appointments returns every appointment of a practice, ordered by id.
+func (w *World) Appointments(ods string) []Appointment {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	p, ok := w.practices[ods]
+	if !ok {
+		return nil
+	}
+	out := make([]Appointment, 0, len(p.appts))
+	for _, a := range p.appts {
+		out = append(out, cloneAppointment(*a))
+	}
+	sortByID(out, func(a Appointment) string { return a.ID })
+	return out
+}
+
+// PatientAppointments returns the appointments (cancelled included) of one
+// patient record whose start lies in [from, to), ordered by start.
+func (w *World) PatientAppointments(ods, patientID string, from, to time.Time) []Appointment {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	p, ok := w.practices[ods]
+	if !ok {
+		return nil
+	}
+	var out []Appointment
+	for _, a := range p.appts {
+		if a.Patient == patientID && !a.Start.Before(from) && a.Start.Before(to) {
+			out = append(out, cloneAppointment(*a))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return idLess(out[i].ID, out[j].ID)
+	})
+	return out
+}
+
+func idLess(a, b string) bool {
+	na, ea := strconv.Atoi(a)
+	nb, eb := strconv.Atoi(b)
+	if ea == nil && eb == nil {
+		return na < nb
+	}
+	return a < b
+}
+
+func sortByID[T any](xs []T, id func(T) string) {
+	sort.Slice(xs, func(i, j int) bool { return idLess(id(xs[i]), id(xs[j])) })
+}
+
+// String describes the world briefly, for logs.
+func (w *World) String() string {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return fmt.Sprintf("world{%d patients, %d practices}", len(w.patients), len(w.practices))
+}
