@@ -1,0 +1,236 @@
+package stu3
+
+import (
+	"encoding/json"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+)
+
+// Every resource type encodes its resourceType even when the field was left
+// empty, so building one needs no boilerplate.
+
+// Patient is a CareConnect-GPC-Patient-1 (§3.2, §3.3). Elements the profile
+// forbids (maritalStatus, birthPlace, multipleBirth, ...) are absent on
+// purpose, so UnknownFields reports them.
+type Patient struct {
+	ResourceType         string           `json:"resourceType"`
+	ID                   string           `json:"id,omitempty"`
+	Meta                 *Meta            `json:"meta,omitempty"`
+	Extension            []Extension      `json:"extension,omitempty"`
+	Identifier           []Identifier     `json:"identifier,omitempty"`
+	Active               *bool            `json:"active,omitempty"`
+	Name                 []HumanName      `json:"name,omitempty"`
+	Telecom              []ContactPoint   `json:"telecom,omitempty"`
+	Gender               string           `json:"gender,omitempty"`
+	BirthDate            string           `json:"birthDate,omitempty"`
+	Address              []Address        `json:"address,omitempty"`
+	Contact              []PatientContact `json:"contact,omitempty"`
+	ManagingOrganization *Reference       `json:"managingOrganization,omitempty"`
+}
+
+// PatientContact is one of a patient's contacts (next of kin, ...).
+type PatientContact struct {
+	Relationship []CodeableConcept `json:"relationship,omitempty"`
+	Name         *HumanName        `json:"name,omitempty"`
+	Telecom      []ContactPoint    `json:"telecom,omitempty"`
+	Address      *Address          `json:"address,omitempty"`
+	Gender       string            `json:"gender,omitempty"`
+	Organization *Reference        `json:"organization,omitempty"`
+	Period       *Period           `json:"period,omitempty"`
+}
+
+// MarshalJSON writes resourceType "Patient" when it is empty.
+func (r Patient) MarshalJSON() ([]byte, error) {
+	type plain Patient
+	r.ResourceType = orDefault(r.ResourceType, "Patient")
+	return json.Marshal(plain(r))
+}
+
+// Organization is a CareConnect-GPC-Organization-1 (§3.5), also the
+// booking organisation contained in an Appointment (§4.2).
+type Organization struct {
+	ResourceType string             `json:"resourceType"`
+	ID           string             `json:"id,omitempty"`
+	Meta         *Meta              `json:"meta,omitempty"`
+	Extension    []Extension        `json:"extension,omitempty"`
+	Identifier   []Identifier       `json:"identifier,omitempty"`
+	Active       *bool              `json:"active,omitempty"`
+	Type         []CodeableConcept  `json:"type,omitempty"`
+	Name         string             `json:"name,omitempty"`
+	Telecom      List[ContactPoint] `json:"telecom,omitempty"`
+	Address      List[Address]      `json:"address,omitempty"`
+	PartOf       *Reference         `json:"partOf,omitempty"`
+}
+
+// MarshalJSON writes resourceType "Organization" when it is empty.
+func (r Organization) MarshalJSON() ([]byte, error) {
+	type plain Organization
+	r.ResourceType = orDefault(r.ResourceType, "Organization")
+	return json.Marshal(plain(r))
+}
+
+// Practitioner is a CareConnect-GPC-Practitioner-1 (§3.5). It has no
+// telecom, address, birthDate, photo or qualification: the profile forbids
+// them.
+type Practitioner struct {
+	ResourceType string       `json:"resourceType"`
+	ID           string       `json:"id,omitempty"`
+	Meta         *Meta        `json:"meta,omitempty"`
+	Extension    []Extension  `json:"extension,omitempty"`
+	Identifier   []Identifier `json:"identifier,omitempty"`
+	Active       *bool        `json:"active,omitempty"`
+	Name         []HumanName  `json:"name,omitempty"`
+	Gender       string       `json:"gender,omitempty"`
+}
+
+// MarshalJSON writes resourceType "Practitioner" when it is empty.
+func (r Practitioner) MarshalJSON() ([]byte, error) {
+	type plain Practitioner
+	r.ResourceType = orDefault(r.ResourceType, "Practitioner")
+	return json.Marshal(plain(r))
+}
+
+// Location is a CareConnect-GPC-Location-1 (§3.5).
+type Location struct {
+	ResourceType         string             `json:"resourceType"`
+	ID                   string             `json:"id,omitempty"`
+	Meta                 *Meta              `json:"meta,omitempty"`
+	Extension            []Extension        `json:"extension,omitempty"`
+	Identifier           []Identifier       `json:"identifier,omitempty"`
+	Status               string             `json:"status,omitempty"`
+	Name                 string             `json:"name,omitempty"`
+	Description          string             `json:"description,omitempty"`
+	Telecom              List[ContactPoint] `json:"telecom,omitempty"`
+	Address              *Address           `json:"address,omitempty"`
+	ManagingOrganization *Reference         `json:"managingOrganization,omitempty"`
+}
+
+// MarshalJSON writes resourceType "Location" when it is empty.
+func (r Location) MarshalJSON() ([]byte, error) {
+	type plain Location
+	r.ResourceType = orDefault(r.ResourceType, "Location")
+	return json.Marshal(plain(r))
+}
+
+// UnmarshalJSON accepts Location.address as an object or, leniently, as an
+// array of one (read_location_response_example.json, §4.1).
+func (r *Location) UnmarshalJSON(b []byte) error {
+	type plain Location
+	var aux struct {
+		plain
+		Address json.RawMessage `json:"address,omitempty"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	addr, err := unmarshalOne[Address](aux.Address, "Location.address")
+	if err != nil {
+		return err
+	}
+	*r = Location(aux.plain)
+	r.Address = addr
+	return nil
+}
+
+// Slot is a GPConnect-Slot-1 (§4.1). specialty is forbidden and absent.
+type Slot struct {
+	ResourceType string            `json:"resourceType"`
+	ID           string            `json:"id,omitempty"`
+	Meta         *Meta             `json:"meta,omitempty"`
+	Extension    []Extension       `json:"extension,omitempty"`
+	Identifier   []Identifier      `json:"identifier,omitempty"`
+	ServiceType  []CodeableConcept `json:"serviceType,omitempty"`
+	Schedule     *Reference        `json:"schedule,omitempty"`
+	Status       string            `json:"status,omitempty"`
+	Start        string            `json:"start,omitempty"`
+	End          string            `json:"end,omitempty"`
+}
+
+// MarshalJSON writes resourceType "Slot" when it is empty.
+func (r Slot) MarshalJSON() ([]byte, error) {
+	type plain Slot
+	r.ResourceType = orDefault(r.ResourceType, "Slot")
+	return json.Marshal(plain(r))
+}
+
+// Schedule is a GPConnect-Schedule-1 (§4.1).
+type Schedule struct {
+	ResourceType    string           `json:"resourceType"`
+	ID              string           `json:"id,omitempty"`
+	Meta            *Meta            `json:"meta,omitempty"`
+	Extension       []Extension      `json:"extension,omitempty"`
+	Identifier      []Identifier     `json:"identifier,omitempty"`
+	ServiceCategory *CodeableConcept `json:"serviceCategory,omitempty"`
+	Actor           []Reference      `json:"actor,omitempty"`
+	PlanningHorizon *Period          `json:"planningHorizon,omitempty"`
+	Comment         string           `json:"comment,omitempty"`
+}
+
+// MarshalJSON writes resourceType "Schedule" when it is empty.
+func (r Schedule) MarshalJSON() ([]byte, error) {
+	type plain Schedule
+	r.ResourceType = orDefault(r.ResourceType, "Schedule")
+	return json.Marshal(plain(r))
+}
+
+// Appointment is a GPConnect-Appointment-1 (§4.2–§4.6). reason, specialty,
+// appointmentType, indication, supportingInformation, incomingReferral and
+// requestedPeriod are forbidden and absent, so UnknownFields reports them.
+// Contained holds the booking organisation (contained[0], id "1").
+type Appointment struct {
+	ResourceType    string                   `json:"resourceType"`
+	ID              string                   `json:"id,omitempty"`
+	Meta            *Meta                    `json:"meta,omitempty"`
+	Contained       []Organization           `json:"contained,omitempty"`
+	Extension       []Extension              `json:"extension,omitempty"`
+	Identifier      []Identifier             `json:"identifier,omitempty"`
+	Status          string                   `json:"status,omitempty"`
+	ServiceCategory *CodeableConcept         `json:"serviceCategory,omitempty"`
+	ServiceType     []CodeableConcept        `json:"serviceType,omitempty"`
+	Description     string                   `json:"description,omitempty"`
+	Start           string                   `json:"start,omitempty"`
+	End             string                   `json:"end,omitempty"`
+	MinutesDuration *int                     `json:"minutesDuration,omitempty"`
+	Slot            []Reference              `json:"slot,omitempty"`
+	Created         string                   `json:"created,omitempty"`
+	Comment         string                   `json:"comment,omitempty"`
+	Participant     []AppointmentParticipant `json:"participant,omitempty"`
+}
+
+// AppointmentParticipant is one participant: the patient, the location and
+// optionally the practitioner (§4.2).
+type AppointmentParticipant struct {
+	Type     []CodeableConcept `json:"type,omitempty"`
+	Actor    *Reference        `json:"actor,omitempty"`
+	Required string            `json:"required,omitempty"`
+	Status   string            `json:"status,omitempty"`
+}
+
+// MarshalJSON writes resourceType "Appointment" when it is empty.
+func (r Appointment) MarshalJSON() ([]byte, error) {
+	type plain Appointment
+	r.ResourceType = orDefault(r.ResourceType, "Appointment")
+	return json.Marshal(plain(r))
+}
+
+// ContainedOrganization returns the contained resource with id (without
+// "#"), or nil.
+func (r *Appointment) ContainedOrganization(id string) *Organization {
+	for i := range r.Contained {
+		if r.Contained[i].ID == id {
+			return &r.Contained[i]
+		}
+	}
+	return nil
+}
+
+// OperationOutcome is the STU3 OperationOutcome; it is gpc's, which builds
+// the provider's and the SSP's shapes.
+type OperationOutcome = gpc.OperationOutcome
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
