@@ -48,6 +48,7 @@ func TestFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
 			r := do(t, srv, tt.method, tt.target, tt.header)
 			assert.Equal(t, r.status, tt.status, "status")
 			path := filepath.Join(fixtureDir, tt.file)
