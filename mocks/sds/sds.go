@@ -88,6 +88,9 @@ func New(w *world.World) http.Handler {
 func (s *server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v) // net/http's own way to drop the connection
+			}
 			s.writeError(rw, r, tolerantCorrelationID(r), fmt.Errorf("panic: %v", v))
 		}
 	}()

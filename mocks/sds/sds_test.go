@@ -239,6 +239,7 @@ func TestEndpointSearch(t *testing.T) {
 		{"percent-encoded bar", "organization=" + gpc.SystemODSCode + "%7CA20047&identifier=" + gpc.SystemInteractionID + "%7C" + slots, []string{"A20047"}, 1, a20047Root, a20047PK},
 		{"ODS code matched case-insensitively as LDAP does", orgPrefix + "a20047&" + inPrefix + slots, []string{"A20047"}, 1, a20047Root, a20047PK},
 		{"repeated interaction identifier: the last wins", orgPrefix + "A20047&" + inPrefix + "urn:nope&" + inPrefix + slots, []string{"A20047"}, 1, a20047Root, a20047PK},
+		{"repeated interaction identifier: an unregistered last one wins", orgPrefix + "A20047&" + inPrefix + slots + "&" + inPrefix + "urn:nope", nil, 0, "", ""},
 		{"repeated organization: the last wins", orgPrefix + "Y12345&" + orgPrefix + "A20047&" + inPrefix + slots, []string{"A20047"}, 1, a20047Root, a20047PK},
 		{"unknown practice", orgPrefix + "B99999&" + inPrefix + slots, nil, 0, "", ""},
 		{"interaction not registered", orgPrefix + "A20047&" + inPrefix + "urn:nhs:names:services:gpconnect:fhir:operation:gpc.getstructuredrecord-1", nil, 0, "", ""},
@@ -305,6 +306,8 @@ func TestDeviceSearch(t *testing.T) {
 		{"the consumer with another supplier", orgPrefix + consumerODS + "&" + inPrefix + slots + "&" + mfPrefix + "X26", "", "", "", ""},
 		{"a practice is its own manufacturing organisation", orgPrefix + "A20047&" + inPrefix + slots + "&" + mfPrefix + "A20047", a20047ASID, "A20047", "A20047", a20047PK},
 		{"manufacturing-organization before identifier", mfPrefix + supplierODS + "&" + inPrefix + slots + "&" + orgPrefix + consumerODS, consumerASID, consumerODS, supplierODS, consumerPK},
+		{"repeated interaction identifier: the last wins", orgPrefix + "A20047&" + inPrefix + "urn:nope&" + inPrefix + slots, a20047ASID, "A20047", "A20047", a20047PK},
+		{"repeated interaction identifier: an unregistered last one wins", orgPrefix + "A20047&" + inPrefix + slots + "&" + inPrefix + "urn:nope", "", "", "", ""},
 		{"unknown organisation", orgPrefix + "B99999&" + inPrefix + slots, "", "", "", ""},
 		{"interaction not on the AS record", orgPrefix + "A20047&" + inPrefix + "urn:nhs:names:services:gp2gp:COPC_IN000001UK01", "", "", "", ""},
 	}
