@@ -484,7 +484,8 @@ func (v *validator) organization(raw json.RawMessage) {
 	}
 }
 
-// practitioner returns the practitioner's id when the resource is valid.
+// practitioner returns the practitioner's id when the resource is valid and
+// has one.
 func (v *validator) practitioner(raw json.RawMessage) (string, bool) {
 	p, ok := resource[Practitioner](v, raw, "requesting_practitioner", "Practitioner", RulePractitionerInvalid)
 	if !ok {
@@ -508,5 +509,6 @@ func (v *validator) practitioner(raw json.RawMessage) (string, bool) {
 	if len(missing) > 0 {
 		v.add(RulePractitionerIncomplete, "JWT requesting_practitioner is missing %s", strings.Join(missing, ", "))
 	}
-	return p.ID, true
+	// Without an id, JWT_PRACTITIONER_INCOMPLETE already says it all.
+	return p.ID, p.ID != ""
 }
