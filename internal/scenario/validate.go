@@ -1,0 +1,293 @@
+package scenario
+
+import (
+	"net/url"
+	"slices"
+	"time"
+)
+
+// validate runs the checks that span values: references between sections,
+// duplicates, ordering of times and combinations of keys. Decoding has
+// already checked each value on its own.
+func (d *decoder) validate(s *Scenario) {
+	switch s.Extends {
+	case "":
+		if s.Consumer == nil {
+			d.errorAt(s.At, "", "scenario: missing required key \"consumer\" (or write extends: builtin)")
+		}
+	case "builtin":
+		base := Default()
+		if s.Consumer == nil {
+			s.Consumer = base.Consumer
+		}
+		if s.Patients == nil {
+			s.Patients = base.Patients
+		}
+		if s.Practices == nil {
+			s.Practices = base.Practices
+		}
+	default:
+		d.errorAt(s.At, "extends", "scenario.extends: unknown world %q (want builtin)", s.Extends)
+	}
+	now := loadClock()
+	if s.Now != nil {
+		if !s.Now.Absolute() {
+			d.errorAt(s.At, "now", "scenario.now: %q must be an absolute time such as 2026-12-01T09:00:00+00:00", s.Now.Text)
+		} else {
+			now = s.Now.Resolve(now)
+		}
+	}
+
+	practices := map[ODSCode]*Practice{}
+	asids := map[ASID]string{}
+	if c := s.Consumer; c != nil {
+		asids[c.ASID] = "the consumer"
+	}
+	partyKeys := map[string]bool{}
+	for i := range s.Practices {
+		p := &s.Practices[i]
+		if practices[p.ODS] != nil {
+			d.errorAt(p.At, "ods", "practices: ODS code %q listed twice", p.ODS)
+		}
+		practices[p.ODS] = p
+		if who, dup := asids[p.ASID]; dup {
+			d.errorAt(p.At, "asid", "practices: ASID %q is already used by %s", p.ASID, who)
+		}
+		asids[p.ASID] = "practice " + string(p.ODS)
+		if partyKeys[p.PartyKey] {
+			d.errorAt(p.At, "party_key", "practices: party key %q listed twice", p.PartyKey)
+		}
+		partyKeys[p.PartyKey] = true
+		if p.Endpoint != "" {
+			u, err := url.Parse(p.Endpoint)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				d.errorAt(p.At, "endpoint", "practices: endpoint %q is not an absolute http(s) URL", p.Endpoint)
+			}
+		}
+		d.validatePractice(p, now)
+	}
+
+	patients := map[NHSNumber]*Patient{}
+	for i := range s.Patients {
+		p := &s.Patients[i]
+		if patients[p.NHSNumber] != nil {
+			d.errorAt(p.At, "nhs_number", "patients: NHS number %s listed twice", p.NHSNumber)
+		}
+		patients[p.NHSNumber] = p
+		if p.Practice != "" && practices[p.Practice] == nil {
+			d.errorAt(p.At, "practice", "patients: practice %q of patient %s is not in practices", p.Practice, p.NHSNumber)
+		}
+		if p.Version < 0 {
+			d.errorAt(p.At, "version", "patients: version must not be negative")
+		}
+	}
+	for _, p := range s.Patients {
+		if p.SupersededBy == "" {
+			continue
+		}
+		if p.SupersededBy == p.NHSNumber {
+			d.errorAt(p.At, "superseded_by", "patients: patient %s cannot be superseded by itself", p.NHSNumber)
+		} else if patients[p.SupersededBy] == nil {
+			d.errorAt(p.At, "superseded_by", "patients: superseded_by %s is not in patients", p.SupersededBy)
+		}
+	}
+
+	for i := range s.Faults {
+		d.validateFault(&s.Faults[i])
+	}
+	if s.Run != nil {
+		d.validateRun(s.Run, now)
+	}
+	if e := s.Expect; e != nil {
+		for _, r := range e.Requests {
+			for _, ig := range r.Ignore {
+				if ig == "" {
+					d.errorAt(r.At, "ignore", "expect.requests: an ignore path must not be empty")
+				}
+			}
+		}
+		if c := e.Checks; c != nil {
+			for _, n := range slices.Concat(c.Pass, c.Fire) {
+				if n == "" {
+					d.errorAt(c.At, "", "expect.checks: a check name must not be empty")
+				}
+			}
+		}
+	}
+}
+
+// ids reports ids listed twice within one kind of a practice's resources.
+func (d *decoder) ids(what string, ods ODSCode, n int, id func(int) (string, At)) map[string]bool {
+	seen := map[string]bool{}
+	for i := range n {
+		v, at := id(i)
+		if seen[v] {
+			d.errorAt(at, "id", "practices[%s].%s: id %q listed twice", ods, what, v)
+		}
+		seen[v] = true
+	}
+	return seen
+}
+
+func (d *decoder) validatePractice(p *Practice, now time.Time) {
+	ods := p.ODS
+	locs := d.ids("locations", ods, len(p.Locations), func(i int) (string, At) { return p.Locations[i].ID, p.Locations[i].At })
+	pracs := d.ids("practitioners", ods, len(p.Practitioners), func(i int) (string, At) { return p.Practitioners[i].ID, p.Practitioners[i].At })
+	scheds := d.ids("schedules", ods, len(p.Schedules), func(i int) (string, At) { return p.Schedules[i].ID, p.Schedules[i].At })
+	slots := d.ids("slots", ods, len(p.Slots), func(i int) (string, At) { return p.Slots[i].ID, p.Slots[i].At })
+	recs := d.ids("records", ods, len(p.Records), func(i int) (string, At) { return p.Records[i].ID, p.Records[i].At })
+	d.ids("appointments", ods, len(p.Appointments), func(i int) (string, At) { return p.Appointments[i].ID, p.Appointments[i].At })
+
+	nhs := map[NHSNumber]bool{}
+	for _, r := range p.Records {
+		if nhs[r.NHSNumber] {
+			d.errorAt(r.At, "nhs_number", "practices[%s].records: NHS number %s has two records", ods, r.NHSNumber)
+		}
+		nhs[r.NHSNumber] = true
+		if r.PreferredBranch != "" && !locs[r.PreferredBranch] {
+			d.errorAt(r.At, "preferred_branch", "practices[%s].records: preferred_branch %q is not a location of this practice", ods, r.PreferredBranch)
+		}
+	}
+	for _, s := range p.Schedules {
+		if !locs[s.Location] {
+			d.errorAt(s.At, "location", "practices[%s].schedules: location %q of schedule %q is not a location of this practice", ods, s.Location, s.ID)
+		}
+		if s.Practitioner != "" && !pracs[s.Practitioner] {
+			d.errorAt(s.At, "practitioner", "practices[%s].schedules: practitioner %q of schedule %q is not a practitioner of this practice", ods, s.Practitioner, s.ID)
+		}
+	}
+	for _, s := range p.Slots {
+		if !scheds[s.Schedule] {
+			d.errorAt(s.At, "schedule", "practices[%s].slots: schedule %q of slot %q is not a schedule of this practice", ods, s.Schedule, s.ID)
+		}
+		switch {
+		case s.End == nil && s.Length == 0:
+			d.errorAt(s.At, "", "practices[%s].slots: slot %q needs end or length", ods, s.ID)
+		case s.End != nil && s.Length != 0:
+			d.errorAt(s.At, "length", "practices[%s].slots: slot %q has both end and length; give one", ods, s.ID)
+		case s.End != nil && !s.End.Resolve(now).After(s.Start.Resolve(now)):
+			d.errorAt(s.At, "end", "practices[%s].slots: slot %q ends (%s) before or when it starts (%s)", ods, s.ID, s.End.Text, s.Start.Text)
+		}
+	}
+	for _, g := range p.Generate {
+		d.validateGenerator(ods, g, scheds)
+	}
+	used := map[string]string{}
+	for _, a := range p.Appointments {
+		if !recs[a.Patient] {
+			d.errorAt(a.At, "patient", "practices[%s].appointments: patient %q of appointment %q is not a record of this practice", ods, a.Patient, a.ID)
+		}
+		if len(a.Slots) == 0 {
+			d.errorAt(a.At, "slots", "practices[%s].appointments: appointment %q needs at least one slot", ods, a.ID)
+		}
+		for _, id := range a.Slots {
+			if !slots[id] {
+				d.errorAt(a.At, "slots", "practices[%s].appointments: slot %q of appointment %q is not a listed slot of this practice (generated slots cannot be booked here)", ods, id, a.ID)
+				continue
+			}
+			if a.Status == "cancelled" {
+				continue
+			}
+			if other, dup := used[id]; dup {
+				d.errorAt(a.At, "slots", "practices[%s].appointments: slot %q is booked by appointments %q and %q", ods, id, other, a.ID)
+			}
+			used[id] = a.ID
+		}
+	}
+}
+
+func (d *decoder) validateGenerator(ods ODSCode, g Generator, scheds map[string]bool) {
+	where := "practices[" + string(ods) + "].generate"
+	if !scheds[g.Schedule] {
+		d.errorAt(g.At, "schedule", "%s: schedule %q is not a schedule of this practice", where, g.Schedule)
+	}
+	if g.Days < 1 {
+		d.errorAt(g.At, "days", "%s: days must be at least 1", where)
+	}
+	ranged := g.From != nil || g.Until != nil || g.Every != 0
+	switch {
+	case len(g.Times) > 0 && ranged:
+		d.errorAt(g.At, "times", "%s: give times, or from/until/every, not both", where)
+	case len(g.Times) > 0:
+		if g.Length == 0 {
+			d.errorAt(g.At, "", "%s: with times, length is required", where)
+		}
+	case ranged:
+		if g.From == nil || g.Until == nil || g.Every == 0 {
+			d.errorAt(g.At, "", "%s: from, until and every go together", where)
+		} else if g.Every.D() < time.Minute || g.Every.D()%time.Minute != 0 {
+			d.errorAt(g.At, "every", "%s: every must be whole minutes, at least 1m", where)
+		} else if *g.Until <= *g.From {
+			d.errorAt(g.At, "until", "%s: until (%s) must be after from (%s)", where, *g.Until, *g.From)
+		}
+	default:
+		d.errorAt(g.At, "", "%s: give times, or from, until and every", where)
+	}
+}
+
+func (d *decoder) validateFault(f *Fault) {
+	if f.Interaction != "" {
+		switch f.Hop {
+		case HopPDS, HopSDS:
+			if !slices.Contains(hopInteractions[f.Hop], f.Interaction) {
+				d.errorAt(f.At, "interaction", "faults: %s has no interaction %q (want %s or %s)", f.Hop, f.Interaction, hopInteractions[f.Hop][0], hopInteractions[f.Hop][1])
+			}
+		default:
+			in, ok := ParseInteraction(f.Interaction)
+			if !ok {
+				d.errorAt(f.At, "interaction", "faults: unknown interaction %q (use a name such as \"book appointment\" or a URN)", f.Interaction)
+			}
+			f.Target = in
+		}
+	}
+	if f.Status != 0 && (f.Status < 100 || f.Status > 599) {
+		d.errorAt(f.At, "status", "faults: %d is not an HTTP status", f.Status)
+	}
+	if f.Body != nil && f.SpineCode != "" {
+		d.errorAt(f.At, "spine_code", "faults: give body or spine_code, not both")
+	}
+	if f.Drop && (f.Status != 0 || f.Body != nil || f.SpineCode != "") {
+		d.errorAt(f.At, "drop", "faults: a dropped connection has no status, body or spine_code")
+	}
+	if (f.Body != nil || f.SpineCode != "") && f.Status == 0 && !f.Drop {
+		d.errorAt(f.At, "", "faults: a fault with a body or spine_code needs a status")
+	}
+	if f.Status == 0 && f.Body == nil && f.SpineCode == "" && f.Delay == 0 && !f.Drop {
+		d.errorAt(f.At, "", "faults: the fault does nothing (give status, body, spine_code, delay or drop)")
+	}
+	if f.Times < 0 {
+		d.errorAt(f.At, "times", "faults: times must not be negative")
+	}
+}
+
+func (d *decoder) validateRun(r *Run, now time.Time) {
+	if r.Consumer == "" {
+		r.Consumer = "builtin"
+	}
+	if r.Consumer == "external" {
+		if r.Action != "" || r.NHSNumber != "" {
+			d.errorAt(r.At, "consumer", "run: an external consumer takes no action or nhs_number")
+		}
+		return
+	}
+	if r.Action == "" {
+		r.Action = "book"
+	}
+	if r.Action != "slots" && r.NHSNumber == "" {
+		d.errorAt(r.At, "", "run: action %s needs nhs_number", r.Action)
+	}
+	if r.From != nil && r.To != nil && !r.To.Resolve(now).After(r.From.Resolve(now)) {
+		d.errorAt(r.At, "to", "run: to (%s) must be after from (%s)", r.To.Text, r.From.Text)
+	}
+	for _, k := range []struct {
+		key string
+		v   int
+	}{{"search_windows", r.SearchWindows}, {"book_retries", r.BookRetries}, {"repeat", r.Repeat}} {
+		if k.v < 0 {
+			d.errorAt(r.At, k.key, "run: %s must not be negative", k.key)
+		}
+	}
+	if p := r.Prefer; p != nil && p.First && p.Time != nil {
+		d.errorAt(p.At, "time", "run.prefer: give first or time, not both")
+	}
+}
