@@ -407,3 +407,39 @@ func TestParametersAndCapability(t *testing.T) {
 	assert.Contains(t, strings.Join(slot.SearchInclude, " "), "Slot:schedule", "Slot searchInclude")
 	assert.Equal(t, cs.Resource("Encounter") == nil, true, "unknown resource is nil")
 }
+
+// FuzzDecodeResource proves DecodeResource and UnknownFields never panic,
+// whatever the body, and that UnknownFields finds nothing unknown in what
+// the types themselves encode (Bundle and Parameters excepted: they keep
+// their entries' resources raw).
+func FuzzDecodeResource(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.json")
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err == nil {
+			f.Add(raw)
+		}
+	}
+	f.Add([]byte(`{"resourceType":"Location","address":[[]],"telecom":{"x":[]}}`))
+	f.Add([]byte(`{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Bundle","entry":{}}}]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		for _, v := range []any{stu3.Patient{}, &stu3.Bundle{}, stu3.Location{}, stu3.Appointment{}} {
+			_, _ = stu3.UnknownFields(raw, v)
+		}
+		_, v, err := stu3.DecodeResource(raw)
+		if err != nil {
+			return
+		}
+		enc, err := json.Marshal(v)
+		if err != nil {
+			t.Fatalf("encoding a decoded %T: %v", v, err)
+		}
+		switch v.(type) {
+		case *stu3.Bundle, *stu3.Parameters:
+			return
+		}
+		if unknown, err := stu3.UnknownFields(enc, v); err != nil || len(unknown) > 0 {
+			t.Fatalf("UnknownFields of own encoding %s = %v, %v", enc, unknown, err)
+		}
+	})
+}
