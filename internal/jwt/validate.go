@@ -31,11 +31,11 @@ type Expect struct {
 
 // Violation is one broken rule.
 type Violation struct {
-	Rule    string   // a Rule's Name
-	Status  int      // the HTTP status a provider answers with
-	Code    gpc.Code // the Spine error code
-	Message string   // what exactly was wrong, for diagnostics
-	Section string   // gpconnect-1.6.md section
+	Rule    string   `json:"rule"`    // a Rule's Name
+	Status  int      `json:"status"`  // the HTTP status a provider answers with
+	Code    gpc.Code `json:"code"`    // the Spine error code
+	Message string   `json:"message"` // what exactly was wrong, for diagnostics
+	Section string   `json:"section"` // gpconnect-1.6.md section
 }
 
 // String returns "RULE: message".
@@ -48,11 +48,11 @@ func (v Violation) Err() *gpc.Error {
 
 // Rule is one check Validate applies.
 type Rule struct {
-	Name    string   // stable UPPER_SNAKE identifier
-	What    string   // what the rule requires
-	Section string   // gpconnect-1.6.md section
-	Status  int      // HTTP status when broken
-	Code    gpc.Code // Spine code when broken
+	Name    string   `json:"name"`    // stable UPPER_SNAKE identifier
+	What    string   `json:"what"`    // what the rule requires
+	Section string   `json:"section"` // gpconnect-1.6.md section
+	Status  int      `json:"status"`  // HTTP status when broken
+	Code    gpc.Code `json:"code"`    // Spine code when broken
 }
 
 // The rule names, in the order Validate applies them.

@@ -2,6 +2,7 @@ package stu3
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 )
@@ -219,6 +220,55 @@ func (r *Appointment) ContainedOrganization(id string) *Organization {
 	for i := range r.Contained {
 		if r.Contained[i].ID == id {
 			return &r.Contained[i]
+		}
+	}
+	return nil
+}
+
+// BookingOrganization returns the contained Organization that the
+// BookingOrganisation extension references ("#1", §4.2), or nil when the
+// extension is missing, not a local reference, or dangling.
+func (r *Appointment) BookingOrganization() *Organization {
+	ext := FindExtension(r.Extension, gpc.ExtBookingOrganisation)
+	if ext == nil || ext.ValueReference == nil {
+		return nil
+	}
+	id, ok := strings.CutPrefix(ext.ValueReference.Reference, "#")
+	if !ok || id == "" {
+		return nil
+	}
+	return r.ContainedOrganization(id)
+}
+
+// Participants returns the participants whose actor is a relative reference
+// to resourceType ("Patient", "Location", "Practitioner").
+func (r *Appointment) Participants(resourceType string) []AppointmentParticipant {
+	var out []AppointmentParticipant
+	for _, p := range r.Participant {
+		if p.Actor == nil {
+			continue
+		}
+		if typ, _, ok := p.Actor.Split(); ok && typ == resourceType {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// NHSNumber returns the value of the patient's NHS number identifier, or "".
+func (r *Patient) NHSNumber() string {
+	if id := FindIdentifier(r.Identifier, gpc.SystemNHSNumber); id != nil {
+		return id.Value
+	}
+	return ""
+}
+
+// OfficialName returns the patient's name with use "official" (§3.2: exactly
+// one), or nil.
+func (r *Patient) OfficialName() *HumanName {
+	for i := range r.Name {
+		if r.Name[i].Use == "official" {
+			return &r.Name[i]
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/nhsnumber"
 	"github.com/spine-sandbox/spine-sandbox/internal/stu3"
 )
 
@@ -442,4 +443,61 @@ func FuzzDecodeResource(f *testing.F) {
 			t.Fatalf("UnknownFields of own encoding %s = %v, %v", enc, unknown, err)
 		}
 	})
+}
+
+func TestAppointmentHelpers(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("testdata/read_appt_response.json")
+	assert.NilError(t, err)
+	var a stu3.Appointment
+	assert.NilError(t, json.Unmarshal(raw, &a))
+
+	org := a.BookingOrganization()
+	if org == nil {
+		t.Fatal("BookingOrganization = nil")
+	}
+	assert.Equal(t, org.ID, "1", "booking organisation id")
+	assert.Equal(t, org.Name, "Quarry Row Surgery", "booking organisation name")
+	assert.Equal(t, len(a.Participants("Patient")), 1, "patient participants")
+	assert.Equal(t, len(a.Participants("Location")), 1, "location participants")
+	assert.Equal(t, len(a.Participants("Practitioner")), 1, "practitioner participants")
+	assert.Equal(t, len(a.Participants("Slot")), 0, "slot participants")
+
+	tests := []struct {
+		name string
+		ref  string
+	}{
+		{"dangling", "#2"},
+		{"not local", "Organization/1"},
+		{"empty", "#"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := stu3.Appointment{
+				Contained: []stu3.Organization{{ID: "1"}},
+				Extension: []stu3.Extension{{URL: gpc.ExtBookingOrganisation, ValueReference: &stu3.Reference{Reference: tt.ref}}},
+			}
+			assert.Equal(t, b.BookingOrganization() == nil, true, "BookingOrganization is nil")
+		})
+	}
+	assert.Equal(t, (&stu3.Appointment{}).BookingOrganization() == nil, true, "no extension")
+}
+
+func TestPatientHelpers(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("testdata/read_patient_response.json")
+	assert.NilError(t, err)
+	var p stu3.Patient
+	assert.NilError(t, json.Unmarshal(raw, &p))
+	assert.Equal(t, p.NHSNumber(), "9730001502", "NHS number")
+	assert.Equal(t, nhsnumber.Valid(p.NHSNumber()), true, "fixture NHS number passes Modulus 11")
+	n := p.OfficialName()
+	if n == nil {
+		t.Fatal("OfficialName = nil")
+	}
+	assert.Equal(t, n.Family, "Pemberton", "family")
+	empty := stu3.Patient{Name: []stu3.HumanName{{Use: "usual"}}}
+	assert.Equal(t, empty.NHSNumber(), "", "no NHS number")
+	assert.Equal(t, empty.OfficialName() == nil, true, "no official name")
 }
