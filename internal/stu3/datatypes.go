@@ -154,12 +154,6 @@ func isResourceName(s string) bool {
 	return true
 }
 
-// Narrative is a resource's human-readable text.
-type Narrative struct {
-	Status string `json:"status,omitempty"`
-	Div    string `json:"div,omitempty"`
-}
-
 // List is a 0..* element that decodes from an array or, leniently, from a
 // single object (the spec's slot-search example sends
 // Organization.telecom/address and Location.telecom as objects, §4.1). It
