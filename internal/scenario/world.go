@@ -279,4 +279,3 @@ func (g Generator) slots(now time.Time) []world.Slot {
 	}
 	return out
 }
-
