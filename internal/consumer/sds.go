@@ -1,0 +1,122 @@
+package consumer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+)
+
+// Endpoint is where and to whom one interaction goes at one practice, as
+// SDS says (gpconnect-1.6.md §1.2b).
+type Endpoint struct {
+	ODS         string
+	Interaction gpc.Interaction
+	Address     string // the provider's service root, verbatim
+	PartyKey    string
+	ASID        string
+}
+
+type sdsBundle struct {
+	ResourceType string `json:"resourceType"`
+	Entry        []struct {
+		Resource struct {
+			ResourceType string `json:"resourceType"`
+			Address      string `json:"address"`
+			Identifier   []struct {
+				System string `json:"system"`
+				Value  string `json:"value"`
+			} `json:"identifier"`
+		} `json:"resource"`
+	} `json:"entry"`
+}
+
+// Endpoint looks up the service root, party key (2a/2b) and ASID (2c/2d)
+// of interaction at the practice ods, cached per (ODS, interaction) in the
+// session. Service roots are per interaction: never reuse one for another.
+func (s *Session) Endpoint(ctx context.Context, ods string, interaction gpc.Interaction) (*Endpoint, error) {
+	key := endpointKey{ods, interaction}
+	if ep, ok := s.endpoints[key]; ok {
+		return ep, nil
+	}
+	org := gpc.SystemODSCode + "|" + ods
+	var q Query
+	q.Add("organization", org)
+	q.Add("identifier", gpc.SystemInteractionID+"|"+string(interaction))
+	c := s.sdsCall("2a", "/Endpoint", q, interaction)
+	b, status, err := s.sdsSearch(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	ep := &Endpoint{ODS: ods, Interaction: interaction}
+	for _, e := range b.Entry {
+		if e.Resource.ResourceType != "Endpoint" || e.Resource.Address == "" {
+			continue
+		}
+		ep.Address = e.Resource.Address
+		for _, id := range e.Resource.Identifier {
+			if id.System == gpc.SystemPartyKey {
+				ep.PartyKey = id.Value
+			}
+		}
+		break
+	}
+	if ep.Address == "" || ep.PartyKey == "" {
+		return nil, &Error{Kind: ErrNoEndpoint, Hop: HopSDS, Step: "2a", Interaction: string(interaction), Status: status,
+			Diagnostics: fmt.Sprintf("SDS has no endpoint with an address and party key for practice %s and interaction %s", ods, interaction)}
+	}
+	q = nil
+	q.Add("organization", org)
+	q.Add("identifier", gpc.SystemInteractionID+"|"+string(interaction))
+	q.Add("identifier", gpc.SystemPartyKey+"|"+ep.PartyKey)
+	c = s.sdsCall("2c", "/Device", q, interaction)
+	b, status, err = s.sdsSearch(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range b.Entry {
+		for _, id := range e.Resource.Identifier {
+			if e.Resource.ResourceType == "Device" && id.System == gpc.SystemASID && id.Value != "" {
+				ep.ASID = id.Value
+				break
+			}
+		}
+		if ep.ASID != "" {
+			break
+		}
+	}
+	if ep.ASID == "" {
+		return nil, &Error{Kind: ErrNoDevice, Hop: HopSDS, Step: "2c", Interaction: string(interaction), Status: status,
+			Diagnostics: fmt.Sprintf("SDS has no device (ASID) for practice %s, interaction %s, party key %s", ods, interaction, ep.PartyKey)}
+	}
+	s.endpoints[key] = ep
+	return ep, nil
+}
+
+func (s *Session) sdsCall(step, path string, q Query, interaction gpc.Interaction) call {
+	return call{step: step, service: HopSDS, interaction: interaction, method: http.MethodGet, retry: true,
+		url: strings.TrimSuffix(s.c.cfg.SDS, "/") + path + "?" + q.Encode(),
+		header: func() (http.Header, error) {
+			h := http.Header{}
+			h.Set("apikey", s.c.cfg.APIKey)
+			// SDS rejects a non-UUID X-Correlation-Id (pds-sds-fhir.md §3.3).
+			h["X-Correlation-Id"] = []string{uuid4()}
+			h.Set("Accept", "application/fhir+json")
+			return h, nil
+		}}
+}
+
+func (s *Session) sdsSearch(ctx context.Context, c call) (*sdsBundle, int, error) {
+	resp, err := s.c.do(ctx, c)
+	if err != nil {
+		return nil, 0, err
+	}
+	var b sdsBundle
+	if err := json.Unmarshal(resp.body, &b); err != nil || b.ResourceType != "Bundle" {
+		return nil, resp.status, badResponse(c, resp.status, "SDS answer is not a Bundle")
+	}
+	return &b, resp.status, nil
+}
