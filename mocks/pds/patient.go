@@ -30,7 +30,7 @@ const (
 const maxSupersededHops = 10
 
 // retrieve answers GET /Patient/{id} (§2.1, §2.4, §2.7).
-func (s *server) retrieve(rw http.ResponseWriter, _ *http.Request, id string) error {
+func (s *server) retrieve(rw http.ResponseWriter, id string) error {
 	if !nhsnumber.Valid(id) {
 		// §2.5: ten digits passing Modulus 11; the sandbox gives no diagnostics.
 		return &pdsError{code: invalidResourceID}

@@ -81,7 +81,7 @@ func (s *server) route(r *http.Request) (handler, error) {
 		}
 		return s.search, nil // §2.1 search
 	case len(seg) == 2 && seg[0] == "Patient" && r.Method == http.MethodGet:
-		return func(rw http.ResponseWriter, r *http.Request) error { return s.retrieve(rw, r, seg[1]) }, nil // §2.1 retrieve
+		return func(rw http.ResponseWriter, _ *http.Request) error { return s.retrieve(rw, seg[1]) }, nil // §2.1 retrieve
 	case seg[0] == "Patient" || seg[0] == "Coverage":
 		return nil, pdsErrorf(unsupportedService, "Invalid request with error - %s %s is not supported by this sandbox", r.Method, r.URL.Path)
 	default:
