@@ -173,7 +173,15 @@ func (s *Session) searchWindow(ctx context.Context, ods string, from, to time.Ti
 	if err != nil {
 		return nil, err
 	}
-	return res.Slots, nil
+	// Slots in the past may be searched but not booked (§4.1).
+	now := s.c.cfg.Now()
+	var out []Slot
+	for _, sl := range res.Slots {
+		if sl.StartTime.After(now) {
+			out = append(out, sl)
+		}
+	}
+	return out, nil
 }
 
 // choose returns the slots matching p, not yet tried, the preferred branch's
