@@ -149,7 +149,10 @@ func Check(paths []string, stdout io.Writer) error {
 		}
 		files := []string{p}
 		if info.IsDir() {
-			if files, err = scenarioFiles(p); err != nil {
+			if files, err = scenarioFiles(p); err != nil || len(files) == 0 {
+				if err == nil {
+					err = errors.New("no *.yaml or *.yml files")
+				}
 				fmt.Fprintf(stdout, "FAIL %s: %v\n", p, err)
 				failed++
 				continue

@@ -365,10 +365,40 @@ func TestCheck(t *testing.T) {
 	assert.Equal(t, out.String(), want, "output")
 }
 
+func TestCheckEmptyFolder(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var out bytes.Buffer
+	err := Check([]string{dir}, &out)
+	if err == nil {
+		t.Fatal("Check succeeded, want an error")
+	}
+	assert.Equal(t, out.String(), "FAIL "+dir+": no *.yaml or *.yml files\n", "output")
+}
+
 func TestCheckRepositoryScenarios(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
 	if err := Check([]string{"../../scenarios"}, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
+}
+
+// The annotated example in docs/scenario-format.md must stay a valid
+// scenario.
+func TestDocumentedExampleLoads(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../docs/scenario-format.md")
+	assert.NilError(t, err)
+	_, rest, ok := strings.Cut(string(doc), "## Complete annotated example\n\n```yaml\n")
+	if !ok {
+		t.Fatal("docs/scenario-format.md has no annotated example")
+	}
+	example, _, _ := strings.Cut(rest, "```")
+	s, err := Load("scenario-format.md", []byte(example))
+	assert.NilError(t, err)
+	data, err := s.World(time.Date(2026, 3, 2, 8, 30, 0, 0, time.UTC))
+	assert.NilError(t, err)
+	assert.Equal(t, len(data.Patients), 5, "patients")
+	assert.Equal(t, len(data.Practices[0].Slots), 1+10*12+5*3, "listed and generated slots")
 }
