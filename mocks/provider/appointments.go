@@ -1,0 +1,490 @@
+package provider
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/stu3"
+	"github.com/spine-sandbox/spine-sandbox/internal/world"
+)
+
+// Text limits of GPConnect-Appointment-1 (§4.2, §4.4).
+const (
+	maxDescription = 100
+	maxComment     = 500
+)
+
+// decodeAppointment reads an Appointment body: not JSON is 400 BAD_REQUEST;
+// another resource type, an element the profile forbids (reason,
+// specialty, appointmentType, indication, supportingInformation,
+// incomingReferral, requestedPeriod, identifier.use/type/period/assigner)
+// or a badly typed element is 422 INVALID_RESOURCE (§4.2).
+func decodeAppointment(r *request) (stu3.Appointment, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return stu3.Appointment{}, err
+	}
+	if rt, _ := stu3.ResourceTypeOf(body); rt != "Appointment" {
+		return stu3.Appointment{}, gpc.Errorf(gpc.InvalidResource, "Request body must be an Appointment resource, got %q", rt)
+	}
+	unknown, _ := stu3.UnknownFields(body, stu3.Appointment{})
+	if len(unknown) > 0 {
+		return stu3.Appointment{}, gpc.Errorf(gpc.InvalidResource, "Appointment carries elements GPConnect-Appointment-1 does not allow: %s", strings.Join(unknown, ", "))
+	}
+	var a stu3.Appointment
+	if err := json.Unmarshal(body, &a); err != nil {
+		return stu3.Appointment{}, gpc.Errorf(gpc.InvalidResource, "Appointment is not valid: %v", err)
+	}
+	return a, nil
+}
+
+// parseDateTime reads a FHIR dateTime with seconds and an offset (§7.2).
+func parseDateTime(field, v string) (time.Time, error) {
+	if !dateTimeRE.MatchString(v) {
+		return time.Time{}, gpc.Errorf(gpc.InvalidResource, "Appointment %s %q must be yyyy-mm-ddThh:mm:ss+hh:mm", field, v)
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, gpc.Errorf(gpc.InvalidResource, "Appointment %s %q is not a valid dateTime", field, v)
+	}
+	return t, nil
+}
+
+// checkedAppointment is what the profile checks found in a request body.
+type checkedAppointment struct {
+	start, end, created time.Time
+	slots               []string
+	participants        []world.Participant
+	patient, location   string
+	practitioner        string
+	bookingOrg          stu3.Organization
+}
+
+// checkAppointment applies GPConnect-Appointment-1's content rules (§4.2),
+// shared by book, amend and cancel: profile, start/end/created, slot
+// references, participants, the booking organisation, text lengths. status
+// is checked by the caller.
+func checkAppointment(a stu3.Appointment) (checkedAppointment, error) {
+	var c checkedAppointment
+	if a.Meta == nil || !slices.Contains(a.Meta.Profile, gpc.ProfileAppointment) {
+		return c, gpc.Errorf(gpc.InvalidResource, "Appointment meta.profile must be %s", gpc.ProfileAppointment)
+	}
+	var err error
+	for _, f := range []struct {
+		name, v string
+		t       *time.Time
+	}{{"start", a.Start, &c.start}, {"end", a.End, &c.end}, {"created", a.Created, &c.created}} {
+		if f.v == "" {
+			return c, gpc.Errorf(gpc.InvalidResource, "Appointment %s is required", f.name)
+		}
+		if *f.t, err = parseDateTime(f.name, f.v); err != nil {
+			return c, err
+		}
+	}
+	if !c.end.After(c.start) {
+		return c, gpc.Errorf(gpc.InvalidResource, "Appointment end %s is not after start %s", a.End, a.Start)
+	}
+	if len(a.Slot) == 0 {
+		return c, gpc.Errorf(gpc.InvalidResource, "Appointment must reference at least one Slot")
+	}
+	for i, ref := range a.Slot {
+		typ, id, ok := ref.Split()
+		if !ok || typ != "Slot" {
+			return c, gpc.Errorf(gpc.InvalidResource, "Appointment slot[%d] reference %q must be a relative Slot/{id}", i, ref.Reference)
+		}
+		c.slots = append(c.slots, id)
+	}
+	if utf8.RuneCountInString(a.Description) > maxDescription {
+		return c, gpc.Errorf(gpc.InvalidResource, "Appointment description is %d characters; at most %d are allowed", utf8.RuneCountInString(a.Description), maxDescription)
+	}
+	if strings.TrimSpace(a.Description) == "" {
+		return c, gpc.Errorf(gpc.InvalidResource, "Appointment description is required")
+	}
+	if utf8.RuneCountInString(a.Comment) > maxComment {
+		return c, gpc.Errorf(gpc.InvalidResource, "Appointment comment is %d characters; at most %d are allowed", utf8.RuneCountInString(a.Comment), maxComment)
+	}
+	if len(a.Participant) == 0 {
+		return c, gpc.Errorf(gpc.InvalidResource, "Appointment must have participants")
+	}
+	patients, locations, practitioners := 0, 0, 0
+	for i, p := range a.Participant {
+		if p.Actor == nil || p.Actor.Reference == "" {
+			return c, gpc.Errorf(gpc.InvalidResource, "Appointment participant[%d] has no actor.reference", i)
+		}
+		if p.Status == "" {
+			return c, gpc.Errorf(gpc.InvalidResource, "Appointment participant[%d] has no status", i)
+		}
+		typ, id, ok := p.Actor.Split()
+		if !ok {
+			return c, gpc.Errorf(gpc.InvalidResource, "Appointment participant[%d] reference %q must be relative (Type/{id})", i, p.Actor.Reference)
+		}
+		switch typ {
+		case "Patient":
+			patients++
+			c.patient = id
+		case "Location":
+			locations++
+			c.location = id
+		case "Practitioner":
+			practitioners++
+			c.practitioner = id
+		default:
+			return c, gpc.Errorf(gpc.InvalidResource, "Appointment participant[%d] %s is not a Patient, Location or Practitioner", i, p.Actor.Reference)
+		}
+		c.participants = append(c.participants, world.Participant{Reference: p.Actor.Reference, Status: p.Status})
+	}
+	switch {
+	case patients != 1:
+		return c, gpc.Errorf(gpc.InvalidResource, "Appointment must have exactly one Patient participant, got %d", patients)
+	case locations != 1:
+		return c, gpc.Errorf(gpc.InvalidResource, "Appointment must have one Location participant, got %d", locations)
+	case practitioners > 1:
+		return c, gpc.Errorf(gpc.InvalidResource, "Appointment must have at most one Practitioner participant, got %d", practitioners)
+	}
+	org, err := bookingOrganisation(a)
+	if err != nil {
+		return c, err
+	}
+	c.bookingOrg = org
+	return c, nil
+}
+
+// bookingOrganisation finds and checks the contained booking organisation
+// (§4.2): the extension references "#id" of a contained CareConnect-GPC-
+// Organization-1 with an ODS identifier, a name and a telecom. Its type is
+// required only when the consumer searched with an organisation type, which
+// the provider cannot know, so a type is accepted when present and must then
+// use the OrganisationType code system.
+func bookingOrganisation(a stu3.Appointment) (stu3.Organization, error) {
+	var exts []stu3.Extension
+	for _, e := range a.Extension {
+		if e.URL == gpc.ExtBookingOrganisation {
+			exts = append(exts, e)
+		}
+	}
+	if len(exts) != 1 {
+		return stu3.Organization{}, gpc.Errorf(gpc.InvalidResource, "Appointment must have exactly one %s extension, got %d", gpc.ExtBookingOrganisation, len(exts))
+	}
+	ref := exts[0].ValueReference
+	if ref == nil || !strings.HasPrefix(ref.Reference, "#") || len(ref.Reference) < 2 {
+		return stu3.Organization{}, gpc.Errorf(gpc.InvalidResource, "Booking organisation extension must reference a contained Organization (#id)")
+	}
+	org := a.ContainedOrganization(ref.Reference[1:])
+	if org == nil || org.ResourceType != "Organization" {
+		return stu3.Organization{}, gpc.Errorf(gpc.InvalidResource, "Booking organisation %s is not a contained Organization", ref.Reference)
+	}
+	if org.Meta == nil || !slices.Contains(org.Meta.Profile, gpc.ProfileOrganization) {
+		return stu3.Organization{}, gpc.Errorf(gpc.InvalidResource, "Booking organisation meta.profile must be %s", gpc.ProfileOrganization)
+	}
+	if id := stu3.FindIdentifier(org.Identifier, gpc.SystemODSCode); id == nil || id.Value == "" {
+		return stu3.Organization{}, gpc.Errorf(gpc.InvalidResource, "Booking organisation must have an identifier with system %s", gpc.SystemODSCode)
+	}
+	if strings.TrimSpace(org.Name) == "" {
+		return stu3.Organization{}, gpc.Errorf(gpc.InvalidResource, "Booking organisation must have a name")
+	}
+	if len(org.Telecom) == 0 {
+		return stu3.Organization{}, gpc.Errorf(gpc.InvalidResource, "Booking organisation must have a telecom")
+	}
+	for i, t := range org.Type {
+		for _, c := range t.Coding {
+			if c.System != gpc.SystemOrgType || (c.Code != gpc.OrgTypeGPPractice && c.Code != gpc.OrgTypeUrgentCare) {
+				return stu3.Organization{}, gpc.Errorf(gpc.InvalidResource, "Booking organisation type[%d] must be %s|%s or |%s, got %s|%s",
+					i, gpc.SystemOrgType, gpc.OrgTypeGPPractice, gpc.OrgTypeUrgentCare, c.System, c.Code)
+			}
+		}
+	}
+	return *org, nil
+}
+
+func orgType(o stu3.Organization) string {
+	for _, t := range o.Type {
+		for _, c := range t.Coding {
+			if c.System == gpc.SystemOrgType {
+				return c.Code
+			}
+		}
+	}
+	return ""
+}
+
+// bookAppointment answers POST /Appointment (§4.2): the profile's rules,
+// then world.Book; 201 with Location, ETag and Last-Modified.
+func (s *server) bookAppointment(rw http.ResponseWriter, r *request) error {
+	a, err := decodeAppointment(r)
+	if err != nil {
+		return err
+	}
+	if a.ID != "" {
+		return gpc.Errorf(gpc.InvalidResource, "Appointment id must not be sent when booking")
+	}
+	if a.Status != world.Booked {
+		return gpc.Errorf(gpc.InvalidResource, "Appointment status must be booked, got %q", a.Status)
+	}
+	c, err := checkAppointment(a)
+	if err != nil {
+		return err
+	}
+	orgJSON, err := json.Marshal(c.bookingOrg)
+	if err != nil {
+		return err
+	}
+	booked, err := s.world.Book(r.practice.ODS, world.Booking{
+		Patient:             c.patient,
+		Slots:               c.slots,
+		Start:               c.start,
+		End:                 c.end,
+		Location:            c.location,
+		Practitioner:        c.practitioner,
+		Description:         a.Description,
+		Comment:             a.Comment,
+		Created:             c.created,
+		Participants:        c.participants,
+		BookingOrganization: orgJSON,
+		BookerODS:           stu3.FindIdentifier(c.bookingOrg.Identifier, gpc.SystemODSCode).Value,
+		BookerOrgType:       orgType(c.bookingOrg),
+	})
+	if err != nil {
+		return err
+	}
+	res := appointment(booked, s.contextOf(r.practice.ODS, booked))
+	h := etag(res.Meta.VersionID)
+	h.Set("Location", r.root+"/Appointment/"+booked.ID+"/_history/"+res.Meta.VersionID)
+	h.Set("Last-Modified", booked.Updated.UTC().Format(http.TimeFormat))
+	s.writeAppointment(rw, r, http.StatusCreated, res, h)
+	return nil
+}
+
+// writeAppointment honours Prefer: return=minimal (§1.3) on writes.
+func (s *server) writeAppointment(rw http.ResponseWriter, r *request, status int, res stu3.Appointment, hdr http.Header) {
+	if r.Method != http.MethodGet && strings.Contains(strings.ReplaceAll(r.Header.Get("Prefer"), " ", ""), "return=minimal") {
+		for k, vs := range hdr {
+			rw.Header()[k] = vs
+		}
+		rw.Header().Set("Cache-Control", "no-store")
+		rw.WriteHeader(status)
+		return
+	}
+	writeJSON(rw, r.Request, status, res, hdr)
+}
+
+// readAppointment answers GET /Appointment/{id} (§4.3): 404 for an unknown
+// id; future appointments only.
+func (s *server) readAppointment(rw http.ResponseWriter, r *request) error {
+	id := lastSegment(r.path)
+	a, ok := s.world.Appointment(r.practice.ODS, id)
+	if !ok {
+		return gpc.Errorf(gpc.NoRecordFound, "No appointment with id %s at this practice", id)
+	}
+	if a.Start.Before(s.world.Now()) {
+		return gpc.Errorf(gpc.InvalidResource, "Appointment/%s is in the past; only future appointments can be read", id)
+	}
+	res := appointment(a, s.contextOf(r.practice.ODS, a))
+	writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
+	return nil
+}
+
+// ifMatch reads If-Match: W/"n" (§4.4: required). A value that is no
+// version number can match nothing, so it is version -1 (409 from the
+// world).
+func ifMatch(r *request) (int, error) {
+	v := strings.TrimSpace(r.Header.Get("If-Match"))
+	if v == "" {
+		return 0, gpc.Errorf(gpc.BadRequest, "If-Match header with the appointment's ETag (W/\"versionId\") is required")
+	}
+	v = strings.Trim(strings.TrimPrefix(v, "W/"), `"`)
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return -1, nil
+	}
+	return n, nil
+}
+
+// sameBooking reports the first element of a request that differs from the
+// stored appointment, other than description, comment, status and the
+// cancellation reason; "" when none does (§4.4, §4.5: nothing else may
+// change).
+func sameBooking(c checkedAppointment, cur world.Appointment) string {
+	switch {
+	case !c.start.Equal(cur.Start):
+		return "start"
+	case !c.end.Equal(cur.End):
+		return "end"
+	case !cur.Created.IsZero() && !c.created.Equal(cur.Created):
+		return "created"
+	case !slices.Equal(c.slots, cur.Slots):
+		return "slot"
+	}
+	want := slices.Clone(cur.Participants)
+	got := slices.Clone(c.participants)
+	cmp := func(a, b world.Participant) int {
+		return strings.Compare(a.Reference+"|"+a.Status, b.Reference+"|"+b.Status)
+	}
+	slices.SortFunc(want, cmp)
+	slices.SortFunc(got, cmp)
+	if !slices.Equal(want, got) {
+		return "participant"
+	}
+	if len(cur.BookingOrganization) > 0 {
+		var stored stu3.Organization
+		if json.Unmarshal(cur.BookingOrganization, &stored) == nil {
+			a := stu3.FindIdentifier(stored.Identifier, gpc.SystemODSCode)
+			b := stu3.FindIdentifier(c.bookingOrg.Identifier, gpc.SystemODSCode)
+			if a != nil && (b == nil || a.Value != b.Value) || stored.Name != c.bookingOrg.Name {
+				return "booking organisation"
+			}
+		}
+	}
+	return ""
+}
+
+// changeRequest decodes and checks an amend or cancel body, and the id and
+// If-Match it applies to.
+func changeRequest(r *request) (string, int, stu3.Appointment, checkedAppointment, error) {
+	id := lastSegment(r.path)
+	version, err := ifMatch(r)
+	if err != nil {
+		return "", 0, stu3.Appointment{}, checkedAppointment{}, err
+	}
+	a, err := decodeAppointment(r)
+	if err != nil {
+		return "", 0, a, checkedAppointment{}, err
+	}
+	if a.ID != "" && a.ID != id {
+		return "", 0, a, checkedAppointment{}, gpc.Errorf(gpc.BadRequest, "Appointment id %s in the body does not match %s in the URL", a.ID, id)
+	}
+	c, err := checkAppointment(a)
+	return id, version, a, c, err
+}
+
+// amendAppointment answers PUT /Appointment/{id} for the update interaction
+// (§4.4): only description and comment may change.
+func (s *server) amendAppointment(rw http.ResponseWriter, r *request) error {
+	id, version, a, c, err := changeRequest(r)
+	if err != nil {
+		return err
+	}
+	if a.Status != world.Booked {
+		return gpc.Errorf(gpc.InvalidResource, "Appointment status must stay booked when amending (to cancel, use %s)", gpc.CancelAppointment)
+	}
+	if stu3.FindExtension(a.Extension, gpc.ExtCancellationReason) != nil {
+		return gpc.Errorf(gpc.InvalidResource, "A cancellation reason must not be sent when amending")
+	}
+	updated, err := s.world.Update(r.practice.ODS, id, world.Change{
+		Version:     version,
+		Description: a.Description,
+		Comment:     a.Comment,
+		Check: func(cur world.Appointment) error {
+			if f := sameBooking(c, cur); f != "" {
+				return gpc.Errorf(gpc.InvalidResource, "Appointment %s may not be amended; only description and comment may change", f)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	res := appointment(updated, s.contextOf(r.practice.ODS, updated))
+	s.writeAppointment(rw, r, http.StatusOK, res, etag(res.Meta.VersionID))
+	return nil
+}
+
+// cancelAppointment answers PUT /Appointment/{id} for the cancel
+// interaction (§4.5): status cancelled and the cancellation reason are
+// required (422 INVALID_PARAMETER, test suite); nothing else may change.
+func (s *server) cancelAppointment(rw http.ResponseWriter, r *request) error {
+	id, version, a, c, err := changeRequest(r)
+	if err != nil {
+		return err
+	}
+	if a.Status != world.Cancelled {
+		return gpc.Errorf(gpc.InvalidParameter, "Appointment status must be cancelled to cancel, got %q", a.Status)
+	}
+	ext := stu3.FindExtension(a.Extension, gpc.ExtCancellationReason)
+	if ext == nil || strings.TrimSpace(ext.ValueString) == "" {
+		return gpc.Errorf(gpc.InvalidParameter, "The %s extension with a valueString reason is required to cancel", gpc.ExtCancellationReason)
+	}
+	updated, err := s.world.Update(r.practice.ODS, id, world.Change{
+		Version:      version,
+		Cancel:       true,
+		CancelReason: ext.ValueString,
+		Check: func(cur world.Appointment) error {
+			f := sameBooking(c, cur)
+			switch {
+			case f != "":
+			case a.Description != cur.Description:
+				f = "description"
+			case a.Comment != cur.Comment:
+				f = "comment"
+			default:
+				return nil
+			}
+			return gpc.Errorf(gpc.InvalidResource, "Appointment %s may not change when cancelling; only status and the cancellation reason may", f)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	res := appointment(updated, s.contextOf(r.practice.ODS, updated))
+	s.writeAppointment(rw, r, http.StatusOK, res, etag(res.Meta.VersionID))
+	return nil
+}
+
+// patientAppointments answers GET /Patient/{id}/Appointment (§4.6): both
+// start bounds, dates only, not in the past ("today" is the future), end
+// not before start; every fault is 422 INVALID_PARAMETER. Cancelled
+// appointments are included.
+func (s *server) patientAppointments(rw http.ResponseWriter, r *request) error {
+	id := strings.Split(strings.Trim(r.path, "/"), "/")[1]
+	var ge, le []string
+	for _, v := range r.URL.Query()["start"] {
+		switch {
+		case strings.HasPrefix(v, "ge"):
+			ge = append(ge, v[2:])
+		case strings.HasPrefix(v, "le"):
+			le = append(le, v[2:])
+		default:
+			return gpc.Errorf(gpc.InvalidParameter, "Search parameter start=%q must have the prefix ge or le", v)
+		}
+	}
+	if len(ge) != 1 || len(le) != 1 {
+		return gpc.Errorf(gpc.InvalidParameter, "Search parameters start=ge{date} and start=le{date} are both required, exactly once (got %d ge, %d le)", len(ge), len(le))
+	}
+	var bounds [2]time.Time
+	for i, v := range []string{ge[0], le[0]} {
+		if !dateRE.MatchString(v) {
+			return gpc.Errorf(gpc.InvalidParameter, "Search parameter start %q must be a date yyyy-mm-dd without a time", v)
+		}
+		t, err := time.ParseInLocation(time.DateOnly, v, london)
+		if err != nil {
+			return gpc.Errorf(gpc.InvalidParameter, "Search parameter start %q is not a valid date", v)
+		}
+		bounds[i] = t
+	}
+	now := s.world.Now().In(london)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, london)
+	if bounds[0].Before(today) {
+		return gpc.Errorf(gpc.InvalidParameter, "Search range start %s is in the past; today is %s", ge[0], today.Format(time.DateOnly))
+	}
+	if bounds[1].Before(bounds[0]) {
+		return gpc.Errorf(gpc.InvalidParameter, "Search range end %s is before start %s", le[0], ge[0])
+	}
+	if _, ok := s.world.Record(r.practice.ODS, id); !ok {
+		return gpc.Errorf(gpc.PatientNotFound, "No patient with id %s at this practice", id)
+	}
+	var out []any
+	for _, a := range s.world.PatientAppointments(r.practice.ODS, id, bounds[0], bounds[1].AddDate(0, 0, 1)) {
+		out = append(out, appointment(a, s.contextOf(r.practice.ODS, a)))
+	}
+	b, err := searchset("", out...)
+	if err != nil {
+		return err
+	}
+	writeJSON(rw, r.Request, http.StatusOK, b, nil)
+	return nil
+}

@@ -1,0 +1,234 @@
+// Package provider is the sandbox's fake GP Connect 1.6 provider (FHIR STU3):
+// one http.Handler that serves every practice of a world at its service root
+// "/{ODS}/STU3/1/gpconnect" (gpconnect-1.6.md §1.2), stateful through the
+// world.
+//
+// Every request goes through the provider's duties before its handler runs
+// (§1.4 "What the provider must check", §9.3): the four Ssp-* headers, Ssp-To
+// equal to the practice's ASID, an interaction that matches the method and
+// path, the audit JWT (§2.4, via internal/jwt, with the practice's service
+// root as audience and the interaction's scope), and content negotiation
+// (§1.3). Handlers then decode, check the use case's rules (§3, §4), ask the
+// world, and encode. They return errors; writeError alone turns an error into
+// a GPConnect-OperationOutcome-1 (§6.1), and anything untyped into a logged,
+// generic 500.
+package provider
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
+	"github.com/spine-sandbox/spine-sandbox/internal/world"
+)
+
+// contentType is the only representation the provider writes (§1.3: JSON is
+// mandatory, charset with no space before it).
+const contentType = "application/fhir+json;charset=utf-8"
+
+// handler serves one interaction. It validates its own input and returns an
+// error for anything wrong.
+type handler func(rw http.ResponseWriter, r *request) error
+
+// request is a request that passed the provider's checks.
+type request struct {
+	*http.Request
+	practice    world.Practice
+	root        string // the practice's service root, for Location headers
+	path        string // FHIR path below the service root, e.g. "/Slot"
+	interaction gpc.Interaction
+}
+
+type server struct {
+	world  *world.World
+	routes map[gpc.Interaction]handler
+}
+
+// New returns the provider for every practice in the world. Paths are
+// relative to "/provider", i.e. "/{ODS}/STU3/1/gpconnect/{FHIR path}"; the
+// service root SDS hands out is w.ServiceRoot(practice). Unknown ODS codes
+// and paths outside a service root are answered with a
+// GPConnect-OperationOutcome-1, never plain text.
+func New(w *world.World) http.Handler {
+	s := &server{world: w}
+	s.routes = map[gpc.Interaction]handler{
+		gpc.ReadMetadata:       s.metadata,            // §3.1
+		gpc.SearchPatient:      s.findPatient,         // §3.2
+		gpc.ReadPatient:        s.readPatient,         // §3.4
+		gpc.RegisterPatient:    s.registerPatient,     // §3.3
+		gpc.SearchPractitioner: s.findPractitioner,    // §3.5
+		gpc.ReadPractitioner:   s.readPractitioner,    // §3.5
+		gpc.SearchOrganization: s.findOrganization,    // §3.5
+		gpc.ReadOrganization:   s.readOrganization,    // §3.5
+		gpc.ReadLocation:       s.readLocation,        // §3.5
+		gpc.SearchSlots:        s.searchSlots,         // §4.1
+		gpc.CreateAppointment:  s.bookAppointment,     // §4.2
+		gpc.ReadAppointment:    s.readAppointment,     // §4.3
+		gpc.AmendAppointment:   s.amendAppointment,    // §4.4
+		gpc.CancelAppointment:  s.cancelAppointment,   // §4.5
+		gpc.SearchPatientAppts: s.patientAppointments, // §4.6
+	}
+	return s
+}
+
+// ServeHTTP applies the provider's checks in order, then the interaction's
+// handler; every failure goes through writeError.
+func (s *server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.writeError(rw, r, fmt.Errorf("provider: panic serving %s %s: %v", r.Method, r.URL.Path, v))
+		}
+	}()
+	req, err := s.check(r)
+	if err == nil {
+		err = s.routes[req.interaction](rw, req)
+	}
+	if err != nil {
+		s.writeError(rw, r, err)
+	}
+}
+
+// check runs the provider's duties (§1.4, §2.4, §1.3) and returns the
+// request with its practice and interaction.
+func (s *server) check(r *http.Request) (*request, error) {
+	p, fhirPath, err := s.route(r.URL.Path)
+	if err != nil {
+		return nil, err
+	}
+	// §1.4: all four Ssp-* headers present (Header.Get is case-insensitive,
+	// §1.3 GOTCHA); the demonstrator answers a blank one with 400.
+	for _, h := range []string{"Ssp-TraceID", "Ssp-From", "Ssp-To", "Ssp-InteractionID"} {
+		if strings.TrimSpace(r.Header.Get(h)) == "" {
+			return nil, gpc.Errorf(gpc.BadRequest, "%s header is missing or empty", h)
+		}
+	}
+	// §1.4: accept only requests addressed to this provider's ASID.
+	if to := strings.TrimSpace(r.Header.Get("Ssp-To")); to != p.ProviderASID {
+		return nil, gpc.Errorf(gpc.BadRequest, "Ssp-To %s is not this provider's ASID (%s)", to, p.ProviderASID)
+	}
+	// §1.4, §6.2: the interaction must be known and match the verb and path.
+	id := gpc.Interaction(strings.TrimSpace(r.Header.Get("Ssp-InteractionID")))
+	info, ok := gpc.Lookup(id)
+	if !ok {
+		return nil, gpc.Errorf(gpc.BadRequest, "Ssp-InteractionID %s is not a GP Connect Foundations or Appointment Management interaction", id)
+	}
+	if !slices.Contains(gpc.ForRequest(r.Method, fhirPath), id) {
+		return nil, gpc.Errorf(gpc.BadRequest, "InteractionID header does not match request: %s expects %s %s, got %s %s",
+			id, info.Method, info.Path, r.Method, fhirPath)
+	}
+	root := s.world.ServiceRoot(p)
+	// §2.4: every JWT rule, with the status of the first broken one.
+	if vs := jwt.Validate(r.Header.Get("Authorization"), jwt.Expect{
+		Audience: root, Scope: info.Scope, Now: s.world.Now(), CheckAudience: true,
+	}); len(vs) > 0 {
+		return nil, vs[0].Err()
+	}
+	if err := negotiate(r); err != nil {
+		return nil, err
+	}
+	return &request{Request: r, practice: p, root: root, path: fhirPath, interaction: id}, nil
+}
+
+// route splits "/{ODS}/STU3/1/gpconnect/{FHIR path}" into the practice and
+// the FHIR path ("/" when empty).
+func (s *server) route(path string) (world.Practice, string, error) {
+	seg := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 5)
+	if len(seg) < 4 || seg[1] != "STU3" || seg[2] != "1" || seg[3] != "gpconnect" {
+		return world.Practice{}, "", gpc.Errorf(gpc.NoRecordFound,
+			"%s is not under a provider service root /{ODS}/STU3/1/gpconnect", path)
+	}
+	p, ok := s.world.Practice(seg[0])
+	if !ok {
+		return world.Practice{}, "", gpc.Errorf(gpc.OrganisationNotFound, "No practice with ODS code %q at this provider", seg[0])
+	}
+	fhirPath := "/"
+	if len(seg) == 5 {
+		fhirPath += seg[4]
+	}
+	return p, fhirPath, nil
+}
+
+// writeError is the one place an error becomes a response: a typed
+// *gpc.Error becomes its GPConnect-OperationOutcome-1 (§6.1); anything else
+// is logged in full and answered with a generic 500.
+func (s *server) writeError(rw http.ResponseWriter, r *http.Request, err error) {
+	var e *gpc.Error
+	if !errors.As(err, &e) {
+		log.Printf("provider: %s %s: %v", r.Method, r.URL.Path, err)
+		e = gpc.AsError(err)
+	}
+	writeJSON(rw, r, e.HTTPStatus(), gpc.ProviderOutcome(e), nil)
+}
+
+// writeJSON writes v with the headers every response carries (§1.3:
+// Content-Type with charset, Cache-Control: no-store) plus extra, gzipped
+// when the client asks for it (§1.3: servers SHALL support gzip).
+func writeJSON(rw http.ResponseWriter, r *http.Request, status int, v any, extra http.Header) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		log.Printf("provider: encoding %T: %v", v, err)
+		status = http.StatusInternalServerError
+		body, _ = json.Marshal(gpc.ProviderOutcome(gpc.AsError(err)))
+	}
+	h := rw.Header()
+	for k, vs := range extra {
+		h[k] = vs
+	}
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Accept-Encoding")
+	if acceptsGzip(r) {
+		h.Set("Content-Encoding", "gzip")
+		rw.WriteHeader(status)
+		zw := gzip.NewWriter(rw)
+		_, _ = zw.Write(body)
+		_ = zw.Close()
+		return
+	}
+	rw.WriteHeader(status)
+	_, _ = rw.Write(body)
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(coding), "gzip") && !strings.Contains(strings.ReplaceAll(params, " ", ""), "q=0") {
+			return true
+		}
+	}
+	return false
+}
+
+// etag is a resource's weak ETag (§1.3: W/"<versionId>").
+func etag(version string) http.Header {
+	return http.Header{"Etag": {`W/"` + version + `"`}}
+}
+
+// readBody reads a JSON request body; a body that is not JSON is 400
+// BAD_REQUEST (§6.2: malformed JSON body).
+func readBody(r *request) ([]byte, error) {
+	const max = 1 << 20
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, max))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, gpc.StatusErrorf(http.StatusRequestEntityTooLarge, gpc.BadRequest, "Request body is larger than %d bytes", max)
+		}
+		return nil, gpc.Errorf(gpc.BadRequest, "Reading request body: %v", err)
+	}
+	if !json.Valid(body) {
+		return nil, gpc.Errorf(gpc.BadRequest, "Request body is not valid JSON")
+	}
+	return body, nil
+}
