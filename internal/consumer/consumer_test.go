@@ -424,7 +424,7 @@ func TestBookBranches(t *testing.T) {
 		f.override = func(w http.ResponseWriter, r *http.Request, path string) bool {
 			if r.Method == http.MethodPost && strings.HasSuffix(path, "/Appointment") && !done.Swap(true) {
 				f.provider(httptestRecorder(), r, "/Appointment", f.bodies[len(f.bodies)-1]) // books
-				time.Sleep(600 * time.Millisecond)                                            // answers too late
+				time.Sleep(600 * time.Millisecond)                                           // answers too late
 				return true
 			}
 			return false

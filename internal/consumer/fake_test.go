@@ -75,7 +75,9 @@ func pdsPatient(id, nhs, ods, deceased, security, verified string) string {
 		id, nhs, ext, security, dec, gp)
 }
 
-func (f *fakeSpine) root(ods string) string { return f.srv.URL + "/provider/" + ods + "/STU3/1/gpconnect" }
+func (f *fakeSpine) root(ods string) string {
+	return f.srv.URL + "/provider/" + ods + "/STU3/1/gpconnect"
+}
 
 func (f *fakeSpine) config() Config {
 	return Config{
