@@ -1,0 +1,360 @@
+package ssp
+
+import (
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+)
+
+// The names of the SSP's checks, stable for journals, reports and
+// scenarios.
+const (
+	CheckURILength             = "SSP_URI_LENGTH"
+	CheckHeadersPresent        = "SSP_HEADERS_PRESENT"
+	CheckTraceIDUUID           = "SSP_TRACEID_UUID"
+	CheckFromASIDFormat        = "SSP_FROM_ASID_FORMAT"
+	CheckToASIDFormat          = "SSP_TO_ASID_FORMAT"
+	CheckInteractionKnown      = "SSP_INTERACTION_KNOWN"
+	CheckSenderAuthorised      = "SSP_SENDER_AUTHORISED"
+	CheckReceiverAuthorised    = "SSP_RECEIVER_AUTHORISED"
+	CheckTargetMatchesEndpoint = "SSP_TARGET_MATCHES_ENDPOINT"
+	CheckMethodAllowed         = "SSP_METHOD_ALLOWED"
+	CheckContentType           = "SSP_CONTENT_TYPE"
+	CheckAuthorizationPresent  = "SSP_AUTHORIZATION_PRESENT"
+)
+
+// MaxRequestURI is the longest request URI (prefix, target and query) the
+// SSP accepts, in bytes: the common front-end limit (nginx's 8 KiB header
+// buffer). Longer ones get 414 in every mode.
+const MaxRequestURI = 8 << 10
+
+// CheckInfo describes one check for the docs and the conformance table.
+type CheckInfo struct {
+	Name    string // stable name, e.g. SSP_SENDER_AUTHORISED
+	What    string // what must hold
+	Section string // where gpconnect-1.6.md says so
+	Status  int    // HTTP status when it fails
+}
+
+// check is one step of the pipeline. always marks the checks lenient mode
+// still enforces, because failing them would make the SSP an open proxy.
+type check struct {
+	info   CheckInfo
+	run    func(x *exchange) *Failure
+	always bool
+}
+
+// pipeline is the order the SSP checks in. It follows gpconnect-1.6.md
+// §9.2 (headers, sender, receiver, target, method) and appends the media
+// type and Authorization checks, which concern the message rather than its
+// routing. The URI length comes first, as a front-end web server rejects
+// an overlong request line before anything reads it. Header syntax is
+// checked before the directory lookups so that a malformed ASID is
+// reported as malformed, not as unknown. The FOT (sender→receiver sharing)
+// check of §1.4 is not simulated: the world holds no sharing agreements.
+var pipeline = []check{
+	{CheckInfo{CheckURILength, "the request URI is at most 8 KiB", "§1.4", http.StatusRequestURITooLong}, checkURILength, true},
+	{CheckInfo{CheckHeadersPresent, "Ssp-TraceID, Ssp-From, Ssp-To and Ssp-InteractionID are each sent once and not blank (header names in any case)", "§1.3, §1.4", http.StatusBadRequest}, checkHeadersPresent, false},
+	{CheckInfo{CheckTraceIDUUID, "Ssp-TraceID is a UUID", "§1.3", http.StatusBadRequest}, checkTraceID, false},
+	{CheckInfo{CheckFromASIDFormat, "Ssp-From is an ASID: 12 digits", "§1.3", http.StatusBadRequest}, checkFromFormat, false},
+	{CheckInfo{CheckToASIDFormat, "Ssp-To is an ASID: 12 digits", "§1.3", http.StatusBadRequest}, checkToFormat, false},
+	{CheckInfo{CheckInteractionKnown, "Ssp-InteractionID is a Foundations or Appointment Management interaction", "§1.6", http.StatusBadRequest}, checkInteraction, false},
+	{CheckInfo{CheckSenderAuthorised, "the Ssp-From ASID has an AS record carrying the interaction", "§1.4, §1.5", http.StatusForbidden}, checkSender, false},
+	{CheckInfo{CheckReceiverAuthorised, "the Ssp-To ASID has an MHS record for the interaction", "§1.4, §1.5", http.StatusForbidden}, checkReceiver, false},
+	{CheckInfo{CheckTargetMatchesEndpoint, "the target starts exactly with the service root registered for Ssp-To and the interaction, followed by nothing, a clean /path or ?query", "§1.2, §1.4, §9.1", http.StatusBadRequest}, checkTarget, false},
+	{CheckInfo{CheckMethodAllowed, "the method is GET, POST or PUT", "§1.4, §1.5", http.StatusMethodNotAllowed}, checkMethod, false},
+	{CheckInfo{CheckContentType, "a POST or PUT has Content-Type application/fhir+json or application/fhir+xml", "§1.3, §1.5", http.StatusUnsupportedMediaType}, checkContentType, false},
+	{CheckInfo{CheckAuthorizationPresent, "an Authorization header carries the audit JWT", "§1.3, §1.4", http.StatusBadRequest}, checkAuthorization, false},
+}
+
+// Checks lists the SSP's checks in the order it applies them.
+var Checks = func() []CheckInfo {
+	out := make([]CheckInfo, len(pipeline))
+	for i, c := range pipeline {
+		out[i] = c.info
+	}
+	return out
+}()
+
+// The four Ssp-* headers, spelled as the spec spells them (§1.3).
+const (
+	hTraceID     = "Ssp-TraceID"
+	hFrom        = "Ssp-From"
+	hTo          = "Ssp-To"
+	hInteraction = "Ssp-InteractionID"
+)
+
+var sspHeaders = []string{hTraceID, hFrom, hTo, hInteraction}
+
+// exchange is one request as the checks see it; each check adds what it
+// learnt.
+type exchange struct {
+	s      *server
+	r      *http.Request
+	raw    string            // the request URI as received
+	target string            // raw, after the prefix: service root, path, query
+	values map[string]string // the Ssp-* headers that were sent once, not blank
+
+	interaction gpc.Interaction // set once known
+	registered  string          // root for (Ssp-To, interaction); "" unknown
+	fwd         *url.URL        // where to forward; nil until a target is accepted
+}
+
+func newExchange(s *server, r *http.Request) *exchange {
+	raw := rawRequestURI(r)
+	target, ok := strings.CutPrefix(raw, s.cfg.Prefix)
+	if !ok {
+		target = raw // a wiring mistake; no root will match it
+	}
+	x := &exchange{s: s, r: r, raw: raw, target: target, values: map[string]string{}}
+	for _, name := range sspHeaders {
+		if vs := headerValues(r.Header, name); len(vs) == 1 && strings.TrimSpace(vs[0]) != "" {
+			x.values[name] = vs[0]
+		}
+	}
+	return x
+}
+
+// rawRequestURI is the request target as the client sent it. net/http
+// keeps it in RequestURI; ServeMux and StripPrefix only change URL.Path.
+// An absolute-form request line (a client talking to us as a proxy) keeps
+// only its path and query.
+func rawRequestURI(r *http.Request) string {
+	raw := r.RequestURI
+	if raw == "" {
+		raw = r.URL.RequestURI()
+	}
+	if !strings.HasPrefix(raw, "/") {
+		if i := strings.Index(raw, "://"); i >= 0 {
+			rest := raw[i+3:]
+			if j := strings.IndexByte(rest, '/'); j >= 0 {
+				return rest[j:]
+			}
+		}
+	}
+	return raw
+}
+
+// headerValues returns every value of the header name, matching names
+// case-insensitively (§1.3 GOTCHA): net/http canonicalises names read from
+// the wire, but a handler called in-process may see a map key such as
+// "Ssp-TraceID" that Header.Get would miss.
+func headerValues(h http.Header, name string) []string {
+	if vs := h.Values(name); len(vs) > 0 {
+		return vs
+	}
+	var out []string
+	for k, vs := range h {
+		if strings.EqualFold(k, name) {
+			out = append(out, vs...)
+		}
+	}
+	return out
+}
+
+func fail(check string, status int, issue, message string) *Failure {
+	return &Failure{Check: check, Status: status, IssueCode: issue, Message: message}
+}
+
+// headerMessage is the sandbox's own diagnostics for a header problem, in
+// the SSP's upper-case machine style; the spec gives none (§1.5).
+func headerMessage(problem, name string) string {
+	return problem + "_HEADER_" + strings.ToUpper(name)
+}
+
+func checkURILength(x *exchange) *Failure {
+	if len(x.raw) > MaxRequestURI {
+		return fail(CheckURILength, http.StatusRequestURITooLong, "too-long", "REQUEST_URI_TOO_LONG")
+	}
+	return nil
+}
+
+// checkHeadersPresent reports the first Ssp-* header that is absent,
+// blank, or sent more than once: a repeated header could let the SSP check
+// one value while the provider reads another.
+func checkHeadersPresent(x *exchange) *Failure {
+	for _, name := range sspHeaders {
+		if _, ok := x.values[name]; ok {
+			continue
+		}
+		problem := "MISSING"
+		if len(headerValues(x.r.Header, name)) > 1 {
+			problem = "DUPLICATE"
+		}
+		return fail(CheckHeadersPresent, http.StatusBadRequest, "invalid", headerMessage(problem, name))
+	}
+	return nil
+}
+
+func checkTraceID(x *exchange) *Failure {
+	if v, ok := x.values[hTraceID]; ok && !isUUID(v) {
+		return fail(CheckTraceIDUUID, http.StatusBadRequest, "invalid", headerMessage("INVALID", hTraceID))
+	}
+	return nil
+}
+
+func checkFromFormat(x *exchange) *Failure {
+	if v, ok := x.values[hFrom]; ok && !isASID(v) {
+		return fail(CheckFromASIDFormat, http.StatusBadRequest, "invalid", headerMessage("INVALID", hFrom))
+	}
+	return nil
+}
+
+func checkToFormat(x *exchange) *Failure {
+	if v, ok := x.values[hTo]; ok && !isASID(v) {
+		return fail(CheckToASIDFormat, http.StatusBadRequest, "invalid", headerMessage("INVALID", hTo))
+	}
+	return nil
+}
+
+func checkInteraction(x *exchange) *Failure {
+	v, ok := x.values[hInteraction]
+	if !ok {
+		return nil
+	}
+	if !gpc.IsKnown(gpc.Interaction(v)) {
+		return fail(CheckInteractionKnown, http.StatusBadRequest, "invalid", headerMessage("INVALID", hInteraction))
+	}
+	x.interaction = gpc.Interaction(v)
+	return nil
+}
+
+// checkSender is Spine's sender authorisation: the Ssp-From ASID's AS
+// record must carry the interaction (§1.4, error text §1.5).
+func checkSender(x *exchange) *Failure {
+	from, ok := x.values[hFrom]
+	if !ok || x.interaction == "" {
+		return nil
+	}
+	ins, known := x.s.cfg.World.SenderInteractions(from)
+	if !known || !slices.Contains(ins, x.interaction) {
+		return fail(CheckSenderAuthorised, http.StatusForbidden, "forbidden", "ASID_CHECK_FAILED_MESSAGESENDER_"+from)
+	}
+	return nil
+}
+
+// checkReceiver is Spine's receiver authorisation: the Ssp-To ASID must
+// have an MHS record for the interaction (§1.4, error text §1.5). It also
+// learns the service root that record registers.
+func checkReceiver(x *exchange) *Failure {
+	to, ok := x.values[hTo]
+	if !ok || x.interaction == "" {
+		return nil
+	}
+	root, found := x.s.cfg.World.ReceiverEndpoint(to, x.interaction)
+	if !found {
+		return fail(CheckReceiverAuthorised, http.StatusForbidden, "forbidden", "PARTYKEY_INTERACTION_CHECK_FAILED_MESSAGERECEIVER_"+to)
+	}
+	x.registered = root
+	return nil
+}
+
+// checkTarget accepts the target only when it is the registered service
+// root followed by a clean path and query (target.go). In lenient mode a
+// target that is another practice's registered root is forwarded there,
+// with the failure recorded; one that is no registered root is refused.
+func checkTarget(x *exchange) *Failure {
+	if x.registered != "" {
+		if u, ok := matchRoot(x.target, x.registered); ok {
+			x.fwd = u
+			return nil
+		}
+	}
+	if x.s.cfg.Lenient {
+		for _, p := range x.s.cfg.World.Practices() {
+			if u, ok := matchRoot(x.target, x.s.cfg.World.ServiceRoot(p)); ok {
+				x.fwd = u
+				break
+			}
+		}
+		if x.registered == "" && x.fwd != nil {
+			return nil // an earlier check already says why no root was known
+		}
+	}
+	return targetFailure(x)
+}
+
+// targetFailure is the SSP's answer to a target that differs from the
+// registered endpoint (§1.5). The CPA id is that of the receiver's MHS
+// record for the interaction.
+func targetFailure(x *exchange) *Failure {
+	cpaID := ""
+	if x.registered != "" {
+		cpaID = x.cpaID()
+	}
+	return fail(CheckTargetMatchesEndpoint, http.StatusBadRequest, "invalid",
+		"ENDPOINT_"+x.registered+"_CPAID_"+cpaID+"_VARIES_FROM_TARGETURL_"+x.target)
+}
+
+// checkMethod allows the methods GP Connect uses (§1.4); the body is the
+// spec's 405 shape, which gpc.SSPOutcome builds. The issue code follows the
+// spec's example body ("forbidden"), not its table ("not-supported").
+func checkMethod(x *exchange) *Failure {
+	switch x.r.Method {
+	case http.MethodGet, http.MethodPost, http.MethodPut:
+		return nil
+	}
+	return fail(CheckMethodAllowed, http.StatusMethodNotAllowed, "forbidden", "METHOD_NOT_ALLOWED_"+x.r.Method)
+}
+
+// checkContentType requires a FHIR media type on requests with a body
+// (§1.3: JSON mandatory, XML optional; no Content-Type is a 415 as in the
+// demonstrator).
+func checkContentType(x *exchange) *Failure {
+	if x.r.Method != http.MethodPost && x.r.Method != http.MethodPut {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(x.r.Header.Get("Content-Type"))
+	if err == nil && (mt == "application/fhir+json" || mt == "application/fhir+xml") {
+		return nil
+	}
+	return fail(CheckContentType, http.StatusUnsupportedMediaType, "not-supported", "Unsupported_Media_Type")
+}
+
+// checkAuthorization requires the bearer token the SSP SHALL log (§1.4).
+// Its content is the provider's to validate (§2.4).
+func checkAuthorization(x *exchange) *Failure {
+	v := strings.TrimSpace(strings.Join(headerValues(x.r.Header, "Authorization"), ""))
+	if v == "" {
+		return fail(CheckAuthorizationPresent, http.StatusBadRequest, "invalid", headerMessage("MISSING", "Authorization"))
+	}
+	return nil
+}
+
+func isASID(v string) bool {
+	if len(v) != 12 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isUUID accepts the 8-4-4-4-12 hex form in either case; Spine does not ask
+// for a particular version.
+func isUUID(v string) bool {
+	if len(v) != 36 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}

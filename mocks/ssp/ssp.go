@@ -1,0 +1,288 @@
+// Package ssp is the mock Spine Secure Proxy (gpconnect-1.6.md §1): it
+// reads the provider's service root from the raw request path
+// ({prefix}{service root}/{FHIR path}), applies the SSP's checks in one
+// documented order (Checks), and forwards what passes to the provider with
+// net/http/httputil.ReverseProxy, streaming the answer back unchanged.
+//
+// It is never an open proxy. A request is forwarded only to a service root
+// registered in SDS (the world's practices), only when the target begins
+// with that root byte for byte, and only when what follows the root is a
+// plain path and query whose raw form is exactly what will be forwarded: no
+// encoded slashes or dots, no dot segments, no userinfo, no fragment, no
+// control characters. Lenient mode records failed checks and forwards
+// anyway, but still refuses overlong URIs and any target that is not a
+// registered service root.
+//
+// Errors are the SSP's own OperationOutcome shape (gpc.SSPOutcome, §1.5),
+// with a fresh UUID as id.
+package ssp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/world"
+)
+
+// DefaultTimeout is how long the SSP waits for a provider when
+// Config.Timeout is zero. Spine does not publish its own figure; 30 s is
+// far above any GP Connect provider's expected latency.
+const DefaultTimeout = 30 * time.Second
+
+// Config is how the sandbox wires one session's SSP.
+type Config struct {
+	// World is the session's state: the AS and MHS records the checks
+	// consult.
+	World *world.World
+	// Prefix is the raw path before the target, e.g. "/ssp/" or
+	// "/s/abc/ssp/". It is matched against r.RequestURI, which net/http
+	// leaves as the client sent it.
+	Prefix string
+	// Transport reaches the providers; nil means a shared, tuned
+	// *http.Transport (many idle connections per host, timeouts, no
+	// proxy from the environment, no transparent compression).
+	Transport http.RoundTripper
+	// Lenient records failed checks and forwards anyway, except to a
+	// target that is not a registered service root (and overlong URIs).
+	Lenient bool
+	// Report, when set, is called once per request, before the request is
+	// forwarded or refused, with the checks that failed (none when all
+	// passed).
+	Report func(r *http.Request, failures []Failure)
+	// Timeout bounds the whole upstream exchange; when it passes the SSP
+	// answers 504 (Spine Core's downstream timeout). Zero means
+	// DefaultTimeout.
+	Timeout time.Duration
+}
+
+// Failure is one failed check: its name (Checks), the HTTP status and FHIR
+// issue code the SSP answers with, and the message that becomes the
+// coding's display and the diagnostics (§1.5). A *Failure is an error.
+type Failure struct {
+	Check     string
+	Status    int
+	IssueCode string
+	Message   string
+}
+
+func (f *Failure) Error() string {
+	return fmt.Sprintf("%s: %d %s %s", f.Check, f.Status, f.IssueCode, f.Message)
+}
+
+type server struct {
+	cfg   Config
+	proxy *httputil.ReverseProxy
+}
+
+// exchangeKey carries the accepted target from ServeHTTP to Rewrite and
+// the error handler, which only see the request.
+type exchangeKey struct{}
+
+// New returns the SSP for one session.
+func New(cfg Config) http.Handler {
+	if cfg.Transport == nil {
+		cfg.Transport = defaultTransport()
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	s := &server{cfg: cfg}
+	s.proxy = &httputil.ReverseProxy{
+		Rewrite:       rewrite,
+		Transport:     cfg.Transport,
+		FlushInterval: -1, // stream every write straight back (§1.1)
+		BufferPool:    bufferPool{},
+		ErrorHandler:  upstreamError,
+	}
+	return s
+}
+
+// ServeHTTP runs the checks in the order of Checks, then forwards.
+func (s *server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	x := newExchange(s, r)
+	failures, refusal := s.check(x)
+	if s.cfg.Report != nil {
+		s.cfg.Report(r, failures)
+	}
+	if refusal != nil {
+		writeError(rw, refusal)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+	defer cancel()
+	s.proxy.ServeHTTP(rw, r.WithContext(context.WithValue(ctx, exchangeKey{}, x)))
+}
+
+// check runs every check in order. Strict mode stops at the first failure
+// and refuses with it. Lenient mode runs them all and refuses only when the
+// request cannot be forwarded safely, with the failure that says why.
+func (s *server) check(x *exchange) (failures []Failure, refusal *Failure) {
+	for _, c := range pipeline {
+		f := c.run(x)
+		if f == nil {
+			continue
+		}
+		failures = append(failures, *f)
+		if !s.cfg.Lenient || c.always {
+			return failures, f
+		}
+	}
+	if x.fwd == nil {
+		// Only reachable in lenient mode when the target check failed
+		// without finding any registered root; it recorded why.
+		for i := range failures {
+			if failures[i].Check == CheckTargetMatchesEndpoint {
+				return failures, &failures[i]
+			}
+		}
+		return failures, targetFailure(x)
+	}
+	return failures, nil
+}
+
+// rewrite points the outbound request at the accepted target. Method,
+// headers (less hop-by-hop ones, which ReverseProxy drops), query and body
+// are left as they came; the SSP's own prefix is gone (§1.2).
+func rewrite(pr *httputil.ProxyRequest) {
+	x := pr.In.Context().Value(exchangeKey{}).(*exchange)
+	u := *x.fwd
+	pr.Out.URL = &u
+	pr.Out.Host = "" // the Host header becomes the provider's
+	// RFC 7239 and the de facto X-Forwarded-* headers (§1.4), appended to
+	// any the client sent, as a chain of proxies would.
+	if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {
+		pr.Out.Header["X-Forwarded-For"] = prior
+	}
+	pr.SetXForwarded()
+	pr.Out.Header.Set("Forwarded", forwarded(pr.In))
+}
+
+// forwarded is the Forwarded header value: the client's elements followed
+// by this hop's for, host and proto.
+func forwarded(in *http.Request) string {
+	host, _, err := net.SplitHostPort(in.RemoteAddr)
+	if err != nil {
+		host = in.RemoteAddr
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]" // IPv6 node names are bracketed (RFC 7239 §6)
+	}
+	proto := "http"
+	if in.TLS != nil {
+		proto = "https"
+	}
+	el := "for=" + quoteIfNeeded(host) + ";host=" + quoteIfNeeded(in.Host) + ";proto=" + proto
+	if prior := strings.Join(in.Header.Values("Forwarded"), ", "); prior != "" {
+		return prior + ", " + el
+	}
+	return el
+}
+
+// quoteIfNeeded returns v as an RFC 7230 token, or as a quoted string when
+// it holds other characters (":" in host:port, "[" in IPv6).
+func quoteIfNeeded(v string) string {
+	for i := 0; i < len(v); i++ {
+		if !isTokenByte(v[i]) {
+			return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+		}
+	}
+	if v == "" {
+		return `""`
+	}
+	return v
+}
+
+func isTokenByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// upstreamError answers a failed exchange with the provider: 504 when the
+// SSP's deadline (or a network timeout) ended it, 502 otherwise (§1.5).
+func upstreamError(rw http.ResponseWriter, r *http.Request, err error) {
+	x, _ := r.Context().Value(exchangeKey{}).(*exchange)
+	target := ""
+	if x != nil {
+		target = x.target
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		writeError(rw, &Failure{Check: "upstream", Status: http.StatusGatewayTimeout, IssueCode: "transient",
+			Message: "TIMEOUT_COMMUNICATING_TO_ENDPOINT_URL_" + target})
+		return
+	}
+	writeError(rw, &Failure{Check: "upstream", Status: http.StatusBadGateway, IssueCode: "transient",
+		Message: "ERROR_COMMUNICATING_TO_ENDPOINT_URL_" + target})
+}
+
+// writeError is the one place an SSP error becomes a response: the SSP's
+// own OperationOutcome (§1.5) with a new UUID as id. Anything that is not a
+// *Failure is a generic 500.
+func writeError(rw http.ResponseWriter, err error) {
+	var f *Failure
+	if !errors.As(err, &f) {
+		f = &Failure{Status: http.StatusInternalServerError, IssueCode: "exception", Message: "INTERNAL_SERVER_ERROR"}
+	}
+	body, _ := json.Marshal(gpc.SSPOutcome(newUUID(), f.Status, f.IssueCode, f.Message)) // plain structs: cannot fail
+	h := rw.Header()
+	h.Set("Content-Type", "application/fhir+json;charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	if f.Status == http.StatusMethodNotAllowed {
+		h.Set("Allow", "GET, POST, PUT") // RFC 9110 §15.5.6
+	}
+	rw.WriteHeader(f.Status)
+	_, _ = rw.Write(body)
+}
+
+// newUUID is a random version 4 UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// defaultTransport is shared by every session's SSP, so idle connections to
+// a provider are reused across sessions. The standard transport keeps only
+// 2 idle connections per host, which churns connections under concurrent
+// consumers (STYLE.md library notes).
+var defaultTransport = sync.OnceValue(func() http.RoundTripper {
+	return &http.Transport{
+		Proxy: nil, // never route provider traffic through an environment proxy
+		DialContext: (&net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          512,
+		MaxIdleConnsPerHost:   128,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		// The SSP forwards headers unchanged: the transport must not add
+		// Accept-Encoding: gzip of its own and decompress behind our back.
+		DisableCompression: true,
+	}
+})
+
+// bufferPool recycles ReverseProxy's copy buffers (httputil.BufferPool).
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
