@@ -42,7 +42,10 @@ type Config struct {
 	Timeout    time.Duration    // per attempt; 0 means 10s
 	Backoff    time.Duration    // first retry delay; 0 means 200ms, doubled each try
 	Now        func() time.Time // clock; nil means time.Now
-	Observer   func(Hop)        // called after every HTTP exchange; may be nil
+	// Observer, if set, is called after every HTTP attempt, synchronously
+	// on the journey's goroutine: a caller may act between two steps (for
+	// example take a slot after the search, before the book).
+	Observer func(Hop)
 	// CapabilityTTL is how long a provider's capability statement is
 	// trusted; 0 means 1h.
 	CapabilityTTL time.Duration
