@@ -85,7 +85,7 @@ func testData() world.Data {
 				{ID: "5", NHSNumber: nhsUnverified, State: world.Active, Unverified: true, BirthDate: "1970-04-04"},
 			},
 			Locations: []world.Location{
-				{ID: "32", Name: "Riverside Surgery", Address: &world.Address{Lines: []string{"1 River Street"}, City: "Leeds", PostalCode: "LS1 4AB"},
+				{ID: "32", Name: "Riverside Surgery", Address: &world.Address{Lines: []string{"1 River Street"}, City: "Leeds", District: "West Yorkshire", PostalCode: "LS1 4AB"},
 					Telecom: []world.Telecom{{System: "phone", Value: "0113 496 0500", Use: "work"}}},
 				{ID: "33", Name: "Hill Branch Surgery"},
 			},

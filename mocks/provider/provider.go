@@ -49,6 +49,7 @@ type request struct {
 
 type server struct {
 	world  *world.World
+	index  map[string]*practiceIndex // by ODS code
 	routes map[gpc.Interaction]handler
 }
 
@@ -58,7 +59,7 @@ type server struct {
 // and paths outside a service root are answered with a
 // GPConnect-OperationOutcome-1, never plain text.
 func New(w *world.World) http.Handler {
-	s := &server{world: w}
+	s := &server{world: w, index: indexPractices(w)}
 	s.routes = map[gpc.Interaction]handler{
 		gpc.ReadMetadata:       s.metadata,            // §3.1
 		gpc.SearchPatient:      s.findPatient,         // §3.2

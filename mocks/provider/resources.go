@@ -238,33 +238,50 @@ type appointmentContext struct {
 
 func (s *server) contextOf(ods string, a world.Appointment) appointmentContext {
 	var c appointmentContext
-	if len(a.Slots) == 0 {
+	ix := s.index[ods]
+	if ix == nil || len(a.Slots) == 0 {
 		return c
 	}
-	for _, sl := range s.world.Slots(ods) {
-		if sl.ID == a.Slots[0] {
-			c.slot = &sl
-			break
-		}
-	}
-	if c.slot == nil {
+	sl, ok := ix.slots[a.Slots[0]]
+	if !ok {
 		return c
 	}
-	for _, sc := range s.world.Schedules(ods) {
-		if sc.ID == c.slot.Schedule {
-			c.schedule = &sc
-			break
-		}
-	}
-	if c.schedule != nil && c.schedule.Practitioner != "" {
-		for _, pr := range s.world.Practitioners(ods) {
-			if pr.ID == c.schedule.Practitioner {
-				c.practitioner = &pr
-				break
-			}
+	c.slot = &sl
+	if sc, ok := ix.schedules[sl.Schedule]; ok {
+		c.schedule = &sc
+		if pr, ok := ix.practitioners[sc.Practitioner]; ok {
+			c.practitioner = &pr
 		}
 	}
 	return c
+}
+
+// practiceIndex holds what never changes in a practice — its slots'
+// schedule, times, channel and type (only their status changes, and the
+// index's copy of it is not used), schedules and practitioners — so that
+// rendering an appointment does not copy and sort every slot.
+type practiceIndex struct {
+	slots         map[string]world.Slot
+	schedules     map[string]world.Schedule
+	practitioners map[string]world.Practitioner
+}
+
+func indexPractices(w *world.World) map[string]*practiceIndex {
+	out := map[string]*practiceIndex{}
+	for _, p := range w.Practices() {
+		ix := &practiceIndex{slots: map[string]world.Slot{}, schedules: map[string]world.Schedule{}, practitioners: map[string]world.Practitioner{}}
+		for _, sl := range w.Slots(p.ODS) {
+			ix.slots[sl.ID] = sl
+		}
+		for _, sc := range w.Schedules(p.ODS) {
+			ix.schedules[sc.ID] = sc
+		}
+		for _, pr := range w.Practitioners(p.ODS) {
+			ix.practitioners[pr.ID] = pr
+		}
+		out[p.ODS] = ix
+	}
+	return out
 }
 
 // appointment is GPConnect-Appointment-1 as stored (§4.2–§4.6): booking
