@@ -83,18 +83,19 @@ func lacks(cs *stu3.CapabilityStatement) []string {
 // Slot is one free slot with what the consumer must show about it
 // (gpconnect-1.6.md §4.1).
 type Slot struct {
-	ID             string
-	Start, End     string // as the provider wrote them
-	StartTime      time.Time
-	EndTime        time.Time
-	ScheduleID     string
-	LocationID     string
-	LocationName   string
-	PractitionerID string
-	Practitioner   string
-	Channel        string // delivery channel
-	SlotType       string // Slot.serviceType text
-	ScheduleType   string // Schedule.serviceCategory text
+	ID             string    `json:"id"`
+	Start          string    `json:"start"` // as the provider wrote it
+	End            string    `json:"end"`
+	StartTime      time.Time `json:"-"`
+	EndTime        time.Time `json:"-"`
+	ScheduleID     string    `json:"schedule_id,omitempty"`
+	LocationID     string    `json:"location_id,omitempty"`
+	LocationName   string    `json:"location,omitempty"`
+	PractitionerID string    `json:"practitioner_id,omitempty"`
+	Practitioner   string    `json:"practitioner,omitempty"`
+	Channel        string    `json:"channel,omitempty"`       // delivery channel
+	SlotType       string    `json:"slot_type,omitempty"`     // Slot.serviceType text
+	ScheduleType   string    `json:"schedule_type,omitempty"` // Schedule.serviceCategory text
 }
 
 // Slots is one slot search's result.
