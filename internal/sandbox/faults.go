@@ -1,0 +1,173 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+)
+
+// faults are a session's injected failures, each counting the requests it
+// has answered.
+type faults struct {
+	dir  string
+	mu   sync.Mutex
+	list []*fault
+}
+
+type fault struct {
+	scenario.Fault
+	dir  string
+	used int
+}
+
+func newFaults(fs []scenario.Fault, dir string) *faults {
+	out := &faults{dir: dir}
+	for _, f := range fs {
+		out.list = append(out.list, &fault{Fault: f, dir: dir})
+	}
+	return out
+}
+
+// match returns the first fault for this hop and request that still has
+// uses left, and counts the use.
+func (fs *faults) match(hop scenario.Hop, name string, in gpc.Interaction) *fault {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, f := range fs.list {
+		if f.Hop != hop || (f.Times > 0 && f.used >= f.Times) {
+			continue
+		}
+		if f.Interaction != "" {
+			switch hop {
+			case scenario.HopPDS, scenario.HopSDS:
+				if !strings.HasSuffix(name, "."+f.Interaction) {
+					continue
+				}
+			default:
+				if f.Target != in {
+					continue
+				}
+			}
+		}
+		f.used++
+		return f
+	}
+	return nil
+}
+
+func (f *fault) describe() string {
+	var parts []string
+	if f.Status != 0 || f.SpineCode != "" {
+		parts = append(parts, fmt.Sprintf("status %d %s", f.status(), f.SpineCode))
+	}
+	if f.Delay != 0 {
+		parts = append(parts, "delay "+f.Delay.D().String())
+	}
+	if f.Drop {
+		parts = append(parts, "drop")
+	}
+	return strings.TrimSpace(string(f.Hop) + " fault: " + strings.Join(parts, ", "))
+}
+
+func (f *fault) status() int {
+	if f.Status != 0 {
+		return f.Status
+	}
+	if f.SpineCode != "" {
+		return gpc.Code(f.SpineCode).Status()
+	}
+	return http.StatusInternalServerError
+}
+
+// apply answers r as the fault says. A fault with only a delay lets the mock
+// answer and holds the answer back, so a consumer that gives up still
+// leaves the request done (a booking made but never confirmed). A drop
+// closes the connection without an answer.
+func (f *fault) apply(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	answers := f.Status != 0 || f.SpineCode != "" || f.Body != nil
+	if !answers && !f.Drop {
+		rec := newRecorder()
+		h.ServeHTTP(rec, r)
+		if !sleep(r, f.Delay.D()) {
+			panic(http.ErrAbortHandler)
+		}
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(rec.body.Bytes())
+		return
+	}
+	if !sleep(r, f.Delay.D()) || f.Drop {
+		panic(http.ErrAbortHandler)
+	}
+	body, ctype := f.body()
+	w.Header().Set("Content-Type", ctype)
+	w.WriteHeader(f.status())
+	_, _ = w.Write(body)
+}
+
+func sleep(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+func (f *fault) body() ([]byte, string) {
+	const fhir = "application/fhir+json"
+	if b := f.Body; b != nil {
+		switch {
+		case len(b.JSON) > 0:
+			return b.JSON, fhir
+		case b.Fixture != "":
+			data, err := os.ReadFile(filepath.Join(f.dir, string(b.Fixture)))
+			if err != nil {
+				return []byte(fmt.Sprintf(`{"error":%q}`, "fault fixture: "+err.Error())), "application/json"
+			}
+			return data, fhir
+		default:
+			return []byte(b.Text), "text/plain; charset=utf-8"
+		}
+	}
+	code := f.SpineCode
+	if code == "" {
+		code = string(gpc.InternalServerError)
+	}
+	msg := "Injected by the scenario: " + f.describe()
+	var oo gpc.OperationOutcome
+	switch f.Hop {
+	case scenario.HopProvider:
+		oo = gpc.ProviderOutcome(&gpc.Error{Status: f.status(), Code: gpc.Code(code), Diagnostics: msg})
+	case scenario.HopSSP:
+		oo = gpc.SSPOutcome(newID(), f.status(), "transient", code)
+	default:
+		oo = gpc.OperationOutcome{ResourceType: "OperationOutcome", Issue: []gpc.Issue{{
+			Severity: "error", Code: "exception",
+			Details: &gpc.CodeableConcept{Coding: []gpc.Coding{{
+				System: "https://fhir.nhs.uk/R4/CodeSystem/Spine-ErrorOrWarningCode", Version: "1", Code: code, Display: code,
+			}}},
+			Diagnostics: msg,
+		}}}
+	}
+	data, _ := json.Marshal(oo)
+	return data, fhir
+}

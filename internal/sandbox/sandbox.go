@@ -1,0 +1,243 @@
+// Package sandbox wires the mocks into one server: it keeps one world and
+// one journal per session, routes the service paths (PDS, SDS, SSP,
+// provider) to the session's mocks — at the root for session "default" and
+// under /s/{id}/ for the others —, applies the scenario's faults, records
+// every hop, and serves the admin API.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+	"github.com/spine-sandbox/spine-sandbox/mocks/pds"
+	"github.com/spine-sandbox/spine-sandbox/mocks/sds"
+)
+
+// The service base paths, as on real Spine.
+const (
+	PDSPath      = pds.BasePath // /personal-demographics/FHIR/R4
+	SDSPath      = sds.BasePath // /spine-directory/FHIR/R4
+	SSPPath      = "/ssp/"
+	ProviderPath = "/provider"
+	AdminPath    = "/_admin/"
+	// DefaultSession is the id of the session the root paths reach.
+	DefaultSession = "default"
+	// MaxSessions bounds how many sessions one sandbox keeps.
+	MaxSessions = 1000
+)
+
+// Config configures a Server.
+type Config struct {
+	// PublicURL is how consumers reach the sandbox (no trailing slash); the
+	// service roots SDS hands out are built from it.
+	PublicURL string
+	// Lenient makes every session record failed SSP checks and forward
+	// anyway, instead of answering as Spine would.
+	Lenient bool
+	// ScenarioDir is where POST /_admin/sessions finds scenarios by name.
+	ScenarioDir string
+	// FixtureDir is where fault bodies given as `fixture:` are read from.
+	FixtureDir string
+	// Default is the scenario of session "default"; nil means the built-in
+	// world.
+	Default *scenario.Scenario
+	// Clock is the time source; nil means time.Now.
+	Clock func() time.Time
+	// Logger receives request errors; nil discards them.
+	Logger *slog.Logger
+	// JournalLimit bounds each session's journal (journal.DefaultLimit when 0).
+	JournalLimit int
+	// UI, when set, serves "/" and the page's assets.
+	UI http.Handler
+}
+
+// Server is the sandbox: an http.Handler serving every session.
+type Server struct {
+	cfg    Config
+	public *url.URL
+	admin  http.Handler
+	inproc http.RoundTripper
+
+	mu       sync.RWMutex
+	sessions map[string]*Session
+}
+
+// New builds a Server with its default session.
+func New(cfg Config) (*Server, error) {
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("public URL %q: want scheme://host[:port] with no path", cfg.PublicURL)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Default == nil {
+		cfg.Default = scenario.Default()
+	}
+	s := &Server{cfg: cfg, public: u, sessions: map[string]*Session{}}
+	s.inproc = &inProcess{s: s}
+	s.admin = s.adminRoutes()
+	if _, err := s.CreateSession(DefaultSession, cfg.Default); err != nil {
+		return nil, fmt.Errorf("default session: %w", err)
+	}
+	return s, nil
+}
+
+// PublicURL returns the sandbox's public base URL.
+func (s *Server) PublicURL() string { return s.cfg.PublicURL }
+
+// Session returns the session with the given id.
+func (s *Server) Session(id string) (*Session, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ss, ok := s.sessions[id]
+	return ss, ok
+}
+
+// Sessions returns every session, oldest first.
+func (s *Server) Sessions() []*Session {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*Session, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		out = append(out, ss)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
+	return out
+}
+
+// ErrTooManySessions is returned when MaxSessions are open.
+var ErrTooManySessions = errors.New("too many sessions: delete some first")
+
+// CreateSession starts a session running sc. An empty id gets a random one.
+func (s *Server) CreateSession(id string, sc *scenario.Scenario) (*Session, error) {
+	if id == "" {
+		id = newID()
+	}
+	ss, err := s.newSession(id, sc)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, taken := s.sessions[id]; taken {
+		return nil, fmt.Errorf("session %q exists", id)
+	}
+	if len(s.sessions) >= MaxSessions {
+		return nil, ErrTooManySessions
+	}
+	s.sessions[id] = ss
+	return ss, nil
+}
+
+// DeleteSession removes a session; the default session is reset instead.
+func (s *Server) DeleteSession(id string) bool {
+	s.mu.Lock()
+	_, ok := s.sessions[id]
+	if ok && id != DefaultSession {
+		delete(s.sessions, id)
+	}
+	s.mu.Unlock()
+	if ok && id == DefaultSession {
+		if fresh, err := s.newSession(DefaultSession, s.cfg.Default); err == nil {
+			s.mu.Lock()
+			s.sessions[DefaultSession] = fresh
+			s.mu.Unlock()
+		}
+	}
+	return ok
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ServeHTTP routes a request to the admin API or to a session's services.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	if strings.HasPrefix(path, AdminPath) || path == strings.TrimSuffix(AdminPath, "/") {
+		s.admin.ServeHTTP(w, r)
+		return
+	}
+	id, prefix := DefaultSession, ""
+	if rest, ok := strings.CutPrefix(path, "/s/"); ok {
+		id, _, _ = strings.Cut(rest, "/")
+		prefix = "/s/" + id
+	}
+	ss, ok := s.Session(id)
+	if !ok {
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no session %q", id))
+		return
+	}
+	ss.serve(w, r, strings.TrimPrefix(path, prefix))
+}
+
+// inProcessKey marks a request the SSP forwarded in process.
+type inProcessKey struct{}
+
+// inProcess forwards the SSP's requests to this sandbox's own provider
+// without a network hop; other hosts go over the network.
+type inProcess struct {
+	s   *Server
+	net http.RoundTripper
+}
+
+var networkTransport = &http.Transport{
+	Proxy:               nil,
+	MaxIdleConnsPerHost: 128,
+	IdleConnTimeout:     90 * time.Second,
+}
+
+func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != t.s.public.Scheme || req.URL.Host != t.s.public.Host {
+		return networkTransport.RoundTrip(req)
+	}
+	in := req.Clone(context.WithValue(req.Context(), inProcessKey{}, true))
+	in.RequestURI = req.URL.RequestURI()
+	in.Host = req.URL.Host
+	in.RemoteAddr = "127.0.0.1:0"
+	if in.Body == nil {
+		in.Body = http.NoBody
+	}
+	rec := newRecorder()
+	if err := serveRecover(t.s, rec, in); err != nil {
+		return nil, err
+	}
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
+	return rec.response(req), nil
+}
+
+// serveRecover runs h, turning an aborted handler (a dropped connection
+// fault) into an error as a network client would see it.
+func serveRecover(h http.Handler, w http.ResponseWriter, r *http.Request) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				err = errors.New("connection closed by the provider")
+				return
+			}
+			panic(v)
+		}
+	}()
+	h.ServeHTTP(w, r)
+	return nil
+}

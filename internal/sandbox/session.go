@@ -1,0 +1,382 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/journal"
+	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+	"github.com/spine-sandbox/spine-sandbox/internal/world"
+	"github.com/spine-sandbox/spine-sandbox/mocks/pds"
+	"github.com/spine-sandbox/spine-sandbox/mocks/provider"
+	"github.com/spine-sandbox/spine-sandbox/mocks/sds"
+	"github.com/spine-sandbox/spine-sandbox/mocks/ssp"
+)
+
+// Session is one scenario instance: its world, its journal and the mocks
+// serving them.
+type Session struct {
+	ID       string
+	Prefix   string // "" for the default session, else "/s/{id}"
+	Base     string // public base URL of the session
+	Scenario *scenario.Scenario
+	World    *world.World
+	Journal  *journal.Journal
+	Created  time.Time
+	Lenient  bool
+
+	faults   *faults
+	pds      http.Handler
+	sds      http.Handler
+	ssp      http.Handler
+	provider http.Handler
+	ui       http.Handler
+}
+
+// URLs are the base URLs a consumer needs for one session.
+type URLs struct {
+	PDS      string `json:"pds"`
+	SDS      string `json:"sds"`
+	SSP      string `json:"ssp"`
+	Provider string `json:"provider"`
+	UI       string `json:"ui"`
+}
+
+// URLs returns the session's base URLs.
+func (ss *Session) URLs() URLs {
+	return URLs{
+		PDS:      ss.Base + PDSPath,
+		SDS:      ss.Base + SDSPath,
+		SSP:      ss.Base + SSPPath,
+		Provider: ss.Base + ProviderPath,
+		UI:       ss.Base + "/",
+	}
+}
+
+func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) {
+	prefix := ""
+	if id != DefaultSession {
+		prefix = "/s/" + id
+	}
+	start := s.cfg.Clock()
+	clock := world.Clock(s.cfg.Clock)
+	if pinned, ok := sc.PinnedNow(); ok {
+		// A pinned clock starts at the scenario's instant and runs on.
+		real := s.cfg.Clock
+		clock = func() time.Time { return pinned.Add(real().Sub(start)) }
+	}
+	data, err := sc.World(clock())
+	if err != nil {
+		return nil, err
+	}
+	ss := &Session{
+		ID:       id,
+		Prefix:   prefix,
+		Base:     s.cfg.PublicURL + prefix,
+		Scenario: sc,
+		Journal:  journal.New(s.cfg.JournalLimit),
+		Created:  start,
+		Lenient:  s.cfg.Lenient || sc.Lenient,
+		ui:       s.cfg.UI,
+	}
+	ss.World = world.New(data, ss.Base, clock)
+	ss.faults = newFaults(sc.Faults, s.cfg.FixtureDir)
+	ss.pds = ss.record(journal.Consumer, journal.PDS, scenario.HopPDS, pds.New(ss.World))
+	ss.sds = ss.record(journal.Consumer, journal.SDS, scenario.HopSDS, sds.New(ss.World))
+	ss.provider = ss.record(journal.Consumer, journal.Provider, scenario.HopProvider, provider.New(ss.World))
+	ss.ssp = ss.record(journal.Consumer, journal.SSP, scenario.HopSSP, ssp.New(ssp.Config{
+		World:     ss.World,
+		Prefix:    prefix + SSPPath,
+		Transport: s.inproc,
+		Lenient:   ss.Lenient,
+		Report:    reportSSP,
+	}))
+	return ss, nil
+}
+
+// serve routes path (the request path with the session prefix removed).
+func (ss *Session) serve(w http.ResponseWriter, r *http.Request, path string) {
+	switch {
+	case under(path, PDSPath):
+		serveStripped(ss.pds, w, r, ss.Prefix+PDSPath)
+	case under(path, SDSPath):
+		serveStripped(ss.sds, w, r, ss.Prefix+SDSPath)
+	case strings.HasPrefix(path, SSPPath):
+		// The SSP reads its target from the raw RequestURI itself.
+		ss.ssp.ServeHTTP(w, r)
+	case under(path, ProviderPath):
+		serveStripped(ss.provider, w, r, ss.Prefix+ProviderPath)
+	case ss.ui != nil:
+		ss.ui.ServeHTTP(w, r)
+	default:
+		writeJSONError(w, http.StatusNotFound, "no service at "+path+"; see /_admin/sessions/"+ss.ID)
+	}
+}
+
+func under(path, base string) bool {
+	return path == base || strings.HasPrefix(path, base+"/") || strings.HasPrefix(path, base+"?")
+}
+
+func serveStripped(h http.Handler, w http.ResponseWriter, r *http.Request, prefix string) {
+	http.StripPrefix(prefix, h).ServeHTTP(w, r)
+}
+
+// checksKey carries the verdicts the SSP reports for the hop being recorded.
+type checksKey struct{}
+
+type verdicts struct {
+	mu   sync.Mutex
+	list []journal.Verdict
+}
+
+func reportSSP(r *http.Request, failures []ssp.Failure) {
+	v, ok := r.Context().Value(checksKey{}).(*verdicts)
+	if !ok {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, f := range failures {
+		v.list = append(v.list, journal.Verdict{Check: f.Check, Passed: false, Severity: "error", Section: "gpconnect-1.6 §1.4", Message: f.Message})
+	}
+}
+
+// maxBody is how much of each body the journal keeps.
+const maxBody = 64 << 10
+
+// record wraps a mock: it applies the session's faults for hop and appends
+// one journal entry per request. A provider request that arrives in process
+// from the SSP is recorded as the SSP→provider leg.
+func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		began := time.Now()
+		hopFrom := from
+		if to == journal.Provider && r.Context().Value(inProcessKey{}) != nil {
+			hopFrom = journal.SSP
+		}
+		var reqBody []byte
+		if r.Body != nil {
+			reqBody, _ = io.ReadAll(io.LimitReader(r.Body, 8<<20))
+			r.Body = io.NopCloser(bytes.NewReader(reqBody))
+		}
+		v := &verdicts{}
+		r = r.WithContext(context.WithValue(r.Context(), checksKey{}, v))
+		tee := &teeWriter{ResponseWriter: w, status: http.StatusOK}
+		name, in := hopName(hop, r)
+		f := ss.faults.match(hop, name, in)
+		entry := journal.Hop{
+			Time:          began,
+			From:          hopFrom,
+			To:            to,
+			Interaction:   string(in),
+			Name:          name,
+			Method:        r.Method,
+			URL:           ss.requestURL(r),
+			RequestHeader: r.Header.Clone(),
+			RequestBody:   clip(reqBody),
+		}
+		if in == "" {
+			entry.Interaction = name
+		}
+		entry.Step, entry.ReplyStep = steps(hopFrom, to, name, in)
+		defer func() {
+			if p := recover(); p != nil {
+				entry.Error = "connection dropped"
+				entry.Status = 0
+				entry.Duration = time.Since(began)
+				ss.Journal.Append(entry)
+				panic(p)
+			}
+			entry.Duration = time.Since(began)
+			entry.Status = tee.status
+			entry.ResponseHeader = tee.Header().Clone()
+			entry.ResponseBody = clip(tee.body.Bytes())
+			if entry.Status >= 400 {
+				entry.Code, _ = gpc.SpineCode(tee.body.Bytes())
+			}
+			v.mu.Lock()
+			entry.Checks = append(entry.Checks, v.list...)
+			v.mu.Unlock()
+			ss.Journal.Append(entry)
+		}()
+		if f != nil {
+			entry.Fault = f.describe()
+			f.apply(tee, r, h)
+			return
+		}
+		h.ServeHTTP(tee, r)
+	})
+}
+
+func (ss *Session) requestURL(r *http.Request) string {
+	u := r.RequestURI
+	if u == "" {
+		u = r.URL.RequestURI()
+	}
+	if strings.HasPrefix(u, "/") {
+		host := r.Host
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		return scheme + "://" + host + u
+	}
+	return u
+}
+
+func clip(b []byte) string {
+	if len(b) > maxBody {
+		return string(b[:maxBody]) + "…(truncated)"
+	}
+	return string(b)
+}
+
+// hopName names a request: "pds.retrieve", "sds.endpoint",
+// "provider.book appointment", "ssp.book appointment".
+func hopName(hop scenario.Hop, r *http.Request) (string, gpc.Interaction) {
+	p := r.URL.Path
+	switch hop {
+	case scenario.HopPDS:
+		if strings.HasPrefix(p, "/Patient/") {
+			return string(scenario.StepPDSRetrieve), ""
+		}
+		return string(scenario.StepPDSSearch), ""
+	case scenario.HopSDS:
+		if strings.HasPrefix(p, "/Device") {
+			return string(scenario.StepSDSDevice), ""
+		}
+		return string(scenario.StepSDSEndpoint), ""
+	}
+	in := gpc.Interaction(headerFold(r.Header, "Ssp-InteractionID"))
+	short := in.Name()
+	if !gpc.IsKnown(in) {
+		short = "unknown interaction"
+	}
+	return string(hop) + "." + short, in
+}
+
+// headerFold reads a header whatever the case of its name, also in maps
+// built by hand with non-canonical keys.
+func headerFold(h http.Header, name string) string {
+	if v := h.Get(name); v != "" {
+		return v
+	}
+	for k, vs := range h {
+		if strings.EqualFold(k, name) && len(vs) > 0 {
+			return vs[0]
+		}
+	}
+	return ""
+}
+
+// steps gives the seed diagram's arrow ids for a hop.
+func steps(from, to journal.Party, name string, in gpc.Interaction) (string, string) {
+	switch name {
+	case string(scenario.StepPDSRetrieve), string(scenario.StepPDSSearch):
+		return "1a", "1b"
+	case string(scenario.StepSDSEndpoint):
+		return "2a", "2b"
+	case string(scenario.StepSDSDevice):
+		return "2c", "2d"
+	}
+	n := "7"
+	switch in {
+	case gpc.ReadMetadata:
+		n = "3"
+	case gpc.SearchSlots:
+		n = "4"
+	case gpc.SearchPatient:
+		n = "5"
+	case gpc.RegisterPatient:
+		// The no-record branch, after find patient (5a–5d).
+		if from == journal.SSP {
+			return "5f", "5g"
+		}
+		return "5e", "5h"
+	case gpc.CreateAppointment:
+		n = "6"
+	}
+	if from == journal.SSP {
+		return n + "b", n + "c"
+	}
+	return n + "a", n + "d"
+}
+
+// teeWriter passes a response through and keeps a copy of its status and
+// body for the journal.
+type teeWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+	body        bytes.Buffer
+}
+
+func (t *teeWriter) WriteHeader(code int) {
+	if !t.wroteHeader {
+		t.status = code
+		t.wroteHeader = true
+	}
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *teeWriter) Write(b []byte) (int, error) {
+	t.wroteHeader = true
+	if t.body.Len() < maxBody {
+		t.body.Write(b)
+	}
+	return t.ResponseWriter.Write(b)
+}
+
+func (t *teeWriter) Flush() {
+	if f, ok := t.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (t *teeWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+// recorder is the in-process transport's response writer.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func newRecorder() *recorder { return &recorder{header: http.Header{}} }
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(b)
+}
+func (r *recorder) Flush() {}
+
+func (r *recorder) response(req *http.Request) *http.Response {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return &http.Response{
+		Status:        http.StatusText(r.status),
+		StatusCode:    r.status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        r.header,
+		Body:          io.NopCloser(bytes.NewReader(r.body.Bytes())),
+		ContentLength: int64(r.body.Len()),
+		Request:       req,
+	}
+}
