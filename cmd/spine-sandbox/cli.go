@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
+	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+)
+
+const usageText = `usage: spine-sandbox <command> [flags]
+
+commands:
+  serve   run the sandbox (PDS, SDS, SSP, provider, admin API) on one listener
+  check   validate scenario files or folders: spine-sandbox check PATH...
+
+run 'spine-sandbox <command> -h' for a command's flags
+`
+
+// Main runs the command line args and returns the exit status: 0 on
+// success, 1 on a runtime error, 2 on a usage error.
+func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	return mainContext(signalContext(), args, getenv, stdout, stderr, nil)
+}
+
+func signalContext() context.Context {
+	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	return ctx
+}
+
+// mainContext is Main with its context and, for tests, a channel told the
+// address once the server listens.
+func mainContext(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		cfg, err := parseServe(args[1:], getenv, stderr)
+		if err != nil {
+			return usageError(err, stderr)
+		}
+		if err := serve(ctx, cfg, stdout, stderr, ready); err != nil {
+			fmt.Fprintln(stderr, "spine-sandbox:", err)
+			return 1
+		}
+		return 0
+	case "check":
+		fs := flag.NewFlagSet("check", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		if err := fs.Parse(args[1:]); err != nil {
+			return usageError(err, stderr)
+		}
+		if fs.NArg() == 0 {
+			fmt.Fprintln(stderr, "usage: spine-sandbox check PATH...")
+			return 2
+		}
+		if err := scenario.Check(fs.Args(), stdout); err != nil {
+			fmt.Fprintln(stderr, "spine-sandbox check:", err)
+			return 1
+		}
+		return 0
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usageText)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "spine-sandbox: unknown command %q\n%s", args[0], usageText)
+		return 2
+	}
+}
+
+func usageError(err error, stderr io.Writer) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "spine-sandbox:", err)
+	return 2
+}
+
+// serveConfig is what `serve` runs with: a pure function of the flags and
+// the environment.
+type serveConfig struct {
+	Addr        string
+	PublicURL   string
+	Scenario    string
+	ScenarioDir string
+	FixtureDir  string
+	Lenient     bool
+}
+
+func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
+	def := func(key, fallback string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return fallback
+	}
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Addr, "addr", def("SPINE_SANDBOX_ADDR", "127.0.0.1:4000"), "listen address (env SPINE_SANDBOX_ADDR)")
+	fs.StringVar(&c.PublicURL, "public-url", getenv("SPINE_SANDBOX_PUBLIC_URL"), "base URL consumers use; service roots are built from it (default http://<addr>; env SPINE_SANDBOX_PUBLIC_URL)")
+	fs.StringVar(&c.Scenario, "scenario", getenv("SPINE_SANDBOX_SCENARIO"), "scenario file for the default session (default: the built-in world)")
+	fs.StringVar(&c.ScenarioDir, "scenarios-dir", def("SPINE_SANDBOX_SCENARIOS", "scenarios"), "folder POST /_admin/sessions finds scenarios in by name")
+	fs.StringVar(&c.FixtureDir, "fixtures-dir", def("SPINE_SANDBOX_FIXTURES", "fixtures"), "folder fault bodies given as fixture: are read from")
+	fs.BoolVar(&c.Lenient, "lenient", getenv("SPINE_SANDBOX_LENIENT") == "true", "record failed SSP checks and forward anyway")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return c, fmt.Errorf("--addr %q: %v", c.Addr, err)
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	return c, nil
+}
+
+func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready chan<- string) error {
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg := sandbox.Config{
+		PublicURL:   c.PublicURL,
+		Lenient:     c.Lenient,
+		ScenarioDir: c.ScenarioDir,
+		FixtureDir:  c.FixtureDir,
+		Logger:      logger,
+	}
+	if c.Scenario != "" {
+		sc, err := scenario.LoadFile(c.Scenario)
+		if err != nil {
+			return err
+		}
+		cfg.Default = sc
+	}
+	srv, err := sandbox.New(cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ss, _ := srv.Session(sandbox.DefaultSession)
+	u := ss.URLs()
+	name := ss.Scenario.Name
+	fmt.Fprintf(stdout, "spine-sandbox listening on %s (scenario %q%s)\n", ln.Addr(), name, map[bool]string{true: ", lenient"}[c.Lenient])
+	fmt.Fprintf(stdout, "  PDS       %s\n  SDS       %s\n  SSP       %s\n  provider  %s\n  admin     %s/_admin/sessions\n  health    %s/_admin/health\n  sessions  %s/s/{id}/...\n",
+		u.PDS, u.SDS, u.SSP, u.Provider, c.PublicURL, c.PublicURL, c.PublicURL)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	fmt.Fprintln(stdout, "spine-sandbox: shutting down")
+	if err := hs.Shutdown(shutdown); err != nil {
+		return err
+	}
+	return nil
+}
