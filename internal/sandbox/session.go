@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"net/http"
@@ -196,9 +197,10 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 			entry.Duration = time.Since(began)
 			entry.Status = tee.status
 			entry.ResponseHeader = tee.Header().Clone()
-			entry.ResponseBody = clip(tee.body.Bytes())
+			body := decoded(entry.ResponseHeader, tee.body.Bytes())
+			entry.ResponseBody = clip(body)
 			if entry.Status >= 400 {
-				entry.Code, _ = gpc.SpineCode(tee.body.Bytes())
+				entry.Code, _ = gpc.SpineCode(body)
 			}
 			v.mu.Lock()
 			entry.Checks = append(entry.Checks, v.list...)
@@ -228,6 +230,24 @@ func (ss *Session) requestURL(r *http.Request) string {
 		return scheme + "://" + host + u
 	}
 	return u
+}
+
+// decoded undoes a gzip Content-Encoding (the provider compresses when the
+// client accepts it), so the journal keeps readable bodies and finds the
+// Spine code in them; what cannot be decoded is kept as it came.
+func decoded(h http.Header, b []byte) []byte {
+	if !strings.EqualFold(h.Get("Content-Encoding"), "gzip") || len(b) == 0 {
+		return b
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return b
+	}
+	out, _ := io.ReadAll(io.LimitReader(zr, maxBody+1))
+	if len(out) == 0 {
+		return b
+	}
+	return out
 }
 
 func clip(b []byte) string {
