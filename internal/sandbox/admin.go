@@ -109,7 +109,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 			writeJSONError(w, http.StatusBadRequest, "JSON body: "+err.Error())
 			return
 		}
-		name, body = req.Scenario, nil
+		name, body, trimmed = req.Scenario, nil, ""
 	}
 	var sc *scenario.Scenario
 	switch {
