@@ -266,3 +266,12 @@ func pdsGet(t testing.TB, url string) *http.Request {
 	req.Header.Set("X-Request-ID", "60e0b220-8136-4ac5-8a8b-6f5c3b9a2e11")
 	return req
 }
+
+// readAll reads r into buf until EOF or buf is full.
+func readAll(r io.Reader, buf []byte) (int, error) {
+	n, err := io.ReadFull(r, buf)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		err = nil
+	}
+	return n, err
+}
