@@ -7,6 +7,7 @@
 package world
 
 import (
+	"crypto/sha1"
 	"fmt"
 	"slices"
 	"sort"
@@ -460,4 +461,14 @@ func (w *World) String() string {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	return fmt.Sprintf("world{%d patients, %d practices}", len(w.patients), len(w.practices))
+}
+
+// MHSID is the uniqueIdentifier of a practice's MHS record for one
+// interaction — what SDS publishes as nhsMHSId and the SSP quotes as the
+// CPA id when a target URL varies from the endpoint. The world does not
+// store one, so both derive it here, stably, in the 20-hex-digit shape of
+// NHS's captures.
+func MHSID(ods string, in gpc.Interaction) string {
+	sum := sha1.Sum([]byte("spine-sandbox/sds/mhs/Endpoint|" + strings.ToUpper(ods) + "|" + string(in)))
+	return fmt.Sprintf("%x", sum[:10])
 }

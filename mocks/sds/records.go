@@ -13,6 +13,7 @@ import (
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
 
 // FHIR URLs of the SDS resources (pds-sds-fhir.md §3.4).
@@ -185,7 +186,7 @@ func endpoint(m mhsRecord) fhir.Endpoint {
 	if m.partyKey != "" {
 		ids = append(ids, identifier(gpc.SystemPartyKey, m.partyKey))
 	}
-	ids = append(ids, identifier(gpc.SystemMHSID, mhsID(key)))
+	ids = append(ids, identifier(gpc.SystemMHSID, world.MHSID(m.ods, gpc.Interaction(m.interaction))))
 	return fhir.Endpoint{
 		Id:     ptr(nameUUID(key)),
 		Status: fhir.EndpointStatusActive,
@@ -255,13 +256,6 @@ func nameUUID(name string) string {
 	b[6] = b[6]&0x0f | 0x50
 	b[8] = b[8]&0x3f | 0x80
 	return formatUUID(b)
-}
-
-// mhsID is an MHS record's uniqueIdentifier: 20 hex digits, the shape of
-// the CPA-style ids in NHS's captures, derived like nameUUID.
-func mhsID(name string) string {
-	sum := sha1.Sum([]byte("spine-sandbox/sds/mhs/" + name))
-	return fmt.Sprintf("%x", sum[:10])
 }
 
 // newUUID is a random version 4 UUID, upper case like the service's.

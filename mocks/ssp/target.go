@@ -1,10 +1,10 @@
 package ssp
 
 import (
-	"crypto/sha1"
-	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
 
 // matchRoot accepts target when it is root followed by nothing, a clean
@@ -133,14 +133,12 @@ func unhex(c byte) byte {
 // quoted in the target-mismatch error (§1.5). The world does not model CPA
 // ids; like real SDS records, where the CPA id and the MHS record's
 // uniqueIdentifier coincide, this is the nhsMHSId mocks/sds publishes for
-// the record (derived the same way, since mocks never import each other).
+// the record (world.MHSID).
 func (x *exchange) cpaID() string {
 	to := x.values[hTo]
 	for _, p := range x.s.cfg.World.Practices() {
 		if p.ProviderASID == to {
-			key := "Endpoint|" + strings.ToUpper(p.ODS) + "|" + string(x.interaction)
-			sum := sha1.Sum([]byte("spine-sandbox/sds/mhs/" + key))
-			return fmt.Sprintf("%x", sum[:10])
+			return world.MHSID(p.ODS, x.interaction)
 		}
 	}
 	return ""
