@@ -4,17 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
 	"github.com/spine-sandbox/spine-sandbox/internal/consumer"
+	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
+	"github.com/spine-sandbox/spine-sandbox/internal/sandbox/sandboxtest"
 )
 
 // End-to-end tests: the consumer against the whole in-process sandbox
-// (PDS, SDS, SSP, provider), asserting the exact hops it makes.
+// (sandboxtest: routing, sessions, the SSP forwarding to the provider,
+// scenario faults), asserting the exact hops it makes and, where it adds
+// something, the hops the sandbox recorded in its journal.
 
 // recorder collects the hops the consumer reports, as "step service METHOD
 // status", in order.
@@ -56,19 +61,41 @@ func identity() jwt.Identity {
 		OrgODS: "A1001", OrgName: "Sandbox Consumer Practice", PractitionerID: "1", Family: "Sandbox", Given: []string{"Sam"}, Prefix: []string{"Dr"}}
 }
 
-func start(t *testing.T, scenario string, timeout time.Duration) (*consumer.Session, *recorder) {
+func start(t *testing.T, scenario string, timeout time.Duration) (*consumer.Session, *recorder, *sandboxtest.Sandbox) {
 	t.Helper()
-	return startSlow(t, scenario, timeout, 0)
-}
-
-func startSlow(t *testing.T, scenario string, timeout, slowBook time.Duration) (*consumer.Session, *recorder) {
-	t.Helper()
-	sb := startSpine(t, scenario, slowBook)
+	sb := sandboxtest.Start(t, scenario)
 	rec := &recorder{}
 	c, err := consumer.New(consumer.Config{PDS: sb.PDS, SDS: sb.SDS, SSP: sb.SSP, ASID: "200000000115", Identity: identity(),
 		OrgTelecom: "0300 000 0001", Timeout: timeout, Backoff: 5 * time.Millisecond, Observer: rec.observe})
 	assert.NilError(t, err)
-	return c.NewSession(), rec
+	return c.NewSession(), rec, sb
+}
+
+// journalLines returns the hops the sandbox recorded, as "step name status", in
+// the order they completed: a provider leg (3b, 4b, ...) completes before
+// the SSP call (3a, 4a, ...) that carried it.
+func journalLines(sb *sandboxtest.Sandbox) []string {
+	return journalOf(sb, "")
+}
+
+// journalOf is journalLines restricted to the hops whose name ends in suffix.
+func journalOf(sb *sandboxtest.Sandbox, suffix string) []string {
+	var out []string
+	for _, h := range sb.Hops() {
+		if strings.HasSuffix(h.Name, suffix) {
+			out = append(out, fmt.Sprintf("%s %s %d", h.Step, h.Name, h.Status))
+		}
+	}
+	return out
+}
+
+// sdsLookups is what the sandbox records for one SDS lookup (2a, 2c).
+var sdsLookups = []string{"2a sds.endpoint 200", "2c sds.device 200"}
+
+// viaSSP is what the sandbox records for one SSP call it forwarded: the
+// SSP→provider leg (step nb) completes before the consumer→SSP call (na).
+func viaSSP(n, name string, status int) []string {
+	return []string{fmt.Sprintf("%sb provider.%s %d", n, name, status), fmt.Sprintf("%sa ssp.%s %d", n, name, status)}
 }
 
 // Each SSP interaction is looked up on SDS (endpoint, device) before its
@@ -93,7 +120,7 @@ func one(s string) []string { return []string{s} }
 
 func TestE2EHappyPath(t *testing.T) {
 	t.Parallel()
-	s, rec := start(t, "", 5*time.Second)
+	s, rec, sb := start(t, "", 5*time.Second)
 	b, err := s.Book(context.Background(), consumer.BookRequest{NHSNumber: "9693632109"})
 	assert.NilError(t, err)
 	assert.Equal(t, b.ODS, "A20047", "registered practice")
@@ -106,6 +133,12 @@ func TestE2EHappyPath(t *testing.T) {
 		lookups(1), one("5a ssp GET 200"),
 		lookups(1), one("6a ssp POST 201"))
 	assert.DeepEqual(t, rec.lines(0), want, "hops")
+	// The sandbox saw every SSP call forwarded to the provider.
+	assert.DeepEqual(t, journalLines(sb), join(one("1a pds.retrieve 200"),
+		sdsLookups, viaSSP("3", "read metadata", 200),
+		sdsLookups, viaSSP("4", "search free slots", 200),
+		sdsLookups, viaSSP("5", "find patient", 200),
+		sdsLookups, viaSSP("6", "book appointment", 201)), "journal")
 
 	// A second booking in the same session makes only the calls it must.
 	n := rec.len()
@@ -113,11 +146,12 @@ func TestE2EHappyPath(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Equal(t, b2.Slot.ID != b.Slot.ID, true, "another slot")
 	assert.DeepEqual(t, rec.lines(n), []string{"4a ssp GET 200", "6a ssp POST 201"}, "second booking hops")
+	assert.DeepEqual(t, journalLines(sb)[17:], join(viaSSP("4", "search free slots", 200), viaSSP("6", "book appointment", 201)), "second booking journal")
 }
 
 func TestE2ENoRecordRegistersThenBooks(t *testing.T) {
 	t.Parallel()
-	s, rec := start(t, "", 5*time.Second)
+	s, rec, sb := start(t, "", 5*time.Second)
 	b, err := s.Book(context.Background(), consumer.BookRequest{NHSNumber: "9733162043"})
 	assert.NilError(t, err)
 	assert.Equal(t, b.Patient.Registered, true, "registered")
@@ -129,11 +163,19 @@ func TestE2ENoRecordRegistersThenBooks(t *testing.T) {
 		lookups(1), one("6a ssp POST 201"))
 	assert.DeepEqual(t, rec.lines(0), want, "hops")
 	assert.Equal(t, b.Appointment.Resource.Participant[0].Actor.Reference, "Patient/"+b.Patient.ID, "patient participant")
+	// Register patient is the no-record branch: steps 5e (consumer→SSP) and
+	// 5f (SSP→provider).
+	assert.DeepEqual(t, journalLines(sb), join(one("1a pds.retrieve 200"),
+		sdsLookups, viaSSP("3", "read metadata", 200),
+		sdsLookups, viaSSP("4", "search free slots", 200),
+		sdsLookups, viaSSP("5", "find patient", 200),
+		sdsLookups, []string{"5f provider.register patient 200", "5e ssp.register patient 200"},
+		sdsLookups, viaSSP("6", "book appointment", 201)), "journal")
 }
 
 func TestE2ENoSlotsInFirstWindow(t *testing.T) {
 	t.Parallel()
-	s, rec := start(t, "", 5*time.Second)
+	s, rec, sb := start(t, "", 5*time.Second)
 	// The built-in world has weekday slots only: a Saturday–Sunday window
 	// is empty, the next one is not.
 	sat := time.Now()
@@ -149,11 +191,12 @@ func TestE2ENoSlotsInFirstWindow(t *testing.T) {
 		lookups(1), one("5a ssp GET 200"),
 		lookups(1), one("6a ssp POST 201"))
 	assert.DeepEqual(t, rec.lines(0), want, "hops")
+	assert.DeepEqual(t, journalOf(sb, "search free slots"), join(viaSSP("4", "search free slots", 200), viaSSP("4", "search free slots", 200)), "two slot searches reached the provider")
 }
 
 func TestE2ESlotTakenBetweenSearchAndBook(t *testing.T) {
 	t.Parallel()
-	sb := startSpine(t, "", 0)
+	sb := sandboxtest.Start(t, "")
 	rec := &recorder{}
 	cfg := consumer.Config{PDS: sb.PDS, SDS: sb.SDS, SSP: sb.SSP, ASID: "200000000115", Identity: identity(), Timeout: 5 * time.Second, Observer: rec.observe}
 	c, err := consumer.New(cfg)
@@ -185,11 +228,15 @@ func TestE2ESlotTakenBetweenSearchAndBook(t *testing.T) {
 		lookups(1), one("6a ssp POST 409"),
 		one("4a ssp GET 200"), one("6a ssp POST 201"))
 	assert.DeepEqual(t, rec.lines(0), want, "hops")
+	// The other client's booking, our refused one (409 from the provider,
+	// passed on by the SSP), then ours on another slot.
+	assert.DeepEqual(t, journalOf(sb, "book appointment"), join(viaSSP("6", "book appointment", 201),
+		viaSSP("6", "book appointment", 409), viaSSP("6", "book appointment", 201)), "journal of bookings")
 }
 
 func TestE2EAnotherPractice(t *testing.T) {
 	t.Parallel()
-	s, rec := start(t, "", 5*time.Second)
+	s, rec, _ := start(t, "", 5*time.Second)
 	b, err := s.Book(context.Background(), consumer.BookRequest{NHSNumber: "9693632109", ODS: "Y12345"})
 	assert.NilError(t, err)
 	assert.Equal(t, b.ODS, "Y12345", "ODS")
@@ -201,22 +248,23 @@ func TestE2EAnotherPractice(t *testing.T) {
 func TestE2EPDSFailures(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name       string
-		nhs        string
-		kind       error
-		wantHops   []string
-		wantStatus int
-		wantCode   string
+		name        string
+		nhs         string
+		kind        error
+		wantHops    []string
+		wantJournal []string
+		wantStatus  int
+		wantCode    string
 	}{
-		{"deceased", "9000000009", consumer.ErrDeceased, []string{"1a pds GET 200"}, 200, ""},
-		{"restricted", "9000000025", consumer.ErrRestricted, []string{"1a pds GET 200"}, 200, ""},
-		{"invalid: no call at all", "9000000000", consumer.ErrInvalidNHSNumber, nil, 0, ""},
-		{"not found", "9111231130", consumer.ErrPatientNotFound, []string{"1a pds GET 404"}, 404, "RESOURCE_NOT_FOUND"},
+		{"deceased", "9000000009", consumer.ErrDeceased, []string{"1a pds GET 200"}, []string{"1a pds.retrieve 200"}, 200, ""},
+		{"restricted", "9000000025", consumer.ErrRestricted, []string{"1a pds GET 200"}, []string{"1a pds.retrieve 200"}, 200, ""},
+		{"invalid: no call at all", "9000000000", consumer.ErrInvalidNHSNumber, nil, nil, 0, ""},
+		{"not found", "9111231130", consumer.ErrPatientNotFound, []string{"1a pds GET 404"}, []string{"1a pds.retrieve 404"}, 404, "RESOURCE_NOT_FOUND"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, rec := start(t, "", 5*time.Second)
+			s, rec, sb := start(t, "", 5*time.Second)
 			_, err := s.Book(context.Background(), consumer.BookRequest{NHSNumber: tt.nhs})
 			assert.Equal(t, errors.Is(err, tt.kind), true, "kind: "+fmt.Sprint(err))
 			e, _ := consumer.AsError(err)
@@ -225,6 +273,7 @@ func TestE2EPDSFailures(t *testing.T) {
 			assert.Equal(t, e.Status, tt.wantStatus, "status")
 			assert.Equal(t, e.Code, tt.wantCode, "code")
 			assert.DeepEqual(t, rec.lines(0), tt.wantHops, "hops")
+			assert.DeepEqual(t, journalLines(sb), tt.wantJournal, "journal")
 		})
 	}
 }
@@ -244,7 +293,7 @@ patients:
 
 func TestE2ESuperseded(t *testing.T) {
 	t.Parallel()
-	s, _ := start(t, supersededScenario, 5*time.Second)
+	s, _, _ := start(t, supersededScenario, 5*time.Second)
 	b, err := s.Book(context.Background(), consumer.BookRequest{NHSNumber: "9000000017"})
 	assert.NilError(t, err)
 	assert.Equal(t, b.Trace.Superseded, true, "superseded")
@@ -269,7 +318,7 @@ practices:
 
 func TestE2ESDSWithoutEndpoint(t *testing.T) {
 	t.Parallel()
-	s, rec := start(t, noEndpointScenario, 5*time.Second)
+	s, rec, sb := start(t, noEndpointScenario, 5*time.Second)
 	_, err := s.Book(context.Background(), consumer.BookRequest{NHSNumber: "9693632109"})
 	assert.Equal(t, errors.Is(err, consumer.ErrNoEndpoint), true, "ErrNoEndpoint: "+fmt.Sprint(err))
 	e, _ := consumer.AsError(err)
@@ -278,6 +327,7 @@ func TestE2ESDSWithoutEndpoint(t *testing.T) {
 	assert.Contains(t, e.Diagnostics, "Z1001", "names the practice")
 	assert.Contains(t, e.Diagnostics, "read:metadata-1", "names the interaction")
 	assert.DeepEqual(t, rec.lines(0), []string{"1a pds GET 200", "2a sds GET 200"}, "hops")
+	assert.DeepEqual(t, journalLines(sb), []string{"1a pds.retrieve 200", "2a sds.endpoint 200"}, "journal")
 }
 
 const sspForbiddenScenario = `
@@ -292,7 +342,7 @@ consumer:
 
 func TestE2ESSPForbidden(t *testing.T) {
 	t.Parallel()
-	s, rec := start(t, sspForbiddenScenario, 5*time.Second)
+	s, rec, sb := start(t, sspForbiddenScenario, 5*time.Second)
 	_, err := s.Book(context.Background(), consumer.BookRequest{NHSNumber: "9693632109"})
 	e, ok := consumer.AsError(err)
 	assert.Equal(t, ok, true, "typed error: "+fmt.Sprint(err))
@@ -302,6 +352,12 @@ func TestE2ESSPForbidden(t *testing.T) {
 	assert.Equal(t, e.Code, "ASID_CHECK_FAILED_MESSAGESENDER_200000000115", "code")
 	hops := rec.lines(0)
 	assert.Equal(t, hops[len(hops)-1], "4a ssp GET 403", "last hop, not retried")
+	// The SSP refused it: no 4b leg to the provider.
+	assert.DeepEqual(t, journalLines(sb), join(one("1a pds.retrieve 200"),
+		sdsLookups, viaSSP("3", "read metadata", 200),
+		sdsLookups, one("4a ssp.search free slots 403")), "journal")
+	last := sb.Hops()[len(sb.Hops())-1]
+	assert.Equal(t, last.Code, "ASID_CHECK_FAILED_MESSAGESENDER_200000000115", "journal code")
 }
 
 const closedPortScenario = `
@@ -321,7 +377,7 @@ practices:
 
 func TestE2ESSPBadGateway(t *testing.T) {
 	t.Parallel()
-	s, rec := start(t, closedPortScenario, 5*time.Second)
+	s, rec, sb := start(t, closedPortScenario, 5*time.Second)
 	_, err := s.Book(context.Background(), consumer.BookRequest{NHSNumber: "9693632109"})
 	e, ok := consumer.AsError(err)
 	assert.Equal(t, ok, true, "typed error: "+fmt.Sprint(err))
@@ -331,11 +387,27 @@ func TestE2ESSPBadGateway(t *testing.T) {
 	assert.Contains(t, e.Code, "ERROR_COMMUNICATING_TO_ENDPOINT_URL_", "code")
 	// An idempotent GET: three tries in all.
 	assert.DeepEqual(t, rec.lines(0)[3:], []string{"3a ssp GET 502", "3a ssp GET 502", "3a ssp GET 502"}, "retried metadata")
+	// The endpoint is outside the sandbox: no provider leg is recorded.
+	assert.DeepEqual(t, journalLines(sb), join(one("1a pds.retrieve 200"), sdsLookups,
+		[]string{"3a ssp.read metadata 502", "3a ssp.read metadata 502", "3a ssp.read metadata 502"}), "journal")
 }
+
+// slowBookScenario holds the provider's first booking answer back for 3s
+// after the booking is made: a consumer with a 1s timeout gives up on a
+// booking that exists (§ retries: POST is not idempotent).
+const slowBookScenario = `
+name: provider slow to book
+extends: builtin
+faults:
+  - hop: provider
+    interaction: book appointment
+    delay: 3s
+    times: 1
+`
 
 func TestE2EProviderTimeoutOnBooking(t *testing.T) {
 	t.Parallel()
-	s, rec := startSlow(t, "", time.Second, 3*time.Second)
+	s, rec, sb := start(t, slowBookScenario, time.Second)
 	b, err := s.Book(context.Background(), consumer.BookRequest{NHSNumber: "9693632109"})
 	assert.NilError(t, err)
 	assert.Equal(t, b.Reconciled, true, "reconciled")
@@ -351,4 +423,30 @@ func TestE2EProviderTimeoutOnBooking(t *testing.T) {
 		}
 	}
 	assert.Equal(t, n, 1, "booked appointments")
+
+	// The sandbox applied the scenario fault to the one booking that
+	// reached the provider: made, then dropped once the consumer gave up.
+	// The SSP records its own hop when its handler returns, which may be
+	// after the consumer has moved on: wait for it.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(journalOf(sb, "book appointment")) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	var books []journal.Hop
+	for _, h := range sb.Hops() {
+		if strings.HasSuffix(h.Name, "book appointment") {
+			books = append(books, h)
+		}
+	}
+	assert.Equal(t, len(books), 2, "booking hops in the journal (provider leg, SSP call)")
+	assert.Equal(t, books[0].Name, "provider.book appointment", "first booking hop")
+	assert.Equal(t, books[0].Step, "6b", "provider leg step")
+	assert.Equal(t, books[0].Fault, "provider fault: delay 3s", "fault applied")
+	assert.Equal(t, books[0].Error, "connection dropped", "provider answer never delivered")
+	assert.Equal(t, books[0].Status, 0, "provider leg status")
+	assert.Equal(t, books[1].Name, "ssp.book appointment", "second booking hop")
+	assert.Equal(t, books[1].Step, "6a", "SSP call step")
+	// Reconciliation (6r) and the check above each went through the SSP.
+	assert.DeepEqual(t, journalOf(sb, "retrieve appointments"),
+		join(viaSSP("7", "retrieve appointments", 200), viaSSP("7", "retrieve appointments", 200)), "journal of reads")
 }
