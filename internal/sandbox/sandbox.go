@@ -180,6 +180,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rest, ok := strings.CutPrefix(path, "/s/"); ok {
 		id, _, _ = strings.Cut(rest, "/")
 		prefix = "/s/" + id
+		if id == DefaultSession {
+			// The default session's mocks are mounted at the root; under
+			// /s/default/ their prefixes would not match and StripPrefix
+			// would answer a plain-text 404.
+			writeJSONError(w, http.StatusNotFound, `session "default" is served at the root paths, not under /s/default/`)
+			return
+		}
 	}
 	ss, ok := s.Session(id)
 	if !ok {
