@@ -31,6 +31,9 @@ func TestRouting(t *testing.T) {
 		{"session PDS", ss.URLs().PDS + "/Patient/" + nhsBooked, 200, ss},
 		{"unknown session", e.URL + "/s/nosuchsession" + sandbox.PDSPath + "/Patient/" + nhsBooked, 404, nil},
 		{"no service in a session", ss.Base + "/nothing-here", 404, nil},
+		{"default is not under /s/", e.URL + "/s/default" + sandbox.PDSPath + "/Patient/" + nhsBooked, 404, nil},
+		{"default SSP is not under /s/", e.URL + "/s/default/ssp/" + e.URL + "/provider/A20047/STU3/1/gpconnect/metadata", 404, nil},
+		{"empty session id", e.URL + "/s/" + sandbox.PDSPath, 404, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
