@@ -1,0 +1,86 @@
+package runner
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/journal"
+)
+
+// Print writes the results for a person: per scenario its hops with ✓ or
+// ✗, each failure with its rule, spec section and diff, then the summary
+// line "N passed, M failed" and the total time.
+func Print(w io.Writer, results []Result, total time.Duration) {
+	passed := 0
+	for _, r := range results {
+		mark := "PASS"
+		if r.Passed {
+			passed++
+		} else {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "%s %s (%s) %s\n", mark, r.Scenario.Name, r.Scenario.File, r.Duration.Round(time.Millisecond))
+		for _, h := range r.Hops {
+			if h.To == journal.SSP {
+				continue // each provider hop stands for its SSP hop
+			}
+			fmt.Fprintf(w, "    %s %s\n", HopMark(h), describeHop(h))
+		}
+		if r.Outcome != "" {
+			fmt.Fprintf(w, "    outcome: %s\n", r.Outcome)
+		}
+		for _, f := range r.Failures {
+			fmt.Fprintf(w, "  ✗ %s [%s]: %s\n", f.Rule, f.Section, f.Message)
+			if f.Diff != "" {
+				for _, line := range strings.Split(strings.TrimRight(f.Diff, "\n"), "\n") {
+					fmt.Fprintf(w, "      %s\n", line)
+				}
+			}
+		}
+	}
+	fmt.Fprintf(w, "%d passed, %d failed in %s\n", passed, len(results)-passed, total.Round(time.Millisecond))
+}
+
+// HopMark is ✓ for a hop that answered below 400 with every check passed,
+// ✗ otherwise.
+func HopMark(h journal.Hop) string {
+	if HopFailed(h) {
+		return "✗"
+	}
+	return "✓"
+}
+
+// HopFailed reports whether the hop errored, answered 400 or more, or
+// failed a check.
+func HopFailed(h journal.Hop) bool {
+	return h.Status == 0 || h.Status >= 400 || h.Error != "" || h.Failed()
+}
+
+func describeHop(h journal.Hop) string {
+	s := fmt.Sprintf("%s → %s", h.Name, statusText(h))
+	if RunnerHop(h) {
+		s += " (runner took the slot)"
+	}
+	if h.Fault != "" {
+		s += " [fault: " + h.Fault + "]"
+	}
+	for _, v := range h.Checks {
+		if !v.Passed {
+			s += fmt.Sprintf(" [check %s failed: %s]", v.Check, v.Message)
+		}
+	}
+	return s
+}
+
+func statusText(h journal.Hop) string {
+	if h.Error != "" {
+		return h.Error
+	}
+	s := fmt.Sprint(h.Status)
+	if h.Code != "" {
+		s += " " + h.Code
+	}
+	return s
+}

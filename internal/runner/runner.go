@@ -1,0 +1,256 @@
+// Package runner runs scenario files end to end: one in-process sandbox, one
+// session per scenario, the built-in consumer doing the scenario's `run:`,
+// then a verdict against its `expect:` (docs/scenario-format.md, "expect").
+package runner
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/consumer"
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/journal"
+	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
+	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
+	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+)
+
+// Options tunes a run.
+type Options struct {
+	// Parallel is how many scenarios run at once; 0 means GOMAXPROCS.
+	Parallel int
+	// FixtureDir is where expect.requests bodies and fault fixtures are
+	// read from ("fixtures" when empty).
+	FixtureDir string
+}
+
+// Failure is one unmet expectation.
+type Failure struct {
+	Rule    string // outcome, sequence, request, checks.pass, checks.fire, run
+	Section string // where the rule is documented
+	Message string
+	Diff    string // optional, multi-line
+}
+
+// Result is the verdict on one scenario.
+type Result struct {
+	Scenario *scenario.Scenario
+	Passed   bool
+	Failures []Failure
+	Hops     []journal.Hop
+	// Outcome says how the run ended: "booked", "ok", "none", or an error
+	// "error hop status code".
+	Outcome  string
+	Duration time.Duration
+}
+
+// The built-in consumer identity: the built-in world's consumer system
+// (docs/scenario-format.md, "The built-in world").
+const (
+	builtinASID = "200000000115"
+	builtinODS  = "A1001"
+)
+
+// takeHeader marks the runner's own request that takes a slot before the
+// consumer books it; hops carrying it are left out of the sequence.
+const takeHeader = "X-Spine-Sandbox-Runner"
+
+// Run runs every scenario in its own session of one in-process sandbox and
+// returns the results in the order given.
+func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) []Result {
+	if opts.Parallel <= 0 {
+		opts.Parallel = runtime.GOMAXPROCS(0)
+	}
+	if opts.FixtureDir == "" {
+		opts.FixtureDir = "fixtures"
+	}
+	results := make([]Result, len(scenarios))
+	var h http.Handler = http.NotFoundHandler()
+	var mu sync.RWMutex
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.RLock()
+		hh := h
+		mu.RUnlock()
+		hh.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	srv, err := sandbox.New(sandbox.Config{PublicURL: ts.URL, FixtureDir: opts.FixtureDir})
+	if err != nil {
+		for i, sc := range scenarios {
+			results[i] = Result{Scenario: sc, Failures: []Failure{{Rule: "run", Message: "sandbox: " + err.Error()}}}
+		}
+		return results
+	}
+	mu.Lock()
+	h = srv
+	mu.Unlock()
+
+	sem := make(chan struct{}, opts.Parallel)
+	var wg sync.WaitGroup
+	for i, sc := range scenarios {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = runOne(ctx, srv, sc, opts)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+func runOne(ctx context.Context, srv *sandbox.Server, sc *scenario.Scenario, opts Options) Result {
+	began := time.Now()
+	res := Result{Scenario: sc}
+	ss, err := srv.CreateSession("", sc)
+	if err != nil {
+		res.Failures = []Failure{{Rule: "run", Section: "scenario-format §run", Message: "session: " + err.Error()}}
+		res.Duration = time.Since(began)
+		return res
+	}
+	defer srv.DeleteSession(ss.ID)
+	outcome, runErr := drive(ctx, ss, sc)
+	res.Outcome = outcome
+	res.Hops = ss.Journal.Hops()
+	if runErr != nil {
+		res.Failures = append(res.Failures, Failure{Rule: "run", Section: "scenario-format §run", Message: runErr.Error()})
+	}
+	res.Failures = append(res.Failures, verdict(sc, outcome, res.Hops, opts.FixtureDir)...)
+	res.Passed = len(res.Failures) == 0
+	res.Duration = time.Since(began)
+	return res
+}
+
+// drive makes the built-in consumer do the scenario's run and reports how
+// it ended. The error is for a run that could not start at all.
+func drive(ctx context.Context, ss *sandbox.Session, sc *scenario.Scenario) (string, error) {
+	r := sc.Run
+	if r == nil || r.Consumer == "external" {
+		return scenario.OutcomeNone, nil
+	}
+	if r.Action != "" && r.Action != "book" {
+		return "", fmt.Errorf("run.action %q is not supported by the runner yet (only book)", r.Action)
+	}
+	timeout := r.Timeout.D()
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	u := ss.URLs()
+	hc := &http.Client{Transport: http.DefaultTransport}
+	if r.TakeSlotBeforeBook {
+		hc.Transport = &slotTaker{next: http.DefaultTransport}
+	}
+	now := ss.World.Now
+	cl, err := consumer.New(consumer.Config{
+		PDS: u.PDS, SDS: u.SDS, SSP: u.SSP, ASID: builtinASID,
+		Identity: jwt.Identity{
+			Issuer: "https://spine-sandbox-runner.invalid/", DeviceID: "spine-sandbox-run", DeviceModel: "spine-sandbox run", DeviceVersion: "1.0.0",
+			OrgODS: builtinODS, OrgName: "Sandbox Consumer Practice", PractitionerID: "1",
+			SDSUserID: "UNK", Family: "Sandbox", Given: []string{"Sam"}, Prefix: []string{"Dr"},
+		},
+		HTTPClient: hc, Timeout: timeout, Backoff: 10 * time.Millisecond, Now: now,
+	})
+	if err != nil {
+		return "", err
+	}
+	req := consumer.BookRequest{NHSNumber: string(r.NHSNumber), ODS: string(r.ODS), Windows: r.SearchWindows, MaxAttempts: r.BookRetries + 1}
+	t0 := now()
+	if r.From != nil {
+		req.From = r.From.Resolve(t0)
+	}
+	if r.To != nil {
+		from := req.From
+		if from.IsZero() {
+			from = t0
+		}
+		req.Days = int(r.To.Resolve(t0).Sub(from).Hours()/24 + 0.5)
+		if req.Days < 1 {
+			req.Days = 1
+		}
+	}
+	if req.Windows == 0 {
+		req.Windows = 1
+	}
+	if p := r.Prefer; p != nil {
+		if p.Time != nil {
+			req.Prefer.At = p.Time.Resolve(t0)
+		}
+		req.Prefer.Channel = string(p.Channel)
+		req.Prefer.PractitionerID = p.Practitioner
+		req.Prefer.LocationID = p.Location
+	}
+	repeat := max(r.Repeat, 1)
+	s := cl.NewSession()
+	outcome := scenario.OutcomeNone
+	for range repeat {
+		cctx, cancel := context.WithTimeout(ctx, 4*timeout)
+		_, err := s.Book(cctx, req)
+		cancel()
+		if err != nil {
+			return errorOutcome(err), nil
+		}
+		outcome = scenario.OutcomeBooked
+	}
+	return outcome, nil
+}
+
+// errorOutcome words a consumer error as the outcome it is compared with.
+func errorOutcome(err error) string {
+	e, ok := consumer.AsError(err)
+	if !ok {
+		return "error: " + err.Error()
+	}
+	if e.Kind == consumer.ErrNoSlots {
+		return scenario.OutcomeNone
+	}
+	return strings.TrimSpace(fmt.Sprintf("error %s %d %s", e.Hop, e.Status, e.Code))
+}
+
+// slotTaker sends the consumer's first booking once on its own, marked, so
+// the slot is taken by "another client" when the consumer's own booking
+// arrives (the 409 DUPLICATE_REJECTED branch of gpconnect-1.6.md §4.2).
+type slotTaker struct {
+	next http.RoundTripper
+	once sync.Once
+}
+
+func (t *slotTaker) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPost || strings.Join(r.Header["Ssp-InteractionID"], "") != string(gpc.CreateAppointment) {
+		return t.next.RoundTrip(r)
+	}
+	var err error
+	t.once.Do(func() {
+		var body []byte
+		if r.Body != nil {
+			if body, err = io.ReadAll(r.Body); err != nil {
+				return
+			}
+			r.Body.Close()
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		cp := r.Clone(r.Context())
+		cp.Body = io.NopCloser(bytes.NewReader(body))
+		cp.ContentLength = int64(len(body))
+		cp.Header.Set(takeHeader, "take-slot")
+		resp, rerr := t.next.RoundTrip(cp)
+		if rerr != nil {
+			err = rerr
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t.next.RoundTrip(r)
+}

@@ -1,0 +1,254 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nsf/jsondiff"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/journal"
+	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+)
+
+// Sections of docs/scenario-format.md each rule comes from.
+const (
+	sectionOutcome  = "scenario-format §expect.outcome"
+	sectionSequence = "scenario-format §expect.sequence"
+	sectionRequests = "scenario-format §expect.requests"
+	sectionChecks   = "scenario-format §expect.checks"
+)
+
+// verdict compares what happened with the scenario's expect section.
+func verdict(sc *scenario.Scenario, outcome string, hops []journal.Hop, fixtures string) []Failure {
+	ex := sc.Expect
+	if ex == nil {
+		return nil
+	}
+	var out []Failure
+	if ex.Outcome != nil {
+		if want := wantOutcome(*ex.Outcome); !outcomeMatches(want, outcome) {
+			out = append(out, Failure{Rule: "outcome", Section: sectionOutcome,
+				Message: fmt.Sprintf("outcome: want %s, got %s", want, outcome)})
+		}
+	}
+	if ex.Sequence != nil {
+		want := make([]string, len(ex.Sequence))
+		for i, s := range ex.Sequence {
+			want[i] = string(s)
+		}
+		got := Sequence(hops)
+		if !slices.Equal(want, got) {
+			out = append(out, Failure{Rule: "sequence", Section: sectionSequence,
+				Message: fmt.Sprintf("sequence: want %d steps, got %d; they differ", len(want), len(got)),
+				Diff:    ListDiff(want, got)})
+		}
+	}
+	for _, rq := range ex.Requests {
+		if f, bad := compareRequest(rq, hops, fixtures); bad {
+			out = append(out, f)
+		}
+	}
+	if ex.Checks != nil {
+		out = append(out, checkVerdicts(*ex.Checks, hops)...)
+	}
+	return out
+}
+
+// wantOutcome words an expected outcome the way drive words the actual one.
+func wantOutcome(o scenario.Outcome) string {
+	if o.Kind == scenario.OutcomeError && o.Error != nil {
+		return strings.TrimSpace(fmt.Sprintf("error %s %d %s", o.Error.Hop, o.Error.Status, o.Error.Code))
+	}
+	return o.Kind
+}
+
+// outcomeMatches compares the words; an expected error without a code
+// matches any code.
+func outcomeMatches(want, got string) bool {
+	if want == got {
+		return true
+	}
+	w, g := strings.Fields(want), strings.Fields(got)
+	return len(w) == 3 && w[0] == "error" && len(g) >= 3 && slices.Equal(w, g[:3])
+}
+
+// Sequence is the ordered PDS, SDS and provider hop names of a journal:
+// what expect.sequence is compared with. The SSP hops are left out (each
+// provider hop went through one), and so is the runner's own slot-taking
+// request.
+func Sequence(hops []journal.Hop) []string {
+	var out []string
+	for _, h := range hops {
+		if !InSequence(h) {
+			continue
+		}
+		out = append(out, h.Name)
+	}
+	return out
+}
+
+// InSequence reports whether h counts in the sequence.
+func InSequence(h journal.Hop) bool {
+	if h.RequestHeader.Get(takeHeader) != "" {
+		return false
+	}
+	return h.To == journal.PDS || h.To == journal.SDS || h.To == journal.Provider
+}
+
+// RunnerHop reports whether h is the runner's own request (the slot taken
+// before the consumer books it).
+func RunnerHop(h journal.Hop) bool { return h.RequestHeader.Get(takeHeader) != "" }
+
+// ListDiff shows two lists line by line: "  " in both, "- " only wanted,
+// "+ " only got (a longest-common-subsequence diff).
+func ListDiff(want, got []string) string {
+	n, m := len(want), len(got)
+	lcs := make([][]int, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if want[i] == got[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var b strings.Builder
+	i, j := 0, 0
+	for i < n || j < m {
+		switch {
+		case i < n && j < m && want[i] == got[j]:
+			fmt.Fprintf(&b, "  %s\n", want[i])
+			i, j = i+1, j+1
+		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
+			fmt.Fprintf(&b, "+ %s\n", got[j])
+			j++
+		default:
+			fmt.Fprintf(&b, "- %s\n", want[i])
+			i++
+		}
+	}
+	return b.String()
+}
+
+// compareRequest compares the body of the first request of the interaction
+// the consumer sent (to the SSP) with the fixture.
+func compareRequest(rq scenario.Request, hops []journal.Hop, fixtures string) (Failure, bool) {
+	fail := func(format string, args ...any) (Failure, bool) {
+		return Failure{Rule: "request", Section: sectionRequests, Message: fmt.Sprintf("request %s: ", gpc.Interaction(rq.Interaction).Name()) + fmt.Sprintf(format, args...)}, true
+	}
+	var body string
+	found := false
+	for _, h := range hops {
+		if h.Interaction == string(rq.Interaction) && h.From == journal.Consumer && !RunnerHop(h) {
+			body, found = h.RequestBody, true
+			break
+		}
+	}
+	if !found {
+		return fail("the consumer never sent it")
+	}
+	want, err := os.ReadFile(filepath.Join(fixtures, filepath.FromSlash(string(rq.Body))))
+	if err != nil {
+		return fail("fixture: %v", err)
+	}
+	gotJSON, err := strip([]byte(body), rq.Ignore)
+	if err != nil {
+		return fail("the body sent is not JSON: %v", err)
+	}
+	wantJSON, err := strip(want, rq.Ignore)
+	if err != nil {
+		return fail("fixture %s is not JSON: %v", rq.Body, err)
+	}
+	opts := jsondiff.DefaultConsoleOptions()
+	opts.Added = jsondiff.Tag{Begin: "+[", End: "]"}
+	opts.Removed = jsondiff.Tag{Begin: "-[", End: "]"}
+	opts.Changed = jsondiff.Tag{Begin: "~[", End: "]"}
+	diff, text := jsondiff.Compare(gotJSON, wantJSON, &opts)
+	switch {
+	case diff == jsondiff.FullMatch:
+		return Failure{}, false
+	case diff == jsondiff.SupersetMatch && rq.Match == "superset":
+		return Failure{}, false
+	}
+	f, _ := fail("body differs from fixture %s (match %s): %s", rq.Body, matchName(rq.Match), diff)
+	f.Diff = text
+	return f, true
+}
+
+func matchName(m scenario.Enum) string {
+	if m == "" {
+		return "exact"
+	}
+	return string(m)
+}
+
+// strip decodes JSON, removes the ignored dot paths (descending into every
+// element of a list on the way) and encodes it again.
+func strip(b []byte, ignore []string) ([]byte, error) {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	for _, p := range ignore {
+		v = remove(v, strings.Split(p, "."))
+	}
+	return json.Marshal(v)
+}
+
+func remove(v any, path []string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if len(path) == 1 {
+			delete(x, path[0])
+		} else if c, ok := x[path[0]]; ok {
+			x[path[0]] = remove(c, path[1:])
+		}
+	case []any:
+		if i, err := strconv.Atoi(path[0]); err == nil && i >= 0 && i < len(x) {
+			if len(path) == 1 {
+				return append(x[:i:i], x[i+1:]...)
+			}
+			x[i] = remove(x[i], path[1:])
+			return x
+		}
+		for i := range x {
+			x[i] = remove(x[i], path)
+		}
+	}
+	return v
+}
+
+// checkVerdicts: a check in pass must not have failed on any hop; one in
+// fire must have failed on at least one.
+func checkVerdicts(c scenario.Checks, hops []journal.Hop) []Failure {
+	failed := map[string]bool{}
+	for _, h := range hops {
+		for _, v := range h.Checks {
+			if !v.Passed {
+				failed[v.Check] = true
+			}
+		}
+	}
+	var out []Failure
+	for _, name := range c.Pass {
+		if failed[name] {
+			out = append(out, Failure{Rule: "checks.pass", Section: sectionChecks, Message: fmt.Sprintf("check %s fired but must pass", name)})
+		}
+	}
+	for _, name := range c.Fire {
+		if !failed[name] {
+			out = append(out, Failure{Rule: "checks.fire", Section: sectionChecks, Message: fmt.Sprintf("check %s never fired but must", name)})
+		}
+	}
+	return out
+}
