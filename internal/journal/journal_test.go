@@ -30,7 +30,7 @@ func TestSubscribe(t *testing.T) {
 	assert.Equal(t, (<-ch).Name, "a", "first hop")
 	assert.Equal(t, (<-ch).Name, "b", "second hop")
 	cancel()
-	cancel() // idempotent
+	cancel()                 // idempotent
 	j.Append(Hop{Name: "c"}) // must not block or panic
 	if _, ok := <-ch; ok {
 		t.Error("channel still open after cancel")
