@@ -1,0 +1,479 @@
+// spine-sandbox live sequence diagram.
+//
+// Plain JavaScript, no framework and no diagram library: the page is
+// embedded in the Go binary with no build step, and a sequence diagram with
+// five lifelines is a few lines and triangles — SVG we draw ourselves lets
+// us draw only the rows in view (so 1,000 hops stay fast), make every arrow
+// a focusable button with a spoken label, and never pass a consumer's
+// request bodies through a library's HTML templating.
+//
+// Data: the admin API's server-sent events (event "hop", data = journal.Hop
+// JSON). The journal appends a hop when its response is done, so the
+// SSP→provider leg (4b) arrives before the consumer→SSP leg (4a). We
+// therefore place arrows by time, not by arrival: a hop's request arrow at
+// its start (time), its reply arrow at its end (time + duration_ns), which
+// nests the SSP legs as consumer→SSP, SSP→provider, provider→SSP,
+// SSP→consumer.
+"use strict";
+
+(function () {
+  const PARTIES = ["consumer", "pds", "sds", "ssp", "provider"];
+  const NAMES = { consumer: "Consumer", pds: "PDS", sds: "SDS", ssp: "SSP", provider: "Provider" };
+  const ROW = 56;       // px per arrow row
+  const OVERSCAN = 6;   // rows drawn above and below the view
+  const SVGNS = "http://www.w3.org/2000/svg";
+
+  const $ = (id) => document.getElementById(id);
+  const els = {
+    session: $("session"), refresh: $("refresh"), clear: $("clear"), replay: $("replay"),
+    speed: $("speed"), follow: $("follow"), status: $("status"), diagram: $("diagram"),
+    spacer: $("spacer"), rows: $("rows"), lifelines: $("lifelines"), empty: $("empty"),
+    detailsBody: $("details-body"), detailsHint: $("details-hint"), announce: $("announce"),
+  };
+
+  const state = {
+    session: "",
+    source: null,        // EventSource
+    hops: new Map(),     // seq → hop
+    rows: [],            // arrows in diagram order
+    baseSec: null,       // epoch second all times are measured from
+    selected: null,      // seq of the hop shown in details
+    focusRow: -1,        // index of the focused arrow
+    replayLimit: null,   // while replaying: how many rows are shown
+    replayTimer: null,
+    dirty: false,
+    pending: [],         // hops not yet announced
+    announceTimer: null,
+  };
+
+  // ---- time -------------------------------------------------------------
+
+  // nanos turns an RFC 3339 time with nanoseconds into nanoseconds since
+  // state.baseSec; Date keeps only milliseconds, and legs of one SSP call
+  // are often less than a millisecond apart.
+  function nanos(t) {
+    const m = /^(.*T\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$/.exec(t || "");
+    if (!m) return 0;
+    const sec = Math.floor(Date.parse(m[1] + m[3]) / 1000);
+    if (!Number.isFinite(sec)) return 0;
+    if (state.baseSec === null) state.baseSec = sec;
+    const frac = parseInt(((m[2] || ".").slice(1) + "000000000").slice(0, 9), 10);
+    return (sec - state.baseSec) * 1e9 + frac;
+  }
+
+  // ---- the verdict rule ------------------------------------------------
+
+  // failed: red when any check failed, the status is 400 or above, or there
+  // was no response at all (status 0 or a transport error); green otherwise.
+  function failed(hop) {
+    if (!hop.status || hop.status >= 400 || hop.error) return true;
+    return (hop.checks || []).some((c) => !c.passed);
+  }
+
+  // ---- rows ------------------------------------------------------------
+
+  function rebuild() {
+    const events = [];
+    for (const hop of state.hops.values()) {
+      const start = nanos(hop.time);
+      const end = start + Math.max(1, hop.duration_ns || 0);
+      events.push({ hop, kind: "request", t: start, order: 1, tie: -end });
+      events.push({ hop, kind: "reply", t: end, order: 0, tie: -start });
+    }
+    // At the same instant a reply closes before the next request opens;
+    // replies of nested calls close inner first, requests open outer first.
+    events.sort((a, b) => a.t - b.t || a.order - b.order || a.tie - b.tie || a.hop.seq - b.hop.seq);
+    state.rows = events;
+  }
+
+  function shown() {
+    return state.replayLimit === null ? state.rows.length : Math.min(state.replayLimit, state.rows.length);
+  }
+
+  function arrowText(row) {
+    const h = row.hop;
+    if (row.kind === "request") {
+      return { step: h.step || "", label: h.name || h.interaction || (h.method + " " + h.url) };
+    }
+    let label = h.status ? String(h.status) : "no response";
+    if (h.code) label += " " + h.code;
+    if (h.error) label += " (" + h.error + ")";
+    return { step: h.reply_step || "", label };
+  }
+
+  function ends(row) {
+    const h = row.hop;
+    return row.kind === "request" ? [h.from, h.to] : [h.to, h.from];
+  }
+
+  function spoken(row, i) {
+    const [from, to] = ends(row);
+    const t = arrowText(row);
+    const bad = failed(row.hop);
+    return `Arrow ${i + 1}: ${t.step ? "step " + t.step + ", " : ""}${row.kind}, ` +
+      `${NAMES[from] || from} to ${NAMES[to] || to}, ${t.label}, ${bad ? "failed" : "passed"}`;
+  }
+
+  // ---- drawing ---------------------------------------------------------
+
+  function xs(width) {
+    const margin = Math.max(70, width * 0.08);
+    const step = (width - 2 * margin) / (PARTIES.length - 1);
+    const out = {};
+    PARTIES.forEach((p, i) => { out[p] = margin + i * step; });
+    return out;
+  }
+
+  function el(name, attrs, text) {
+    const e = document.createElementNS(SVGNS, name);
+    for (const k in attrs) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function schedule() {
+    if (state.dirty) return;
+    state.dirty = true;
+    requestAnimationFrame(() => { state.dirty = false; draw(); });
+  }
+
+  function draw() {
+    const d = els.diagram;
+    const width = d.clientWidth;
+    const x = xs(width);
+    for (const span of els.lifelines.children) {
+      span.style.left = x[span.dataset.party] + "px";
+    }
+    const n = shown();
+    els.empty.hidden = n > 0;
+    const total = n * ROW;
+    const first = Math.max(0, Math.floor(d.scrollTop / ROW) - OVERSCAN);
+    const last = Math.min(n, Math.ceil((d.scrollTop + d.clientHeight) / ROW) + OVERSCAN);
+    const height = Math.max((last - first) * ROW, first === 0 ? d.clientHeight - 4 : 0);
+    els.spacer.style.height = Math.max(total, first === 0 ? height : 0) + "px";
+    const svg = els.rows;
+    svg.style.top = first * ROW + "px";
+    svg.setAttribute("height", height);
+    svg.setAttribute("width", width);
+    svg.replaceChildren();
+    for (const p of PARTIES) {
+      svg.appendChild(el("line", { class: "lifeline", x1: x[p], x2: x[p], y1: 0, y2: height }));
+    }
+    for (let i = first; i < last; i++) {
+      svg.appendChild(arrow(state.rows[i], i, (i - first) * ROW, x, width));
+    }
+  }
+
+  function arrow(row, i, top, x, width) {
+    const [from, to] = ends(row);
+    const x1 = x[from] ?? 10, x2 = x[to] ?? width - 10;
+    const y = top + ROW - 14;
+    const dir = x2 >= x1 ? 1 : -1;
+    const bad = failed(row.hop);
+    const g = el("g", {
+      class: `arrow ${row.kind} ${bad ? "bad" : "ok"}${row.hop.seq === state.selected ? " selected" : ""}`,
+      role: "button", tabindex: i === state.focusRow || (state.focusRow < 0 && i === 0) ? "0" : "-1",
+      "aria-label": spoken(row, i), "data-row": i,
+    });
+    g.appendChild(el("rect", { class: "hit", x: Math.min(x1, x2) - 8, y: top + 2, width: Math.abs(x2 - x1) + 16, height: ROW - 4, rx: 6 }));
+    g.appendChild(el("line", { x1, y1: y, x2: x2 - dir * 12, y2: y }));
+    g.appendChild(el("polygon", { points: `${x2},${y} ${x2 - dir * 16},${y - 8} ${x2 - dir * 16},${y + 8}` }));
+    const t = arrowText(row);
+    const mid = (x1 + x2) / 2;
+    const text = el("text", { x: mid, y: y - 10, "text-anchor": "middle" });
+    text.appendChild(el("tspan", { class: "step" }, (bad ? "✗ " : "") + (t.step ? t.step + " " : "")));
+    text.appendChild(el("tspan", {}, t.label));
+    g.appendChild(text);
+    return g;
+  }
+
+  // ---- focus and keyboard ---------------------------------------------
+
+  function focusRow(i) {
+    const n = shown();
+    if (n === 0) return;
+    i = Math.max(0, Math.min(n - 1, i));
+    state.focusRow = i;
+    const d = els.diagram;
+    if (i * ROW < d.scrollTop) d.scrollTop = i * ROW;
+    else if ((i + 1) * ROW > d.scrollTop + d.clientHeight) d.scrollTop = (i + 1) * ROW - d.clientHeight;
+    draw();
+    const g = els.rows.querySelector(`[data-row="${i}"]`);
+    if (g) g.focus();
+  }
+
+  function rowOf(target) {
+    const g = target.closest && target.closest(".arrow");
+    return g ? parseInt(g.dataset.row, 10) : -1;
+  }
+
+  els.rows.addEventListener("click", (e) => {
+    const i = rowOf(e.target);
+    if (i >= 0) { state.focusRow = i; select(state.rows[i].hop); }
+  });
+  els.diagram.addEventListener("keydown", (e) => {
+    const i = rowOf(e.target);
+    const cur = i >= 0 ? i : state.focusRow;
+    switch (e.key) {
+      case "Enter": case " ":
+        if (i >= 0) { e.preventDefault(); select(state.rows[i].hop); }
+        return;
+      case "ArrowDown": e.preventDefault(); focusRow(cur + 1); return;
+      case "ArrowUp": e.preventDefault(); focusRow(cur - 1); return;
+      case "PageDown": e.preventDefault(); focusRow(cur + Math.floor(els.diagram.clientHeight / ROW)); return;
+      case "PageUp": e.preventDefault(); focusRow(cur - Math.floor(els.diagram.clientHeight / ROW)); return;
+      case "Home": e.preventDefault(); focusRow(0); return;
+      case "End": e.preventDefault(); focusRow(shown() - 1); return;
+    }
+  });
+  els.diagram.addEventListener("scroll", () => {
+    const d = els.diagram;
+    if (d.scrollTop + d.clientHeight < d.scrollHeight - ROW) els.follow.checked = false;
+    schedule();
+  }, { passive: true });
+  window.addEventListener("resize", schedule);
+
+  function atBottom() {
+    const d = els.diagram;
+    d.scrollTop = d.scrollHeight;
+  }
+
+  // ---- details ---------------------------------------------------------
+
+  function h(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
+    for (const kid of kids) if (kid !== null && kid !== undefined) e.append(kid);
+    return e;
+  }
+
+  function pretty(body) {
+    if (!body) return "(empty)";
+    try { return JSON.stringify(JSON.parse(body), null, 2); } catch (_) { return body; }
+  }
+
+  function headerText(hdr) {
+    if (!hdr) return "(none)";
+    return Object.keys(hdr).sort().map((k) => `${k}: ${[].concat(hdr[k]).join(", ")}`).join("\n");
+  }
+
+  // jwtClaims decodes the unsigned GP Connect JWT of the Authorization
+  // header so the trainer can see the requesting organisation and scope.
+  function jwtClaims(hdr) {
+    const auth = hdr && (hdr.Authorization || hdr.authorization);
+    const v = auth && [].concat(auth)[0];
+    if (!v || !/^Bearer /i.test(v)) return null;
+    const part = v.slice(7).split(".")[1];
+    if (!part) return null;
+    try {
+      const b64 = part.replace(/-/g, "+").replace(/_/g, "/");
+      const bin = atob(b64 + "===".slice((b64.length + 3) % 4));
+      const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+      return JSON.stringify(JSON.parse(new TextDecoder().decode(bytes)), null, 2);
+    } catch (_) { return null; }
+  }
+
+  function select(hop) {
+    state.selected = hop.seq;
+    draw();
+    const bad = failed(hop);
+    const checks = hop.checks || [];
+    const fails = checks.filter((c) => !c.passed);
+    const passes = checks.filter((c) => c.passed);
+    const dl = h("dl", {},
+      h("dt", {}, "Hop"), h("dd", {}, `#${hop.seq}: ${NAMES[hop.from] || hop.from} → ${NAMES[hop.to] || hop.to}`),
+      h("dt", {}, "Steps"), h("dd", {}, `${hop.step || "–"} / ${hop.reply_step || "–"}`),
+      h("dt", {}, "Interaction"), h("dd", {}, hop.interaction || hop.name || "–"),
+      h("dt", {}, "Request"), h("dd", {}, `${hop.method} ${hop.url}`),
+      h("dt", {}, "Status"), h("dd", {}, String(hop.status || "no response") + (hop.code ? " " + hop.code : "")),
+      h("dt", {}, "Time"), h("dd", {}, `${hop.time} (${((hop.duration_ns || 0) / 1e6).toFixed(1)} ms)`),
+      h("dt", {}, "Verdict"), h("dd", {}, h("span", { class: "badge " + (bad ? "bad" : "ok") }, bad ? "✗ failed" : "✓ passed")));
+    if (hop.fault) dl.append(h("dt", {}, "Fault"), h("dd", {}, hop.fault));
+    if (hop.error) dl.append(h("dt", {}, "Error"), h("dd", {}, hop.error));
+    const parts = [dl];
+    if (fails.length) {
+      parts.push(h("h3", {}, `Failed checks (${fails.length})`));
+      for (const c of fails) {
+        parts.push(h("div", { class: "verdict bad" },
+          h("p", {}, h("strong", {}, c.check), c.section ? ` — section ${c.section}` : "", c.severity ? ` (${c.severity})` : ""),
+          c.message ? h("p", {}, c.message) : null,
+          c.diff ? h("pre", { "aria-label": "Difference" }, c.diff) : null));
+      }
+    }
+    if (passes.length) {
+      const det = h("details", {}, h("summary", {}, `Passed checks (${passes.length})`));
+      for (const c of passes) {
+        det.append(h("div", { class: "verdict ok" }, h("strong", {}, c.check), c.section ? ` — section ${c.section}` : ""));
+      }
+      parts.push(det);
+    }
+    parts.push(h("h3", {}, "Request headers"), h("pre", {}, headerText(hop.request_header)));
+    const claims = jwtClaims(hop.request_header);
+    if (claims) parts.push(h("h3", {}, "JWT claims"), h("pre", {}, claims));
+    parts.push(h("h3", {}, "Request body"), h("pre", {}, pretty(hop.request_body)));
+    parts.push(h("h3", {}, "Response headers"), h("pre", {}, headerText(hop.response_header)));
+    parts.push(h("h3", {}, "Response body"), h("pre", {}, pretty(hop.response_body)));
+    els.detailsHint.hidden = true;
+    els.detailsBody.replaceChildren(...parts);
+    say(`Showing hop ${hop.seq}, ${hop.name || hop.interaction}, ${bad ? "failed" : "passed"}.`);
+  }
+
+  // ---- announcements ---------------------------------------------------
+
+  function say(text) {
+    // Clearing first makes screen readers repeat an identical message.
+    els.announce.textContent = "";
+    setTimeout(() => { els.announce.textContent = text; }, 30);
+  }
+
+  // announceHops batches new hops so a burst (the journal so far, or a
+  // load test) is one sentence rather than hundreds.
+  function announceHop(hop) {
+    state.pending.push(hop);
+    clearTimeout(state.announceTimer);
+    state.announceTimer = setTimeout(() => {
+      const p = state.pending;
+      state.pending = [];
+      if (!p.length) return;
+      const last = p[p.length - 1];
+      const what = `${last.step || ""} ${NAMES[last.from] || last.from} to ${NAMES[last.to] || last.to}, ` +
+        `${last.name || last.interaction}, ${last.status || "no response"}, ${failed(last) ? "failed" : "passed"}`;
+      const fails = p.filter(failed).length;
+      say(p.length === 1 ? `New hop: ${what}.` :
+        `${p.length} new hops, ${fails} failed. Latest: ${what}.`);
+    }, 600);
+  }
+
+  // ---- the stream ------------------------------------------------------
+
+  function status(text) { els.status.textContent = text; }
+
+  function adminURL(path) {
+    return "/_admin/sessions/" + encodeURIComponent(state.session) + path;
+  }
+
+  function connect(id) {
+    if (state.source) state.source.close();
+    stopReplay();
+    state.session = id;
+    state.hops.clear();
+    state.rows = [];
+    state.baseSec = null;
+    state.selected = null;
+    state.focusRow = -1;
+    els.detailsBody.replaceChildren();
+    els.detailsHint.hidden = false;
+    draw();
+    if (!id) { status("No session selected."); return; }
+    status(`Connecting to session ${id}…`);
+    const src = new EventSource(adminURL("/events"));
+    state.source = src;
+    src.onopen = () => status(`Live: session ${id}`);
+    src.onerror = () => status(src.readyState === EventSource.CLOSED ?
+      `Disconnected from session ${id}.` : `Reconnecting to session ${id}…`);
+    src.addEventListener("hop", (e) => {
+      let hop;
+      try { hop = JSON.parse(e.data); } catch (_) { return; }
+      if (typeof hop.seq !== "number" || state.hops.has(hop.seq)) return;
+      state.hops.set(hop.seq, hop);
+      rebuild();
+      announceHop(hop);
+      schedule();
+      if (els.follow.checked && state.replayLimit === null) requestAnimationFrame(atBottom);
+    });
+  }
+
+  // sessionFromPath: the page is served at "/" for the default session
+  // and at "/s/{id}/" for the others; ?session= overrides both.
+  function sessionFromPath() {
+    const q = new URLSearchParams(location.search).get("session");
+    if (q) return q;
+    const m = /^\/s\/([^/]+)\//.exec(location.pathname);
+    return m ? decodeURIComponent(m[1]) : "default";
+  }
+
+  async function loadSessions(want) {
+    let list = [];
+    try {
+      const res = await fetch("/_admin/sessions", { headers: { Accept: "application/json" } });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      list = await res.json();
+    } catch (err) {
+      status(`Could not list sessions: ${err.message}`);
+    }
+    const ids = list.map((s) => s.id);
+    if (want && !ids.includes(want)) ids.unshift(want);
+    els.session.replaceChildren(...ids.map((id) => {
+      const s = list.find((x) => x.id === id);
+      const o = h("option", { value: id }, s && s.scenario ? `${id} — ${s.scenario}` : id);
+      return o;
+    }));
+    els.session.value = want || ids[0] || "";
+    return els.session.value;
+  }
+
+  // ---- controls --------------------------------------------------------
+
+  els.session.addEventListener("change", () => connect(els.session.value));
+  els.refresh.addEventListener("click", async () => {
+    const cur = state.session;
+    await loadSessions(cur);
+    if (els.session.value !== cur) connect(els.session.value);
+    say("Session list refreshed.");
+  });
+  els.clear.addEventListener("click", async () => {
+    if (!state.session) return;
+    try {
+      const res = await fetch(adminURL("/journal"), { method: "DELETE" });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    } catch (err) {
+      status(`Could not clear the journal: ${err.message}`);
+      return;
+    }
+    stopReplay();
+    state.hops.clear();
+    state.rows = [];
+    state.selected = null;
+    state.focusRow = -1;
+    els.detailsBody.replaceChildren();
+    els.detailsHint.hidden = false;
+    draw();
+    say("Journal cleared.");
+  });
+
+  function stopReplay() {
+    clearInterval(state.replayTimer);
+    state.replayTimer = null;
+    state.replayLimit = null;
+    els.replay.setAttribute("aria-pressed", "false");
+    els.replay.textContent = "Replay slowly";
+    schedule();
+  }
+
+  // Replay draws the arrows again one at a time, for talking a room
+  // through the booking sequence.
+  els.replay.addEventListener("click", () => {
+    if (state.replayTimer) { stopReplay(); say("Replay stopped."); return; }
+    if (!state.rows.length) { say("Nothing to replay yet."); return; }
+    state.replayLimit = 0;
+    els.replay.setAttribute("aria-pressed", "true");
+    els.replay.textContent = "Stop replay";
+    els.diagram.scrollTop = 0;
+    const tick = () => {
+      state.replayLimit++;
+      const i = state.replayLimit - 1;
+      draw();
+      atBottom();
+      if (state.rows[i]) say(spoken(state.rows[i], i));
+      if (state.replayLimit >= state.rows.length) { stopReplay(); }
+    };
+    state.replayTimer = setInterval(tick, parseInt(els.speed.value, 10) || 1000);
+    tick();
+  });
+  els.follow.addEventListener("change", () => { if (els.follow.checked) atBottom(); });
+
+  // ---- start -----------------------------------------------------------
+
+  els.rows.setAttribute("role", "group");
+  loadSessions(sessionFromPath()).then(connect);
+})();
