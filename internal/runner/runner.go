@@ -34,10 +34,10 @@ type Options struct {
 
 // Failure is one unmet expectation.
 type Failure struct {
-	Rule    string // outcome, sequence, request, checks.pass, checks.fire, run
-	Section string // where the rule is documented
-	Message string
-	Diff    string // optional, multi-line
+	Rule    string `json:"rule"`    // outcome, sequence, request, checks.pass, checks.fire, run
+	Section string `json:"section"` // where the rule is documented
+	Message string `json:"message"`
+	Diff    string `json:"diff,omitempty"` // optional, multi-line
 }
 
 // Result is the verdict on one scenario.

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/report"
+	"github.com/spine-sandbox/spine-sandbox/internal/runner"
+	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+)
+
+// runCommand is `spine-sandbox run`: load the scenarios under PATH..., run
+// them in one in-process sandbox, print the verdicts and write the reports
+// asked for. Exit 0 only when every scenario meets its expectations, 1
+// otherwise, 2 on a usage error.
+func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	junit := fs.String("junit", "", "write a JUnit XML report to FILE")
+	markdown := fs.String("markdown", "", "write a Markdown report with Mermaid sequence diagrams to FILE")
+	jsonOut := fs.String("json", "", "write a JSON report with the full journal to FILE")
+	parallel := fs.Int("parallel", 0, "scenarios run at once (default GOMAXPROCS)")
+	fixtures := fs.String("fixtures", "fixtures", "folder expect.requests bodies and fault fixtures are read from")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: spine-sandbox run [--junit FILE] [--markdown FILE] [--json FILE] [--parallel N] [--fixtures DIR] PATH...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError(err, stderr)
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	if *parallel < 0 {
+		fmt.Fprintln(stderr, "spine-sandbox run: --parallel must not be negative")
+		return 2
+	}
+	var scenarios []*scenario.Scenario
+	for _, path := range fs.Args() {
+		st, err := os.Stat(path)
+		if err != nil {
+			fmt.Fprintln(stderr, "spine-sandbox run:", err)
+			return 2
+		}
+		if st.IsDir() {
+			scs, err := scenario.LoadDir(path)
+			if err != nil {
+				fmt.Fprintln(stderr, "spine-sandbox run:", err)
+				return 1
+			}
+			scenarios = append(scenarios, scs...)
+			continue
+		}
+		sc, err := scenario.LoadFile(path)
+		if err != nil {
+			fmt.Fprintln(stderr, "spine-sandbox run:", err)
+			return 1
+		}
+		scenarios = append(scenarios, sc)
+	}
+	if len(scenarios) == 0 {
+		fmt.Fprintln(stderr, "spine-sandbox run: no scenario files found")
+		return 2
+	}
+	started := time.Now()
+	results := runner.Run(ctx, scenarios, runner.Options{Parallel: *parallel, FixtureDir: *fixtures})
+	total := time.Since(started)
+	runner.Print(stdout, results, total)
+	code := 0
+	for _, r := range results {
+		if !r.Passed {
+			code = 1
+		}
+	}
+	reports := []struct {
+		file  string
+		write func(io.Writer) error
+	}{
+		{*junit, func(w io.Writer) error { return report.JUnit(w, results, total, started) }},
+		{*markdown, func(w io.Writer) error { return report.Markdown(w, results, total) }},
+		{*jsonOut, func(w io.Writer) error { return report.JSON(w, results, total) }},
+	}
+	for _, r := range reports {
+		if r.file == "" {
+			continue
+		}
+		var buf bytes.Buffer
+		err := r.write(&buf)
+		if err == nil {
+			err = os.WriteFile(r.file, buf.Bytes(), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "spine-sandbox run:", err)
+			code = 1
+		}
+	}
+	return code
+}

@@ -1,0 +1,296 @@
+// Package report writes the runner's results for machines and people:
+// JUnit XML for CI (one testsuite, one testcase per scenario), Markdown
+// with a Mermaid sequence diagram per scenario, and JSON with the full
+// journal of every scenario.
+package report
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/journal"
+	"github.com/spine-sandbox/spine-sandbox/internal/runner"
+)
+
+// JUnitSuites is the root of a JUnit report, in the shape the common JUnit
+// schema (the Jenkins/Ant one) accepts.
+type JUnitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []JUnitSuite `xml:"testsuite"`
+}
+
+// JUnitSuite is one run of scenarios.
+type JUnitSuite struct {
+	Name      string      `xml:"name,attr"`
+	Tests     int         `xml:"tests,attr"`
+	Failures  int         `xml:"failures,attr"`
+	Errors    int         `xml:"errors,attr"`
+	Skipped   int         `xml:"skipped,attr"`
+	Time      string      `xml:"time,attr"`
+	Timestamp string      `xml:"timestamp,attr"`
+	Cases     []JUnitCase `xml:"testcase"`
+}
+
+// JUnitCase is one scenario.
+type JUnitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *JUnitFailure `xml:"failure,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+// JUnitFailure lists why a scenario failed: the message joins the reasons,
+// the text holds them with their diffs.
+type JUnitFailure struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
+
+// JUnit writes the results as JUnit XML.
+func JUnit(w io.Writer, results []runner.Result, total time.Duration, started time.Time) error {
+	suite := JUnitSuite{Name: "spine-sandbox scenarios", Tests: len(results), Time: seconds(total),
+		Timestamp: started.UTC().Format("2006-01-02T15:04:05")}
+	for _, r := range results {
+		c := JUnitCase{Name: r.Scenario.Name, Classname: "scenario." + classname(r.Scenario.File), Time: seconds(r.Duration)}
+		var seq strings.Builder
+		for _, h := range r.Hops {
+			if runner.InSequence(h) {
+				fmt.Fprintf(&seq, "%s %s %d %s\n", runner.HopMark(h), h.Name, h.Status, h.Code)
+			}
+		}
+		c.SystemOut = seq.String()
+		if !r.Passed {
+			suite.Failures++
+			var msgs []string
+			var text strings.Builder
+			for _, f := range r.Failures {
+				msgs = append(msgs, f.Rule+": "+f.Message)
+				fmt.Fprintf(&text, "%s [%s]: %s\n", f.Rule, f.Section, f.Message)
+				if f.Diff != "" {
+					text.WriteString(f.Diff)
+					if !strings.HasSuffix(f.Diff, "\n") {
+						text.WriteString("\n")
+					}
+				}
+			}
+			c.Failure = &JUnitFailure{Message: strings.Join(msgs, "; "), Type: "expectation", Text: text.String()}
+		}
+		suite.Cases = append(suite.Cases, c)
+	}
+	doc := JUnitSuites{Name: suite.Name, Tests: suite.Tests, Failures: suite.Failures, Time: suite.Time, Suites: []JUnitSuite{suite}}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// classname turns a file path into a dotted JUnit class name.
+func classname(file string) string {
+	file = strings.TrimSuffix(strings.TrimSuffix(file, ".yaml"), ".yml")
+	r := strings.NewReplacer("/", ".", `\`, ".", " ", "_")
+	return strings.Trim(r.Replace(file), ".")
+}
+
+// participants are the Mermaid lifelines, in the seed diagram's order.
+var participants = []struct {
+	party journal.Party
+	name  string
+}{
+	{journal.Consumer, "Consumer"},
+	{journal.PDS, "PDS"},
+	{journal.SDS, "SDS"},
+	{journal.SSP, "SSP"},
+	{journal.Provider, "Provider"},
+}
+
+func participant(p journal.Party) string {
+	for _, x := range participants {
+		if x.party == p {
+			return x.name
+		}
+	}
+	return "Consumer"
+}
+
+// Mermaid returns the sequenceDiagram of one scenario's hops: a request
+// arrow and a reply arrow per hop, in the order the requests were made;
+// a failed hop's reply is a cross (--x) and says ✗.
+func Mermaid(hops []journal.Hop) string {
+	var b strings.Builder
+	b.WriteString("sequenceDiagram\n")
+	for _, p := range participants {
+		fmt.Fprintf(&b, "    participant %s\n", p.name)
+	}
+	// The journal appends a hop when it completes, so the SSP→provider leg
+	// comes before its consumer→SSP call; draw them nested instead.
+	ordered := make([]journal.Hop, len(hops))
+	copy(ordered, hops)
+	for i := 0; i+1 < len(ordered); i++ {
+		a, c := ordered[i], ordered[i+1]
+		if a.From == journal.SSP && a.To == journal.Provider && c.To == journal.SSP && a.Interaction == c.Interaction {
+			ordered[i], ordered[i+1] = c, a
+			i++
+		}
+	}
+	var stack []journal.Hop
+	flush := func() {
+		for len(stack) > 0 {
+			h := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			reply(&b, h)
+		}
+	}
+	for i, h := range ordered {
+		from, to := participant(h.From), participant(h.To)
+		label := h.Name
+		if runner.RunnerHop(h) {
+			label += " (runner takes the slot)"
+		}
+		fmt.Fprintf(&b, "    %s->>%s: %s\n", from, to, mermaidText(label))
+		if h.To == journal.SSP && i+1 < len(ordered) && ordered[i+1].From == journal.SSP && ordered[i+1].Interaction == h.Interaction {
+			stack = append(stack, h)
+			continue
+		}
+		reply(&b, h)
+		if h.From == journal.SSP {
+			flush()
+		}
+	}
+	flush()
+	return b.String()
+}
+
+func reply(b *strings.Builder, h journal.Hop) {
+	from, to := participant(h.To), participant(h.From)
+	arrow := "-->>"
+	text := fmt.Sprint(h.Status)
+	if h.Error != "" {
+		text = h.Error
+	}
+	if h.Code != "" {
+		text += " " + h.Code
+	}
+	if runner.HopFailed(h) {
+		arrow = "--x"
+		text = "✗ " + text
+	}
+	fmt.Fprintf(b, "    %s%s%s: %s\n", from, arrow, to, mermaidText(text))
+}
+
+// mermaidText keeps a message on one line and clear of Mermaid syntax.
+func mermaidText(s string) string {
+	return strings.NewReplacer("\n", " ", ";", ",", "#", "", ":", " ").Replace(s)
+}
+
+// Markdown writes a summary table and, per scenario, its failures and its
+// sequence diagram.
+func Markdown(w io.Writer, results []runner.Result, total time.Duration) error {
+	var b strings.Builder
+	passed := 0
+	for _, r := range results {
+		if r.Passed {
+			passed++
+		}
+	}
+	fmt.Fprintf(&b, "# spine-sandbox scenarios\n\n%d passed, %d failed in %s\n\n", passed, len(results)-passed, total.Round(time.Millisecond))
+	b.WriteString("| scenario | result | outcome | time |\n|---|---|---|---|\n")
+	for _, r := range results {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(r.Scenario.Name), verdictWord(r.Passed), cell(r.Outcome), r.Duration.Round(time.Millisecond))
+	}
+	for _, r := range results {
+		fmt.Fprintf(&b, "\n## %s %s\n\n", verdictMark(r.Passed), r.Scenario.Name)
+		if r.Scenario.Description != "" {
+			fmt.Fprintf(&b, "%s\n\n", r.Scenario.Description)
+		}
+		fmt.Fprintf(&b, "File `%s`, outcome `%s`.\n\n", r.Scenario.File, r.Outcome)
+		for _, f := range r.Failures {
+			fmt.Fprintf(&b, "- **%s** (%s): %s\n", f.Rule, f.Section, f.Message)
+			if f.Diff != "" {
+				fmt.Fprintf(&b, "\n```diff\n%s\n```\n\n", strings.TrimRight(f.Diff, "\n"))
+			}
+		}
+		fmt.Fprintf(&b, "\n```mermaid\n%s```\n", Mermaid(r.Hops))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+func verdictWord(ok bool) string {
+	if ok {
+		return "passed"
+	}
+	return "failed"
+}
+
+func verdictMark(ok bool) string {
+	if ok {
+		return "✓"
+	}
+	return "✗"
+}
+
+// JSONResult is one scenario in the JSON report.
+type JSONResult struct {
+	Name        string           `json:"name"`
+	File        string           `json:"file"`
+	Description string           `json:"description,omitempty"`
+	Passed      bool             `json:"passed"`
+	Outcome     string           `json:"outcome"`
+	DurationMS  int64            `json:"duration_ms"`
+	Sequence    []string         `json:"sequence"`
+	Failures    []runner.Failure `json:"failures"`
+	Journal     []journal.Hop    `json:"journal"`
+}
+
+// JSONReport is the JSON report.
+type JSONReport struct {
+	Passed     int          `json:"passed"`
+	Failed     int          `json:"failed"`
+	DurationMS int64        `json:"duration_ms"`
+	Scenarios  []JSONResult `json:"scenarios"`
+}
+
+// JSON writes the results with every scenario's full journal.
+func JSON(w io.Writer, results []runner.Result, total time.Duration) error {
+	rep := JSONReport{DurationMS: total.Milliseconds(), Scenarios: []JSONResult{}}
+	for _, r := range results {
+		if r.Passed {
+			rep.Passed++
+		} else {
+			rep.Failed++
+		}
+		seq := runner.Sequence(r.Hops)
+		if seq == nil {
+			seq = []string{}
+		}
+		fails := r.Failures
+		if fails == nil {
+			fails = []runner.Failure{}
+		}
+		rep.Scenarios = append(rep.Scenarios, JSONResult{Name: r.Scenario.Name, File: r.Scenario.File, Description: r.Scenario.Description,
+			Passed: r.Passed, Outcome: r.Outcome, DurationMS: r.Duration.Milliseconds(), Sequence: seq, Failures: fails, Journal: r.Hops})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
