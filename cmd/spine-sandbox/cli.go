@@ -17,6 +17,7 @@ import (
 
 	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+	"github.com/spine-sandbox/spine-sandbox/internal/webui"
 )
 
 const usageText = `usage: spine-sandbox <command> [flags]
@@ -24,6 +25,7 @@ const usageText = `usage: spine-sandbox <command> [flags]
 commands:
   serve   run the sandbox (PDS, SDS, SSP, provider, admin API) on one listener
   check   validate scenario files or folders: spine-sandbox check PATH...
+  run     run scenarios and judge them: spine-sandbox run [--junit F] [--markdown F] [--json F] PATH...
 
 run 'spine-sandbox <command> -h' for a command's flags
 `
@@ -72,6 +74,8 @@ func mainContext(ctx context.Context, args []string, getenv func(string) string,
 			return 1
 		}
 		return 0
+	case "run":
+		return runCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usageText)
 		return 0
@@ -140,6 +144,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 		ScenarioDir: c.ScenarioDir,
 		FixtureDir:  c.FixtureDir,
 		Logger:      logger,
+		UI:          webui.Handler(),
 	}
 	if c.Scenario != "" {
 		sc, err := scenario.LoadFile(c.Scenario)
