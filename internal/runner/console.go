@@ -22,9 +22,12 @@ func Print(w io.Writer, results []Result, total time.Duration) {
 			mark = "FAIL"
 		}
 		fmt.Fprintf(w, "%s %s (%s) %s\n", mark, r.Scenario.Name, r.Scenario.File, r.Duration.Round(time.Millisecond))
-		for _, h := range r.Hops {
-			if h.To == journal.SSP {
-				continue // each provider hop stands for its SSP hop
+		for i, h := range r.Hops {
+			// A provider hop stands for the SSP call that carried it (the
+			// journal stores the provider leg first); an SSP hop shows on
+			// its own only when the SSP answered without the provider.
+			if h.To == journal.SSP && i > 0 && r.Hops[i-1].To == journal.Provider && r.Hops[i-1].Interaction == h.Interaction {
+				continue
 			}
 			fmt.Fprintf(w, "    %s %s\n", HopMark(h), describeHop(h))
 		}
