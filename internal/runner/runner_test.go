@@ -3,6 +3,8 @@ package runner
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -54,4 +56,106 @@ func TestRunHappyPath(t *testing.T) {
 	assert.Equal(t, res[0].Outcome, "booked", "outcome")
 	assert.Contains(t, out.String(), "✓ provider.book appointment → 201", "console")
 	assert.Contains(t, out.String(), "1 passed, 0 failed", "console")
+}
+
+// bookSeq is the sequence of a booking with a record at the registered
+// practice: the consumer looks each interaction up on SDS before its first
+// call (service roots are per interaction).
+const bookSeq = `  sequence:
+    - pds.retrieve
+    - sds.endpoint
+    - sds.device
+    - provider.read metadata
+    - sds.endpoint
+    - sds.device
+    - provider.search free slots
+    - sds.endpoint
+    - sds.device
+    - provider.find patient
+    - sds.endpoint
+    - sds.device
+    - provider.book appointment
+`
+
+const bookRun = `extends: builtin
+run:
+  nhs_number: "9693632109"
+  from: +1d
+  to: +8d
+  prefer: {first: true}
+`
+
+// TestVerdicts runs scenarios whose expectations are right or wrong in
+// one way each, and checks the verdict names the broken rule.
+func TestVerdicts(t *testing.T) {
+	t.Parallel()
+	fixtures := t.TempDir()
+	write := func(name, body string) {
+		assert.NilError(t, os.MkdirAll(filepath.Join(fixtures, "book"), 0o755))
+		assert.NilError(t, os.WriteFile(filepath.Join(fixtures, "book", name), []byte(body), 0o644))
+	}
+	write("subset.json", `{"resourceType": "Appointment", "status": "booked"}`)
+	write("differs.json", `{"resourceType": "Appointment", "status": "cancelled"}`)
+	write("notjson.json", `{`)
+	cases := []struct {
+		name     string
+		yaml     string
+		wantRule string // "" when the scenario must pass
+		wantText string // in the failure message or diff
+	}{
+		{"right expectations pass", bookRun + "expect:\n  outcome: booked\n" + bookSeq, "", ""},
+		{"wrong outcome", bookRun + "expect:\n  outcome: {error: {hop: pds, status: 404, code: RESOURCE_NOT_FOUND}}\n", "outcome",
+			"want error pds 404 RESOURCE_NOT_FOUND, got booked"},
+		{"wrong sequence", bookRun + "expect:\n  sequence: [pds.retrieve, sds.endpoint, sds.device, provider.read metadata, provider.book appointment]\n", "sequence",
+			"+ provider.search free slots"},
+		{"request superset of the fixture", bookRun + "expect:\n  requests:\n    - {interaction: book appointment, body: book/subset.json, match: superset}\n", "", ""},
+		{"request differs from the fixture", bookRun + "expect:\n  requests:\n    - {interaction: book appointment, body: book/differs.json, match: superset}\n", "request",
+			"body differs from fixture book/differs.json"},
+		{"exact match refuses extra fields", bookRun + "expect:\n  requests:\n    - {interaction: book appointment, body: book/subset.json}\n", "request",
+			"match exact"},
+		{"fixture missing", bookRun + "expect:\n  requests:\n    - {interaction: book appointment, body: book/none.json}\n", "request", "fixture:"},
+		{"fixture not JSON", bookRun + "expect:\n  requests:\n    - {interaction: book appointment, body: book/notjson.json}\n", "request", "is not JSON"},
+		{"request never sent", bookRun + "expect:\n  requests:\n    - {interaction: cancel appointment, body: book/subset.json}\n", "request", "never sent"},
+		{"check that must fire did not", bookRun + "expect:\n  checks: {fire: [JWT_EXP_NOT_IAT_PLUS_300]}\n", "checks.fire", "never fired"},
+		{"external consumer does nothing", "extends: builtin\nrun: {consumer: external}\nexpect:\n  outcome: none\n  sequence: []\n", "", ""},
+		{"expected error without code matches any code", "extends: builtin\nrun: {nhs_number: \"9000000017\"}\nexpect:\n  outcome: {error: {hop: pds, status: 404}}\n", "", ""},
+		{"unsupported action", "extends: builtin\nrun: {action: slots}\n", "run", "not supported"},
+	}
+	scs := make([]*scenario.Scenario, len(cases))
+	for i, c := range cases {
+		scs[i] = load(t, c.name, "name: "+c.name+"\n"+c.yaml)
+	}
+	res := Run(context.Background(), scs, Options{Parallel: 4, FixtureDir: fixtures})
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := res[i]
+			var out bytes.Buffer
+			Print(&out, res[i:i+1], time.Second)
+			if c.wantRule == "" {
+				if !r.Passed {
+					t.Fatalf("want pass, got:\n%s", out.String())
+				}
+				return
+			}
+			if r.Passed {
+				t.Fatalf("want failure %s, got pass:\n%s", c.wantRule, out.String())
+			}
+			assert.Equal(t, r.Failures[0].Rule, c.wantRule, "rule")
+			assert.Contains(t, r.Failures[0].Message+"\n"+r.Failures[0].Diff, c.wantText, "failure")
+			assert.Contains(t, out.String(), "0 passed, 1 failed", "summary")
+		})
+	}
+}
+
+func TestListDiff(t *testing.T) {
+	t.Parallel()
+	got := ListDiff([]string{"a", "b", "c"}, []string{"a", "x", "c", "d"})
+	assert.Equal(t, got, "  a\n+ x\n- b\n  c\n+ d\n", "diff")
+}
+
+func TestStripIgnoresPathsInListsToo(t *testing.T) {
+	t.Parallel()
+	b, err := strip([]byte(`{"id":"1","meta":{"lastUpdated":"x","v":1},"slot":[{"id":"a","r":1},{"id":"b"}]}`), []string{"id", "meta.lastUpdated", "slot.id"})
+	assert.NilError(t, err)
+	assert.Equal(t, string(b), `{"meta":{"v":1},"slot":[{"r":1},{}]}`, "stripped")
 }
