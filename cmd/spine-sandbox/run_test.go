@@ -12,12 +12,13 @@ import (
 )
 
 // mine are the scenario files the run command's tests rely on passing.
-var mine = []string{"deceased", "restricted", "not-found", "invalid-number", "another-practice", "ssp-502", "provider-500-book", "slot-taken"}
+var mine = []string{"deceased", "restricted", "not-found", "invalid-number", "another-practice", "ssp-502", "provider-500-book", "slot-taken",
+	"repeat-cache", "book-request-body"}
 
 func TestRunPassesAndWritesReports(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	args := []string{"run", "--parallel", "4",
+	args := []string{"run", "--parallel", "4", "--fixtures", filepath.Join("..", "..", "fixtures"),
 		"--junit", filepath.Join(dir, "junit.xml"), "--markdown", filepath.Join(dir, "report.md"), "--json", filepath.Join(dir, "report.json")}
 	for _, m := range mine {
 		args = append(args, filepath.Join("..", "..", "scenarios", m+".yaml"))
@@ -27,7 +28,7 @@ func TestRunPassesAndWritesReports(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
-	assert.Contains(t, out.String(), "8 passed, 0 failed in ", "summary")
+	assert.Contains(t, out.String(), "10 passed, 0 failed in ", "summary")
 	assert.Contains(t, out.String(), "PASS slot taken before book", "scenario line")
 	assert.Contains(t, out.String(), "✗ provider.book appointment → 409 DUPLICATE_REJECTED", "the taken slot's 409")
 	b, err := os.ReadFile(filepath.Join(dir, "junit.xml"))
@@ -37,11 +38,11 @@ func TestRunPassesAndWritesReports(t *testing.T) {
 		Failures int `xml:"failures,attr"`
 	}
 	assert.NilError(t, xml.Unmarshal(b, &suites))
-	assert.Equal(t, suites.Tests, 8, "junit tests")
+	assert.Equal(t, suites.Tests, 10, "junit tests")
 	assert.Equal(t, suites.Failures, 0, "junit failures")
 	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
 	assert.NilError(t, err)
-	assert.Equal(t, strings.Count(string(md), "```mermaid"), 8, "diagrams")
+	assert.Equal(t, strings.Count(string(md), "```mermaid"), 10, "diagrams")
 	js, err := os.ReadFile(filepath.Join(dir, "report.json"))
 	assert.NilError(t, err)
 	assert.Contains(t, string(js), `"journal"`, "json journal")
