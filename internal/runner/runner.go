@@ -73,25 +73,20 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) []Re
 		opts.FixtureDir = "fixtures"
 	}
 	results := make([]Result, len(scenarios))
-	var h http.Handler = http.NotFoundHandler()
-	var mu sync.RWMutex
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.RLock()
-		hh := h
-		mu.RUnlock()
-		hh.ServeHTTP(w, r)
-	}))
-	defer ts.Close()
-	srv, err := sandbox.New(sandbox.Config{PublicURL: ts.URL, FixtureDir: opts.FixtureDir})
+	// The sandbox needs its public URL before it serves, so the listener
+	// (127.0.0.1, any port) is made first and the handler set after.
+	ts := httptest.NewUnstartedServer(nil)
+	srv, err := sandbox.New(sandbox.Config{PublicURL: "http://" + ts.Listener.Addr().String(), FixtureDir: opts.FixtureDir})
 	if err != nil {
+		ts.Listener.Close()
 		for i, sc := range scenarios {
 			results[i] = Result{Scenario: sc, Failures: []Failure{{Rule: "run", Message: "sandbox: " + err.Error()}}}
 		}
 		return results
 	}
-	mu.Lock()
-	h = srv
-	mu.Unlock()
+	ts.Config.Handler = srv
+	ts.Start()
+	defer ts.Close()
 
 	sem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup
@@ -162,7 +157,9 @@ func drive(ctx context.Context, ss *sandbox.Session, sc *scenario.Scenario) (str
 	if err != nil {
 		return "", err
 	}
-	req := consumer.BookRequest{NHSNumber: string(r.NHSNumber), ODS: string(r.ODS), Windows: r.SearchWindows, MaxAttempts: r.BookRetries + 1}
+	// search_windows counts the windows tried after the first;
+	// book_retries the bookings after the first.
+	req := consumer.BookRequest{NHSNumber: string(r.NHSNumber), ODS: string(r.ODS), Windows: 1 + r.SearchWindows, MaxAttempts: 1 + r.BookRetries}
 	t0 := now()
 	if r.From != nil {
 		req.From = r.From.Resolve(t0)
@@ -176,9 +173,6 @@ func drive(ctx context.Context, ss *sandbox.Session, sc *scenario.Scenario) (str
 		if req.Days < 1 {
 			req.Days = 1
 		}
-	}
-	if req.Windows == 0 {
-		req.Windows = 1
 	}
 	if p := r.Prefer; p != nil {
 		if p.Time != nil {

@@ -119,6 +119,7 @@ func TestVerdicts(t *testing.T) {
 		{"check that must fire did not", bookRun + "expect:\n  checks: {fire: [JWT_EXP_NOT_IAT_PLUS_300]}\n", "checks.fire", "never fired"},
 		{"external consumer does nothing", "extends: builtin\nrun: {consumer: external}\nexpect:\n  outcome: none\n  sequence: []\n", "", ""},
 		{"expected error without code matches any code", "extends: builtin\nrun: {nhs_number: \"9000000017\"}\nexpect:\n  outcome: {error: {hop: pds, status: 404}}\n", "", ""},
+		{"no free slot in the window is outcome none", "extends: builtin\nrun: {nhs_number: \"9693632109\", from: +40d, to: +47d}\nexpect:\n  outcome: none\n", "", ""},
 		{"unsupported action", "extends: builtin\nrun: {action: slots}\n", "run", "not supported"},
 	}
 	scs := make([]*scenario.Scenario, len(cases))
@@ -158,4 +159,14 @@ func TestStripIgnoresPathsInListsToo(t *testing.T) {
 	b, err := strip([]byte(`{"id":"1","meta":{"lastUpdated":"x","v":1},"slot":[{"id":"a","r":1},{"id":"b"}]}`), []string{"id", "meta.lastUpdated", "slot.id"})
 	assert.NilError(t, err)
 	assert.Equal(t, string(b), `{"meta":{"v":1},"slot":[{"r":1},{}]}`, "stripped")
+}
+
+func TestCancelledContextEndsInAnError(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res := Run(ctx, []*scenario.Scenario{load(t, "happy", happy)}, Options{Parallel: 1})
+	assert.Equal(t, res[0].Passed, false, "passed")
+	assert.Equal(t, res[0].Failures[0].Rule, "outcome", "rule")
+	assert.Equal(t, res[0].Outcome, "error pds 0", "outcome")
 }
