@@ -87,6 +87,11 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) []Re
 	ts.Config.Handler = srv
 	ts.Start()
 	defer ts.Close()
+	// One transport for every consumer: the default keeps only two idle
+	// connections per host, which parallel scenarios would churn.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	defer tr.CloseIdleConnections()
 
 	sem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup
@@ -96,14 +101,14 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) []Re
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			results[i] = runOne(ctx, srv, sc, opts)
+			results[i] = runOne(ctx, srv, tr, sc, opts)
 		}()
 	}
 	wg.Wait()
 	return results
 }
 
-func runOne(ctx context.Context, srv *sandbox.Server, sc *scenario.Scenario, opts Options) Result {
+func runOne(ctx context.Context, srv *sandbox.Server, tr http.RoundTripper, sc *scenario.Scenario, opts Options) Result {
 	began := time.Now()
 	res := Result{Scenario: sc}
 	ss, err := srv.CreateSession("", sc)
@@ -113,7 +118,7 @@ func runOne(ctx context.Context, srv *sandbox.Server, sc *scenario.Scenario, opt
 		return res
 	}
 	defer srv.DeleteSession(ss.ID)
-	outcome, runErr := drive(ctx, ss, sc)
+	outcome, runErr := drive(ctx, ss, tr, sc)
 	res.Outcome = outcome
 	res.Hops = ss.Journal.Hops()
 	if runErr != nil {
@@ -127,7 +132,7 @@ func runOne(ctx context.Context, srv *sandbox.Server, sc *scenario.Scenario, opt
 
 // drive makes the built-in consumer do the scenario's run and reports how
 // it ended. The error is for a run that could not start at all.
-func drive(ctx context.Context, ss *sandbox.Session, sc *scenario.Scenario) (string, error) {
+func drive(ctx context.Context, ss *sandbox.Session, tr http.RoundTripper, sc *scenario.Scenario) (string, error) {
 	r := sc.Run
 	if r == nil || r.Consumer == "external" {
 		return scenario.OutcomeNone, nil
@@ -140,9 +145,9 @@ func drive(ctx context.Context, ss *sandbox.Session, sc *scenario.Scenario) (str
 		timeout = 10 * time.Second
 	}
 	u := ss.URLs()
-	hc := &http.Client{Transport: http.DefaultTransport}
+	hc := &http.Client{Transport: tr}
 	if r.TakeSlotBeforeBook {
-		hc.Transport = &slotTaker{next: http.DefaultTransport}
+		hc.Transport = &slotTaker{next: tr}
 	}
 	now := ss.World.Now
 	cl, err := consumer.New(consumer.Config{
