@@ -42,6 +42,7 @@
     replayLimit: null,   // while replaying: how many rows are shown
     replayTimer: null,
     dirty: false,
+    stick: false,        // scroll to the last arrow on the next draw
     pending: [],         // hops not yet announced
     announceTimer: null,
   };
@@ -146,11 +147,21 @@
     }
     const n = shown();
     els.empty.hidden = n > 0;
-    const total = n * ROW;
-    const first = Math.max(0, Math.floor(d.scrollTop / ROW) - OVERSCAN);
-    const last = Math.min(n, Math.ceil((d.scrollTop + d.clientHeight) / ROW) + OVERSCAN);
-    const height = Math.max((last - first) * ROW, first === 0 ? d.clientHeight - 4 : 0);
-    els.spacer.style.height = Math.max(total, first === 0 ? height : 0) + "px";
+    // Size the scroll area, then scroll, then pick the rows from the
+    // scroll position we just set — all in this one call. Scrolling in a
+    // separate animation frame and relying on the scroll event to redraw
+    // left the SVG drawn for the old position (an empty view) whenever the
+    // browser drew the frame in between.
+    const view = d.clientHeight;
+    els.spacer.style.height = Math.max(n * ROW, view - 4) + "px";
+    if (state.stick) {
+      state.stick = false;
+      d.scrollTop = d.scrollHeight;
+    }
+    const top = Math.min(d.scrollTop, Math.max(0, n * ROW - view));
+    const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
+    const last = Math.min(n, Math.ceil((top + view) / ROW) + OVERSCAN);
+    const height = Math.max((last - first) * ROW, first === 0 ? view - 4 : 0);
     const svg = els.rows;
     svg.style.top = first * ROW + "px";
     svg.setAttribute("height", height);
@@ -233,9 +244,10 @@
   }, { passive: true });
   window.addEventListener("resize", schedule);
 
-  function atBottom() {
-    const d = els.diagram;
-    d.scrollTop = d.scrollHeight;
+  // follow pins the view to the newest arrow on the next draw.
+  function follow() {
+    state.stick = true;
+    schedule();
   }
 
   // ---- details ---------------------------------------------------------
@@ -378,8 +390,8 @@
       state.hops.set(hop.seq, hop);
       rebuild();
       announceHop(hop);
-      schedule();
-      if (els.follow.checked && state.replayLimit === null) requestAnimationFrame(atBottom);
+      if (els.follow.checked && state.replayLimit === null) follow();
+      else schedule();
     });
   }
 
@@ -462,15 +474,15 @@
     const tick = () => {
       state.replayLimit++;
       const i = state.replayLimit - 1;
+      state.stick = true;
       draw();
-      atBottom();
       if (state.rows[i]) say(spoken(state.rows[i], i));
       if (state.replayLimit >= state.rows.length) { stopReplay(); }
     };
     state.replayTimer = setInterval(tick, parseInt(els.speed.value, 10) || 1000);
     tick();
   });
-  els.follow.addEventListener("change", () => { if (els.follow.checked) atBottom(); });
+  els.follow.addEventListener("change", () => { if (els.follow.checked) follow(); });
 
   // ---- start -----------------------------------------------------------
 
