@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
@@ -88,16 +89,21 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 	}
 	ss.World = world.New(data, ss.Base, clock)
 	ss.faults = newFaults(sc.Faults, s.cfg.FixtureDir)
-	ss.pds = ss.record(journal.Consumer, journal.PDS, scenario.HopPDS, pds.New(ss.World))
-	ss.sds = ss.record(journal.Consumer, journal.SDS, scenario.HopSDS, sds.New(ss.World))
-	ss.provider = ss.record(journal.Consumer, journal.Provider, scenario.HopProvider, provider.New(ss.World))
+	// Conformance verdicts on the consumer's requests (judged, never enforced).
+	journey := conformance.NewJourney(ss.World)
+	judgeSSP := func(r *http.Request) []journal.Verdict {
+		return conformance.SSPRequest(r, prefix+SSPPath, ss.World, journey)
+	}
+	ss.pds = ss.record(journal.Consumer, journal.PDS, scenario.HopPDS, pds.New(ss.World), conformance.PDS)
+	ss.sds = ss.record(journal.Consumer, journal.SDS, scenario.HopSDS, sds.New(ss.World), conformance.SDS)
+	ss.provider = ss.record(journal.Consumer, journal.Provider, scenario.HopProvider, provider.New(ss.World), nil)
 	ss.ssp = ss.record(journal.Consumer, journal.SSP, scenario.HopSSP, ssp.New(ssp.Config{
 		World:     ss.World,
 		Prefix:    prefix + SSPPath,
 		Transport: s.inproc,
 		Lenient:   ss.Lenient,
 		Report:    reportSSP,
-	}))
+	}), judgeSSP)
 	return ss, nil
 }
 
@@ -153,8 +159,9 @@ const maxBody = 64 << 10
 
 // record wraps a mock: it applies the session's faults for hop and appends
 // one journal entry per request. A provider request that arrives in process
-// from the SSP is recorded as the SSP→provider leg.
-func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handler) http.Handler {
+// from the SSP is recorded as the SSP→provider leg. judge, when set, gives
+// the conformance verdicts on a request from the consumer.
+func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handler, judge func(*http.Request) []journal.Verdict) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
 		hopFrom := from
@@ -186,6 +193,10 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 			entry.Interaction = name
 		}
 		entry.Step, entry.ReplyStep = steps(hopFrom, to, name, in)
+		var judged []journal.Verdict
+		if judge != nil && hopFrom == journal.Consumer {
+			judged = judge(r)
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				entry.Error = "connection dropped"
@@ -203,7 +214,7 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 				entry.Code, _ = gpc.SpineCode(body)
 			}
 			v.mu.Lock()
-			entry.Checks = append(entry.Checks, v.list...)
+			entry.Checks = append(entry.Checks, conformance.Merge(v.list, judged)...)
 			v.mu.Unlock()
 			ss.Journal.Append(entry)
 		}()

@@ -1,0 +1,296 @@
+// Package conformance holds the named checks the sandbox applies to every
+// request a consumer sends to PDS, SDS and the SSP, and turns them into
+// journal verdicts. The checks only judge: the mocks give the strict
+// answers themselves, so a failed verdict never changes a response.
+package conformance
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/journal"
+	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
+	"github.com/spine-sandbox/spine-sandbox/internal/nhsnumber"
+	"github.com/spine-sandbox/spine-sandbox/internal/world"
+)
+
+// Check describes one named conformance check.
+type Check struct {
+	Name     string // stable UPPER_SNAKE name, as in journal.Verdict.Check
+	What     string // what must hold
+	Section  string // where the spec says so
+	Severity string // "error" or "warning"
+}
+
+// Severities.
+const (
+	Error   = "error"
+	Warning = "warning"
+)
+
+// Check names.
+const (
+	PDSXRequestID             = "PDS_X_REQUEST_ID"
+	PDSNHSNumberMod11         = "PDS_NHS_NUMBER_MOD11"
+	SDSCorrelationIDUUID      = "SDS_CORRELATION_ID_UUID"
+	SDSParameters             = "SDS_PARAMETERS"
+	SSPTraceIDUUID            = "SSP_TRACEID_UUID"
+	SSPFromASIDFormat         = "SSP_FROM_ASID_FORMAT"
+	SSPToASIDFormat           = "SSP_TO_ASID_FORMAT"
+	SSPInteractionKnown       = "SSP_INTERACTION_KNOWN"
+	InteractionMatchesRequest = "INTERACTION_MATCHES_REQUEST"
+	AcceptFHIRJSON            = "ACCEPT_FHIR_JSON"
+	JourneyTraceIDReused      = "JOURNEY_TRACEID_REUSED"
+	JourneyBookWithoutFind    = "JOURNEY_BOOK_WITHOUT_FIND_PATIENT"
+	JourneySSPToNotFromSDS    = "JOURNEY_SSP_TO_NOT_FROM_SDS"
+)
+
+// Checks is the one table of every check, the JWT rules included (from
+// jwt.Rules). docs/conformance-checks.md is generated from it.
+var Checks = buildChecks()
+
+func buildChecks() []Check {
+	cs := []Check{
+		{PDSXRequestID, "PDS requests carry an X-Request-ID header that is a UUID", "pds-sds-fhir.md §2.2", Error},
+		{PDSNHSNumberMod11, "the NHS number in /Patient/{nhs} passes the Modulus 11 check", "pds-sds-fhir.md §2.6", Error},
+		{SDSCorrelationIDUUID, "an X-Correlation-Id sent to SDS is a UUID", "pds-sds-fhir.md §3.3", Error},
+		{SDSParameters, "SDS organization and identifier parameters carry the right system| prefix", "pds-sds-fhir.md §3.1, §3.2", Error},
+		{SSPTraceIDUUID, "Ssp-TraceID is a UUID", "gpconnect-1.6.md §1.3", Error},
+		{SSPFromASIDFormat, "Ssp-From is an ASID: 12 digits", "gpconnect-1.6.md §1.3", Error},
+		{SSPToASIDFormat, "Ssp-To is an ASID: 12 digits", "gpconnect-1.6.md §1.3", Error},
+		{SSPInteractionKnown, "Ssp-InteractionID is a Foundations or Appointment Management interaction", "gpconnect-1.6.md §1.6", Error},
+	}
+	for _, r := range jwt.Rules {
+		cs = append(cs, Check{r.Name, r.What, "gpconnect-1.6.md " + r.Section, Error})
+	}
+	return append(cs,
+		Check{InteractionMatchesRequest, "the method and path below the service root are those of Ssp-InteractionID", "gpconnect-1.6.md §1.6", Error},
+		Check{AcceptFHIRJSON, "Accept asks for application/fhir+json", "gpconnect-1.6.md §1.3", Warning},
+		Check{JourneyTraceIDReused, "every request has a fresh Ssp-TraceID", "gpconnect-1.6.md §1.3", Error},
+		Check{JourneyBookWithoutFind, "a booking at a practice follows a find patient or register patient there", "gpconnect-1.6.md §4.2", Warning},
+		Check{JourneySSPToNotFromSDS, "Ssp-To is the ASID SDS holds for the practice", "gpconnect-1.6.md §1.1, §1.2", Error},
+	)
+}
+
+// Lookup returns the check called name.
+func Lookup(name string) (Check, bool) {
+	for _, c := range Checks {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
+// verdict builds the verdict of check name from the table.
+func verdict(name string, passed bool, message string) journal.Verdict {
+	c, _ := Lookup(name)
+	return journal.Verdict{Check: name, Passed: passed, Severity: c.Severity, Section: c.Section, Message: message}
+}
+
+var (
+	uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	asidRE = regexp.MustCompile(`^[0-9]{12}$`)
+)
+
+// header reads a header whatever the case of its name (§1.3 GOTCHA: a map
+// built in process may hold "Ssp-TraceID" as is).
+func header(h http.Header, name string) (string, bool) {
+	if vs := h.Values(name); len(vs) > 0 {
+		return vs[0], true
+	}
+	for k, vs := range h {
+		if strings.EqualFold(k, name) && len(vs) > 0 {
+			return vs[0], true
+		}
+	}
+	return "", false
+}
+
+// PDS judges a consumer request to PDS (r.URL.Path below the PDS base).
+func PDS(r *http.Request) []journal.Verdict {
+	var out []journal.Verdict
+	switch id, ok := header(r.Header, "X-Request-ID"); {
+	case !ok:
+		out = append(out, verdict(PDSXRequestID, false, "X-Request-ID header missing"))
+	case !uuidRE.MatchString(id):
+		out = append(out, verdict(PDSXRequestID, false, "X-Request-ID "+quote(id)+" is not a UUID"))
+	default:
+		out = append(out, verdict(PDSXRequestID, true, ""))
+	}
+	if nhs, ok := strings.CutPrefix(r.URL.Path, "/Patient/"); ok {
+		nhs, _, _ = strings.Cut(nhs, "/")
+		if nhsnumber.Valid(nhs) {
+			out = append(out, verdict(PDSNHSNumberMod11, true, ""))
+		} else {
+			out = append(out, verdict(PDSNHSNumberMod11, false, "NHS number "+quote(nhs)+" fails Modulus 11"))
+		}
+	}
+	return out
+}
+
+// sdsPrefixes are the system| prefixes each SDS search parameter takes.
+var sdsPrefixes = map[string][]string{
+	"organization":               {gpc.SystemODSCode + "|"},
+	"manufacturing-organization": {gpc.SystemODSCode + "|"},
+	"identifier":                 {gpc.SystemInteractionID + "|", gpc.SystemPartyKey + "|"},
+}
+
+// SDS judges a consumer request to SDS (r.URL.Path below the SDS base).
+func SDS(r *http.Request) []journal.Verdict {
+	var out []journal.Verdict
+	if id, ok := header(r.Header, "X-Correlation-Id"); ok {
+		if uuidRE.MatchString(id) {
+			out = append(out, verdict(SDSCorrelationIDUUID, true, ""))
+		} else {
+			out = append(out, verdict(SDSCorrelationIDUUID, false, "X-Correlation-Id "+quote(id)+" is not a UUID"))
+		}
+	}
+	var bad []string
+	q := r.URL.Query()
+	for _, name := range []string{"organization", "manufacturing-organization", "identifier"} {
+		for _, v := range q[name] {
+			if !hasAnyPrefix(v, sdsPrefixes[name]) || strings.HasSuffix(v, "|") {
+				bad = append(bad, name+"="+v)
+			}
+		}
+	}
+	if len(bad) > 0 {
+		out = append(out, verdict(SDSParameters, false, "parameter without the right system| prefix or value: "+strings.Join(bad, ", ")))
+	} else if len(q) > 0 {
+		out = append(out, verdict(SDSParameters, true, ""))
+	}
+	return out
+}
+
+func hasAnyPrefix(s string, ps []string) bool {
+	for _, p := range ps {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func quote(s string) string { return "'" + s + "'" }
+
+// ServiceRoot finds the practice whose service root the SSP target starts
+// with (the longest such root), or "" when none does.
+func ServiceRoot(target string, w *world.World) (root, ods string) {
+	for _, p := range w.Practices() {
+		sr := w.ServiceRoot(p)
+		if strings.HasPrefix(target, sr) && len(sr) > len(root) {
+			root, ods = sr, p.ODS
+		}
+	}
+	return root, ods
+}
+
+// rawURI is the request target as the client sent it.
+func rawURI(r *http.Request) string {
+	if r.RequestURI != "" {
+		return r.RequestURI
+	}
+	return r.URL.RequestURI()
+}
+
+// below returns the path of the SSP request below root ("" when root does
+// not occur in the request URI).
+func below(r *http.Request, root string) (string, bool) {
+	raw := rawURI(r)
+	if root == "" {
+		return "", false
+	}
+	i := strings.Index(raw, root)
+	if i < 0 {
+		return "", false
+	}
+	rest := raw[i+len(root):]
+	rest, _, _ = strings.Cut(rest, "?")
+	if p, err := url.PathUnescape(rest); err == nil {
+		rest = p
+	}
+	return rest, true
+}
+
+// SSP judges a consumer request to the SSP whose target is below the
+// service root root: the Ssp-* headers, every JWT rule, the interaction
+// against method and path, and the Accept header.
+func SSP(r *http.Request, root string, w *world.World) []journal.Verdict {
+	var out []journal.Verdict
+	format := func(name, hdr string, re *regexp.Regexp, what string) {
+		v, ok := header(r.Header, hdr)
+		switch {
+		case !ok:
+			out = append(out, verdict(name, false, hdr+" header missing"))
+		case !re.MatchString(v):
+			out = append(out, verdict(name, false, hdr+" "+quote(v)+" is not "+what))
+		default:
+			out = append(out, verdict(name, true, ""))
+		}
+	}
+	format(SSPTraceIDUUID, "Ssp-TraceID", uuidRE, "a UUID")
+	format(SSPFromASIDFormat, "Ssp-From", asidRE, "an ASID (12 digits)")
+	format(SSPToASIDFormat, "Ssp-To", asidRE, "an ASID (12 digits)")
+
+	idv, _ := header(r.Header, "Ssp-InteractionID")
+	in := gpc.Interaction(idv)
+	info, known := gpc.Lookup(in)
+	if known {
+		out = append(out, verdict(SSPInteractionKnown, true, ""))
+	} else {
+		out = append(out, verdict(SSPInteractionKnown, false, "Ssp-InteractionID "+quote(idv)+" is not a known interaction"))
+	}
+
+	authz, _ := header(r.Header, "Authorization")
+	violated := map[string]bool{}
+	for _, v := range jwt.Validate(authz, jwt.Expect{Audience: root, Scope: info.Scope, Now: w.Now(), CheckAudience: true}) {
+		violated[v.Rule] = true
+		out = append(out, verdict(v.Rule, false, v.Message))
+	}
+	for _, rule := range jwt.Rules {
+		if !violated[rule.Name] {
+			out = append(out, verdict(rule.Name, true, ""))
+		}
+	}
+
+	if path, ok := below(r, root); ok && known {
+		if inList(in, gpc.ForRequest(r.Method, path)) {
+			out = append(out, verdict(InteractionMatchesRequest, true, ""))
+		} else {
+			out = append(out, verdict(InteractionMatchesRequest, false, r.Method+" "+path+" is not "+info.Name))
+		}
+	} else if known {
+		out = append(out, verdict(InteractionMatchesRequest, false, "the target is not below a known service root"))
+	}
+
+	accept, _ := header(r.Header, "Accept")
+	if acceptsFHIRJSON(accept) {
+		out = append(out, verdict(AcceptFHIRJSON, true, ""))
+	} else {
+		out = append(out, verdict(AcceptFHIRJSON, false, "Accept "+quote(accept)+" does not ask for application/fhir+json"))
+	}
+	return out
+}
+
+func inList(in gpc.Interaction, ins []gpc.Interaction) bool {
+	for _, x := range ins {
+		if x == in {
+			return true
+		}
+	}
+	return false
+}
+
+func acceptsFHIRJSON(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, _ := strings.Cut(part, ";")
+		if strings.EqualFold(strings.TrimSpace(mt), "application/fhir+json") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,97 @@
+package conformance
+
+import (
+	"net/http"
+	"sync"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/journal"
+	"github.com/spine-sandbox/spine-sandbox/internal/world"
+)
+
+// Journey follows one session's consumer→SSP requests to judge their
+// order: rules no single request shows. It is safe for concurrent use.
+type Journey struct {
+	world  *world.World
+	mu     sync.Mutex
+	traces map[string]bool // Ssp-TraceIDs seen
+	found  map[string]bool // practices (ODS) with a find or register sent
+}
+
+// NewJourney starts an empty journey over w.
+func NewJourney(w *world.World) *Journey {
+	return &Journey{world: w, traces: map[string]bool{}, found: map[string]bool{}}
+}
+
+// Observe records one consumer→SSP request for interaction at the
+// practice ods and judges it against the ones before.
+func (j *Journey) Observe(r *http.Request, interaction gpc.Interaction, ods string) []journal.Verdict {
+	var out []journal.Verdict
+	trace, _ := header(r.Header, "Ssp-TraceID")
+	j.mu.Lock()
+	reused := trace != "" && j.traces[trace]
+	if trace != "" {
+		j.traces[trace] = true
+	}
+	prior := j.found[ods]
+	if ods != "" && (interaction == gpc.SearchPatient || interaction == gpc.RegisterPatient) {
+		j.found[ods] = true
+	}
+	j.mu.Unlock()
+
+	if trace != "" {
+		if reused {
+			out = append(out, verdict(JourneyTraceIDReused, false, "Ssp-TraceID "+quote(trace)+" was already used in this session"))
+		} else {
+			out = append(out, verdict(JourneyTraceIDReused, true, ""))
+		}
+	}
+	if interaction == gpc.CreateAppointment {
+		if prior {
+			out = append(out, verdict(JourneyBookWithoutFind, true, ""))
+		} else {
+			out = append(out, verdict(JourneyBookWithoutFind, false, "booking at "+quote(ods)+" without a find patient or register patient there first"))
+		}
+	}
+	if p, ok := j.world.Practice(ods); ok && ods != "" {
+		to, _ := header(r.Header, "Ssp-To")
+		if to == p.ProviderASID {
+			out = append(out, verdict(JourneySSPToNotFromSDS, true, ""))
+		} else {
+			out = append(out, verdict(JourneySSPToNotFromSDS, false, "Ssp-To "+quote(to)+" is not "+quote(p.ProviderASID)+", the ASID SDS holds for "+ods))
+		}
+	}
+	return out
+}
+
+// SSPRequest judges a consumer request that reached the SSP mounted at
+// prefix (the path before the target URL): SSP's checks against the
+// practice service root the target starts with, then the journey's.
+func SSPRequest(r *http.Request, prefix string, w *world.World, j *Journey) []journal.Verdict {
+	target := rawURI(r)
+	if i := len(prefix); i <= len(target) && target[:i] == prefix {
+		target = target[i:]
+	}
+	root, ods := ServiceRoot(target, w)
+	out := SSP(r, root, w)
+	id, _ := header(r.Header, "Ssp-InteractionID")
+	return append(out, j.Observe(r, gpc.Interaction(id), ods)...)
+}
+
+// Merge appends the failed verdicts of mine to reported, leaving out any
+// whose check reported already names: the SSP's own verdict is preferred.
+// Passed verdicts are left out so that a journal entry lists what went
+// wrong only (the runner and the console read failures alone).
+func Merge(reported, mine []journal.Verdict) []journal.Verdict {
+	seen := map[string]bool{}
+	for _, v := range reported {
+		seen[v.Check] = true
+	}
+	out := reported
+	for _, v := range mine {
+		if !v.Passed && !seen[v.Check] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
