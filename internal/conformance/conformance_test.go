@@ -1,0 +1,345 @@
+package conformance_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/assert"
+	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/journal"
+	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
+	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+	"github.com/spine-sandbox/spine-sandbox/internal/world"
+)
+
+// The built-in world (internal/scenario/builtin.yaml).
+const (
+	base         = "http://127.0.0.1:9"
+	consumerASID = "200000000115"
+	providerASID = "918999198993"
+	practiceODS  = "A20047"
+	traceID      = "7c1e0a52-2f4b-4d8e-9a61-3b5c7d9e0f12"
+)
+
+var now = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+func newWorld(t *testing.T) *world.World {
+	t.Helper()
+	data, err := scenario.Default().World(now)
+	assert.NilError(t, err)
+	return world.New(data, base, func() time.Time { return now })
+}
+
+func root(t *testing.T, w *world.World) string {
+	t.Helper()
+	p, ok := w.Practice(practiceODS)
+	if !ok {
+		t.Fatalf("no practice %s", practiceODS)
+	}
+	return w.ServiceRoot(p)
+}
+
+var identity = jwt.Identity{
+	Issuer: "https://consumer.test/", DeviceID: "CONF-TEST", DeviceModel: "Conformance Tests", DeviceVersion: "1.0",
+	OrgODS: "A1001", OrgName: "Test Consumer Practice", PractitionerID: "P-7", SDSUserID: "G7654321",
+	Family: "Okafor", Given: []string{"Ben"},
+}
+
+func token(t *testing.T, aud string, scope gpc.Scope) string {
+	t.Helper()
+	tok, err := jwt.Build(identity, aud, scope, now)
+	assert.NilError(t, err)
+	return tok
+}
+
+// retimed rewrites tok's exp to iat+secs (an unsigned token needs no
+// re-signing).
+func retimed(t *testing.T, tok string, secs int64) string {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	assert.NilError(t, err)
+	var c map[string]any
+	assert.NilError(t, json.Unmarshal(raw, &c))
+	c["exp"] = int64(c["iat"].(float64)) + secs
+	b, err := json.Marshal(c)
+	assert.NilError(t, err)
+	parts[1] = base64.RawURLEncoding.EncodeToString(b)
+	return strings.Join(parts, ".")
+}
+
+// failed returns the names of the failed verdicts.
+func failed(vs []journal.Verdict) []string {
+	out := []string{}
+	for _, v := range vs {
+		if !v.Passed {
+			out = append(out, v.Check)
+		}
+	}
+	return out
+}
+
+func names(vs []journal.Verdict) []string {
+	out := []string{}
+	for _, v := range vs {
+		out = append(out, v.Check)
+	}
+	return out
+}
+
+func TestPDS(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		path    string
+		header  map[string]string
+		checks  []string
+		failing []string
+	}{
+		{"valid retrieve", "/Patient/9693632109", map[string]string{"X-Request-ID": traceID}, []string{"PDS_X_REQUEST_ID", "PDS_NHS_NUMBER_MOD11"}, []string{}},
+		{"search has no NHS number check", "/Patient?family=Smith", map[string]string{"X-Request-ID": traceID}, []string{"PDS_X_REQUEST_ID"}, []string{}},
+		{"missing X-Request-ID", "/Patient/9693632109", nil, []string{"PDS_X_REQUEST_ID", "PDS_NHS_NUMBER_MOD11"}, []string{"PDS_X_REQUEST_ID"}},
+		{"X-Request-ID not a UUID", "/Patient/9693632109", map[string]string{"X-Request-ID": "abc"}, []string{"PDS_X_REQUEST_ID", "PDS_NHS_NUMBER_MOD11"}, []string{"PDS_X_REQUEST_ID"}},
+		{"lower-case header name", "/Patient/9693632109", map[string]string{"x-request-id": traceID}, []string{"PDS_X_REQUEST_ID", "PDS_NHS_NUMBER_MOD11"}, []string{}},
+		{"NHS number fails Modulus 11", "/Patient/9693632108", map[string]string{"X-Request-ID": traceID}, []string{"PDS_X_REQUEST_ID", "PDS_NHS_NUMBER_MOD11"}, []string{"PDS_NHS_NUMBER_MOD11"}},
+		{"NHS number not digits", "/Patient/abc", map[string]string{"X-Request-ID": traceID}, []string{"PDS_X_REQUEST_ID", "PDS_NHS_NUMBER_MOD11"}, []string{"PDS_NHS_NUMBER_MOD11"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest("GET", tt.path, nil)
+			for k, v := range tt.header {
+				r.Header[k] = []string{v}
+			}
+			vs := conformance.PDS(r)
+			assert.DeepEqual(t, names(vs), tt.checks, "checks")
+			assert.DeepEqual(t, failed(vs), tt.failing, "failed")
+		})
+	}
+}
+
+func TestSDS(t *testing.T) {
+	t.Parallel()
+	org := "organization=" + gpc.SystemODSCode + "|" + practiceODS
+	in := "identifier=" + gpc.SystemInteractionID + "|" + string(gpc.SearchSlots)
+	tests := []struct {
+		name    string
+		query   string
+		corr    string
+		checks  []string
+		failing []string
+	}{
+		{"valid endpoint search", org + "&" + in, traceID, []string{"SDS_CORRELATION_ID_UUID", "SDS_PARAMETERS"}, []string{}},
+		{"no correlation id is fine", org + "&" + in, "", []string{"SDS_PARAMETERS"}, []string{}},
+		{"correlation id not a UUID", org + "&" + in, "nope", []string{"SDS_CORRELATION_ID_UUID", "SDS_PARAMETERS"}, []string{"SDS_CORRELATION_ID_UUID"}},
+		{"party key identifier", org + "&identifier=" + gpc.SystemPartyKey + "|P83007-822482", "", []string{"SDS_PARAMETERS"}, []string{}},
+		{"organization without system", "organization=" + practiceODS + "&" + in, "", []string{"SDS_PARAMETERS"}, []string{"SDS_PARAMETERS"}},
+		{"identifier with wrong system", org + "&identifier=" + gpc.SystemNHSNumber + "|9693632109", "", []string{"SDS_PARAMETERS"}, []string{"SDS_PARAMETERS"}},
+		{"empty value after prefix", "organization=" + gpc.SystemODSCode + "|&" + in, "", []string{"SDS_PARAMETERS"}, []string{"SDS_PARAMETERS"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest("GET", "/Endpoint?"+strings.ReplaceAll(tt.query, "|", "%7C"), nil)
+			if tt.corr != "" {
+				r.Header.Set("X-Correlation-Id", tt.corr)
+			}
+			vs := conformance.SDS(r)
+			assert.DeepEqual(t, names(vs), tt.checks, "checks")
+			assert.DeepEqual(t, failed(vs), tt.failing, "failed")
+		})
+	}
+}
+
+// sspRequest is a valid consumer→SSP slot search; edit changes it.
+func sspRequest(t *testing.T, w *world.World, in gpc.Interaction, method, path string, edit func(h http.Header, tok string) string) *http.Request {
+	t.Helper()
+	rt := root(t, w)
+	info, _ := gpc.Lookup(in)
+	tok := token(t, rt, info.Scope)
+	r := httptest.NewRequest(method, "/ssp/"+rt+path, nil)
+	h := r.Header
+	h["Ssp-TraceID"] = []string{traceID}
+	h["Ssp-From"] = []string{consumerASID}
+	h["Ssp-To"] = []string{providerASID}
+	h["Ssp-InteractionID"] = []string{string(in)}
+	h.Set("Accept", "application/fhir+json;charset=utf-8")
+	if edit != nil {
+		tok = edit(h, tok)
+	}
+	h.Set("Authorization", "Bearer "+tok)
+	return r
+}
+
+func TestSSP(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	keep := func(h http.Header, tok string) string { return tok }
+	tests := []struct {
+		name    string
+		in      gpc.Interaction
+		method  string
+		path    string
+		edit    func(h http.Header, tok string) string
+		failing []string
+	}{
+		{"valid slot search", gpc.SearchSlots, "GET", "/Slot?start=2026-03-02", nil, []string{}},
+		{"valid read appointment", gpc.ReadAppointment, "GET", "/Appointment/12", nil, []string{}},
+		{"trace id not a UUID", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { h["Ssp-TraceID"] = []string{"trace-1"}; return tok }, []string{"SSP_TRACEID_UUID"}},
+		{"trace id missing", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { delete(h, "Ssp-TraceID"); return tok }, []string{"SSP_TRACEID_UUID"}},
+		{"from not an ASID", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { h["Ssp-From"] = []string{"12345"}; return tok }, []string{"SSP_FROM_ASID_FORMAT"}},
+		{"to not an ASID", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { h["Ssp-To"] = []string{"abcdefabcdef"}; return tok }, []string{"SSP_TO_ASID_FORMAT"}},
+		{"unknown interaction", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string {
+			h["Ssp-InteractionID"] = []string{"urn:nhs:names:services:gpconnect:fhir:rest:read:nothing-1"}
+			return tok
+		}, []string{"SSP_INTERACTION_KNOWN"}},
+		{"interaction does not match path", gpc.SearchSlots, "GET", "/Appointment/12", nil, []string{"INTERACTION_MATCHES_REQUEST"}},
+		{"interaction does not match method", gpc.ReadAppointment, "DELETE", "/Appointment/12", nil, []string{"INTERACTION_MATCHES_REQUEST"}},
+		{"accept xml", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { h.Set("Accept", "application/fhir+xml"); return tok }, []string{"ACCEPT_FHIR_JSON"}},
+		{"accept missing", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { h.Del("Accept"); return tok }, []string{"ACCEPT_FHIR_JSON"}},
+		{"exp is iat+301", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { return retimed(t, tok, 301) }, []string{"JWT_EXP_NOT_IAT_PLUS_300"}},
+		{"token for another audience", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { return token(t, "https://elsewhere.test/gpconnect", gpc.OrganizationRead) }, []string{"JWT_AUD_NOT_SERVICE_ROOT"}},
+		{"token with the wrong scope", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { return token(t, root(t, w), gpc.PatientWrite) }, []string{"JWT_SCOPE_WRONG_FOR_INTERACTION"}},
+		{"unchanged edit", gpc.SearchSlots, "GET", "/Slot", keep, []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := sspRequest(t, w, tt.in, tt.method, tt.path, tt.edit)
+			vs := conformance.SSP(r, root(t, w), w)
+			assert.DeepEqual(t, failed(vs), tt.failing, "failed")
+			for _, v := range vs {
+				if v.Section == "" || v.Severity == "" {
+					t.Errorf("verdict %s lacks section or severity: %+v", v.Check, v)
+				}
+			}
+			// every JWT rule gets a verdict, passed or failed
+			got := map[string]bool{}
+			for _, v := range vs {
+				got[v.Check] = true
+			}
+			for _, rule := range jwt.Rules {
+				if !got[rule.Name] {
+					t.Errorf("no verdict for %s", rule.Name)
+				}
+			}
+		})
+	}
+}
+
+func TestSSPMissingAuthorization(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	r := sspRequest(t, w, gpc.SearchSlots, "GET", "/Slot", nil)
+	r.Header.Del("Authorization")
+	assert.DeepEqual(t, failed(conformance.SSP(r, root(t, w), w)), []string{"JWT_MISSING"}, "failed")
+}
+
+func TestJourney(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		in      gpc.Interaction
+		ods     string
+		trace   string
+		to      string
+		failing []string
+	}
+	const other = "0a1b2c3d-0000-4000-8000-000000000001"
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"find then book", []step{
+			{gpc.SearchPatient, practiceODS, traceID, providerASID, []string{}},
+			{gpc.CreateAppointment, practiceODS, other, providerASID, []string{}},
+		}},
+		{"register then book", []step{
+			{gpc.RegisterPatient, practiceODS, traceID, providerASID, []string{}},
+			{gpc.CreateAppointment, practiceODS, other, providerASID, []string{}},
+		}},
+		{"book without find", []step{
+			{gpc.CreateAppointment, practiceODS, traceID, providerASID, []string{"JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}},
+		}},
+		{"find at another practice does not count", []step{
+			{gpc.SearchPatient, "B99999", traceID, providerASID, []string{}},
+			{gpc.CreateAppointment, practiceODS, other, providerASID, []string{"JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}},
+		}},
+		{"trace id reused", []step{
+			{gpc.SearchPatient, practiceODS, traceID, providerASID, []string{}},
+			{gpc.SearchSlots, practiceODS, traceID, providerASID, []string{"JOURNEY_TRACEID_REUSED"}},
+		}},
+		{"Ssp-To not the practice's ASID", []step{
+			{gpc.SearchSlots, practiceODS, traceID, "123456789012", []string{"JOURNEY_SSP_TO_NOT_FROM_SDS"}},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			j := conformance.NewJourney(newWorld(t))
+			for i, s := range tt.steps {
+				r := httptest.NewRequest("GET", "/ssp/x", nil)
+				r.Header["Ssp-TraceID"] = []string{s.trace}
+				r.Header["Ssp-To"] = []string{s.to}
+				assert.DeepEqual(t, failed(j.Observe(r, s.in, s.ods)), s.failing, "step "+string(rune('1'+i)))
+			}
+		})
+	}
+}
+
+func TestJourneyConcurrent(t *testing.T) {
+	t.Parallel()
+	j := conformance.NewJourney(newWorld(t))
+	done := make(chan int)
+	for i := range 8 {
+		go func() {
+			r := httptest.NewRequest("GET", "/ssp/x", nil)
+			r.Header["Ssp-TraceID"] = []string{traceID}
+			r.Header["Ssp-To"] = []string{providerASID}
+			n := len(failed(j.Observe(r, gpc.SearchPatient, practiceODS)))
+			_ = i
+			done <- n
+		}()
+	}
+	fails := 0
+	for range 8 {
+		fails += <-done
+	}
+	assert.Equal(t, fails, 7, "all but the first use of one trace id fail")
+}
+
+func TestMerge(t *testing.T) {
+	t.Parallel()
+	reported := []journal.Verdict{{Check: "SSP_TRACEID_UUID", Message: "from the SSP"}}
+	mine := []journal.Verdict{
+		{Check: "SSP_TRACEID_UUID", Message: "mine"},
+		{Check: "ACCEPT_FHIR_JSON", Message: "mine"},
+		{Check: "JWT_MISSING", Passed: true},
+	}
+	got := conformance.Merge(reported, mine)
+	assert.DeepEqual(t, got, []journal.Verdict{{Check: "SSP_TRACEID_UUID", Message: "from the SSP"}, {Check: "ACCEPT_FHIR_JSON", Message: "mine"}}, "merged")
+}
+
+func TestChecksTable(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for _, c := range conformance.Checks {
+		if seen[c.Name] {
+			t.Errorf("duplicate check %s", c.Name)
+		}
+		seen[c.Name] = true
+		if c.What == "" || c.Section == "" || (c.Severity != conformance.Error && c.Severity != conformance.Warning) {
+			t.Errorf("incomplete check %+v", c)
+		}
+	}
+	for _, r := range jwt.Rules {
+		if !seen[r.Name] {
+			t.Errorf("jwt rule %s missing from the table", r.Name)
+		}
+	}
+}
