@@ -204,7 +204,9 @@ func TestSSP(t *testing.T) {
 		{"accept xml", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { h.Set("Accept", "application/fhir+xml"); return tok }, []string{"ACCEPT_FHIR_JSON"}},
 		{"accept missing", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { h.Del("Accept"); return tok }, []string{"ACCEPT_FHIR_JSON"}},
 		{"exp is iat+301", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { return retimed(t, tok, 301) }, []string{"JWT_EXP_NOT_IAT_PLUS_300"}},
-		{"token for another audience", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { return token(t, "https://elsewhere.test/gpconnect", gpc.OrganizationRead) }, []string{"JWT_AUD_NOT_SERVICE_ROOT"}},
+		{"token for another audience", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string {
+			return token(t, "https://elsewhere.test/gpconnect", gpc.OrganizationRead)
+		}, []string{"JWT_AUD_NOT_SERVICE_ROOT"}},
 		{"token with the wrong scope", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { return token(t, root(t, w), gpc.PatientWrite) }, []string{"JWT_SCOPE_WRONG_FOR_INTERACTION"}},
 		{"unchanged edit", gpc.SearchSlots, "GET", "/Slot", keep, []string{}},
 	}
