@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -152,12 +151,4 @@ func TestPageStructure(t *testing.T) {
 	for _, want := range []string{`"/_admin/sessions"`, `"/events"`, `"/journal"`, `method: "DELETE"`, `"aria-label"`, `role: "button"`} {
 		assert.Contains(t, script, want, "script")
 	}
-}
-
-// TestBrowser drives the page in real Chromium when the machine has it.
-func TestBrowser(t *testing.T) {
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		t.Skip("no /usr/bin/chromium on this machine: the in-browser test of the diagram is skipped")
-	}
-	t.Skip("/usr/bin/chromium exists, but the chromedp-driven test is not written yet (see README.md)")
 }
