@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/runner"
 	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/internal/webui"
@@ -145,6 +146,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 		FixtureDir:  c.FixtureDir,
 		Logger:      logger,
 		UI:          webui.Handler(),
+		Verdict:     runner.AdminVerdict(c.FixtureDir),
 	}
 	if c.Scenario != "" {
 		sc, err := scenario.LoadFile(c.Scenario)

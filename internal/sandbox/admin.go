@@ -28,6 +28,7 @@ func (s *Server) adminRoutes() http.Handler {
 	r.HandleFunc("/_admin/sessions/{id}/journal", s.getJournal).Methods("GET")
 	r.HandleFunc("/_admin/sessions/{id}/journal", s.clearJournal).Methods("DELETE")
 	r.HandleFunc("/_admin/sessions/{id}/events", s.events).Methods("GET")
+	r.HandleFunc("/_admin/sessions/{id}/verdict", s.verdict).Methods("GET")
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no admin resource at "+r.URL.Path)
 	})
@@ -267,4 +268,18 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			fl.Flush()
 		}
 	}
+}
+
+// verdict answers the same verdict the runner computes, for a session an
+// external consumer drove.
+func (s *Server) verdict(w http.ResponseWriter, r *http.Request) {
+	ss, ok := s.sessionOr404(w, r)
+	if !ok {
+		return
+	}
+	if s.cfg.Verdict == nil {
+		writeJSONError(w, http.StatusNotImplemented, "this sandbox was started without a verdict function")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.cfg.Verdict(ss))
 }

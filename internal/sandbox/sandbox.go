@@ -60,6 +60,10 @@ type Config struct {
 	JournalLimit int
 	// UI, when set, serves "/" and the page's assets.
 	UI http.Handler
+	// Verdict, when set, judges a session against its scenario's
+	// expectations for GET /_admin/sessions/{id}/verdict. (The runner does
+	// the judging and imports this package, so it is handed in.)
+	Verdict func(*Session) any
 }
 
 // Server is the sandbox: an http.Handler serving every session.

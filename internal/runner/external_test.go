@@ -1,0 +1,93 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/consumer"
+	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
+	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
+	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/assert"
+	"github.com/spine-sandbox/spine-sandbox/internal/journal"
+)
+
+func TestJournalOutcome(t *testing.T) {
+	t.Parallel()
+	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
+	hop := func(s int, to journal.Party, name string, status int, code string) journal.Hop {
+		return journal.Hop{Time: at(s), From: journal.Consumer, To: to, Name: name, Status: status, Code: code}
+	}
+	tests := []struct {
+		name string
+		hops []journal.Hop
+		want string
+	}{
+		{"nothing", nil, "none"},
+		{"booked", []journal.Hop{hop(1, journal.PDS, "pds.retrieve", 200, ""), hop(2, journal.SSP, "ssp.book appointment", 201, "")}, "booked"},
+		{"booked after a 409", []journal.Hop{hop(1, journal.SSP, "ssp.book appointment", 409, "DUPLICATE_REJECTED"), hop(2, journal.SSP, "ssp.book appointment", 201, "")}, "booked"},
+		{"last error wins", []journal.Hop{hop(1, journal.SDS, "sds.endpoint", 503, "X"), hop(2, journal.SSP, "ssp.book appointment", 403, "ASID_CHECK_FAILED_MESSAGESENDER_200000000115")}, "error ssp 403 ASID_CHECK_FAILED_MESSAGESENDER_200000000115"},
+		{"provider leg ignored", []journal.Hop{{Time: at(1), From: journal.SSP, To: journal.Provider, Name: "provider.book appointment", Status: 201}}, "none"},
+		{"dropped connection", []journal.Hop{hop(1, journal.PDS, "pds.retrieve", 0, "")}, "error pds 0"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, JournalOutcome(tt.hops), tt.want, tt.name)
+	}
+}
+
+// TestAdminVerdictForAnExternalConsumer drives a session the way an
+// external consumer would (the consumer library over HTTP, nothing from the
+// runner) and asks the admin API for the verdict, passing and failing.
+func TestAdminVerdictForAnExternalConsumer(t *testing.T) {
+	t.Parallel()
+	ts := httptest.NewUnstartedServer(nil)
+	base := "http://" + ts.Listener.Addr().String()
+	srv, err := sandbox.New(sandbox.Config{PublicURL: base, Verdict: AdminVerdict("")})
+	assert.NilError(t, err)
+	ts.Config.Handler = srv
+	ts.Start()
+	t.Cleanup(ts.Close)
+
+	for _, tt := range []struct {
+		name, expect string
+		passed       bool
+		rule         string
+	}{
+		{"met", "outcome: booked", true, ""},
+		{"not met", "outcome: {error: {hop: provider, status: 409}}", false, "outcome"},
+	} {
+		yaml := "name: external " + tt.name + "\nextends: builtin\nrun: {consumer: external}\nexpect:\n  " + tt.expect + "\n"
+		sc, err := scenario.Load("external.yaml", []byte(yaml))
+		assert.NilError(t, err)
+		ss, err := srv.CreateSession("", sc)
+		assert.NilError(t, err)
+		u := ss.URLs()
+		c, err := consumer.New(consumer.Config{PDS: u.PDS, SDS: u.SDS, SSP: u.SSP, ASID: builtinASID, Identity: jwt.Identity{
+			Issuer: "https://external.invalid/", DeviceID: "ext", DeviceModel: "external", DeviceVersion: "1",
+			OrgODS: builtinODS, OrgName: "External", PractitionerID: "9", SDSUserID: "UNK", Family: "Ext", Given: []string{"E"},
+		}})
+		assert.NilError(t, err)
+		_, err = c.NewSession().Book(context.Background(), consumer.BookRequest{NHSNumber: "9693632109", From: ss.World.Now().AddDate(0, 0, 1), Days: 7})
+		assert.NilError(t, err)
+
+		resp, err := http.Get(base + "/_admin/sessions/" + ss.ID + "/verdict")
+		assert.NilError(t, err)
+		var got VerdictJSON
+		assert.NilError(t, json.NewDecoder(resp.Body).Decode(&got))
+		resp.Body.Close()
+		assert.Equal(t, resp.StatusCode, 200, tt.name+": status")
+		assert.Equal(t, got.Outcome, "booked", tt.name+": outcome")
+		assert.Equal(t, got.Passed, tt.passed, tt.name+": passed")
+		if tt.rule != "" {
+			if len(got.Failures) != 1 {
+				t.Fatalf("%s: failures = %+v, want one", tt.name, got.Failures)
+			}
+			assert.Equal(t, got.Failures[0].Rule, tt.rule, tt.name+": rule")
+		}
+	}
+}
