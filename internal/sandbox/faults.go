@@ -112,7 +112,7 @@ func (f *fault) apply(w http.ResponseWriter, r *http.Request, h http.Handler) {
 	if !sleep(r, f.Delay.D()) || f.Drop {
 		panic(http.ErrAbortHandler)
 	}
-	body, ctype := f.body()
+	body, ctype := f.body(r)
 	w.Header().Set("Content-Type", ctype)
 	w.WriteHeader(f.status())
 	_, _ = w.Write(body)
@@ -132,7 +132,7 @@ func sleep(r *http.Request, d time.Duration) bool {
 	}
 }
 
-func (f *fault) body() ([]byte, string) {
+func (f *fault) body(r *http.Request) ([]byte, string) {
 	const fhir = "application/fhir+json"
 	if b := f.Body; b != nil {
 		switch {
@@ -158,7 +158,7 @@ func (f *fault) body() ([]byte, string) {
 	case scenario.HopProvider:
 		oo = gpc.ProviderOutcome(&gpc.Error{Status: f.status(), Code: gpc.Code(code), Diagnostics: msg})
 	case scenario.HopSSP:
-		oo = gpc.SSPOutcome(newID(), f.status(), "transient", code)
+		oo = gpc.SSPOutcome(newID(), f.status(), "transient", sspMessage(f.SpineCode, f.status(), r))
 	default:
 		oo = gpc.OperationOutcome{ResourceType: "OperationOutcome", Issue: []gpc.Issue{{
 			Severity: "error", Code: "exception",
@@ -170,4 +170,24 @@ func (f *fault) body() ([]byte, string) {
 	}
 	data, _ := json.Marshal(oo)
 	return data, fhir
+}
+
+// sspMessage is what an injected SSP error says: the scenario's code, or
+// the SSP's own message for the status (gpconnect-1.6.md §1.5) naming the
+// target URL.
+func sspMessage(code string, status int, r *http.Request) string {
+	if code != "" {
+		return code
+	}
+	target := r.RequestURI
+	if i := strings.Index(target, SSPPath); i >= 0 {
+		target = target[i+len(SSPPath):]
+	}
+	switch status {
+	case http.StatusBadGateway:
+		return "ERROR_COMMUNICATING_TO_ENDPOINT_URL_" + target
+	case http.StatusGatewayTimeout:
+		return "TIMEOUT_COMMUNICATING_TO_ENDPOINT_URL_" + target
+	}
+	return strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_"))
 }

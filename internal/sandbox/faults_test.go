@@ -115,7 +115,8 @@ func TestSSPFault(t *testing.T) {
 	e := start(t, sandbox.Config{})
 	ss := e.session(t, withFaults("  - {hop: ssp, status: 502}\n"))
 	slot := freeSlots(ss)[0]
-	wantStatus(t, e.book(t, ss, true, slot), 502, string(gpc.InternalServerError))
+	// Without a spine_code the SSP says what it says for a 502 (§1.5).
+	wantStatus(t, e.book(t, ss, true, slot), 502, "ERROR_COMMUNICATING_TO_ENDPOINT_URL_"+ss.URLs().Provider+"/A20047/STU3/1/gpconnect/Appointment")
 	assert.Equal(t, slotBooked(ss, slot.ID), false, "nothing booked")
 	assert.DeepEqual(t, hopSummary(ss.Journal.Hops()), []string{"consumer→ssp 6a ssp.book appointment 502"}, "journal")
 	// The provider path itself is not faulted.
