@@ -147,6 +147,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 		Logger:      logger,
 		UI:          webui.Handler(),
 		Verdict:     runner.AdminVerdict(c.FixtureDir),
+		Run:         runner.RunSession,
 	}
 	if c.Scenario != "" {
 		sc, err := scenario.LoadFile(c.Scenario)

@@ -1,7 +1,9 @@
 package runner
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -61,4 +63,16 @@ func AdminVerdict(fixtures string) func(*sandbox.Session) any {
 		}
 		return VerdictJSON{Session: ss.ID, Scenario: ss.Scenario.Name, Passed: res.Passed, Outcome: res.Outcome, Failures: fs}
 	}
+}
+
+// RunSession makes the built-in consumer do the session's scenario `run:`
+// against the live sandbox (sandbox.Config.Run, POST
+// /_admin/sessions/{id}/run). The session's URLs are on the sandbox's public
+// URL, so the sandbox must be listening there. How the run ended is in the
+// journal; the error is for a run that could not start.
+func RunSession(ctx context.Context, ss *sandbox.Session) error {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	defer tr.CloseIdleConnections()
+	_, err := drive(ctx, ss, tr, ss.Scenario)
+	return err
 }

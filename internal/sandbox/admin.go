@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +30,8 @@ func (s *Server) adminRoutes() http.Handler {
 	r.HandleFunc("/_admin/sessions/{id}/journal", s.clearJournal).Methods("DELETE")
 	r.HandleFunc("/_admin/sessions/{id}/events", s.events).Methods("GET")
 	r.HandleFunc("/_admin/sessions/{id}/verdict", s.verdict).Methods("GET")
+	r.HandleFunc("/_admin/sessions/{id}/run", s.run).Methods("POST")
+	r.HandleFunc("/_admin/scenarios", s.listScenarios).Methods("GET")
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no admin resource at "+r.URL.Path)
 	})
@@ -282,4 +285,59 @@ func (s *Server) verdict(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.cfg.Verdict(ss))
+}
+
+// ScenarioFile is one scenario under the scenario folder, as
+// GET /_admin/scenarios lists it: Name is what POST /_admin/sessions takes.
+type ScenarioFile struct {
+	Name        string `json:"name"`
+	Scenario    string `json:"scenario"`
+	Description string `json:"description,omitempty"`
+}
+
+// listScenarios lists the scenario folder for the live diagram's picker;
+// files that do not load are left out (the runner reports them).
+func (s *Server) listScenarios(w http.ResponseWriter, _ *http.Request) {
+	out := []ScenarioFile{}
+	if s.cfg.ScenarioDir != "" {
+		scs, err := scenario.LoadDir(s.cfg.ScenarioDir)
+		var le *scenario.LoadError
+		if err != nil && !errors.As(err, &le) {
+			writeJSONError(w, http.StatusInternalServerError, "scenario folder: "+err.Error())
+			return
+		}
+		for _, sc := range scs {
+			name := sc.File
+			if rel, err := filepath.Rel(s.cfg.ScenarioDir, sc.File); err == nil {
+				name = rel
+			}
+			name = strings.TrimSuffix(strings.TrimSuffix(filepath.ToSlash(name), ".yaml"), ".yml")
+			out = append(out, ScenarioFile{Name: name, Scenario: sc.Name, Description: sc.Description})
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// RunTimeout bounds one POST /_admin/sessions/{id}/run.
+const RunTimeout = 2 * time.Minute
+
+// run starts the built-in consumer on the session's scenario and answers
+// at once; the hops show up in the journal and its event stream.
+func (s *Server) run(w http.ResponseWriter, r *http.Request) {
+	ss, ok := s.sessionOr404(w, r)
+	if !ok {
+		return
+	}
+	if s.cfg.Run == nil {
+		writeJSONError(w, http.StatusNotImplemented, "this sandbox was started without a scenario runner")
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), RunTimeout)
+		defer cancel()
+		if err := s.cfg.Run(ctx, ss); err != nil {
+			s.cfg.Logger.Warn("running the scenario", "session", ss.ID, "err", err)
+		}
+	}()
+	writeJSON(w, http.StatusAccepted, map[string]string{"session": ss.ID, "status": "running", "events": "/_admin/sessions/" + ss.ID + "/events"})
 }

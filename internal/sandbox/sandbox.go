@@ -64,6 +64,11 @@ type Config struct {
 	// expectations for GET /_admin/sessions/{id}/verdict. (The runner does
 	// the judging and imports this package, so it is handed in.)
 	Verdict func(*Session) any
+	// Run, when set, makes the built-in consumer do a session's scenario
+	// `run:` for POST /_admin/sessions/{id}/run (the live diagram's "Run
+	// scenario" button). The runner drives the consumer and imports this
+	// package, so it is handed in like Verdict.
+	Run func(ctx context.Context, ss *Session) error
 }
 
 // Server is the sandbox: an http.Handler serving every session.
