@@ -8,10 +8,12 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
+	"github.com/spine-sandbox/spine-sandbox/internal/runner"
 	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
 	"github.com/spine-sandbox/spine-sandbox/internal/webui"
 )
@@ -150,15 +152,130 @@ func send(t *testing.T, method, url string, header map[string]string, want int) 
 // script has run (two seconds of virtual time after the network is quiet).
 func dumpDOM(t *testing.T, url string) string {
 	t.Helper()
+	return dumpDOMSized(t, url, "1400,1000")
+}
+
+// dumpDOMSized is dumpDOM with the window size ("width,height") given.
+func dumpDOMSized(t *testing.T, url, size string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+t.TempDir(), "--window-size=1400,1000", "--virtual-time-budget=2000",
+		"--user-data-dir="+t.TempDir(), "--window-size="+size, "--virtual-time-budget=2000",
 		"--dump-dom", url)
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
 	return string(out)
+}
+
+// TestBrowserRunScenario loads the page with ?run=happy-path&hop=2: the
+// page presses its own "Run scenario" button (create a session for the
+// scenario, switch to it, POST …/run), the built-in consumer books, and the
+// arrows arrive through the event stream; ?hop=2 shows arrow 2's hop in the
+// details panel.
+func TestBrowserRunScenario(t *testing.T) {
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skip("no " + chromium + " on this machine: the in-browser test of the diagram is skipped")
+	}
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	t.Parallel()
+	done := make(chan struct{})
+	var once sync.Once
+	ts := httptest.NewUnstartedServer(nil)
+	base := "http://" + ts.Listener.Addr().String()
+	srv, err := sandbox.New(sandbox.Config{PublicURL: base, UI: webui.Handler(), ScenarioDir: "../../scenarios",
+		FixtureDir: "../../fixtures", Run: func(ctx context.Context, ss *sandbox.Session) error {
+			defer once.Do(func() { close(done) })
+			return runner.RunSession(ctx, ss)
+		}})
+	assert.NilError(t, err)
+	// The run session's stream ends shortly after the run is done (see
+	// endStreams), so virtual time can advance with every hop sent.
+	ts.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/events") && !strings.Contains(r.URL.Path, "/default/") {
+			ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+			defer cancel()
+			go func() {
+				select {
+				case <-done:
+					time.Sleep(300 * time.Millisecond)
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			r = r.WithContext(ctx)
+		}
+		endStreamsIfDefault(srv).ServeHTTP(w, r)
+	})
+	ts.Start()
+	t.Cleanup(ts.Close)
+
+	dom := dumpDOMSized(t, base+"/?run=happy-path&hop=2", "1400,4000")
+	arrowRe := regexp.MustCompile(`<g class="arrow ([a-z]+) ([a-z]+)[^"]*"[^>]*aria-label="([^"]*)"`)
+	var got []string
+	for _, m := range arrowRe.FindAllStringSubmatch(dom, -1) {
+		sl := stepAndLabel.FindStringSubmatch(m[3])
+		if sl == nil {
+			t.Fatalf("arrow label %q", m[3])
+		}
+		got = append(got, m[1]+" "+m[2]+" "+sl[1]+" "+sl[2])
+	}
+	// The booking sequence of gpconnect-1.6.md §4, every arrow green: the
+	// SDS lookups (2a–2d) repeat before each SSP call.
+	sds := []string{"request ok 2a sds.endpoint", "reply ok 2b 200", "request ok 2c sds.device", "reply ok 2d 200"}
+	ssp := func(n, name, status string) []string {
+		return []string{"request ok " + n + "a ssp." + name, "request ok " + n + "b provider." + name,
+			"reply ok " + n + "c " + status, "reply ok " + n + "d " + status}
+	}
+	want := []string{"request ok 1a pds.retrieve", "reply ok 1b 200"}
+	want = append(want, sds...)
+	want = append(want, ssp("3", "read metadata", "200")...)
+	want = append(want, sds...)
+	want = append(want, ssp("4", "search free slots", "200")...)
+	want = append(want, sds...)
+	want = append(want, ssp("5", "find patient", "200")...)
+	want = append(want, sds...)
+	want = append(want, ssp("6", "book appointment", "201")...)
+	assert.DeepEqual(t, got, want, "arrows of the happy path")
+	assert.Contains(t, dom, `<g class="arrow request ok selected"`, "arrow 1 (hop #1) selected")
+	assert.Contains(t, dom, `<g class="arrow reply ok selected"`, "arrow 2 (hop #1) selected")
+	assert.Equal(t, strings.Count(dom, " selected\""), 2, "arrows selected")
+	// ?hop=2 shows arrow 2's hop — the PDS retrieve — in the details panel.
+	for _, text := range []string{
+		`<dt>Hop</dt><dd>#1: Consumer → PDS</dd>`, `<dt>Steps</dt><dd>1a / 1b</dd>`,
+		`<dt>Interaction</dt><dd>pds.retrieve</dd>`, `<span class="badge ok">✓ passed</span>`,
+	} {
+		assert.Contains(t, dom, text, "details panel")
+	}
+	assert.Contains(t, dom, `<p id="details-hint" hidden="">`, "hint hidden once a hop is shown")
+	// The picker switched to the new session, which runs happy path.
+	if !regexp.MustCompile(`<option value="[0-9a-f]{16}">[0-9a-f]{16} — happy path</option>`).MatchString(dom) {
+		t.Errorf("session picker has no happy path session")
+	}
+	if !strings.Contains(dom, `<option value="happy-path" title="A patient with a record at their registered practice`) ||
+		!strings.Contains(dom, `">happy-path — happy path</option>`) {
+		t.Errorf("scenario picker has no happy-path option with its description")
+	}
+}
+
+// stepAndLabel takes "1a" and "pds.retrieve" out of "Arrow 1: step 1a, request,
+// Consumer to PDS, pds.retrieve, passed".
+var stepAndLabel = regexp.MustCompile(`^Arrow \d+: step (\w+), \w+, \w+ to \w+, (.*), (?:passed|failed)$`)
+
+// endStreamsIfDefault ends the default session's event stream as endStreams
+// does (the page connects to it before it runs a scenario).
+func endStreamsIfDefault(next http.Handler) http.Handler {
+	ended := endStreams(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/sessions/default/") {
+			ended.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

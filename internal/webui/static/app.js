@@ -25,7 +25,7 @@
 
   const $ = (id) => document.getElementById(id);
   const els = {
-    session: $("session"), refresh: $("refresh"), clear: $("clear"), replay: $("replay"),
+    session: $("session"), refresh: $("refresh"), scenario: $("scenario"), run: $("run"), clear: $("clear"), replay: $("replay"),
     speed: $("speed"), follow: $("follow"), status: $("status"), diagram: $("diagram"),
     spacer: $("spacer"), rows: $("rows"), lifelines: $("lifelines"), empty: $("empty"),
     detailsBody: $("details-body"), detailsHint: $("details-hint"), announce: $("announce"),
@@ -45,6 +45,7 @@
     stick: false,        // scroll to the last arrow on the next draw
     pending: [],         // hops not yet announced
     announceTimer: null,
+    wantHop: 0,          // ?hop=N: show arrow N's hop once it is drawn
   };
 
   // ---- time -------------------------------------------------------------
@@ -389,6 +390,11 @@
       if (typeof hop.seq !== "number" || state.hops.has(hop.seq)) return;
       state.hops.set(hop.seq, hop);
       rebuild();
+      if (state.wantHop && state.rows.length >= state.wantHop) {
+        state.focusRow = state.wantHop - 1;
+        state.wantHop = 0;
+        select(state.rows[state.focusRow].hop);
+      }
       announceHop(hop);
       if (els.follow.checked && state.replayLimit === null) follow();
       else schedule();
@@ -484,8 +490,71 @@
   });
   els.follow.addEventListener("change", () => { if (els.follow.checked) follow(); });
 
+  // ---- running a scenario --------------------------------------------
+
+  async function loadScenarios() {
+    let list = [];
+    try {
+      const res = await fetch("/_admin/scenarios", { headers: { Accept: "application/json" } });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      list = await res.json();
+    } catch (err) {
+      status(`Could not list scenarios: ${err.message}`);
+    }
+    els.scenario.replaceChildren(...list.map((s) => {
+      const o = h("option", { value: s.name }, s.scenario && s.scenario !== s.name ? `${s.name} — ${s.scenario}` : s.name);
+      if (s.description) o.title = s.description;
+      return o;
+    }));
+    els.run.disabled = list.length === 0;
+  }
+
+  // adminJSON sends a JSON request to the admin API and returns the parsed
+  // answer, throwing the API's own error message when it refuses.
+  async function adminJSON(method, path, body) {
+    const res = await fetch(path, {
+      method, headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = null;
+    try { data = await res.json(); } catch (_) { /* no body */ }
+    if (!res.ok) throw new Error((data && data.error) || `HTTP ${res.status}`);
+    return data;
+  }
+
+  // Run scenario: a fresh session for the chosen scenario, shown in the
+  // diagram, then the built-in consumer runs it; the arrows arrive live
+  // through the session's event stream.
+  els.run.addEventListener("click", async () => {
+    const name = els.scenario.value;
+    if (!name) return;
+    els.run.disabled = true;
+    try {
+      const info = await adminJSON("POST", "/_admin/sessions", { scenario: name });
+      await loadSessions(info.id);
+      connect(info.id);
+      await adminJSON("POST", adminURL("/run"));
+      status(`Running ${name} in session ${info.id}…`);
+      say(`Running scenario ${name}.`);
+    } catch (err) {
+      status(`Could not run ${name}: ${err.message}`);
+    } finally {
+      els.run.disabled = false;
+    }
+  });
+
   // ---- start -----------------------------------------------------------
 
   els.rows.setAttribute("role", "group");
-  loadSessions(sessionFromPath()).then(connect);
+  const params = new URLSearchParams(location.search);
+  state.wantHop = Math.max(0, parseInt(params.get("hop"), 10) || 0);
+  // ?run=NAME presses the page's own Run button for that scenario (links
+  // from a training handout; the in-browser test).
+  loadSessions(sessionFromPath()).then(connect).then(loadScenarios).then(() => {
+    const run = params.get("run");
+    if (!run) return;
+    els.scenario.value = run;
+    if (els.scenario.value !== run) { status(`No scenario ${run}.`); return; }
+    els.run.click();
+  });
 })();
