@@ -96,7 +96,9 @@ func TestBrowserFollowsNewest(t *testing.T) {
 	}
 	t.Parallel()
 	base := startUI(t)
-	const hops = 30 // 60 arrows of 56 px: far more than the view
+	// 1,000 hops (2,000 arrows): the page must still follow to the newest
+	// while keeping only the rows in view in the DOM.
+	const hops = 1000
 	for range hops {
 		pdsRetrieve(t, base)
 	}
@@ -105,7 +107,10 @@ func TestBrowserFollowsNewest(t *testing.T) {
 	if len(labels) == 0 {
 		t.Fatalf("no arrows drawn after following to the newest hop")
 	}
-	assert.Equal(t, labels[len(labels)-1][1], "60", "last arrow drawn")
+	assert.Equal(t, labels[len(labels)-1][1], "2000", "last arrow drawn")
+	if len(labels) > 100 {
+		t.Errorf("%d arrows in the DOM for 2,000: rendering is not limited to the rows in view", len(labels))
+	}
 	assert.Equal(t, labels[0][1] != "1", true, "first rows are left out once scrolled (first drawn: "+labels[0][1]+")")
 	top := regexp.MustCompile(`<svg id="rows"[^>]*style="top: (\d+)px;"`).FindStringSubmatch(dom)
 	if top == nil || top[1] == "0" {
