@@ -212,7 +212,6 @@ type inProcessKey struct{}
 // without a network hop; other hosts go over the network.
 type inProcess struct {
 	s   *Server
-	net http.RoundTripper
 }
 
 var networkTransport = &http.Transport{
