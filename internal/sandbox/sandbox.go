@@ -211,7 +211,7 @@ type inProcessKey struct{}
 // inProcess forwards the SSP's requests to this sandbox's own provider
 // without a network hop; other hosts go over the network.
 type inProcess struct {
-	s   *Server
+	s *Server
 }
 
 var networkTransport = &http.Transport{
