@@ -6,6 +6,7 @@ package journal
 
 import (
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 )
@@ -168,4 +169,14 @@ func (j *Journal) Subscribe(buffer int) (<-chan Hop, func()) {
 			close(ch)
 		})
 	}
+}
+
+// InStartOrder returns a copy of hops ordered by when each request began.
+// The journal appends a hop when its answer is done, so an SSP→provider leg
+// precedes the consumer→SSP hop that carried it, and a request the
+// consumer gave up on can follow the consumer's next requests.
+func InStartOrder(hops []Hop) []Hop {
+	out := append([]Hop(nil), hops...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	return out
 }

@@ -3,6 +3,7 @@ package journal
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
 )
@@ -59,4 +60,15 @@ func TestFailed(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, Hop{Checks: []Verdict{{Passed: true}}}.Failed(), false, "all passed")
 	assert.Equal(t, Hop{Checks: []Verdict{{Passed: true}, {Passed: false}}}.Failed(), true, "one failed")
+}
+
+func TestInStartOrder(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(100, 0)
+	hops := []Hop{{Seq: 1, Time: t0.Add(2)}, {Seq: 2, Time: t0}, {Seq: 3, Time: t0.Add(2)}}
+	got := InStartOrder(hops)
+	assert.Equal(t, got[0].Seq, int64(2), "earliest first")
+	assert.Equal(t, got[1].Seq, int64(1), "ties keep journal order")
+	assert.Equal(t, got[2].Seq, int64(3), "last")
+	assert.Equal(t, hops[0].Seq, int64(1), "input untouched")
 }

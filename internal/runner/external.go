@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
@@ -17,8 +16,7 @@ import (
 // error of the consumer's last failed request ("error ssp 403 CODE"), or
 // "none" when nothing failed.
 func JournalOutcome(hops []journal.Hop) string {
-	hops = slices.Clone(hops)
-	slices.SortStableFunc(hops, func(a, b journal.Hop) int { return a.Time.Compare(b.Time) })
+	hops = journal.InStartOrder(hops)
 	outcome := scenario.OutcomeNone
 	for _, h := range hops {
 		if h.From != journal.Consumer || RunnerHop(h) {

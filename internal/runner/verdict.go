@@ -83,11 +83,9 @@ func outcomeMatches(want, got string) bool {
 // provider hop went through one), and so is the runner's own slot-taking
 // request.
 func Sequence(hops []journal.Hop) []string {
-	// The journal appends a hop when its answer is done, so a request the
-	// consumer gave up on (a held-back booking) can be appended after the
-	// consumer's next requests. The sequence is the order requests began.
-	hops = slices.Clone(hops)
-	slices.SortStableFunc(hops, func(a, b journal.Hop) int { return a.Time.Compare(b.Time) })
+	// The sequence is the order requests began, not the order the journal
+	// appended them (see journal.InStartOrder).
+	hops = journal.InStartOrder(hops)
 	var out []string
 	for _, h := range hops {
 		if !InSequence(h) {
