@@ -9,13 +9,13 @@ import (
 // operation with a searchset (§3.2, §3.3, §4.1). Entries keep their resource
 // raw: decode one with DecodeResource or Entry.Decode.
 type Bundle struct {
-	ResourceType string        `json:"resourceType"`
-	ID           string        `json:"id,omitempty"`
-	Meta         *Meta         `json:"meta,omitempty"`
-	Type         string        `json:"type,omitempty"`
-	Total        *int          `json:"total,omitempty"`
-	Link         []BundleLink  `json:"link,omitempty"`
-	Entry        []BundleEntry `json:"entry,omitempty"`
+	ResourceType TypeName[Bundle] `json:"resourceType"`
+	ID           string           `json:"id,omitempty"`
+	Meta         *Meta            `json:"meta,omitempty"`
+	Type         string           `json:"type,omitempty"`
+	Total        *int             `json:"total,omitempty"`
+	Link         []BundleLink     `json:"link,omitempty"`
+	Entry        []BundleEntry    `json:"entry,omitempty"`
 }
 
 // BundleLink is a Bundle.link.
@@ -34,13 +34,6 @@ type BundleEntry struct {
 // BundleSearch is Bundle.entry.search: why the entry is in a searchset.
 type BundleSearch struct {
 	Mode string `json:"mode,omitempty"` // match, include, outcome
-}
-
-// MarshalJSON writes resourceType "Bundle" when it is empty.
-func (r Bundle) MarshalJSON() ([]byte, error) {
-	type plain Bundle
-	r.ResourceType = orDefault(r.ResourceType, "Bundle")
-	return json.Marshal(plain(r))
 }
 
 // NewSearchset returns an empty searchset Bundle with the
@@ -89,10 +82,10 @@ func (b *Bundle) Resources() ([]any, error) {
 // Parameters is the body of an operation; for $gpc.registerpatient it has
 // exactly one parameter "registerPatient" holding a Patient (§3.3).
 type Parameters struct {
-	ResourceType string      `json:"resourceType"`
-	ID           string      `json:"id,omitempty"`
-	Meta         *Meta       `json:"meta,omitempty"`
-	Parameter    []Parameter `json:"parameter,omitempty"`
+	ResourceType TypeName[Parameters] `json:"resourceType"`
+	ID           string               `json:"id,omitempty"`
+	Meta         *Meta                `json:"meta,omitempty"`
+	Parameter    []Parameter          `json:"parameter,omitempty"`
 }
 
 // Parameter is one Parameters.parameter.
@@ -105,13 +98,6 @@ type Parameter struct {
 	ValuePeriod     *Period         `json:"valuePeriod,omitempty"`
 	Resource        json.RawMessage `json:"resource,omitempty"`
 	Part            []Parameter     `json:"part,omitempty"`
-}
-
-// MarshalJSON writes resourceType "Parameters" when it is empty.
-func (r Parameters) MarshalJSON() ([]byte, error) {
-	type plain Parameters
-	r.ResourceType = orDefault(r.ResourceType, "Parameters")
-	return json.Marshal(plain(r))
 }
 
 // Named returns the parameters called name (case-sensitive, §3.3).
@@ -128,33 +114,26 @@ func (r *Parameters) Named(name string) []Parameter {
 // CapabilityStatement is the provider's capability statement (§3.1), as far
 // as GP Connect uses it.
 type CapabilityStatement struct {
-	ResourceType   string           `json:"resourceType"`
-	ID             string           `json:"id,omitempty"`
-	Meta           *Meta            `json:"meta,omitempty"`
-	URL            string           `json:"url,omitempty"`
-	Version        string           `json:"version,omitempty"`
-	Name           string           `json:"name,omitempty"`
-	Status         string           `json:"status,omitempty"`
-	Date           string           `json:"date,omitempty"`
-	Publisher      string           `json:"publisher,omitempty"`
-	Contact        []ContactDetail  `json:"contact,omitempty"`
-	Description    string           `json:"description,omitempty"`
-	Copyright      string           `json:"copyright,omitempty"`
-	Kind           string           `json:"kind,omitempty"`
-	Software       *Software        `json:"software,omitempty"`
-	Implementation *Implementation  `json:"implementation,omitempty"`
-	FHIRVersion    string           `json:"fhirVersion,omitempty"`
-	AcceptUnknown  string           `json:"acceptUnknown,omitempty"`
-	Format         []string         `json:"format,omitempty"`
-	Profile        []Reference      `json:"profile,omitempty"`
-	Rest           []CapabilityRest `json:"rest,omitempty"`
-}
-
-// MarshalJSON writes resourceType "CapabilityStatement" when it is empty.
-func (r CapabilityStatement) MarshalJSON() ([]byte, error) {
-	type plain CapabilityStatement
-	r.ResourceType = orDefault(r.ResourceType, "CapabilityStatement")
-	return json.Marshal(plain(r))
+	ResourceType   TypeName[CapabilityStatement] `json:"resourceType"`
+	ID             string                        `json:"id,omitempty"`
+	Meta           *Meta                         `json:"meta,omitempty"`
+	URL            string                        `json:"url,omitempty"`
+	Version        string                        `json:"version,omitempty"`
+	Name           string                        `json:"name,omitempty"`
+	Status         string                        `json:"status,omitempty"`
+	Date           string                        `json:"date,omitempty"`
+	Publisher      string                        `json:"publisher,omitempty"`
+	Contact        []ContactDetail               `json:"contact,omitempty"`
+	Description    string                        `json:"description,omitempty"`
+	Copyright      string                        `json:"copyright,omitempty"`
+	Kind           string                        `json:"kind,omitempty"`
+	Software       *Software                     `json:"software,omitempty"`
+	Implementation *Implementation               `json:"implementation,omitempty"`
+	FHIRVersion    string                        `json:"fhirVersion,omitempty"`
+	AcceptUnknown  string                        `json:"acceptUnknown,omitempty"`
+	Format         []string                      `json:"format,omitempty"`
+	Profile        []Reference                   `json:"profile,omitempty"`
+	Rest           []CapabilityRest              `json:"rest,omitempty"`
 }
 
 // ContactDetail is a FHIR ContactDetail.

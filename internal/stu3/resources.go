@@ -8,25 +8,26 @@ import (
 )
 
 // Every resource type encodes its resourceType even when the field was left
-// empty, so building one needs no boilerplate.
+// empty, so building one needs no boilerplate: the field is a TypeName
+// (resourcetype.go), not a MarshalJSON per type.
 
 // Patient is a CareConnect-GPC-Patient-1 (§3.2, §3.3). Elements the profile
 // forbids (maritalStatus, birthPlace, multipleBirth, ...) are absent on
 // purpose, so UnknownFields reports them.
 type Patient struct {
-	ResourceType         string           `json:"resourceType"`
-	ID                   string           `json:"id,omitempty"`
-	Meta                 *Meta            `json:"meta,omitempty"`
-	Extension            []Extension      `json:"extension,omitempty"`
-	Identifier           []Identifier     `json:"identifier,omitempty"`
-	Active               *bool            `json:"active,omitempty"`
-	Name                 []HumanName      `json:"name,omitempty"`
-	Telecom              []ContactPoint   `json:"telecom,omitempty"`
-	Gender               string           `json:"gender,omitempty"`
-	BirthDate            string           `json:"birthDate,omitempty"`
-	Address              []Address        `json:"address,omitempty"`
-	Contact              []PatientContact `json:"contact,omitempty"`
-	ManagingOrganization *Reference       `json:"managingOrganization,omitempty"`
+	ResourceType         TypeName[Patient] `json:"resourceType"`
+	ID                   string            `json:"id,omitempty"`
+	Meta                 *Meta             `json:"meta,omitempty"`
+	Extension            []Extension       `json:"extension,omitempty"`
+	Identifier           []Identifier      `json:"identifier,omitempty"`
+	Active               *bool             `json:"active,omitempty"`
+	Name                 []HumanName       `json:"name,omitempty"`
+	Telecom              []ContactPoint    `json:"telecom,omitempty"`
+	Gender               string            `json:"gender,omitempty"`
+	BirthDate            string            `json:"birthDate,omitempty"`
+	Address              []Address         `json:"address,omitempty"`
+	Contact              []PatientContact  `json:"contact,omitempty"`
+	ManagingOrganization *Reference        `json:"managingOrganization,omitempty"`
 }
 
 // PatientContact is one of a patient's contacts (next of kin, ...).
@@ -40,60 +41,39 @@ type PatientContact struct {
 	Period       *Period           `json:"period,omitempty"`
 }
 
-// MarshalJSON writes resourceType "Patient" when it is empty.
-func (r Patient) MarshalJSON() ([]byte, error) {
-	type plain Patient
-	r.ResourceType = orDefault(r.ResourceType, "Patient")
-	return json.Marshal(plain(r))
-}
-
 // Organization is a CareConnect-GPC-Organization-1 (§3.5), also the
 // booking organisation contained in an Appointment (§4.2).
 type Organization struct {
-	ResourceType string             `json:"resourceType"`
-	ID           string             `json:"id,omitempty"`
-	Meta         *Meta              `json:"meta,omitempty"`
-	Extension    []Extension        `json:"extension,omitempty"`
-	Identifier   []Identifier       `json:"identifier,omitempty"`
-	Active       *bool              `json:"active,omitempty"`
-	Type         []CodeableConcept  `json:"type,omitempty"`
-	Name         string             `json:"name,omitempty"`
-	Telecom      List[ContactPoint] `json:"telecom,omitempty"`
-	Address      List[Address]      `json:"address,omitempty"`
-	PartOf       *Reference         `json:"partOf,omitempty"`
-}
-
-// MarshalJSON writes resourceType "Organization" when it is empty.
-func (r Organization) MarshalJSON() ([]byte, error) {
-	type plain Organization
-	r.ResourceType = orDefault(r.ResourceType, "Organization")
-	return json.Marshal(plain(r))
+	ResourceType TypeName[Organization] `json:"resourceType"`
+	ID           string                 `json:"id,omitempty"`
+	Meta         *Meta                  `json:"meta,omitempty"`
+	Extension    []Extension            `json:"extension,omitempty"`
+	Identifier   []Identifier           `json:"identifier,omitempty"`
+	Active       *bool                  `json:"active,omitempty"`
+	Type         []CodeableConcept      `json:"type,omitempty"`
+	Name         string                 `json:"name,omitempty"`
+	Telecom      List[ContactPoint]     `json:"telecom,omitempty"`
+	Address      List[Address]          `json:"address,omitempty"`
+	PartOf       *Reference             `json:"partOf,omitempty"`
 }
 
 // Practitioner is a CareConnect-GPC-Practitioner-1 (§3.5). It has no
 // telecom, address, birthDate, photo or qualification: the profile forbids
 // them.
 type Practitioner struct {
-	ResourceType string       `json:"resourceType"`
-	ID           string       `json:"id,omitempty"`
-	Meta         *Meta        `json:"meta,omitempty"`
-	Extension    []Extension  `json:"extension,omitempty"`
-	Identifier   []Identifier `json:"identifier,omitempty"`
-	Active       *bool        `json:"active,omitempty"`
-	Name         []HumanName  `json:"name,omitempty"`
-	Gender       string       `json:"gender,omitempty"`
-}
-
-// MarshalJSON writes resourceType "Practitioner" when it is empty.
-func (r Practitioner) MarshalJSON() ([]byte, error) {
-	type plain Practitioner
-	r.ResourceType = orDefault(r.ResourceType, "Practitioner")
-	return json.Marshal(plain(r))
+	ResourceType TypeName[Practitioner] `json:"resourceType"`
+	ID           string                 `json:"id,omitempty"`
+	Meta         *Meta                  `json:"meta,omitempty"`
+	Extension    []Extension            `json:"extension,omitempty"`
+	Identifier   []Identifier           `json:"identifier,omitempty"`
+	Active       *bool                  `json:"active,omitempty"`
+	Name         []HumanName            `json:"name,omitempty"`
+	Gender       string                 `json:"gender,omitempty"`
 }
 
 // Location is a CareConnect-GPC-Location-1 (§3.5).
 type Location struct {
-	ResourceType         string             `json:"resourceType"`
+	ResourceType         TypeName[Location] `json:"resourceType"`
 	ID                   string             `json:"id,omitempty"`
 	Meta                 *Meta              `json:"meta,omitempty"`
 	Extension            []Extension        `json:"extension,omitempty"`
@@ -104,13 +84,6 @@ type Location struct {
 	Telecom              List[ContactPoint] `json:"telecom,omitempty"`
 	Address              *Address           `json:"address,omitempty"`
 	ManagingOrganization *Reference         `json:"managingOrganization,omitempty"`
-}
-
-// MarshalJSON writes resourceType "Location" when it is empty.
-func (r Location) MarshalJSON() ([]byte, error) {
-	type plain Location
-	r.ResourceType = orDefault(r.ResourceType, "Location")
-	return json.Marshal(plain(r))
 }
 
 // UnmarshalJSON accepts Location.address as an object or, leniently, as an
@@ -135,7 +108,7 @@ func (r *Location) UnmarshalJSON(b []byte) error {
 
 // Slot is a GPConnect-Slot-1 (§4.1). specialty is forbidden and absent.
 type Slot struct {
-	ResourceType string            `json:"resourceType"`
+	ResourceType TypeName[Slot]    `json:"resourceType"`
 	ID           string            `json:"id,omitempty"`
 	Meta         *Meta             `json:"meta,omitempty"`
 	Extension    []Extension       `json:"extension,omitempty"`
@@ -147,31 +120,17 @@ type Slot struct {
 	End          string            `json:"end,omitempty"`
 }
 
-// MarshalJSON writes resourceType "Slot" when it is empty.
-func (r Slot) MarshalJSON() ([]byte, error) {
-	type plain Slot
-	r.ResourceType = orDefault(r.ResourceType, "Slot")
-	return json.Marshal(plain(r))
-}
-
 // Schedule is a GPConnect-Schedule-1 (§4.1).
 type Schedule struct {
-	ResourceType    string           `json:"resourceType"`
-	ID              string           `json:"id,omitempty"`
-	Meta            *Meta            `json:"meta,omitempty"`
-	Extension       []Extension      `json:"extension,omitempty"`
-	Identifier      []Identifier     `json:"identifier,omitempty"`
-	ServiceCategory *CodeableConcept `json:"serviceCategory,omitempty"`
-	Actor           []Reference      `json:"actor,omitempty"`
-	PlanningHorizon *Period          `json:"planningHorizon,omitempty"`
-	Comment         string           `json:"comment,omitempty"`
-}
-
-// MarshalJSON writes resourceType "Schedule" when it is empty.
-func (r Schedule) MarshalJSON() ([]byte, error) {
-	type plain Schedule
-	r.ResourceType = orDefault(r.ResourceType, "Schedule")
-	return json.Marshal(plain(r))
+	ResourceType    TypeName[Schedule] `json:"resourceType"`
+	ID              string             `json:"id,omitempty"`
+	Meta            *Meta              `json:"meta,omitempty"`
+	Extension       []Extension        `json:"extension,omitempty"`
+	Identifier      []Identifier       `json:"identifier,omitempty"`
+	ServiceCategory *CodeableConcept   `json:"serviceCategory,omitempty"`
+	Actor           []Reference        `json:"actor,omitempty"`
+	PlanningHorizon *Period            `json:"planningHorizon,omitempty"`
+	Comment         string             `json:"comment,omitempty"`
 }
 
 // Appointment is a GPConnect-Appointment-1 (§4.2–§4.6). reason, specialty,
@@ -179,7 +138,7 @@ func (r Schedule) MarshalJSON() ([]byte, error) {
 // requestedPeriod are forbidden and absent, so UnknownFields reports them.
 // Contained holds the booking organisation (contained[0], id "1").
 type Appointment struct {
-	ResourceType    string                   `json:"resourceType"`
+	ResourceType    TypeName[Appointment]    `json:"resourceType"`
 	ID              string                   `json:"id,omitempty"`
 	Meta            *Meta                    `json:"meta,omitempty"`
 	Contained       []Organization           `json:"contained,omitempty"`
@@ -205,13 +164,6 @@ type AppointmentParticipant struct {
 	Actor    *Reference        `json:"actor,omitempty"`
 	Required string            `json:"required,omitempty"`
 	Status   string            `json:"status,omitempty"`
-}
-
-// MarshalJSON writes resourceType "Appointment" when it is empty.
-func (r Appointment) MarshalJSON() ([]byte, error) {
-	type plain Appointment
-	r.ResourceType = orDefault(r.ResourceType, "Appointment")
-	return json.Marshal(plain(r))
 }
 
 // ContainedOrganization returns the contained resource with id (without
@@ -277,10 +229,3 @@ func (r *Patient) OfficialName() *HumanName {
 // OperationOutcome is the STU3 OperationOutcome; it is gpc's, which builds
 // the provider's and the SSP's shapes.
 type OperationOutcome = gpc.OperationOutcome
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
