@@ -11,6 +11,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/runner"
@@ -195,9 +196,26 @@ func reply(b *strings.Builder, h journal.Hop) {
 	fmt.Fprintf(b, "    %s%s%s: %s\n", from, arrow, to, mermaidText(text))
 }
 
-// mermaidText keeps a message on one line and clear of Mermaid syntax.
+// mermaidEscaper spells, as Mermaid entity codes (#NN;, which Mermaid draws
+// as the character itself), the characters a sequenceDiagram message cannot
+// hold as they are: in Mermaid's sequence grammar a message runs from the
+// colon up to the first newline, ';' or '#' — ';' ends the statement (the
+// rest is a syntax error) and '#' starts a comment (the rest is silently
+// dropped) — and '<' and '>' would reach the renderer as HTML (<br> breaks
+// the line; other tags are sanitised away). Colons after the first are
+// text. Entity codes themselves survive: their '#' and ';' are escaped.
+var mermaidEscaper = strings.NewReplacer("#", "#35;", ";", "#59;", "<", "#60;", ">", "#62;")
+
+// mermaidText keeps a message on one line, valid UTF-8 and clear of Mermaid
+// syntax, so the diagram parses and draws the text as it was.
 func mermaidText(s string) string {
-	return strings.NewReplacer("\n", " ", ";", ",", "#", "", ":", " ").Replace(s)
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(strings.ReplaceAll(s, "\r\n", "\n"), "\uFFFD"))
+	return mermaidEscaper.Replace(strings.TrimSpace(s))
 }
 
 // Markdown writes a summary table and, per scenario, its failures and its
@@ -216,15 +234,17 @@ func Markdown(w io.Writer, results []runner.Result, total time.Duration) error {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(r.Scenario.Name), verdictWord(r.Passed), cell(r.Outcome), r.Duration.Round(time.Millisecond))
 	}
 	for _, r := range results {
-		fmt.Fprintf(&b, "\n## %s %s\n\n", verdictMark(r.Passed), r.Scenario.Name)
+		fmt.Fprintf(&b, "\n## %s %s\n\n", verdictMark(r.Passed), oneLine(r.Scenario.Name))
 		if r.Scenario.Description != "" {
 			fmt.Fprintf(&b, "%s\n\n", r.Scenario.Description)
 		}
 		fmt.Fprintf(&b, "File `%s`, outcome `%s`.\n\n", r.Scenario.File, r.Outcome)
 		for _, f := range r.Failures {
-			fmt.Fprintf(&b, "- **%s** (%s): %s\n", f.Rule, f.Section, f.Message)
+			fmt.Fprintf(&b, "- **%s** (%s): %s\n", f.Rule, f.Section, oneLine(f.Message))
 			if f.Diff != "" {
-				fmt.Fprintf(&b, "\n```diff\n%s\n```\n\n", strings.TrimRight(f.Diff, "\n"))
+				diff := strings.TrimRight(f.Diff, "\n")
+				fence := codeFence(diff)
+				fmt.Fprintf(&b, "\n%sdiff\n%s\n%s\n\n", fence, diff, fence)
 			}
 		}
 		fmt.Fprintf(&b, "\n```mermaid\n%s```\n", Mermaid(r.Hops))
@@ -233,7 +253,27 @@ func Markdown(w io.Writer, results []runner.Result, total time.Duration) error {
 	return err
 }
 
-func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+// cell keeps a table cell on its row: a newline would end the table and a
+// bare | would start a new column.
+func cell(s string) string { return strings.ReplaceAll(oneLine(s), "|", `\|`) }
+
+// oneLine joins a heading's or list item's lines, which Markdown would
+// otherwise split into separate paragraphs.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+// codeFence is a backtick fence longer than any run of backticks in text, so
+// a diff that holds a Markdown code block (a fixture body, say) cannot close
+// its own block early (CommonMark §4.5: the closing fence must be at least as
+// long as the opening one).
+func codeFence(text string) string {
+	fence := "```"
+	for strings.Contains(text, fence) {
+		fence += "`"
+	}
+	return fence
+}
 
 func verdictWord(ok bool) string {
 	if ok {

@@ -109,3 +109,21 @@ func TestJSONHasTheJournal(t *testing.T) {
 	assert.DeepEqual(t, got.Scenarios[0].Sequence, []string{"pds.retrieve", "provider.book appointment"}, "sequence")
 	assert.Equal(t, got.Scenarios[1].Failures[1].Rule, "sequence", "failure rule")
 }
+
+// TestMarkdownStructure checks that names, messages and diffs cannot break
+// the report's Markdown: a table row per scenario, one-line headings and
+// list items, and a diff fence longer than any backtick run in the diff.
+func TestMarkdownStructure(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	assert.NilError(t, Markdown(&buf, nastyResults(), time.Second))
+	md := buf.String()
+	assert.Contains(t, md, "2 passed, 2 failed in 1s", "summary")
+	assert.Contains(t, md, "| runner takes the slot ✓ | passed | error ssp 409 DUPLICATE_REJECTED | 7ms |\n", "table row")
+	assert.Contains(t, md, "\n## ✗ bad <one> & \"quoted\" ]]> ✗ 予約\n\nFails # on purpose; | piped |\n", "heading and description")
+	assert.Contains(t, md, "- **request** (scenario-format §expect.requests): body differs\n", "list item on one line")
+	assert.Contains(t, md, "\n````diff\n```\n{\"a\": \"<b>\"}\n```\n````\n", "longer fence around a diff holding a code block")
+	assert.Contains(t, md, "\n```diff\n  pds.retrieve\n", "plain fence otherwise")
+	assert.Equal(t, strings.Count(md, "\n| "), 1+4, "header and one row per scenario")
+	assert.Equal(t, len(mermaidBlocks(md)), 4, "diagrams")
+}
