@@ -29,6 +29,12 @@ type BundleEntry struct {
 	FullURL  string          `json:"fullUrl,omitempty"`
 	Resource json.RawMessage `json:"resource,omitempty"`
 	Search   *BundleSearch   `json:"search,omitempty"`
+
+	// encoded is Resource as Add encoded it (compact, valid JSON), so
+	// Marshal may copy it as it is (encode.go). Setting Resource to other
+	// bytes makes the two differ, and Marshal checks those as
+	// encoding/json would.
+	encoded json.RawMessage
 }
 
 // BundleSearch is Bundle.entry.search: why the entry is in a searchset.
@@ -53,7 +59,7 @@ func (b *Bundle) Add(fullURL string, resource any, mode string) error {
 	if err != nil {
 		return fmt.Errorf("stu3: encoding bundle entry: %w", err)
 	}
-	e := BundleEntry{FullURL: fullURL, Resource: raw}
+	e := BundleEntry{FullURL: fullURL, Resource: raw, encoded: raw}
 	if mode != "" {
 		e.Search = &BundleSearch{Mode: mode}
 	}
