@@ -164,3 +164,22 @@ func TestJUnitSchemaRejects(t *testing.T) {
 		assert.Equal(t, code, 0, "xmllint exit code; it said:\n"+msgs)
 	})
 }
+
+// TestJUnitBlankName: the schema requires a testcase name, so a scenario
+// with a blank one is named after its file (or "unnamed scenario").
+func TestJUnitBlankName(t *testing.T) {
+	t.Parallel()
+	res := []runner.Result{
+		{Scenario: &scenario.Scenario{Name: "  ", File: "scenarios/blank.yaml"}, Passed: true},
+		{Scenario: &scenario.Scenario{}, Passed: true},
+	}
+	var buf bytes.Buffer
+	assert.NilError(t, JUnit(&buf, res, time.Second, time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)))
+	var got JUnitSuites
+	assert.NilError(t, xml.Unmarshal(buf.Bytes(), &got))
+	assert.Equal(t, got.Suites[0].Cases[0].Name, "scenarios/blank.yaml", "named after the file")
+	assert.Equal(t, got.Suites[0].Cases[1].Name, "unnamed scenario", "no name, no file")
+	if code, msgs := validate(t, buf.Bytes()); code != 0 {
+		t.Fatalf("xmllint exit %d, want 0 (valid):\n%s\ndocument:\n%s", code, msgs, buf.String())
+	}
+}
