@@ -145,6 +145,11 @@ func drive(ctx context.Context, ss *sandbox.Session, tr http.RoundTripper, sc *s
 		timeout = 10 * time.Second
 	}
 	u := ss.URLs()
+	var tamper *tamperer
+	if len(r.Tamper) > 0 {
+		tamper = newTamperer(tr, u.PDS, u.SDS, u.SSP, r.Tamper)
+		tr = tamper
+	}
 	hc := &http.Client{Transport: tr}
 	if r.TakeSlotBeforeBook {
 		hc.Transport = &slotTaker{next: tr}
@@ -187,19 +192,30 @@ func drive(ctx context.Context, ss *sandbox.Session, tr http.RoundTripper, sc *s
 		req.Prefer.PractitionerID = p.Practitioner
 		req.Prefer.LocationID = p.Location
 	}
-	repeat := max(r.Repeat, 1)
-	s := cl.NewSession()
+	outcome := book(ctx, cl.NewSession(), req, max(r.Repeat, 1), 4*timeout)
+	if tamper != nil {
+		// A tamper that could not apply, or never applied, makes the run
+		// prove nothing: that is the scenario's failure, not an outcome.
+		if err := tamper.Err(); err != nil {
+			return outcome, err
+		}
+	}
+	return outcome, nil
+}
+
+// book books repeat times in one consumer session.
+func book(ctx context.Context, s *consumer.Session, req consumer.BookRequest, repeat int, limit time.Duration) string {
 	outcome := scenario.OutcomeNone
 	for range repeat {
-		cctx, cancel := context.WithTimeout(ctx, 4*timeout)
+		cctx, cancel := context.WithTimeout(ctx, limit)
 		_, err := s.Book(cctx, req)
 		cancel()
 		if err != nil {
-			return errorOutcome(err), nil
+			return errorOutcome(err)
 		}
 		outcome = scenario.OutcomeBooked
 	}
-	return outcome, nil
+	return outcome
 }
 
 // errorOutcome words a consumer error as the outcome it is compared with.

@@ -85,6 +85,12 @@ run:
   prefer: {first: true}
 `
 
+const tamperSspTo = `  tamper:
+    - hop: ssp
+      interaction: book appointment
+      headers: {set: {Ssp-To: "999999999999"}}
+`
+
 // TestVerdicts runs scenarios whose expectations are right or wrong in
 // one way each, and checks the verdict names the broken rule.
 func TestVerdicts(t *testing.T) {
@@ -121,6 +127,18 @@ func TestVerdicts(t *testing.T) {
 		{"expected error without code matches any code", "extends: builtin\nrun: {nhs_number: \"9000000017\"}\nexpect:\n  outcome: {error: {hop: pds, status: 404}}\n", "", ""},
 		{"no free slot in the window is outcome none", "extends: builtin\nrun: {nhs_number: \"9693632109\", from: +40d, to: +47d}\nexpect:\n  outcome: none\n", "", ""},
 		{"unsupported action", "extends: builtin\nrun: {action: slots}\n", "run", "not supported"},
+		// run.tamper (issue 5): the SSP's answers to faulty requests.
+		{"tampered Ssp-To is refused by the SSP", bookRun + tamperSspTo +
+			"expect:\n  outcome: {error: {hop: ssp, status: 403, code: PARTYKEY_INTERACTION_CHECK_FAILED_MESSAGERECEIVER_999999999999}}\n", "", ""},
+		{"tampered Ssp-To with a wrong expected code fails", bookRun + tamperSspTo +
+			"expect:\n  outcome: {error: {hop: ssp, status: 403, code: ASID_CHECK_FAILED_MESSAGESENDER_200000000115}}\n", "outcome",
+			"want error ssp 403 ASID_CHECK_FAILED_MESSAGESENDER_200000000115, got error ssp 403 PARTYKEY_INTERACTION_CHECK_FAILED_MESSAGERECEIVER_999999999999"},
+		{"reused trace id is refused and the journey check fires", bookRun + "  tamper: [{hop: ssp, interaction: book appointment, reuse_trace_id: true}]\n" +
+			"expect:\n  outcome: {error: {hop: ssp, status: 400, code: REUSED_HEADER_SSP-TRACEID}}\n  checks: {fire: [JOURNEY_TRACEID_REUSED]}\n", "", ""},
+		{"tamper pointer naming nothing is a run failure", bookRun + "  tamper: [{hop: ssp, interaction: book appointment, body: {del: [/nothing]}}]\n", "run",
+			`run.tamper[0] on ssp book appointment: body: del /nothing: no member "nothing"`},
+		{"tamper that never matched is a run failure", bookRun + "  tamper: [{hop: ssp, interaction: cancel appointment, method: GET}]\nexpect:\n  outcome: booked\n", "run",
+			"run.tamper[0] (ssp cancel appointment) matched no request the consumer sent"},
 	}
 	scs := make([]*scenario.Scenario, len(cases))
 	for i, c := range cases {

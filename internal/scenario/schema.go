@@ -250,6 +250,68 @@ type Run struct {
 	Repeat             int      `yaml:"repeat"`
 	TakeSlotBeforeBook bool     `yaml:"take_slot_before_book"`
 	Timeout            Duration `yaml:"timeout"`
+	// Tamper lists edits the runner makes to the consumer's outgoing
+	// requests, so a scenario can prove what PDS, SDS, the SSP or the
+	// provider answer to a faulty request.
+	Tamper []Tamper `yaml:"tamper"`
+}
+
+// Tamper is one edit of the built-in consumer's requests to one hop, for
+// the first Times matching requests (every one when Times is 0). Edits
+// apply in the order of the fields below (tamper.go documents each).
+type Tamper struct {
+	At At `yaml:"-"`
+	// Hop is where the request goes: pds, sds or ssp (the consumer never
+	// calls a provider directly).
+	Hop Hop `yaml:"hop" scenario:"required"`
+	// Interaction narrows the tamper as it narrows a fault: retrieve or
+	// search for pds, endpoint or device for sds, a GP Connect interaction
+	// name or URN for ssp (matched on the Ssp-InteractionID sent).
+	Interaction string `yaml:"interaction"`
+	// InteractionID is the resolved GP Connect interaction of an ssp
+	// tamper; "" otherwise (not a YAML key).
+	InteractionID gpc.Interaction `yaml:"-"`
+	Times         int             `yaml:"times"`
+	// ReuseTraceID sends the Ssp-TraceID of the previous SSP request
+	// instead of the fresh one (gpconnect-1.6.md §1.3).
+	ReuseTraceID bool       `yaml:"reuse_trace_id"`
+	Headers      *Edits     `yaml:"headers"`
+	ContentType  string     `yaml:"content_type"`
+	JWT          *JWTEdits  `yaml:"jwt"`
+	Method       string     `yaml:"method"`
+	ServiceRoot  string     `yaml:"target"` // ssp only: replaces the proxied service root
+	Path         string     `yaml:"path"`   // replaces the FHIR path below the root or base
+	Query        *Edits     `yaml:"query"`
+	Body         *JSONEdits `yaml:"body"`
+}
+
+// Edits set and delete named values: query parameters or headers. Set
+// replaces every value of a name (a list sends the name repeatedly).
+type Edits struct {
+	At  At       `yaml:"-"`
+	Set Values   `yaml:"set"`
+	Del []string `yaml:"del"`
+}
+
+// JWTEdits change the audit JWT in the Authorization header
+// (gpconnect-1.6.md §2): claims set and deleted (a name, or a JSON
+// Pointer such as /requesting_practitioner/id), header fields set, and
+// the signature replaced. The parts are re-encoded as base64url without
+// padding.
+type JWTEdits struct {
+	At        At         `yaml:"-"`
+	Set       JSONValues `yaml:"set"`
+	Del       []string   `yaml:"del"`
+	Header    JSONValues `yaml:"header"`
+	Signature *string    `yaml:"signature"`
+}
+
+// JSONEdits change a JSON body by JSON Pointer (RFC 6901): set first, in
+// the order written, then del.
+type JSONEdits struct {
+	At  At         `yaml:"-"`
+	Set JSONValues `yaml:"set"`
+	Del []string   `yaml:"del"`
 }
 
 // Prefer says which slot the consumer picks: the first one, or the one

@@ -268,6 +268,9 @@ func (d *decoder) validateRun(r *Run, now time.Time) {
 		if r.Action != "" || r.NHSNumber != "" {
 			d.errorAt(r.At, "consumer", "run: an external consumer takes no action or nhs_number")
 		}
+		if r.Tamper != nil {
+			d.errorAt(r.At, "tamper", "run: tamper edits the built-in consumer's requests; an external consumer sends its own")
+		}
 		return
 	}
 	if r.Action == "" {
@@ -289,5 +292,8 @@ func (d *decoder) validateRun(r *Run, now time.Time) {
 	}
 	if p := r.Prefer; p != nil && p.First && p.Time != nil {
 		d.errorAt(p.At, "time", "run.prefer: give first or time, not both")
+	}
+	for i := range r.Tamper {
+		d.validateTamper(i, &r.Tamper[i])
 	}
 }
