@@ -17,7 +17,7 @@ import (
 // seen is what the echo server received.
 type seen struct {
 	method, uri, body string
-	header             http.Header
+	header            http.Header
 }
 
 func echoServer(t *testing.T) (*httptest.Server, func() []seen) {
