@@ -1,7 +1,11 @@
 // Package conformance holds the named checks the sandbox applies to every
-// request a consumer sends to PDS, SDS and the SSP, and turns them into
-// journal verdicts. The checks only judge: the mocks give the strict
-// answers themselves, so a failed verdict never changes a response.
+// request a consumer sends to PDS, SDS and the SSP, turns them into journal
+// verdicts, and says how strict mode answers each failed one (Answer).
+// Most failures are refused by the mocks themselves (PDS's headers, the
+// SSP's header syntax, the provider's JWT and interaction checks); the few
+// no mock enforces are answered by the sandbox before any mock runs, in the
+// shape of the service that would refuse them (internal/sandbox strict.go).
+// Lenient mode records every verdict and answers none.
 package conformance
 
 import (
@@ -23,6 +27,7 @@ type Check struct {
 	What     string // what must hold
 	Section  string // where the spec says so
 	Severity string // "error" or "warning"
+	Answer   Answer // how strict mode answers a failure; zero for warnings
 }
 
 // Severities.
@@ -30,6 +35,38 @@ const (
 	Error   = "error"
 	Warning = "warning"
 )
+
+// Who answers a failed check in strict mode (Answer.By).
+const (
+	BySandbox  = "sandbox"        // the sandbox, before any mock runs (no mock enforces the check)
+	ByPDS      = "mocks/pds"      // mocks/pds refuses such a request itself
+	BySDS      = "mocks/sds"      // mocks/sds refuses such a request itself
+	BySSP      = "mocks/ssp"      // mocks/ssp refuses such a request itself (strict SSP)
+	ByProvider = "mocks/provider" // the provider refuses such a request itself
+)
+
+// Answer is how strict mode answers a request that fails a check: who
+// refuses it, and what the consumer gets back. Shape is the party whose
+// OperationOutcome the body is: PDS (R4 Spine-ErrorOrWarningCode), SDS
+// (STU3-era ValueSet, id = correlation id), SSP (gpc.SSPOutcome) or
+// Provider (GPConnect-OperationOutcome-1).
+type Answer struct {
+	By     string        // BySandbox or the mock that refuses (ByPDS, ...); "" for warnings
+	Shape  journal.Party // whose error body it is
+	Status int           // HTTP status
+	Issue  string        // FHIR issue type
+	// Code is what the journal records as the hop's code (gpc.SpineCode):
+	// the Spine code, or for the SSP's own shape its message, which is
+	// also the display. "<...>" marks a part that names the request's
+	// values.
+	Code    string
+	Display string // the coding's display
+	Note    string // other answers the check can get, and why this one
+}
+
+// Answered reports whether strict mode answers a failure of c at all
+// (warnings never are).
+func (c Check) Answered() bool { return c.Severity == Error && c.Answer.By != "" }
 
 // Check names.
 const (
@@ -52,27 +89,82 @@ const (
 // jwt.Rules). docs/conformance-checks.md is generated from it.
 var Checks = buildChecks()
 
+// sspHeader is the mock SSP's answer to a malformed Ssp-* header (its
+// checks.go: problem + "_HEADER_" + name, 400 invalid).
+func sspHeader(name, note string) Answer {
+	msg := "INVALID_HEADER_" + strings.ToUpper(name)
+	return Answer{BySSP, journal.SSP, http.StatusBadRequest, "invalid", msg, msg,
+		"400 MISSING_HEADER_" + strings.ToUpper(name) + " (SSP_HEADERS_PRESENT) when the header is absent" + note}
+}
+
+// provider is the provider's GPConnect-OperationOutcome-1 answer.
+func provider(status int, code gpc.Code, note string) Answer {
+	e := gpc.StatusErrorf(status, code, "")
+	return Answer{ByProvider, journal.Provider, status, e.IssueType(), string(code), code.Display(), note}
+}
+
 func buildChecks() []Check {
+	sdsBadRequest := Answer{BySDS, journal.SDS, http.StatusBadRequest, "required", string(gpc.BadRequest), "Bad request", ""}
+	sdsParams := sdsBadRequest
+	sdsParams.By = BySandbox
+	sdsParams.Note = "mocks/sds refuses a missing or wrong system| prefix itself with the same status and code; the sandbox answers " +
+		"every failure first so that a blank value after system|, which the service ignores in an optional parameter, " +
+		"is refused too (the sandbox's choice: §3.1 wants system|value)"
 	cs := []Check{
-		{PDSXRequestID, "PDS requests carry an X-Request-ID header that is a UUID", "pds-sds-fhir.md §2.2", Error},
-		{PDSNHSNumberMod11, "the NHS number in /Patient/{nhs} passes the Modulus 11 check", "pds-sds-fhir.md §2.6", Error},
-		{SDSCorrelationIDUUID, "an X-Correlation-Id sent to SDS is a UUID", "pds-sds-fhir.md §3.3", Error},
-		{SDSParameters, "SDS organization and identifier parameters carry the right system| prefix", "pds-sds-fhir.md §3.1, §3.2", Error},
-		{SSPTraceIDUUID, "Ssp-TraceID is a UUID", "gpconnect-1.6.md §1.3", Error},
-		{SSPFromASIDFormat, "Ssp-From is an ASID: 12 digits", "gpconnect-1.6.md §1.3", Error},
-		{SSPToASIDFormat, "Ssp-To is an ASID: 12 digits", "gpconnect-1.6.md §1.3", Error},
-		{SSPInteractionKnown, "Ssp-InteractionID is a Foundations or Appointment Management interaction", "gpconnect-1.6.md §1.6", Error},
+		{PDSXRequestID, "PDS requests carry an X-Request-ID header that is a UUID", "pds-sds-fhir.md §2.2", Error,
+			Answer{ByPDS, journal.PDS, http.StatusBadRequest, "value", "INVALID_VALUE", "Provided value is invalid",
+				"400 MISSING_VALUE (issue required) when the header is absent"}},
+		{PDSNHSNumberMod11, "the NHS number in /Patient/{nhs} passes the Modulus 11 check", "pds-sds-fhir.md §2.6", Error,
+			Answer{ByPDS, journal.PDS, http.StatusBadRequest, "value", "INVALID_RESOURCE_ID", "Resource Id is invalid",
+				"400 UNSUPPORTED_SERVICE when the number is missing (/Patient/)"}},
+		{SDSCorrelationIDUUID, "an X-Correlation-Id sent to SDS is a UUID", "pds-sds-fhir.md §3.3", Error, sdsBadRequest},
+		{SDSParameters, "SDS organization and identifier parameters carry the right system| prefix and a value", "pds-sds-fhir.md §3.1, §3.2", Error, sdsParams},
+		{SSPTraceIDUUID, "Ssp-TraceID is a UUID", "gpconnect-1.6.md §1.3", Error, sspHeader("Ssp-TraceID", "")},
+		{SSPFromASIDFormat, "Ssp-From is an ASID: 12 digits", "gpconnect-1.6.md §1.3", Error, sspHeader("Ssp-From", "")},
+		{SSPToASIDFormat, "Ssp-To is an ASID: 12 digits", "gpconnect-1.6.md §1.3", Error, sspHeader("Ssp-To", "")},
+		{SSPInteractionKnown, "Ssp-InteractionID is a Foundations or Appointment Management interaction", "gpconnect-1.6.md §1.6", Error, sspHeader("Ssp-InteractionID", "")},
 	}
 	for _, r := range jwt.Rules {
-		cs = append(cs, Check{r.Name, r.What, "gpconnect-1.6.md " + r.Section, Error})
+		// The SSP forwards the token without reading it (§1.4: it SHOULD
+		// validate, SHALL log); the provider answers the first broken rule
+		// (§2.4).
+		a := provider(r.Status, r.Code, "the SSP forwards the token unread; the provider answers the first broken rule")
+		if r.Name == jwt.RuleMissing {
+			a = Answer{BySSP, journal.SSP, http.StatusBadRequest, "invalid", "MISSING_HEADER_AUTHORIZATION", "MISSING_HEADER_AUTHORIZATION",
+				"an empty Bearer token passes the SSP and mocks/provider answers 400 BAD_REQUEST"}
+		}
+		cs = append(cs, Check{r.Name, r.What, "gpconnect-1.6.md " + r.Section, Error, a})
 	}
 	return append(cs,
-		Check{InteractionMatchesRequest, "the method and path below the service root are those of Ssp-InteractionID", "gpconnect-1.6.md §1.6", Error},
-		Check{AcceptFHIRJSON, "Accept asks for application/fhir+json", "gpconnect-1.6.md §1.3", Warning},
-		Check{JourneyTraceIDReused, "every request has a fresh Ssp-TraceID", "gpconnect-1.6.md §1.3", Error},
-		Check{JourneyBookWithoutFind, "a booking at a practice follows a find patient or register patient there", "gpconnect-1.6.md §4.2", Warning},
-		Check{JourneySSPToNotFromSDS, "Ssp-To is the ASID SDS holds for the practice", "gpconnect-1.6.md §1.1, §1.2", Error},
+		Check{InteractionMatchesRequest, "the method and path below the service root are those of Ssp-InteractionID", "gpconnect-1.6.md §1.6", Error,
+			provider(http.StatusBadRequest, gpc.BadRequest, "a target below no registered service root is refused by mocks/ssp first (400 ENDPOINT_<registered endpoint>_CPAID_<cpaid>_VARIES_FROM_TARGETURL_<target url>)")},
+		Check{AcceptFHIRJSON, "Accept asks for application/fhir+json", "gpconnect-1.6.md §1.3", Warning, Answer{}},
+		Check{JourneyTraceIDReused, "every request has a fresh Ssp-TraceID", "gpconnect-1.6.md §1.3", Error,
+			Answer{BySandbox, journal.SSP, http.StatusBadRequest, "invalid", "REUSED_HEADER_SSP-TRACEID", "REUSED_HEADER_SSP-TRACEID",
+				"the spec only says a new UUID for each request (§1.3) and gives no error: refusing a reuse as the SSP refuses an invalid Ssp-TraceID is the sandbox's choice"}},
+		Check{JourneyBookWithoutFind, "a booking at a practice follows a find patient or register patient there", "gpconnect-1.6.md §4.2", Warning, Answer{}},
+		Check{JourneySSPToNotFromSDS, "Ssp-To is the ASID SDS holds for the practice", "gpconnect-1.6.md §1.1, §1.2", Error,
+			Answer{BySSP, journal.SSP, http.StatusBadRequest, "invalid",
+				"ENDPOINT_<registered endpoint>_CPAID_<cpaid>_VARIES_FROM_TARGETURL_<target url>",
+				"ENDPOINT_<registered endpoint>_CPAID_<cpaid>_VARIES_FROM_TARGETURL_<target url>",
+				"the target is not the endpoint registered for Ssp-To (§1.4, §1.5); 403 PARTYKEY_INTERACTION_CHECK_FAILED_MESSAGERECEIVER_<Ssp-To> " +
+					"when Ssp-To has no MHS record for the interaction; past a lenient SSP the provider answers 400 BAD_REQUEST (Ssp-To is not its ASID, §1.4)"}},
 	)
+}
+
+// Refusal returns the first failed error verdict in vs whose check the
+// sandbox answers itself in strict mode (Answer.By == BySandbox), and that
+// check. Verdicts of checks a mock enforces are left to the mock.
+func Refusal(vs []journal.Verdict) (Check, journal.Verdict, bool) {
+	for _, v := range vs {
+		if v.Passed {
+			continue
+		}
+		if c, ok := Lookup(v.Check); ok && c.Answered() && c.Answer.By == BySandbox {
+			return c, v, true
+		}
+	}
+	return Check{}, journal.Verdict{}, false
 }
 
 // Lookup returns the check called name.
@@ -110,6 +202,21 @@ func header(h http.Header, name string) (string, bool) {
 	return "", false
 }
 
+// headerValues returns every value of a header whatever the case of its
+// name.
+func headerValues(h http.Header, name string) []string {
+	if vs := h.Values(name); len(vs) > 0 {
+		return vs
+	}
+	var out []string
+	for k, vs := range h {
+		if strings.EqualFold(k, name) {
+			out = append(out, vs...)
+		}
+	}
+	return out
+}
+
 // PDS judges a consumer request to PDS (r.URL.Path below the PDS base).
 func PDS(r *http.Request) []journal.Verdict {
 	var out []journal.Verdict
@@ -142,7 +249,9 @@ var sdsPrefixes = map[string][]string{
 // SDS judges a consumer request to SDS (r.URL.Path below the SDS base).
 func SDS(r *http.Request) []journal.Verdict {
 	var out []journal.Verdict
-	if id, ok := header(r.Header, "X-Correlation-Id"); ok {
+	// As the service does (mocks/sds): repeated headers are joined, so they
+	// fail; an empty one counts as absent (a new id is generated).
+	if id := strings.Join(headerValues(r.Header, "X-Correlation-Id"), ","); id != "" {
 		if uuidRE.MatchString(id) {
 			out = append(out, verdict(SDSCorrelationIDUUID, true, ""))
 		} else {

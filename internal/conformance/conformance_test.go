@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,24 +132,27 @@ func TestSDS(t *testing.T) {
 	tests := []struct {
 		name    string
 		query   string
-		corr    string
+		corr    []string // X-Correlation-Id values; nil sends none
 		checks  []string
 		failing []string
 	}{
-		{"valid endpoint search", org + "&" + in, traceID, []string{"SDS_CORRELATION_ID_UUID", "SDS_PARAMETERS"}, []string{}},
-		{"no correlation id is fine", org + "&" + in, "", []string{"SDS_PARAMETERS"}, []string{}},
-		{"correlation id not a UUID", org + "&" + in, "nope", []string{"SDS_CORRELATION_ID_UUID", "SDS_PARAMETERS"}, []string{"SDS_CORRELATION_ID_UUID"}},
-		{"party key identifier", org + "&identifier=" + gpc.SystemPartyKey + "|P83007-822482", "", []string{"SDS_PARAMETERS"}, []string{}},
-		{"organization without system", "organization=" + practiceODS + "&" + in, "", []string{"SDS_PARAMETERS"}, []string{"SDS_PARAMETERS"}},
-		{"identifier with wrong system", org + "&identifier=" + gpc.SystemNHSNumber + "|9693632109", "", []string{"SDS_PARAMETERS"}, []string{"SDS_PARAMETERS"}},
-		{"empty value after prefix", "organization=" + gpc.SystemODSCode + "|&" + in, "", []string{"SDS_PARAMETERS"}, []string{"SDS_PARAMETERS"}},
+		{"valid endpoint search", org + "&" + in, []string{traceID}, []string{"SDS_CORRELATION_ID_UUID", "SDS_PARAMETERS"}, []string{}},
+		{"no correlation id is fine", org + "&" + in, nil, []string{"SDS_PARAMETERS"}, []string{}},
+		{"correlation id not a UUID", org + "&" + in, []string{"nope"}, []string{"SDS_CORRELATION_ID_UUID", "SDS_PARAMETERS"}, []string{"SDS_CORRELATION_ID_UUID"}},
+		// As mocks/sds: an empty header counts as absent, repeated ones are joined.
+		{"empty correlation id is absent", org + "&" + in, []string{""}, []string{"SDS_PARAMETERS"}, []string{}},
+		{"repeated correlation ids", org + "&" + in, []string{traceID, traceID}, []string{"SDS_CORRELATION_ID_UUID", "SDS_PARAMETERS"}, []string{"SDS_CORRELATION_ID_UUID"}},
+		{"party key identifier", org + "&identifier=" + gpc.SystemPartyKey + "|P83007-822482", nil, []string{"SDS_PARAMETERS"}, []string{}},
+		{"organization without system", "organization=" + practiceODS + "&" + in, nil, []string{"SDS_PARAMETERS"}, []string{"SDS_PARAMETERS"}},
+		{"identifier with wrong system", org + "&identifier=" + gpc.SystemNHSNumber + "|9693632109", nil, []string{"SDS_PARAMETERS"}, []string{"SDS_PARAMETERS"}},
+		{"empty value after prefix", "organization=" + gpc.SystemODSCode + "|&" + in, nil, []string{"SDS_PARAMETERS"}, []string{"SDS_PARAMETERS"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := httptest.NewRequest("GET", "/Endpoint?"+strings.ReplaceAll(tt.query, "|", "%7C"), nil)
-			if tt.corr != "" {
-				r.Header.Set("X-Correlation-Id", tt.corr)
+			if tt.corr != nil {
+				r.Header["X-Correlation-Id"] = tt.corr
 			}
 			vs := conformance.SDS(r)
 			assert.DeepEqual(t, names(vs), tt.checks, "checks")
@@ -251,6 +255,7 @@ func TestJourney(t *testing.T) {
 		trace   string
 		to      string
 		failing []string
+		runner  bool // sent by the scenario runner as another client
 	}
 	const other = "0a1b2c3d-0000-4000-8000-000000000001"
 	tests := []struct {
@@ -258,26 +263,31 @@ func TestJourney(t *testing.T) {
 		steps []step
 	}{
 		{"find then book", []step{
-			{gpc.SearchPatient, practiceODS, traceID, providerASID, []string{}},
-			{gpc.CreateAppointment, practiceODS, other, providerASID, []string{}},
+			{gpc.SearchPatient, practiceODS, traceID, providerASID, []string{}, false},
+			{gpc.CreateAppointment, practiceODS, other, providerASID, []string{}, false},
 		}},
 		{"register then book", []step{
-			{gpc.RegisterPatient, practiceODS, traceID, providerASID, []string{}},
-			{gpc.CreateAppointment, practiceODS, other, providerASID, []string{}},
+			{gpc.RegisterPatient, practiceODS, traceID, providerASID, []string{}, false},
+			{gpc.CreateAppointment, practiceODS, other, providerASID, []string{}, false},
 		}},
 		{"book without find", []step{
-			{gpc.CreateAppointment, practiceODS, traceID, providerASID, []string{"JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}},
+			{gpc.CreateAppointment, practiceODS, traceID, providerASID, []string{"JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}, false},
 		}},
 		{"find at another practice does not count", []step{
-			{gpc.SearchPatient, "B99999", traceID, providerASID, []string{}},
-			{gpc.CreateAppointment, practiceODS, other, providerASID, []string{"JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}},
+			{gpc.SearchPatient, "B99999", traceID, providerASID, []string{}, false},
+			{gpc.CreateAppointment, practiceODS, other, providerASID, []string{"JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}, false},
 		}},
 		{"trace id reused", []step{
-			{gpc.SearchPatient, practiceODS, traceID, providerASID, []string{}},
-			{gpc.SearchSlots, practiceODS, traceID, providerASID, []string{"JOURNEY_TRACEID_REUSED"}},
+			{gpc.SearchPatient, practiceODS, traceID, providerASID, []string{}, false},
+			{gpc.SearchSlots, practiceODS, traceID, providerASID, []string{"JOURNEY_TRACEID_REUSED"}, false},
+		}},
+		{"the runner's copy of a request does not use its trace id", []step{
+			{gpc.CreateAppointment, practiceODS, traceID, providerASID, []string{"JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}, true},
+			{gpc.CreateAppointment, practiceODS, traceID, providerASID, []string{"JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}, false},
+			{gpc.CreateAppointment, practiceODS, traceID, providerASID, []string{"JOURNEY_TRACEID_REUSED", "JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}, false},
 		}},
 		{"Ssp-To not the practice's ASID", []step{
-			{gpc.SearchSlots, practiceODS, traceID, "123456789012", []string{"JOURNEY_SSP_TO_NOT_FROM_SDS"}},
+			{gpc.SearchSlots, practiceODS, traceID, "123456789012", []string{"JOURNEY_SSP_TO_NOT_FROM_SDS"}, false},
 		}},
 	}
 	for _, tt := range tests {
@@ -288,6 +298,9 @@ func TestJourney(t *testing.T) {
 				r := httptest.NewRequest("GET", "/ssp/x", nil)
 				r.Header["Ssp-TraceID"] = []string{s.trace}
 				r.Header["Ssp-To"] = []string{s.to}
+				if s.runner {
+					r.Header.Set("X-Spine-Sandbox-Runner", "take-slot")
+				}
 				assert.DeepEqual(t, failed(j.Observe(r, s.in, s.ods)), s.failing, "step "+string(rune('1'+i)))
 			}
 		})
@@ -343,5 +356,69 @@ func TestChecksTable(t *testing.T) {
 		if !seen[r.Name] {
 			t.Errorf("jwt rule %s missing from the table", r.Name)
 		}
+	}
+}
+
+// TestChecksAnswers: every error check says how strict mode answers it,
+// completely; warnings are never answered.
+func TestChecksAnswers(t *testing.T) {
+	t.Parallel()
+	bys := []string{conformance.BySandbox, conformance.ByPDS, conformance.BySDS, conformance.BySSP, conformance.ByProvider}
+	shapes := []journal.Party{journal.PDS, journal.SDS, journal.SSP, journal.Provider}
+	for _, c := range conformance.Checks {
+		a := c.Answer
+		if c.Severity == conformance.Warning {
+			assert.Equal(t, c.Answered(), false, c.Name+" answered")
+			assert.DeepEqual(t, a, conformance.Answer{}, c.Name+" answer")
+			continue
+		}
+		if !c.Answered() || !slices.Contains(bys, a.By) || !slices.Contains(shapes, a.Shape) ||
+			a.Status < 400 || a.Issue == "" || a.Code == "" || a.Display == "" {
+			t.Errorf("incomplete answer for %s: %+v", c.Name, a)
+		}
+		if a.Shape == journal.SSP && a.Code != a.Display {
+			t.Errorf("%s: the SSP's code is its display, got %q and %q", c.Name, a.Code, a.Display)
+		}
+	}
+	// The two the sandbox answers itself, and the JWT rule the SSP answers.
+	for name, want := range map[string]conformance.Answer{
+		conformance.JourneyTraceIDReused: {By: conformance.BySandbox, Shape: journal.SSP, Status: 400, Issue: "invalid", Code: "REUSED_HEADER_SSP-TRACEID", Display: "REUSED_HEADER_SSP-TRACEID"},
+		conformance.SDSParameters:        {By: conformance.BySandbox, Shape: journal.SDS, Status: 400, Issue: "required", Code: "BAD_REQUEST", Display: "Bad request"},
+		jwt.RuleMissing:                  {By: conformance.BySSP, Shape: journal.SSP, Status: 400, Issue: "invalid", Code: "MISSING_HEADER_AUTHORIZATION", Display: "MISSING_HEADER_AUTHORIZATION"},
+		jwt.RuleDeviceInvalid:            {By: conformance.ByProvider, Shape: journal.Provider, Status: 422, Issue: "invalid", Code: "INVALID_RESOURCE", Display: "Invalid validation of resource"},
+	} {
+		c, _ := conformance.Lookup(name)
+		got := c.Answer
+		got.Note = ""
+		assert.DeepEqual(t, got, want, name)
+	}
+}
+
+// TestRefusal: strict mode's refusal is the first failed verdict of a
+// check the sandbox answers; passed verdicts, warnings and checks a mock
+// enforces are left alone.
+func TestRefusal(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		vs   []journal.Verdict
+		want string // "" for none
+	}{
+		{"none", nil, ""},
+		{"passed", []journal.Verdict{{Check: conformance.JourneyTraceIDReused, Passed: true}}, ""},
+		{"mock enforces", []journal.Verdict{{Check: conformance.SSPTraceIDUUID}, {Check: jwt.RuleExpired}}, ""},
+		{"warning", []journal.Verdict{{Check: conformance.JourneyBookWithoutFind}, {Check: conformance.AcceptFHIRJSON}}, ""},
+		{"unknown check", []journal.Verdict{{Check: "SSP_TARGET_MATCHES_ENDPOINT"}}, ""},
+		{"reused trace", []journal.Verdict{{Check: conformance.SSPTraceIDUUID}, {Check: conformance.JourneyTraceIDReused, Message: "m"}}, conformance.JourneyTraceIDReused},
+		{"first of two", []journal.Verdict{{Check: conformance.SDSParameters}, {Check: conformance.JourneyTraceIDReused}}, conformance.SDSParameters},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, v, ok := conformance.Refusal(tt.vs)
+			assert.Equal(t, ok, tt.want != "", "refused")
+			assert.Equal(t, c.Name, tt.want, "check")
+			assert.Equal(t, v.Check, tt.want, "verdict")
+		})
 	}
 }

@@ -3,8 +3,11 @@ package conformance
 import (
 	"flag"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/conformance-checks.md from the Checks table")
@@ -17,15 +20,49 @@ func markdown() string {
 	b.WriteString("# Conformance checks\n\n")
 	b.WriteString("Generated from `internal/conformance.Checks` by `go test ./internal/conformance -run TestDoc -update`; do not edit by hand.\n\n")
 	b.WriteString("The sandbox applies these checks to every request the consumer sends to PDS, SDS and the SSP and records each\n")
-	b.WriteString("failed one as a verdict on the journal entry of that hop. They never change an answer: the mocks reject bad\n")
-	b.WriteString("requests themselves. When the SSP reports a failure under the same name, its own verdict is kept.\n")
+	b.WriteString("failed one as a verdict on the journal entry of that hop. When the SSP reports a failure under the same name, its\n")
+	b.WriteString("own verdict is kept.\n\n")
+	b.WriteString("In strict mode (the default) a request that fails an error check is answered as Spine or the provider would answer\n")
+	b.WriteString("it: the \"strict answer\" column says who answers, with which status, code and body shape. Most failures are refused\n")
+	b.WriteString("by the mocks themselves (\"mocks/...\"); the sandbox answers the ones no mock enforces before any mock runs, so a\n")
+	b.WriteString("refused booking changes nothing. The code is what the journal records: the Spine code, or for the SSP's own shape\n")
+	b.WriteString("its message; `<...>` stands for values from the request. Lenient mode (`serve --lenient`, or `lenient: true` in a\n")
+	b.WriteString("scenario) records the verdicts and carries on, so one run shows every fault; the mocks' own refusals that keep\n")
+	b.WriteString("the SSP from being an open proxy, and PDS, SDS and provider refusals, still apply. Warnings are never answered.\n")
 	b.WriteString("Sections refer to the spec files `gpconnect-1.6.md` and `pds-sds-fhir.md`.\n\n")
-	b.WriteString("| check | what must hold | section | severity |\n|---|---|---|---|\n")
+	b.WriteString("| check | what must hold | section | severity | strict answer |\n|---|---|---|---|---|\n")
 	for _, c := range Checks {
-		b.WriteString("| `" + c.Name + "` | " + strings.ReplaceAll(c.What, "|", "\\|") + " | " + c.Section + " | " + c.Severity + " |\n")
+		b.WriteString("| `" + c.Name + "` | " + cell(c.What) + " | " + c.Section + " | " + c.Severity + " | " + cell(strictAnswer(c)) + " |\n")
 	}
 	return b.String()
 }
+
+// strictAnswer is the "strict answer" cell: who, status, code, shape, note.
+func strictAnswer(c Check) string {
+	if !c.Answered() {
+		return "none: recorded only"
+	}
+	a := c.Answer
+	s := a.By + ": " + strconv.Itoa(a.Status) + " " + a.Code + " (" + shapes[a.Shape]
+	if a.Code != a.Display {
+		s += ", display \"" + a.Display + "\""
+	}
+	s += ")"
+	if a.Note != "" {
+		s += "; " + a.Note
+	}
+	return s
+}
+
+// shapes names each party's error body.
+var shapes = map[journal.Party]string{
+	journal.PDS:      "PDS R4 OperationOutcome",
+	journal.SDS:      "SDS OperationOutcome",
+	journal.SSP:      "SSP OperationOutcome",
+	journal.Provider: "GPConnect-OperationOutcome-1",
+}
+
+func cell(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
 
 // TestDoc keeps docs/conformance-checks.md in step with the table: it
 // must list every check name and equal what markdown renders.

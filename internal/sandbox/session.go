@@ -89,7 +89,8 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 	}
 	ss.World = world.New(data, ss.Base, clock)
 	ss.faults = newFaults(sc.Faults, s.cfg.FixtureDir)
-	// Conformance verdicts on the consumer's requests (judged, never enforced).
+	// Conformance verdicts on the consumer's requests; in strict mode record
+	// answers those no mock enforces (strict.go).
 	journey := conformance.NewJourney(ss.World)
 	judgeSSP := func(r *http.Request) []journal.Verdict {
 		return conformance.SSPRequest(r, prefix+SSPPath, ss.World, journey)
@@ -177,7 +178,17 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 		r = r.WithContext(context.WithValue(r.Context(), checksKey{}, v))
 		tee := &teeWriter{ResponseWriter: w, status: http.StatusOK}
 		name, in := hopName(hop, r)
-		f := ss.faults.match(hop, name, in)
+		var judged []journal.Verdict
+		if judge != nil && hopFrom == journal.Consumer {
+			judged = judge(r)
+		}
+		// Strict mode answers a failed check no mock enforces before the
+		// mock or a fault runs (strict.go); such a request uses no fault.
+		refuse := ss.strictRefusal(judged)
+		var f *fault
+		if refuse == nil {
+			f = ss.faults.match(hop, name, in)
+		}
 		entry := journal.Hop{
 			Time:          began,
 			From:          hopFrom,
@@ -193,10 +204,6 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 			entry.Interaction = name
 		}
 		entry.Step, entry.ReplyStep = steps(hopFrom, to, name, in)
-		var judged []journal.Verdict
-		if judge != nil && hopFrom == journal.Consumer {
-			judged = judge(r)
-		}
 		defer func() {
 			if p := recover(); p != nil {
 				entry.Error = "connection dropped"
@@ -218,6 +225,10 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 			v.mu.Unlock()
 			ss.Journal.Append(entry)
 		}()
+		if refuse != nil {
+			refuse(tee, r)
+			return
+		}
 		if f != nil {
 			entry.Fault = f.describe()
 			f.apply(tee, r, h)

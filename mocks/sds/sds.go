@@ -242,3 +242,15 @@ func writeBody(rw http.ResponseWriter, r *http.Request, correlationID, contentTy
 	rw.WriteHeader(status)
 	_, _ = rw.Write(body) // a HEAD's body is dropped by net/http
 }
+
+// BadRequest is the service's 400 BAD_REQUEST for reason: issue
+// "required", diagnostics "HTTP 400: Bad Request (reason)" (§3.5).
+func BadRequest(reason string) *gpc.Error { return badRequest("%s", reason) }
+
+// WriteError answers r with e exactly as the service answers its own
+// errors (§3.5: OperationOutcome id = correlation id, X-Correlation-Id
+// echoed or generated). The sandbox's strict mode uses it to refuse, in
+// SDS's shape, requests the service itself lets through.
+func WriteError(rw http.ResponseWriter, r *http.Request, e *gpc.Error) {
+	(&server{}).writeError(rw, r, tolerantCorrelationID(r), e)
+}
