@@ -218,7 +218,28 @@ func book(ctx context.Context, s *consumer.Session, req consumer.BookRequest, re
 	return outcome
 }
 
-// errorOutcome words a consumer error as the outcome it is compared with.
+// reasons names each kind of consumer failure as expect.outcome's
+// error.reason does (scenario.Reasons).
+var reasons = map[error]string{
+	consumer.ErrInvalidNHSNumber: "invalid-nhs-number",
+	consumer.ErrPatientNotFound:  "patient-not-found",
+	consumer.ErrInvalidated:      "invalidated",
+	consumer.ErrDeceased:         "deceased",
+	consumer.ErrRestricted:       "restricted",
+	consumer.ErrNoPractice:       "no-practice",
+	consumer.ErrUnverified:       "unverified",
+	consumer.ErrNoEndpoint:       "no-endpoint",
+	consumer.ErrNoDevice:         "no-device",
+	consumer.ErrCapability:       "capability",
+	consumer.ErrSlotTaken:        "slot-taken",
+	consumer.ErrBookingUnknown:   "booking-unknown",
+	consumer.ErrRemote:           "remote",
+	consumer.ErrTransport:        "transport",
+	consumer.ErrBadResponse:      "bad-response",
+}
+
+// errorOutcome words a consumer error as the outcome it is compared with:
+// "error hop status [code] (reason)".
 func errorOutcome(err error) string {
 	e, ok := consumer.AsError(err)
 	if !ok {
@@ -227,7 +248,19 @@ func errorOutcome(err error) string {
 	if e.Kind == consumer.ErrNoSlots {
 		return scenario.OutcomeNone
 	}
-	return strings.TrimSpace(fmt.Sprintf("error %s %d %s", e.Hop, e.Status, e.Code))
+	return formatError(e.Hop, e.Status, e.Code, reasons[e.Kind])
+}
+
+// formatError words an error outcome; code and reason may be empty.
+func formatError(hop string, status int, code, reason string) string {
+	s := fmt.Sprintf("error %s %d", hop, status)
+	if code != "" {
+		s += " " + code
+	}
+	if reason != "" {
+		s += " (" + reason + ")"
+	}
+	return s
 }
 
 // slotTaker sends the consumer's first booking once on its own, marked, so

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -127,6 +128,12 @@ func TestVerdicts(t *testing.T) {
 		{"expected error without code matches any code", "extends: builtin\nrun: {nhs_number: \"9000000017\"}\nexpect:\n  outcome: {error: {hop: pds, status: 404}}\n", "", ""},
 		{"no free slot in the window is outcome none", "extends: builtin\nrun: {nhs_number: \"9693632109\", from: +40d, to: +47d}\nexpect:\n  outcome: none\n", "", ""},
 		{"unsupported action", "extends: builtin\nrun: {action: slots}\n", "run", "not supported"},
+		// Reasons tell apart errors with the same hop and status.
+		{"right reason passes", "extends: builtin\nrun: {nhs_number: \"9000000009\"}\nexpect:\n  outcome: {error: {hop: pds, status: 200, reason: deceased}}\n", "", ""},
+		{"wrong reason fails", "extends: builtin\nrun: {nhs_number: \"9000000009\"}\nexpect:\n  outcome: {error: {hop: pds, status: 200, reason: restricted}}\n", "outcome",
+			"outcome: want error pds 200 (restricted), got error pds 200 (deceased)"},
+		{"reason with a code", "extends: builtin\nrun: {nhs_number: \"9000000017\"}\nexpect:\n  outcome: {error: {hop: pds, status: 404, code: RESOURCE_NOT_FOUND, reason: invalidated}}\n", "outcome",
+			"want error pds 404 RESOURCE_NOT_FOUND (invalidated), got error pds 404 RESOURCE_NOT_FOUND (patient-not-found)"},
 		// run.tamper (issue 5): the SSP's answers to faulty requests.
 		{"tampered Ssp-To is refused by the SSP", bookRun + tamperSspTo +
 			"expect:\n  outcome: {error: {hop: ssp, status: 403, code: PARTYKEY_INTERACTION_CHECK_FAILED_MESSAGERECEIVER_999999999999}}\n", "", ""},
@@ -186,5 +193,41 @@ func TestCancelledContextEndsInAnError(t *testing.T) {
 	res := Run(ctx, []*scenario.Scenario{load(t, "happy", happy)}, Options{Parallel: 1})
 	assert.Equal(t, res[0].Passed, false, "passed")
 	assert.Equal(t, res[0].Failures[0].Rule, "outcome", "rule")
-	assert.Equal(t, res[0].Outcome, "error pds 0", "outcome")
+	assert.Equal(t, res[0].Outcome, "error pds 0 (transport)", "outcome")
+}
+
+func TestOutcomeMatches(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		want, got string
+		match     bool
+	}{
+		{"booked", "booked", true},
+		{"booked", "none", false},
+		{"error pds 200", "error pds 200 (deceased)", true},
+		{"error pds 200 (deceased)", "error pds 200 (deceased)", true},
+		{"error pds 200 (restricted)", "error pds 200 (deceased)", false},
+		{"error pds 404", "error pds 404 RESOURCE_NOT_FOUND (patient-not-found)", true},
+		{"error pds 404 (patient-not-found)", "error pds 404 RESOURCE_NOT_FOUND (patient-not-found)", true},
+		{"error pds 404 INVALIDATED_RESOURCE", "error pds 404 RESOURCE_NOT_FOUND (patient-not-found)", false},
+		{"error pds 404", "error sds 404", false},
+		{"error pds 404", "error pds 400", false},
+		{"error ssp 403 (remote)", "error ssp 403 X", false}, // an external consumer's outcome has no reason
+	}
+	for _, c := range cases {
+		assert.Equal(t, outcomeMatches(c.want, c.got), c.match, c.want+" vs "+c.got)
+	}
+}
+
+// Every consumer failure kind has a reason the scenario schema accepts,
+// and every accepted reason is reachable.
+func TestReasonsMatchTheSchema(t *testing.T) {
+	t.Parallel()
+	var got []string
+	for _, r := range reasons {
+		got = append(got, r)
+	}
+	slices.Sort(got)
+	want := slices.Sorted(slices.Values(scenario.Reasons))
+	assert.DeepEqual(t, got, want, "reasons")
 }

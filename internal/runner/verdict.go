@@ -63,19 +63,44 @@ func verdict(sc *scenario.Scenario, outcome string, hops []journal.Hop, fixtures
 // wantOutcome words an expected outcome the way drive words the actual one.
 func wantOutcome(o scenario.Outcome) string {
 	if o.Kind == scenario.OutcomeError && o.Error != nil {
-		return strings.TrimSpace(fmt.Sprintf("error %s %d %s", o.Error.Hop, o.Error.Status, o.Error.Code))
+		return formatError(string(o.Error.Hop), o.Error.Status, o.Error.Code, string(o.Error.Reason))
 	}
 	return o.Kind
 }
 
+// errorWords are the parts of an outcome "error hop status [code] (reason)".
+type errorWords struct{ hop, status, code, reason string }
+
+func parseError(s string) (errorWords, bool) {
+	f := strings.Fields(s)
+	if len(f) < 3 || f[0] != "error" {
+		return errorWords{}, false
+	}
+	w := errorWords{hop: f[1], status: f[2]}
+	rest := f[3:]
+	if n := len(rest); n > 0 && strings.HasPrefix(rest[n-1], "(") && strings.HasSuffix(rest[n-1], ")") {
+		w.reason = strings.Trim(rest[n-1], "()")
+		rest = rest[:n-1]
+	}
+	if len(rest) > 1 {
+		return errorWords{}, false
+	}
+	if len(rest) == 1 {
+		w.code = rest[0]
+	}
+	return w, true
+}
+
 // outcomeMatches compares the words; an expected error without a code
-// matches any code.
+// matches any code, and one without a reason any reason.
 func outcomeMatches(want, got string) bool {
 	if want == got {
 		return true
 	}
-	w, g := strings.Fields(want), strings.Fields(got)
-	return len(w) == 3 && w[0] == "error" && len(g) >= 3 && slices.Equal(w, g[:3])
+	w, ok1 := parseError(want)
+	g, ok2 := parseError(got)
+	return ok1 && ok2 && w.hop == g.hop && w.status == g.status &&
+		(w.code == "" || w.code == g.code) && (w.reason == "" || w.reason == g.reason)
 }
 
 // Sequence is the ordered PDS, SDS and provider hop names of a journal:

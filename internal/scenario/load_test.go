@@ -133,7 +133,7 @@ func TestLoadProblems(t *testing.T) {
 		{"fault with body and spine_code", base + "faults:\n  - {hop: sds, status: 404, spine_code: NOT_FOUND, body: {a: 1}}\n",
 			[]Problem{{Line: 24, Column: 41, Message: "faults: give body or spine_code, not both"}}},
 		{"unknown outcome", base + "expect:\n  outcome: maybe\n",
-			[]Problem{{Line: 24, Column: 12, Message: `scenario.expect.outcome: unknown outcome "maybe" (want booked, none, ok or error: {hop, status, code})`}}},
+			[]Problem{{Line: 24, Column: 12, Message: `scenario.expect.outcome: unknown outcome "maybe" (want booked, none, ok, cancelled, amended or error: {hop, status, code, reason})`}}},
 		{"error outcome without hop", base + "expect:\n  outcome: {error: {status: 404}}\n",
 			[]Problem{{Line: 24, Column: 20, Message: `scenario.expect.outcome.error: missing required key "hop"`}}},
 		{"unknown step in sequence", base + "expect:\n  sequence: [pds.retrieve, pds.teleport]\n",

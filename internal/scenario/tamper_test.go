@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
@@ -121,4 +122,18 @@ func TestPointerTokens(t *testing.T) {
 	assert.DeepEqual(t, got, []string{"a/b", "~c", "0"}, "tokens")
 	assert.Equal(t, ClaimPointer("a/b~"), "/a~1b~0", "claim pointer")
 	assert.Equal(t, ClaimPointer("/x/y"), "/x/y", "pointer kept")
+}
+
+func TestOutcomeReason(t *testing.T) {
+	t.Parallel()
+	s, err := Load("s.yaml", []byte("name: t\nextends: builtin\nexpect:\n  outcome: {error: {hop: pds, status: 200, reason: deceased}}\n"))
+	assert.NilError(t, err)
+	assert.Equal(t, s.Expect.Outcome.Error.Reason, Enum("deceased"), "reason")
+	got := problems(t, "name: t\nextends: builtin\nexpect:\n  outcome: {error: {hop: pds, status: 200, reason: dead}}\n")
+	assert.DeepEqual(t, got, []Problem{{"s.yaml", 4, 52, `scenario.expect.outcome.error.reason: "dead" is not one of ` + strings.Join(Reasons, ", ")}}, "problems")
+	for _, o := range []string{OutcomeCancelled, OutcomeAmended} {
+		s, err := Load("s.yaml", []byte("name: t\nextends: builtin\nexpect: {outcome: "+o+"}\n"))
+		assert.NilError(t, err)
+		assert.Equal(t, s.Expect.Outcome.Kind, o, "outcome")
+	}
 }

@@ -475,12 +475,16 @@ func (x *Body) decodeNode(d *decoder, n *yaml.Node, where string) {
 const (
 	OutcomeBooked = "booked" // an appointment was booked
 	OutcomeNone   = "none"   // the consumer found nothing to book and stopped cleanly
-	OutcomeOK     = "ok"     // a non-booking action (slots, appointments, cancel, amend) succeeded
+	OutcomeOK     = "ok"     // a slot search or appointment listing succeeded
 	OutcomeError  = "error"  // the journey stopped at a hop's error
+	// OutcomeCancelled and OutcomeAmended end the cancel and amend actions
+	// (gpconnect-1.6.md §4.5, §4.4).
+	OutcomeCancelled = "cancelled"
+	OutcomeAmended   = "amended"
 )
 
-// Outcome is how the run must end: "booked", "none", "ok", or
-// "error: {hop, status, code}".
+// Outcome is how the run must end: "booked", "none", "ok", "cancelled",
+// "amended", or "error: {hop, status, code, reason}".
 type Outcome struct {
 	Kind  string
 	Error *ErrorOutcome
@@ -492,15 +496,24 @@ type ErrorOutcome struct {
 	Hop    Hop    `yaml:"hop" scenario:"required"`
 	Status int    `yaml:"status" scenario:"required"`
 	Code   string `yaml:"code"`
+	// Reason is why the consumer stopped, one of Reasons: what tells a
+	// deceased patient from a restricted one when PDS answered 200 to both.
+	Reason Enum `yaml:"reason" enum:"invalid-nhs-number,patient-not-found,invalidated,deceased,restricted,no-practice,unverified,no-endpoint,no-device,capability,slot-taken,booking-unknown,remote,transport,bad-response"`
 }
+
+// Reasons are the names an error outcome's reason may take, one per kind
+// of failure the built-in consumer tells apart (internal/consumer's Err*
+// kinds; "no free slots" is the outcome none, not an error).
+var Reasons = []string{"invalid-nhs-number", "patient-not-found", "invalidated", "deceased", "restricted", "no-practice", "unverified",
+	"no-endpoint", "no-device", "capability", "slot-taken", "booking-unknown", "remote", "transport", "bad-response"}
 
 func (x *Outcome) decodeNode(d *decoder, n *yaml.Node, where string) {
 	if n.Kind == yaml.ScalarNode {
 		switch n.Value {
-		case OutcomeBooked, OutcomeNone, OutcomeOK:
+		case OutcomeBooked, OutcomeNone, OutcomeOK, OutcomeCancelled, OutcomeAmended:
 			x.Kind = n.Value
 		default:
-			d.errorf(n, "%s: unknown outcome %q (want booked, none, ok or error: {hop, status, code})", where, n.Value)
+			d.errorf(n, "%s: unknown outcome %q (want booked, none, ok, cancelled, amended or error: {hop, status, code, reason})", where, n.Value)
 		}
 		return
 	}
