@@ -50,7 +50,7 @@ func nastyResults() []runner.Result {
 		{From: journal.Consumer, To: journal.SSP, Name: "ssp.book appointment", Interaction: "urn:book", Status: 409, Code: "DUPLICATE_REJECTED"},
 		{From: journal.Consumer, To: journal.SDS, Name: "sds.lookup\nsecond line", Interaction: "sds.endpoint", Error: "dial tcp 127.0.0.1:9: connect: connection refused;\r\nretry #3"},
 		{From: journal.Consumer, To: journal.PDS, Name: "pds.retrieve " + strings.Repeat("long-name ", 30) + "end", Interaction: "pds.retrieve", Status: 500,
-			Code: "INTERNAL_SERVER_ERROR", Error: "<html> %% 100% ]]> --> ->> --x end"},
+			Code: "INTERNAL_SERVER_ERROR", Error: "<html><br/> %% 100% ]]> --> ->> --x end"},
 	}
 	return []runner.Result{
 		{Scenario: &scenario.Scenario{Name: "happy path", File: "scenarios/happy-path.yaml"}, Passed: true, Hops: booked,

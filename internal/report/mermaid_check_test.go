@@ -62,19 +62,11 @@ func mermaidBlocks(md string) []string {
 	return blocks
 }
 
-// TestMarkdownMermaidParses renders the Markdown report of a realistic run
-// and checks every sequenceDiagram with the real Mermaid parser: each must
-// parse, and the arrows Mermaid reads must carry exactly the labels meant
-// (a '#' Mermaid takes for a comment would parse but drop the rest).
-func TestMarkdownMermaidParses(t *testing.T) {
-	t.Parallel()
-	var buf bytes.Buffer
-	assert.NilError(t, Markdown(&buf, nastyResults(), 92*time.Second))
-	blocks := mermaidBlocks(buf.String())
-	assert.Equal(t, len(blocks), len(nastyResults()), "one mermaid block per scenario")
-	results, exit := checkMermaid(t, blocks)
+// nastyArrows are the arrows of nastyResults' diagrams, "From->>To: label",
+// with every label exactly as the hop had it (newlines become spaces).
+func nastyArrows() [][]string {
 	long := "pds.retrieve " + strings.TrimSpace(strings.Repeat("long-name ", 30)) + " end"
-	want := [][]string{
+	return [][]string{
 		{ // happy path: nested SSP legs
 			"Consumer->>PDS: pds.retrieve",
 			"PDS-->>Consumer: 200",
@@ -107,13 +99,27 @@ func TestMarkdownMermaidParses(t *testing.T) {
 			"Consumer->>SDS: sds.lookup second line",
 			"SDS--xConsumer: ✗ dial tcp 127.0.0.1:9: connect: connection refused; retry #3",
 			"Consumer->>PDS: " + long,
-			"PDS--xConsumer: ✗ <html> %% 100% ]]> --> ->> --x end INTERNAL_SERVER_ERROR",
+			"PDS--xConsumer: ✗ <html><br/> %% 100% ]]> --> ->> --x end INTERNAL_SERVER_ERROR",
 		},
 		{ // a transport error alone
 			"Consumer->>SDS: sds.lookup second line",
 			"SDS--xConsumer: ✗ dial tcp 127.0.0.1:9: connect: connection refused; retry #3",
 		},
 	}
+}
+
+// TestMarkdownMermaidParses renders the Markdown report of a realistic run
+// and checks every sequenceDiagram with the real Mermaid parser: each must
+// parse, and the arrows Mermaid reads must carry exactly the labels meant
+// (a '#' Mermaid takes for a comment would parse but drop the rest).
+func TestMarkdownMermaidParses(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	assert.NilError(t, Markdown(&buf, nastyResults(), 92*time.Second))
+	blocks := mermaidBlocks(buf.String())
+	assert.Equal(t, len(blocks), len(nastyResults()), "one mermaid block per scenario")
+	results, exit := checkMermaid(t, blocks)
+	want := nastyArrows()
 	for i, r := range results {
 		if !r.OK {
 			t.Errorf("diagram %d does not parse: %s\n%s", i, r.Error, blocks[i])

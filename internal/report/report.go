@@ -15,10 +15,12 @@
 //   - tools/mermaid-check runs the real Mermaid parser (the npm package,
 //     pinned in its package-lock.json) under Node over every ```mermaid
 //     block the Markdown holds, and returns the arrows as Mermaid read them,
-//     so the tests check the labels came through whole.
+//     so the tests check the labels came through whole. Its render.html
+//     also draws them in headless Chromium (when /usr/bin/chromium exists),
+//     as a Markdown viewer would, and the tests check the drawn labels.
 //
-// Both tests skip when their tool is missing and fail when CI=true; .ci/run
-// installs them (apt-get install libxml2-utils; npm ci in
+// The xmllint and Node checks skip when their tool is missing and fail when
+// CI=true; .ci/run installs them (apt-get install libxml2-utils; npm ci in
 // tools/mermaid-check).
 package report
 
@@ -232,9 +234,9 @@ func reply(b *strings.Builder, h journal.Hop) {
 // hold as they are: in Mermaid's sequence grammar a message runs from the
 // colon up to the first newline, ';' or '#' — ';' ends the statement (the
 // rest is a syntax error) and '#' starts a comment (the rest is silently
-// dropped) — and '<' and '>' would reach the renderer as HTML (<br> breaks
-// the line; other tags are sanitised away). Colons after the first are
-// text. Entity codes themselves survive: their '#' and ';' are escaped.
+// dropped) — and the renderer reads <br> (in any spelling) as a line
+// break, so '<' and '>' are escaped too. Colons after the first are text.
+// An entity code in the text itself survives: its '#' and ';' are escaped.
 var mermaidEscaper = strings.NewReplacer("#", "#35;", ";", "#59;", "<", "#60;", ">", "#62;")
 
 // mermaidText keeps a message on one line, valid UTF-8 and clear of Mermaid
