@@ -239,6 +239,21 @@ func TestSSP(t *testing.T) {
 	}
 }
 
+// TestSSPUnknownRoot: with no known service root (the target is
+// elsewhere; SSP_TARGET_MATCHES_ENDPOINT reports that) aud cannot be
+// judged, so JWT_AUD_NOT_SERVICE_ROOT does not fire on its own account.
+func TestSSPUnknownRoot(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	r := sspRequest(t, w, gpc.SearchSlots, "GET", "/Slot", nil)
+	vs := conformance.SSP(r, "", w)
+	for _, v := range vs {
+		if v.Check == "JWT_AUD_NOT_SERVICE_ROOT" && !v.Passed {
+			t.Errorf("aud judged against no service root: %+v", v)
+		}
+	}
+}
+
 func TestSSPMissingAuthorization(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -285,6 +300,9 @@ func TestJourney(t *testing.T) {
 			{gpc.CreateAppointment, practiceODS, traceID, providerASID, []string{"JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}, true},
 			{gpc.CreateAppointment, practiceODS, traceID, providerASID, []string{"JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}, false},
 			{gpc.CreateAppointment, practiceODS, traceID, providerASID, []string{"JOURNEY_TRACEID_REUSED", "JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}, false},
+		}},
+		{"booking at no known practice is not judged for a find", []step{
+			{gpc.CreateAppointment, "", traceID, providerASID, []string{}, false},
 		}},
 		{"Ssp-To not the practice's ASID", []step{
 			{gpc.SearchSlots, practiceODS, traceID, "123456789012", []string{"JOURNEY_SSP_TO_NOT_FROM_SDS"}, false},

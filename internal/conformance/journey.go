@@ -54,7 +54,9 @@ func (j *Journey) Observe(r *http.Request, interaction gpc.Interaction, ods stri
 			out = append(out, verdict(JourneyTraceIDReused, true, ""))
 		}
 	}
-	if interaction == gpc.CreateAppointment {
+	// A booking sent to no known practice names none to have found the
+	// patient at; the SSP refuses its target anyway.
+	if interaction == gpc.CreateAppointment && ods != "" {
 		if prior {
 			out = append(out, verdict(JourneyBookWithoutFind, true, ""))
 		} else {
