@@ -151,7 +151,7 @@ func reportSSP(r *http.Request, failures []ssp.Failure) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for _, f := range failures {
-		v.list = append(v.list, journal.Verdict{Check: f.Check, Passed: false, Severity: "error", Section: "gpconnect-1.6 §1.4", Message: f.Message})
+		v.list = append(v.list, journal.Verdict{Check: f.Check, Passed: false, Severity: "error", Section: "gpconnect-1.6.md §1.4", Message: f.Message})
 	}
 }
 
