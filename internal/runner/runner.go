@@ -46,8 +46,8 @@ type Result struct {
 	Passed   bool
 	Failures []Failure
 	Hops     []journal.Hop
-	// Outcome says how the run ended: "booked", "ok", "none", or an error
-	// "error hop status code".
+	// Outcome says how the run ended: "booked", "ok", "none", "cancelled",
+	// "amended", or an error "error hop status [code] (reason)".
 	Outcome  string
 	Duration time.Duration
 }
@@ -118,13 +118,14 @@ func runOne(ctx context.Context, srv *sandbox.Server, tr http.RoundTripper, sc *
 		return res
 	}
 	defer srv.DeleteSession(ss.ID)
-	outcome, runErr := drive(ctx, ss, tr, sc)
-	res.Outcome = outcome
+	out, runErr := drive(ctx, ss, tr, sc)
+	res.Outcome = out.outcome
 	res.Hops = ss.Journal.Hops()
 	if runErr != nil {
 		res.Failures = append(res.Failures, Failure{Rule: "run", Section: "scenario-format §run", Message: runErr.Error()})
 	}
-	res.Failures = append(res.Failures, verdict(sc, outcome, res.Hops, opts.FixtureDir)...)
+	res.Failures = append(res.Failures, verdict(sc, out.outcome, res.Hops, opts.FixtureDir)...)
+	res.Failures = append(res.Failures, countVerdicts(sc, out)...)
 	res.Passed = len(res.Failures) == 0
 	res.Duration = time.Since(began)
 	return res
@@ -132,13 +133,10 @@ func runOne(ctx context.Context, srv *sandbox.Server, tr http.RoundTripper, sc *
 
 // drive makes the built-in consumer do the scenario's run and reports how
 // it ended. The error is for a run that could not start at all.
-func drive(ctx context.Context, ss *sandbox.Session, tr http.RoundTripper, sc *scenario.Scenario) (string, error) {
+func drive(ctx context.Context, ss *sandbox.Session, tr http.RoundTripper, sc *scenario.Scenario) (ran, error) {
 	r := sc.Run
 	if r == nil || r.Consumer == "external" {
-		return scenario.OutcomeNone, nil
-	}
-	if r.Action != "" && r.Action != "book" {
-		return "", fmt.Errorf("run.action %q is not supported by the runner yet (only book)", r.Action)
+		return ran{outcome: scenario.OutcomeNone}, nil
 	}
 	timeout := r.Timeout.D()
 	if timeout <= 0 {
@@ -165,11 +163,14 @@ func drive(ctx context.Context, ss *sandbox.Session, tr http.RoundTripper, sc *s
 		HTTPClient: hc, Timeout: timeout, Backoff: 10 * time.Millisecond, Now: now,
 	})
 	if err != nil {
-		return "", err
+		return ran{}, err
 	}
 	// search_windows counts the windows tried after the first;
 	// book_retries the bookings after the first.
 	req := consumer.BookRequest{NHSNumber: string(r.NHSNumber), ODS: string(r.ODS), Windows: 1 + r.SearchWindows, MaxAttempts: 1 + r.BookRetries}
+	if r.Action == "book" {
+		req.Description, req.Comment = r.Description, r.Comment
+	}
 	t0 := now()
 	if r.From != nil {
 		req.From = r.From.Resolve(t0)
@@ -192,15 +193,189 @@ func drive(ctx context.Context, ss *sandbox.Session, tr http.RoundTripper, sc *s
 		req.Prefer.PractitionerID = p.Practitioner
 		req.Prefer.LocationID = p.Location
 	}
-	outcome := book(ctx, cl.NewSession(), req, max(r.Repeat, 1), 4*timeout)
+	a := action{s: cl.NewSession(), r: r, req: req, limit: 4 * timeout, from: t0, to: t0.AddDate(0, 0, consumer.MaxWindowDays)}
+	if r.From != nil {
+		a.from = r.From.Resolve(t0)
+		a.to = a.from.AddDate(0, 0, consumer.MaxWindowDays)
+	}
+	if r.To != nil {
+		a.to = r.To.Resolve(t0)
+	}
+	var out ran
+	switch r.Action {
+	case "slots":
+		out = a.slots(ctx)
+	case "appointments":
+		out = a.appointments(ctx)
+	case "cancel", "amend":
+		out = a.change(ctx)
+	default:
+		out = ran{outcome: book(ctx, a.s, req, max(r.Repeat, 1), a.limit)}
+	}
 	if tamper != nil {
 		// A tamper that could not apply, or never applied, makes the run
 		// prove nothing: that is the scenario's failure, not an outcome.
 		if err := tamper.Err(); err != nil {
-			return outcome, err
+			return out, err
 		}
 	}
-	return outcome, nil
+	return out, nil
+}
+
+// ran is how a run ended, and what the slots and appointments actions
+// counted (-1 when the action did not count).
+type ran struct {
+	outcome             string
+	slots, appointments int
+}
+
+// action is one run of a non-booking action by a consumer session.
+type action struct {
+	s        *consumer.Session
+	r        *scenario.Run
+	req      consumer.BookRequest
+	limit    time.Duration
+	from, to time.Time
+}
+
+func failed(err error) ran { return ran{outcome: errorOutcome(err), slots: -1, appointments: -1} }
+
+// slots traces the patient (when named) for their practice, looks the
+// practice up on SDS, reads its capability statement and searches free
+// slots in the run's window (gpconnect-1.6.md §4.1): ok with slots, none
+// without.
+func (a action) slots(ctx context.Context) ran {
+	ctx, cancel := context.WithTimeout(ctx, a.limit)
+	defer cancel()
+	ods := string(a.r.ODS)
+	if a.r.NHSNumber != "" {
+		t, err := a.s.Trace(ctx, string(a.r.NHSNumber), ods != "")
+		if err != nil {
+			return failed(err)
+		}
+		if ods == "" {
+			ods = t.ODS
+		}
+	}
+	if _, err := a.s.Capability(ctx, ods); err != nil {
+		return failed(err)
+	}
+	res, err := a.s.SearchSlots(ctx, ods, a.from, a.to)
+	if err != nil {
+		return failed(err)
+	}
+	out := ran{outcome: scenario.OutcomeOK, slots: len(res.Slots), appointments: -1}
+	if len(res.Slots) == 0 {
+		out.outcome = scenario.OutcomeNone
+	}
+	return out
+}
+
+// patient traces the patient and finds them at the practice, as the
+// consumer must before it can name their appointments (§4.6). No record
+// there is the consumer's stop: reason patient-not-found.
+func (a action) patient(ctx context.Context) (string, *consumer.ProviderPatient, *ran) {
+	t, err := a.s.Trace(ctx, string(a.r.NHSNumber), a.r.ODS != "")
+	if err != nil {
+		f := failed(err)
+		return "", nil, &f
+	}
+	ods := string(a.r.ODS)
+	if ods == "" {
+		ods = t.ODS
+	}
+	p, err := a.s.FindPatient(ctx, ods, t.NHSNumber)
+	if err != nil {
+		f := failed(err)
+		return "", nil, &f
+	}
+	if p == nil {
+		return "", nil, &ran{outcome: formatError(consumer.HopProvider, http.StatusOK, "", reasons[consumer.ErrPatientNotFound]), slots: -1, appointments: -1}
+	}
+	return ods, p, nil
+}
+
+// appointments lists the patient's appointments in the run's window
+// (gpconnect-1.6.md §4.6): ok, however many.
+func (a action) appointments(ctx context.Context) ran {
+	ctx, cancel := context.WithTimeout(ctx, a.limit)
+	defer cancel()
+	ods, p, stop := a.patient(ctx)
+	if stop != nil {
+		return *stop
+	}
+	list, err := a.s.PatientAppointments(ctx, ods, p.ID, a.from, a.to)
+	if err != nil {
+		return failed(err)
+	}
+	return ran{outcome: scenario.OutcomeOK, slots: -1, appointments: len(list)}
+}
+
+// change cancels or amends an appointment: the one the world holds
+// (run.appointment), found through the patient first, or one it books
+// (gpconnect-1.6.md §4.4, §4.5).
+func (a action) change(ctx context.Context) ran {
+	var ods, id string
+	if a.r.Appointment != "" {
+		pctx, cancel := context.WithTimeout(ctx, a.limit)
+		var stop *ran
+		ods, _, stop = a.patient(pctx)
+		cancel()
+		if stop != nil {
+			return *stop
+		}
+		id = a.r.Appointment
+	} else {
+		bctx, cancel := context.WithTimeout(ctx, a.limit)
+		b, err := a.s.Book(bctx, a.req)
+		cancel()
+		if err != nil {
+			return failed(err)
+		}
+		ods, id = b.ODS, b.Appointment.ID()
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.limit)
+	defer cancel()
+	if a.r.Action == "cancel" {
+		if _, err := a.s.CancelAppointment(ctx, ods, id, ""); err != nil {
+			return failed(err)
+		}
+		return ran{outcome: scenario.OutcomeCancelled, slots: -1, appointments: -1}
+	}
+	desc, comment := a.r.Description, a.r.Comment
+	if desc == "" && comment == "" {
+		comment = "Amended by the spine-sandbox runner"
+	}
+	if _, err := a.s.AmendAppointment(ctx, ods, id, desc, comment); err != nil {
+		return failed(err)
+	}
+	return ran{outcome: scenario.OutcomeAmended, slots: -1, appointments: -1}
+}
+
+// countVerdicts compares expect.slots and expect.appointments with what
+// the action counted.
+func countVerdicts(sc *scenario.Scenario, out ran) []Failure {
+	ex := sc.Expect
+	if ex == nil {
+		return nil
+	}
+	var fs []Failure
+	for _, c := range []struct {
+		what string
+		want *int
+		got  int
+	}{{"slots", ex.Slots, out.slots}, {"appointments", ex.Appointments, out.appointments}} {
+		if c.want == nil || *c.want == c.got {
+			continue
+		}
+		got := fmt.Sprint(c.got)
+		if c.got < 0 {
+			got = "none counted (the action stopped first)"
+		}
+		fs = append(fs, Failure{Rule: c.what, Section: "scenario-format §expect." + c.what,
+			Message: fmt.Sprintf("%s: want %d, got %s", c.what, *c.want, got)})
+	}
+	return fs
 }
 
 // book books repeat times in one consumer session.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,7 +128,6 @@ func TestVerdicts(t *testing.T) {
 		{"external consumer does nothing", "extends: builtin\nrun: {consumer: external}\nexpect:\n  outcome: none\n  sequence: []\n", "", ""},
 		{"expected error without code matches any code", "extends: builtin\nrun: {nhs_number: \"9000000017\"}\nexpect:\n  outcome: {error: {hop: pds, status: 404}}\n", "", ""},
 		{"no free slot in the window is outcome none", "extends: builtin\nrun: {nhs_number: \"9693632109\", from: +40d, to: +47d}\nexpect:\n  outcome: none\n", "", ""},
-		{"unsupported action", "extends: builtin\nrun: {action: slots}\n", "run", "not supported"},
 		// Reasons tell apart errors with the same hop and status.
 		{"right reason passes", "extends: builtin\nrun: {nhs_number: \"9000000009\"}\nexpect:\n  outcome: {error: {hop: pds, status: 200, reason: deceased}}\n", "", ""},
 		{"wrong reason fails", "extends: builtin\nrun: {nhs_number: \"9000000009\"}\nexpect:\n  outcome: {error: {hop: pds, status: 200, reason: restricted}}\n", "outcome",
@@ -230,4 +230,42 @@ func TestReasonsMatchTheSchema(t *testing.T) {
 	slices.Sort(got)
 	want := slices.Sorted(slices.Values(scenario.Reasons))
 	assert.DeepEqual(t, got, want, "reasons")
+}
+
+// TestActionScenarios runs the repository's scenario for each non-booking
+// action as written (it must pass) and with one expectation made wrong
+// (it must fail on that rule): the mutation check of issue 5.
+func TestActionScenarios(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		file, from, to, wantRule, wantText string
+	}{
+		{"action-slots.yaml", "  slots: 4\n", "  slots: 5\n", "slots", "slots: want 5, got 4"},
+		{"action-appointments.yaml", "  appointments: 2\n", "  appointments: 1\n", "appointments", "appointments: want 1, got 2"},
+		{"action-cancel.yaml", "outcome: cancelled", "outcome: amended", "outcome", "outcome: want amended, got cancelled"},
+		{"action-amend-existing.yaml", `appointment: "90"`, `appointment: "99"`, "outcome", "outcome: want amended, got error provider 404"},
+	}
+	var scs []*scenario.Scenario
+	for _, c := range cases {
+		b, err := os.ReadFile(filepath.Join("..", "..", "scenarios", c.file))
+		assert.NilError(t, err)
+		scs = append(scs, load(t, c.file, string(b)))
+		if !strings.Contains(string(b), c.from) {
+			t.Fatalf("%s does not contain %q", c.file, c.from)
+		}
+		scs = append(scs, load(t, "mutated "+c.file, strings.Replace(string(b), c.from, c.to, 1)))
+	}
+	res := Run(context.Background(), scs, Options{Parallel: 4})
+	for i, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			good, bad := res[2*i], res[2*i+1]
+			var out bytes.Buffer
+			Print(&out, []Result{good, bad}, time.Second)
+			if !good.Passed || bad.Passed {
+				t.Fatalf("want the scenario to pass and its mutation to fail:\n%s", out.String())
+			}
+			assert.Equal(t, bad.Failures[0].Rule, c.wantRule, "rule")
+			assert.Contains(t, bad.Failures[0].Message, c.wantText, "failure")
+		})
+	}
 }

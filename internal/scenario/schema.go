@@ -250,6 +250,14 @@ type Run struct {
 	Repeat             int      `yaml:"repeat"`
 	TakeSlotBeforeBook bool     `yaml:"take_slot_before_book"`
 	Timeout            Duration `yaml:"timeout"`
+	// Appointment names an appointment the world already holds for cancel
+	// or amend to act on; without it they book one first.
+	Appointment string `yaml:"appointment"`
+	// Description and Comment go on the booked appointment, or replace
+	// the amended one's (gpconnect-1.6.md §4.4: the only fields amend may
+	// change).
+	Description string `yaml:"description"`
+	Comment     string `yaml:"comment"`
 	// Tamper lists edits the runner makes to the consumer's outgoing
 	// requests, so a scenario can prove what PDS, SDS, the SSP or the
 	// provider answer to a faulty request.
@@ -333,6 +341,10 @@ type Expect struct {
 	Sequence []Step    `yaml:"sequence"`
 	Requests []Request `yaml:"requests"`
 	Checks   *Checks   `yaml:"checks"`
+	// Slots is how many free slots the slots action must find, and
+	// Appointments how many the appointments action must list.
+	Slots        *int `yaml:"slots"`
+	Appointments *int `yaml:"appointments"`
 }
 
 // Request compares a request the consumer sent with a fixture.

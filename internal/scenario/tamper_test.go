@@ -137,3 +137,37 @@ func TestOutcomeReason(t *testing.T) {
 		assert.Equal(t, s.Expect.Outcome.Kind, o, "outcome")
 	}
 }
+
+func TestActionProblems(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, src string
+		want      []Problem
+	}{
+		{"slots needs a patient or a practice", "run: {action: slots}\n",
+			[]Problem{{Line: 3, Column: 6, Message: "run: action slots needs nhs_number (to trace the registered practice) or ods"}}},
+		{"appointment only for cancel and amend", "run: {nhs_number: \"9693632109\", appointment: \"90\"}\n",
+			[]Problem{{Line: 3, Column: 46, Message: "run: appointment is for the cancel and amend actions, not book"}}},
+		{"slots count needs the slots action", "run: {nhs_number: \"9693632109\"}\nexpect: {slots: 3}\n",
+			[]Problem{{Line: 4, Column: 17, Message: "expect.slots counts what run.action slots finds; this run does not do slots"}}},
+		{"negative appointments count", "run: {action: appointments, nhs_number: \"9693632109\"}\nexpect: {appointments: -1}\n",
+			[]Problem{{Line: 4, Column: 24, Message: "expect.appointments must not be negative"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src := "name: t\nextends: builtin\n" + tt.src
+			got := problems(t, src)
+			for i := range tt.want {
+				tt.want[i].File = "s.yaml"
+			}
+			assert.DeepEqual(t, got, tt.want, "problems")
+			if t.Failed() {
+				showProblems(t, src, got)
+			}
+		})
+	}
+	s, err := Load("s.yaml", []byte("name: t\nextends: builtin\nrun: {action: slots, ods: A20047}\nexpect: {outcome: ok, slots: 0}\n"))
+	assert.NilError(t, err)
+	assert.Equal(t, *s.Expect.Slots, 0, "slots")
+}

@@ -99,6 +99,22 @@ func (d *decoder) validate(s *Scenario) {
 		d.validateRun(s.Run, now)
 	}
 	if e := s.Expect; e != nil {
+		action := ""
+		if s.Run != nil && s.Run.Consumer != "external" {
+			action = string(s.Run.Action)
+		}
+		for _, c := range []struct {
+			key, action string
+			n           *int
+		}{{"slots", "slots", e.Slots}, {"appointments", "appointments", e.Appointments}} {
+			switch {
+			case c.n == nil:
+			case *c.n < 0:
+				d.errorAt(e.At, c.key, "expect.%s must not be negative", c.key)
+			case action != c.action:
+				d.errorAt(e.At, c.key, "expect.%s counts what run.action %s finds; this run does not do %s", c.key, c.action, c.action)
+			}
+		}
 		for _, r := range e.Requests {
 			for _, ig := range r.Ignore {
 				if ig == "" {
@@ -276,8 +292,14 @@ func (d *decoder) validateRun(r *Run, now time.Time) {
 	if r.Action == "" {
 		r.Action = "book"
 	}
-	if r.Action != "slots" && r.NHSNumber == "" {
+	switch {
+	case r.Action == "slots" && r.NHSNumber == "" && r.ODS == "":
+		d.errorAt(r.At, "", "run: action slots needs nhs_number (to trace the registered practice) or ods")
+	case r.Action != "slots" && r.NHSNumber == "":
 		d.errorAt(r.At, "", "run: action %s needs nhs_number", r.Action)
+	}
+	if r.Appointment != "" && r.Action != "cancel" && r.Action != "amend" {
+		d.errorAt(r.At, "appointment", "run: appointment is for the cancel and amend actions, not %s", r.Action)
 	}
 	if r.From != nil && r.To != nil && !r.To.Resolve(now).After(r.From.Resolve(now)) {
 		d.errorAt(r.At, "to", "run: to (%s) must be after from (%s)", r.To.Text, r.From.Text)
