@@ -29,7 +29,9 @@ func BenchmarkSlotSearch(b *testing.B) {
 			req := gpcRequest(b, ss, via.ssp, gpc.SearchSlots, "GET", slotQuery(ss), "")
 			ctx := context.Background()
 			for b.Loop() {
-				benchDo(b, e, req.Clone(ctx), http.StatusOK)
+				r := req.Clone(ctx)
+				r.Header.Set("Ssp-TraceID", freshTraceID()) // strict mode refuses a reused one
+				benchDo(b, e, r, http.StatusOK)
 			}
 		})
 	}
