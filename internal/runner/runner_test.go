@@ -213,6 +213,10 @@ func TestOutcomeMatches(t *testing.T) {
 		{"error pds 404", "error sds 404", false},
 		{"error pds 404", "error pds 400", false},
 		{"error ssp 403 (remote)", "error ssp 403 X", false}, // an external consumer's outcome has no reason
+		{"error ssp 405", "error ssp 405 405: Method Not Allowed (remote)", true},
+		{"error ssp 405 405: Method Not Allowed", "error ssp 405 405: Method Not Allowed (remote)", true},
+		{"error ssp 405 405: Method Allowed", "error ssp 405 405: Method Not Allowed (remote)", false},
+		{"error ssp 405 405:", "error ssp 405 405: Method Not Allowed (remote)", false},
 	}
 	for _, c := range cases {
 		assert.Equal(t, outcomeMatches(c.want, c.got), c.match, c.want+" vs "+c.got)

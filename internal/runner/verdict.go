@@ -82,12 +82,9 @@ func parseError(s string) (errorWords, bool) {
 		w.reason = strings.Trim(rest[n-1], "()")
 		rest = rest[:n-1]
 	}
-	if len(rest) > 1 {
-		return errorWords{}, false
-	}
-	if len(rest) == 1 {
-		w.code = rest[0]
-	}
+	// A code is what is left, spaces and all: the SSP's 405 body carries
+	// "405: Method Not Allowed" (gpconnect-1.6.md §1.5).
+	w.code = strings.Join(rest, " ")
 	return w, true
 }
 
