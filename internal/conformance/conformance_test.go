@@ -270,7 +270,6 @@ func TestJourney(t *testing.T) {
 		trace   string
 		to      string
 		failing []string
-		runner  bool // sent by the scenario runner as another client
 	}
 	const other = "0a1b2c3d-0000-4000-8000-000000000001"
 	tests := []struct {
@@ -278,34 +277,29 @@ func TestJourney(t *testing.T) {
 		steps []step
 	}{
 		{"find then book", []step{
-			{gpc.SearchPatient, practiceODS, traceID, providerASID, []string{}, false},
-			{gpc.CreateAppointment, practiceODS, other, providerASID, []string{}, false},
+			{gpc.SearchPatient, practiceODS, traceID, providerASID, []string{}},
+			{gpc.CreateAppointment, practiceODS, other, providerASID, []string{}},
 		}},
 		{"register then book", []step{
-			{gpc.RegisterPatient, practiceODS, traceID, providerASID, []string{}, false},
-			{gpc.CreateAppointment, practiceODS, other, providerASID, []string{}, false},
+			{gpc.RegisterPatient, practiceODS, traceID, providerASID, []string{}},
+			{gpc.CreateAppointment, practiceODS, other, providerASID, []string{}},
 		}},
 		{"book without find", []step{
-			{gpc.CreateAppointment, practiceODS, traceID, providerASID, []string{"JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}, false},
+			{gpc.CreateAppointment, practiceODS, traceID, providerASID, []string{"JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}},
 		}},
 		{"find at another practice does not count", []step{
-			{gpc.SearchPatient, "B99999", traceID, providerASID, []string{}, false},
-			{gpc.CreateAppointment, practiceODS, other, providerASID, []string{"JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}, false},
+			{gpc.SearchPatient, "B99999", traceID, providerASID, []string{}},
+			{gpc.CreateAppointment, practiceODS, other, providerASID, []string{"JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}},
 		}},
 		{"trace id reused", []step{
-			{gpc.SearchPatient, practiceODS, traceID, providerASID, []string{}, false},
-			{gpc.SearchSlots, practiceODS, traceID, providerASID, []string{"JOURNEY_TRACEID_REUSED"}, false},
-		}},
-		{"the runner's copy of a request does not use its trace id", []step{
-			{gpc.CreateAppointment, practiceODS, traceID, providerASID, []string{"JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}, true},
-			{gpc.CreateAppointment, practiceODS, traceID, providerASID, []string{"JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}, false},
-			{gpc.CreateAppointment, practiceODS, traceID, providerASID, []string{"JOURNEY_TRACEID_REUSED", "JOURNEY_BOOK_WITHOUT_FIND_PATIENT"}, false},
+			{gpc.SearchPatient, practiceODS, traceID, providerASID, []string{}},
+			{gpc.SearchSlots, practiceODS, traceID, providerASID, []string{"JOURNEY_TRACEID_REUSED"}},
 		}},
 		{"booking at no known practice is not judged for a find", []step{
-			{gpc.CreateAppointment, "", traceID, providerASID, []string{}, false},
+			{gpc.CreateAppointment, "", traceID, providerASID, []string{}},
 		}},
 		{"Ssp-To not the practice's ASID", []step{
-			{gpc.SearchSlots, practiceODS, traceID, "123456789012", []string{"JOURNEY_SSP_TO_NOT_FROM_SDS"}, false},
+			{gpc.SearchSlots, practiceODS, traceID, "123456789012", []string{"JOURNEY_SSP_TO_NOT_FROM_SDS"}},
 		}},
 	}
 	for _, tt := range tests {
@@ -316,9 +310,6 @@ func TestJourney(t *testing.T) {
 				r := httptest.NewRequest("GET", "/ssp/x", nil)
 				r.Header["Ssp-TraceID"] = []string{s.trace}
 				r.Header["Ssp-To"] = []string{s.to}
-				if s.runner {
-					r.Header.Set("X-Spine-Sandbox-Runner", "take-slot")
-				}
 				assert.DeepEqual(t, failed(j.Observe(r, s.in, s.ods)), s.failing, "step "+string(rune('1'+i)))
 			}
 		})

@@ -9,13 +9,6 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
 
-// otherClient marks a request the scenario runner sends as another client
-// (internal/runner's takeHeader: its copy of the consumer's booking that
-// takes the slot first, for the 409 branch of §4.2). The copy carries the
-// consumer's own Ssp-TraceID, so the journey does not remember it: the
-// consumer's request that follows is not a reuse.
-const otherClient = "X-Spine-Sandbox-Runner"
-
 // Journey follows one session's consumer→SSP requests to judge their
 // order: rules no single request shows. It is safe for concurrent use.
 type Journey struct {
@@ -35,10 +28,9 @@ func NewJourney(w *world.World) *Journey {
 func (j *Journey) Observe(r *http.Request, interaction gpc.Interaction, ods string) []journal.Verdict {
 	var out []journal.Verdict
 	trace, _ := header(r.Header, "Ssp-TraceID")
-	_, other := header(r.Header, otherClient)
 	j.mu.Lock()
 	reused := trace != "" && j.traces[trace]
-	if trace != "" && !other {
+	if trace != "" {
 		j.traces[trace] = true
 	}
 	prior := j.found[ods]
