@@ -10,7 +10,6 @@
 package consumer
 
 import (
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -169,13 +168,4 @@ type endpointKey struct {
 // NewSession starts an encounter with empty caches.
 func (c *Client) NewSession() *Session {
 	return &Session{c: c, traces: map[string]*Trace{}, endpoints: map[endpointKey]*Endpoint{}, patients: map[string]*ProviderPatient{}}
-}
-
-// uuid4 returns a random RFC 4122 version 4 UUID.
-func uuid4() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

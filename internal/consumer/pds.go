@@ -94,8 +94,8 @@ func (s *Session) Trace(ctx context.Context, nhs string, allowNoPractice bool) (
 	}
 	c.header = func() (http.Header, error) {
 		h := http.Header{}
-		h["X-Request-ID"] = []string{uuid4()}
-		h["X-Correlation-ID"] = []string{uuid4()}
+		h["X-Request-ID"] = []string{gpc.NewUUID()}
+		h["X-Correlation-ID"] = []string{gpc.NewUUID()}
 		h.Set("Accept", "application/fhir+json")
 		return h, nil
 	}

@@ -103,7 +103,7 @@ func (s *Session) sdsCall(step, path string, q Query, interaction gpc.Interactio
 			h := http.Header{}
 			h.Set("apikey", s.c.cfg.APIKey)
 			// SDS rejects a non-UUID X-Correlation-Id (pds-sds-fhir.md §3.3).
-			h["X-Correlation-Id"] = []string{uuid4()}
+			h["X-Correlation-Id"] = []string{gpc.NewUUID()}
 			h.Set("Accept", "application/fhir+json")
 			return h, nil
 		}}

@@ -224,7 +224,7 @@ func (cl *Client) sspCall(step string, ep *Endpoint, method, path string, q Quer
 			}
 			h := http.Header{}
 			// Assigned directly to keep the spec's spelling on the wire.
-			h["Ssp-TraceID"] = []string{uuid4()}
+			h["Ssp-TraceID"] = []string{gpc.NewUUID()}
 			h["Ssp-From"] = []string{cl.cfg.ASID}
 			h["Ssp-To"] = []string{ep.ASID}
 			h["Ssp-InteractionID"] = []string{string(ep.Interaction)}

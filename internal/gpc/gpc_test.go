@@ -2,6 +2,7 @@ package gpc
 
 import (
 	"encoding/json"
+	"regexp"
 	"testing"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
@@ -67,4 +68,20 @@ func TestOutcomesRoundTripThroughSpineCode(t *testing.T) {
 	assert.Equal(t, code, "ASID_CHECK_FAILED_MESSAGESENDER_200000000115", "SSP message")
 	code, _ = SpineCode([]byte("not json"))
 	assert.Equal(t, code, "", "not an outcome")
+}
+
+func TestNewUUID(t *testing.T) {
+	t.Parallel()
+	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	seen := map[string]bool{}
+	for range 100 {
+		u := NewUUID()
+		if !re.MatchString(u) {
+			t.Fatalf("NewUUID() = %q, not a lower-case version 4 UUID", u)
+		}
+		if seen[u] {
+			t.Fatalf("NewUUID() repeated %q", u)
+		}
+		seen[u] = true
+	}
 }

@@ -6,7 +6,6 @@ package runner
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"net/http"
@@ -439,15 +438,6 @@ func formatError(hop string, status int, code, reason string) string {
 	return s
 }
 
-// newTraceID is a random version 4 UUID.
-func newTraceID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
 // slotTaker sends the consumer's first booking once on its own, marked, so
 // the slot is taken by "another client" when the consumer's own booking
 // arrives (the 409 DUPLICATE_REJECTED branch of gpconnect-1.6.md §4.2).
@@ -477,7 +467,7 @@ func (t *slotTaker) RoundTrip(r *http.Request) (*http.Response, error) {
 		// Another client sends its own Ssp-TraceID (gpconnect-1.6.md
 		// §1.3): a copy of the consumer's would make the consumer's own
 		// booking a reuse, which strict mode refuses.
-		setHeader(cp.Header, "Ssp-TraceID", newTraceID())
+		setHeader(cp.Header, "Ssp-TraceID", gpc.NewUUID())
 		resp, rerr := t.next.RoundTrip(cp)
 		if rerr != nil {
 			err = rerr

@@ -30,7 +30,7 @@ func BenchmarkSlotSearch(b *testing.B) {
 			ctx := context.Background()
 			for b.Loop() {
 				r := req.Clone(ctx)
-				r.Header.Set("Ssp-TraceID", freshTraceID()) // strict mode refuses a reused one
+				r.Header.Set("Ssp-TraceID", gpc.NewUUID()) // strict mode refuses a reused one
 				benchDo(b, e, r, http.StatusOK)
 			}
 		})

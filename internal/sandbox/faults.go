@@ -158,7 +158,7 @@ func (f *fault) body(r *http.Request) ([]byte, string) {
 	case scenario.HopProvider:
 		oo = gpc.ProviderOutcome(&gpc.Error{Status: f.status(), Code: gpc.Code(code), Diagnostics: msg})
 	case scenario.HopSSP:
-		oo = gpc.SSPOutcome(newUUID(), f.status(), "transient", sspMessage(f.SpineCode, f.status(), r))
+		oo = gpc.SSPOutcome(gpc.NewUUID(), f.status(), "transient", sspMessage(f.SpineCode, f.status(), r))
 	default:
 		oo = gpc.OperationOutcome{ResourceType: "OperationOutcome", Issue: []gpc.Issue{{
 			Severity: "error", Code: "exception",

@@ -146,7 +146,7 @@ func gpcRequest(t testing.TB, ss *sandbox.Session, viaSSP bool, in gpc.Interacti
 	}
 	req := plain(t, method, url, body)
 	h := req.Header
-	h.Set("Ssp-TraceID", freshTraceID()) // §1.3: a new one per request (strict mode refuses a reuse)
+	h.Set("Ssp-TraceID", gpc.NewUUID()) // §1.3: a new one per request (strict mode refuses a reuse)
 	h.Set("Ssp-From", consumerASID)
 	h.Set("Ssp-To", providerASID)
 	h.Set("Ssp-InteractionID", string(in))

@@ -1,9 +1,7 @@
 package sandbox
 
 import (
-	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"net/http"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
@@ -43,7 +41,7 @@ func writeStrict(w http.ResponseWriter, r *http.Request, a conformance.Answer, d
 		return
 	case journal.SSP:
 		// As mocks/ssp writes its own refusals (gpconnect-1.6.md §1.5).
-		body, _ := json.Marshal(gpc.SSPOutcome(newUUID(), a.Status, a.Issue, a.Code)) // plain structs: cannot fail
+		body, _ := json.Marshal(gpc.SSPOutcome(gpc.NewUUID(), a.Status, a.Issue, a.Code)) // plain structs: cannot fail
 		w.Header().Set("Content-Type", "application/fhir+json;charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(a.Status)
@@ -60,13 +58,4 @@ func writeStrict(w http.ResponseWriter, r *http.Request, a conformance.Answer, d
 		w.WriteHeader(a.Status)
 		_, _ = w.Write(body)
 	}
-}
-
-// newUUID is a random version 4 UUID: the SSP's error ids are UUIDs.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

@@ -1,10 +1,8 @@
 package sandbox_test
 
 import (
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -19,16 +17,6 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
 	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
 )
-
-// freshTraceID is a new Ssp-TraceID: gpconnect-1.6.md §1.3 asks for one
-// per request, and strict mode refuses a reused one.
-func freshTraceID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
 
 // strictCase is a request that fails one error check (and also, where no
 // request can fail it alone, the checks in also).

@@ -19,7 +19,6 @@ package ssp
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -236,7 +235,7 @@ func writeError(rw http.ResponseWriter, err error) {
 	if !errors.As(err, &f) {
 		f = &Failure{Status: http.StatusInternalServerError, IssueCode: "exception", Message: "INTERNAL_SERVER_ERROR"}
 	}
-	body, _ := json.Marshal(gpc.SSPOutcome(newUUID(), f.Status, f.IssueCode, f.Message)) // plain structs: cannot fail
+	body, _ := json.Marshal(gpc.SSPOutcome(gpc.NewUUID(), f.Status, f.IssueCode, f.Message)) // plain structs: cannot fail
 	h := rw.Header()
 	h.Set("Content-Type", "application/fhir+json;charset=utf-8")
 	h.Set("Cache-Control", "no-store")
@@ -245,15 +244,6 @@ func writeError(rw http.ResponseWriter, err error) {
 	}
 	rw.WriteHeader(f.Status)
 	_, _ = rw.Write(body)
-}
-
-// newUUID is a random version 4 UUID.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // defaultTransport is shared by every session's SSP, so idle connections to
