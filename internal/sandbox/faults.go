@@ -148,9 +148,9 @@ func (f *fault) body(r *http.Request) ([]byte, string) {
 			return []byte(b.Text), "text/plain; charset=utf-8"
 		}
 	}
-	code := f.SpineCode
+	code, issue := f.SpineCode, "exception"
 	if code == "" {
-		code = string(gpc.InternalServerError)
+		code, issue = defaultCode(f.Hop, f.status())
 	}
 	msg := "Injected by the scenario: " + f.describe()
 	var oo gpc.OperationOutcome
@@ -161,7 +161,7 @@ func (f *fault) body(r *http.Request) ([]byte, string) {
 		oo = gpc.SSPOutcome(gpc.NewUUID(), f.status(), "transient", sspMessage(f.SpineCode, f.status(), r))
 	default:
 		oo = gpc.OperationOutcome{ResourceType: "OperationOutcome", Issue: []gpc.Issue{{
-			Severity: "error", Code: "exception",
+			Severity: "error", Code: issue,
 			Details: &gpc.CodeableConcept{Coding: []gpc.Coding{{
 				System: "https://fhir.nhs.uk/R4/CodeSystem/Spine-ErrorOrWarningCode", Version: "1", Code: code, Display: code,
 			}}},
@@ -170,6 +170,38 @@ func (f *fault) body(r *http.Request) ([]byte, string) {
 	}
 	data, _ := json.Marshal(oo)
 	return data, fhir
+}
+
+// defaultCode is the Spine code (and, for PDS and SDS, the issue code) an
+// injected error carries when the scenario names none: the one each
+// service's error table gives the status (gpconnect-1.6.md §6.2,
+// pds-sds-fhir.md §2.5 and the SDS table in §3), INTERNAL_SERVER_ERROR
+// where it gives none.
+func defaultCode(hop scenario.Hop, status int) (code, issue string) {
+	type answer struct{ code, issue string }
+	var table map[int]answer
+	switch hop {
+	case scenario.HopProvider:
+		table = map[int]answer{
+			400: {"BAD_REQUEST", "invalid"}, 403: {"ACCESS DENIED", "forbidden"}, 404: {"NO_RECORD_FOUND", "not-found"},
+			409: {"DUPLICATE_REJECTED", "duplicate"}, 412: {"PRECONDITION_FAILED", "invalid"}, 415: {"UNSUPPORTED_MEDIA_TYPE", "not-supported"},
+			422: {"INVALID_RESOURCE", "invalid"}, 501: {"NOT_IMPLEMENTED", "not-supported"},
+		}
+	case scenario.HopPDS:
+		table = map[int]answer{
+			400: {"INVALID_VALUE", "value"}, 401: {"ACCESS_DENIED", "forbidden"}, 403: {"ACCESS_DENIED", "forbidden"},
+			404: {"RESOURCE_NOT_FOUND", "not-found"}, 408: {"UNABLE_TO_CALL_SERVICE", "timeout"}, 429: {"TOO_MANY_REQUESTS", "throttled"},
+		}
+	case scenario.HopSDS:
+		table = map[int]answer{
+			400: {"BAD_REQUEST", "required"}, 404: {"NO_RECORD_FOUND", "not-found"}, 405: {"NOT_IMPLEMENTED", "not-supported"},
+			406: {"MISSING_OR_INVALID_HEADER", "not-supported"}, 504: {"INTERNAL_SERVER_ERROR", "timeout"},
+		}
+	}
+	if a, ok := table[status]; ok {
+		return a.code, a.issue
+	}
+	return string(gpc.InternalServerError), "exception"
 }
 
 // sspMessage is what an injected SSP error says: the scenario's code, or

@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -158,4 +159,50 @@ func TestSDSFaultEndpointOnly(t *testing.T) {
 	assert.Contains(t, string(r.body), providerASID, "device answer")
 	got := strings.Join(hopSummary(ss.Journal.Hops()), "; ")
 	assert.Equal(t, got, "consumer→sds 2a sds.endpoint 503; consumer→sds 2c sds.device 200", "journal")
+}
+
+// TestFaultDefaultCode: a fault with a status and no spine_code answers
+// the code each service's error table gives that status, and
+// INTERNAL_SERVER_ERROR where the table has none.
+func TestFaultDefaultCode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		hop, interaction string
+		status           int
+		code             string
+	}{
+		{"provider", "search free slots", 404, "NO_RECORD_FOUND"},
+		{"provider", "search free slots", 409, "DUPLICATE_REJECTED"},
+		{"provider", "search free slots", 422, "INVALID_RESOURCE"},
+		{"provider", "search free slots", 429, "INTERNAL_SERVER_ERROR"},
+		{"provider", "search free slots", 500, "INTERNAL_SERVER_ERROR"},
+		{"pds", "retrieve", 404, "RESOURCE_NOT_FOUND"},
+		{"pds", "retrieve", 429, "TOO_MANY_REQUESTS"},
+		{"pds", "retrieve", 503, "INTERNAL_SERVER_ERROR"},
+		{"sds", "endpoint", 400, "BAD_REQUEST"},
+		{"sds", "endpoint", 503, "INTERNAL_SERVER_ERROR"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s %d", tt.hop, tt.status), func(t *testing.T) {
+			t.Parallel()
+			e := start(t, sandbox.Config{})
+			ss := e.session(t, withFaults(fmt.Sprintf("  - {hop: %s, interaction: %s, status: %d}\n", tt.hop, tt.interaction, tt.status)))
+			var r response
+			switch tt.hop {
+			case "provider":
+				r = e.do(t, gpcRequest(t, ss, true, gpc.SearchSlots, "GET", slotQuery(ss), ""))
+			case "pds":
+				req := plain(t, "GET", ss.URLs().PDS+"/Patient/9693632109", "")
+				req.Header.Set("X-Request-ID", gpc.NewUUID())
+				r = e.do(t, req)
+			case "sds":
+				q := url.Values{}
+				q.Set("organization", gpc.SystemODSCode+"|"+practiceODS)
+				q.Set("identifier", gpc.SystemInteractionID+"|"+string(gpc.SearchSlots))
+				r = e.do(t, plain(t, "GET", ss.URLs().SDS+"/Endpoint?"+q.Encode(), ""))
+			}
+			assert.Equal(t, r.status, tt.status, "status: "+r.String())
+			assert.Equal(t, r.code(), tt.code, "code")
+		})
+	}
 }
