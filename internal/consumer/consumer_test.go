@@ -437,6 +437,27 @@ func TestBookBranches(t *testing.T) {
 		calls := f.calls()
 		assert.DeepEqual(t, calls[len(calls)-4:], []string{"POST ssp:/Appointment", "GET /sds/Endpoint", "GET /sds/Device", "GET ssp:/Patient/1/Appointment"}, "reconcile calls")
 	})
+	t.Run("book answered 504 by the SSP: reconciled, never re-posted", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeSpine(t)
+		var done atomic.Bool
+		f.override = func(w http.ResponseWriter, r *http.Request, path string) bool {
+			if r.Method == http.MethodPost && strings.HasSuffix(path, "/Appointment") && !done.Swap(true) {
+				f.provider(httptestRecorder(), r, "/Appointment", f.bodies[len(f.bodies)-1]) // books
+				w.Header().Set("Content-Type", "application/fhir+json")
+				w.WriteHeader(http.StatusGatewayTimeout) // but the SSP stopped waiting
+				_, _ = w.Write([]byte(`{"resourceType":"OperationOutcome","id":"0b6a3c55-7d0e-4e4b-9d1f-2f1a7c9e3b10","issue":[{"severity":"error","code":"transient","details":{"coding":[{"system":"http://fhir.nhs.net/ValueSet/gpconnect-schedule-response-code-1-0","code":"504","display":"TIMEOUT_COMMUNICATING_TO_ENDPOINT_URL_x"}]},"diagnostics":"TIMEOUT_COMMUNICATING_TO_ENDPOINT_URL_x"}]}`))
+				return true
+			}
+			return false
+		}
+		b, err := f.client(f.config()).NewSession().Book(context.Background(), BookRequest{NHSNumber: "9693632109"})
+		assert.NilError(t, err)
+		assert.Equal(t, b.Reconciled, true, "reconciled")
+		assert.Equal(t, len(f.appts), 1, "one booking")
+		calls := f.calls()
+		assert.DeepEqual(t, calls[len(calls)-4:], []string{"POST ssp:/Appointment", "GET /sds/Endpoint", "GET /sds/Device", "GET ssp:/Patient/1/Appointment"}, "reconcile calls")
+	})
 	t.Run("another practice: PDS still traced", func(t *testing.T) {
 		t.Parallel()
 		f := newFakeSpine(t)

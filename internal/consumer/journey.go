@@ -108,8 +108,10 @@ func (s *Session) Book(ctx context.Context, r BookRequest) (*Booking, error) {
 		}
 		e, _ := AsError(err)
 		switch {
-		case e != nil && e.Kind == ErrTransport:
-			// No answer: did the booking happen? Ask, never re-post.
+		case e != nil && (e.Kind == ErrTransport || e.Status == http.StatusGatewayTimeout):
+			// No answer, or the SSP's 504 (the provider did not answer it
+			// in time, gpconnect-1.6.md §1.4): did the booking happen?
+			// Ask, never re-post.
 			found, rerr := s.reconcile(ctx, ods, patient.ID, slot)
 			if rerr != nil {
 				return nil, rerr

@@ -247,6 +247,13 @@ func serveRecover(h http.Handler, w http.ResponseWriter, r *http.Request) (err e
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
+				// A handler that gave up because the caller's deadline
+				// passed is a timeout to the caller (the SSP answers
+				// 504), not a closed connection (502).
+				if cerr := r.Context().Err(); cerr != nil {
+					err = cerr
+					return
+				}
 				err = errors.New("connection closed by the provider")
 				return
 			}

@@ -103,6 +103,7 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 		Prefix:    prefix + SSPPath,
 		Transport: s.inproc,
 		Lenient:   ss.Lenient,
+		Timeout:   sc.SSPTimeout.D(),
 		Report:    reportSSP,
 	}), judgeSSP)
 	return ss, nil

@@ -65,7 +65,7 @@ func TestLoadProblems(t *testing.T) {
 			[]Problem{{Line: 3, Column: 1, Message: "YAML syntax error: mapping values are not allowed in this context"}}},
 		{"empty file", "", []Problem{{Line: 1, Column: 1, Message: "empty scenario file"}}},
 		{"unknown top-level key", base + "colour: red\n",
-			[]Problem{{Line: 23, Column: 1, Message: `scenario: unknown key "colour" (known: name, description, now, lenient, extends, consumer, patients, practices, faults, run, expect)`}}},
+			[]Problem{{Line: 23, Column: 1, Message: `scenario: unknown key "colour" (known: name, description, now, lenient, ssp_timeout, extends, consumer, patients, practices, faults, run, expect)`}}},
 		{"unknown nested key", strings.Replace(base, "    practice: A20047\n", "    practice: A20047\n    nickname: Bob\n", 1),
 			[]Problem{{Line: 8, Column: 5, Message: `scenario.patients[0]: unknown key "nickname" (known: nhs_number, name, birth_date, gender, practice, restricted, deceased, superseded_by, invalidated, address, telecom, version)`}}},
 		{"list where a mapping is expected", strings.Replace(base, "  asid: \"200000000115\"\n  ods: A1001\n", "  - asid\n", 1),

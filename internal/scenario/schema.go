@@ -21,6 +21,10 @@ type Scenario struct {
 	Now *When `yaml:"now"`
 	// Lenient makes the SSP record failed checks and forward anyway.
 	Lenient bool `yaml:"lenient"`
+	// SSPTimeout is how long the session's SSP waits for the provider
+	// before it answers 504 (Spine Core's downstream timeout); zero
+	// keeps the SSP's default.
+	SSPTimeout Duration `yaml:"ssp_timeout"`
 	// Extends names a world to start from: "builtin" takes the consumer,
 	// patients and practices sections the file leaves out from Default().
 	Extends string `yaml:"extends"`
