@@ -2,14 +2,12 @@ package scenario
 
 import (
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
 
@@ -83,44 +81,7 @@ func (s *Scenario) World(now time.Time) (world.Data, error) {
 		}
 		data.Practices = append(data.Practices, wp)
 	}
-	// An appointment the world holds was booked by some consumer, and a
-	// provider keeps the booking organisation it was sent (gpconnect-1.6.md
-	// §4.2): amend and cancel must send it back, so a listed appointment
-	// without one could never be amended or cancelled. The scenario's
-	// consumer organisation stands in.
-	if org := bookingOrganization(data.Consumer); org != nil {
-		for i := range data.Practices {
-			for j := range data.Practices[i].Appointments {
-				if a := &data.Practices[i].Appointments[j]; len(a.BookingOrganization) == 0 {
-					a.BookingOrganization = slices.Clone(org)
-				}
-			}
-		}
-	}
 	return data, nil
-}
-
-// bookingOrganization is the contained GPConnect-Organization-1 a consumer
-// sends when it books (§4.2): ODS code, name and telecom.
-func bookingOrganization(c world.ConsumerSystem) json.RawMessage {
-	if c.ODS == "" {
-		return nil
-	}
-	name := c.Name
-	if name == "" {
-		name = c.ODS
-	}
-	b, err := json.Marshal(map[string]any{
-		"resourceType": "Organization", "id": "1",
-		"meta":       map[string]any{"profile": []string{gpc.ProfileOrganization}},
-		"identifier": []map[string]string{{"system": gpc.SystemODSCode, "value": c.ODS}},
-		"name":       name,
-		"telecom":    []map[string]string{{"system": "phone", "value": "0300 000 0000"}},
-	})
-	if err != nil {
-		return nil
-	}
-	return b
 }
 
 func (n *Name) world() *world.Name {
@@ -246,8 +207,7 @@ func (p Practice) world(now time.Time) (world.Practice, error) {
 		wa := world.Appointment{
 			ID: a.ID, Status: string(a.Status), Patient: a.Patient, Slots: slices.Clone(a.Slots),
 			Description: a.Description, Comment: a.Comment, CancellationReason: a.CancellationReason,
-			// Whole seconds, as the provider renders created: amend and
-			// cancel compare the created sent back with the one held.
+			// Whole seconds, as a provider's record of it would show.
 			Created: now.Truncate(time.Second), Updated: now,
 		}
 		if wa.Status == "" {

@@ -64,13 +64,19 @@ type checkedAppointment struct {
 	patient, location   string
 	practitioner        string
 	bookingOrg          stu3.Organization
+	hasBookingOrg       bool
 }
 
 // checkAppointment applies GPConnect-Appointment-1's content rules (§4.2),
 // shared by book, amend and cancel: profile, start/end/created, slot
 // references, participants, the booking organisation, text lengths. status
 // is checked by the caller.
-func checkAppointment(a stu3.Appointment) (checkedAppointment, error) {
+//
+// The booking organisation is required on a booking. On an amend or cancel
+// it must be what the stored appointment holds, which for an appointment
+// the practice made itself (none booked it through GP Connect) is nothing:
+// sameBooking compares them.
+func checkAppointment(a stu3.Appointment, booking bool) (checkedAppointment, error) {
 	var c checkedAppointment
 	if a.Meta == nil || !slices.Contains(a.Meta.Profile, gpc.ProfileAppointment) {
 		return c, gpc.Errorf(gpc.InvalidResource, "Appointment meta.profile must be %s", gpc.ProfileAppointment)
@@ -147,11 +153,14 @@ func checkAppointment(a stu3.Appointment) (checkedAppointment, error) {
 	case practitioners > 1:
 		return c, gpc.Errorf(gpc.InvalidResource, "Appointment must have at most one Practitioner participant, got %d", practitioners)
 	}
+	if !booking && stu3.FindExtension(a.Extension, gpc.ExtBookingOrganisation) == nil {
+		return c, nil
+	}
 	org, err := bookingOrganisation(a)
 	if err != nil {
 		return c, err
 	}
-	c.bookingOrg = org
+	c.bookingOrg, c.hasBookingOrg = org, true
 	return c, nil
 }
 
@@ -226,7 +235,7 @@ func (s *server) bookAppointment(rw http.ResponseWriter, r *request) error {
 	if a.Status != world.Booked {
 		return gpc.Errorf(gpc.InvalidResource, "Appointment status must be booked, got %q", a.Status)
 	}
-	c, err := checkAppointment(a)
+	c, err := checkAppointment(a, true)
 	if err != nil {
 		return err
 	}
@@ -310,15 +319,20 @@ func ifMatch(r *request) (int, error) {
 // cancellation reason; "" when none does (§4.4, §4.5: nothing else may
 // change).
 func sameBooking(c checkedAppointment, cur world.Appointment) string {
+	// Times are compared as the provider writes them (whole seconds,
+	// §7.2): a client that echoes what it read has changed nothing.
+	shown := func(t time.Time) time.Time { return t.Truncate(time.Second) }
 	switch {
-	case !c.start.Equal(cur.Start):
+	case !c.start.Equal(shown(cur.Start)):
 		return "start"
-	case !c.end.Equal(cur.End):
+	case !c.end.Equal(shown(cur.End)):
 		return "end"
-	case !cur.Created.IsZero() && !c.created.Equal(cur.Created):
+	case !cur.Created.IsZero() && !c.created.Equal(shown(cur.Created)):
 		return "created"
 	case !slices.Equal(c.slots, cur.Slots):
 		return "slot"
+	case c.hasBookingOrg != (len(cur.BookingOrganization) > 0):
+		return "booking organisation"
 	}
 	want := slices.Clone(cur.Participants)
 	got := slices.Clone(c.participants)
@@ -358,7 +372,7 @@ func changeRequest(r *request) (string, int, stu3.Appointment, checkedAppointmen
 	if a.ID != "" && a.ID != id {
 		return "", 0, a, checkedAppointment{}, gpc.Errorf(gpc.BadRequest, "Appointment id %s in the body does not match %s in the URL", a.ID, id)
 	}
-	c, err := checkAppointment(a)
+	c, err := checkAppointment(a, false)
 	return id, version, a, c, err
 }
 

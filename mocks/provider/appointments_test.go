@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
@@ -448,6 +449,49 @@ func TestAmendAndCancel(t *testing.T) {
 			assert.DeepEqual(t, f.world.Appointments(ods), apptsBefore, "appointments after a rejected change")
 		})
 	}
+
+	// An appointment the practice made itself has no booking organisation,
+	// and one made a moment ago has a created time finer than the whole
+	// seconds the provider shows: echoing what was read changes neither.
+	held := func(d *world.Data) {
+		a := &d.Practices[0].Appointments[0]
+		a.BookingOrganization = nil
+		a.Created = a.Created.Add(123456789 * time.Nanosecond)
+	}
+	t.Run("amend and cancel an appointment without a booking organisation", func(t *testing.T) {
+		t.Parallel()
+		f := newFixtureWith(t, held)
+		var a stu3.Appointment
+		wantOK(t, f.do(amend(changeBody(t, f, set("description", "Knee pain review, bring scan")), `W/"1"`)), 200, &a)
+		assert.Equal(t, a.Description, "Knee pain review, bring scan", "description")
+		wantOK(t, f.do(cancel(changeBody(t, f, cancelled("Patient feels better")), `W/"2"`)), 200, &a)
+		assert.Equal(t, a.Status, "cancelled", "status")
+	})
+	t.Run("amend adds a booking organisation the appointment has not", func(t *testing.T) {
+		t.Parallel()
+		f := newFixtureWith(t, held)
+		withOrg := changeBody(t, newFixture(t), nil) // the same appointment, as read with its organisation
+		var org map[string]any
+		assert.NilError(t, json.Unmarshal([]byte(withOrg), &org))
+		body := changeBody(t, f, both(set("contained", org["contained"]), set("extension", org["extension"])))
+		before := f.world.Appointments(ods)
+		wantError(t, f.do(amend(body, `W/"1"`)), 422, gpc.InvalidResource)
+		assert.DeepEqual(t, f.world.Appointments(ods), before, "appointments after the rejected amend")
+	})
+	t.Run("amend drops the booking organisation", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		body := changeBody(t, f, func(a map[string]any) {
+			var keep []any
+			for _, e := range a["extension"].([]any) {
+				if e.(map[string]any)["url"] != gpc.ExtBookingOrganisation {
+					keep = append(keep, e)
+				}
+			}
+			a["extension"] = keep
+		})
+		wantError(t, f.do(amend(body, `W/"1"`)), 422, gpc.InvalidResource)
+	})
 
 	t.Run("amend then cancel", func(t *testing.T) {
 		t.Parallel()

@@ -134,7 +134,17 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	w := newWorld()
+	return newFixtureWith(t, nil)
+}
+
+// newFixtureWith is newFixture over the test world as edit leaves it.
+func newFixtureWith(t testing.TB, edit func(*world.Data)) *fixture {
+	t.Helper()
+	data := testData()
+	if edit != nil {
+		edit(&data)
+	}
+	w := world.New(data, publicBase, func() time.Time { return nowTime })
 	srv := httptest.NewServer(provider.New(w))
 	t.Cleanup(srv.Close)
 	return &fixture{t: t, world: w, srv: srv}
