@@ -156,13 +156,15 @@ func TestLoadProblems(t *testing.T) {
 			[]Problem{{Line: 20, Column: 62, Message: `practices[A20047].records: preferred_branch "L7" is not a location of this practice`}}},
 		{"unknown extends", strings.Replace(base, "name: t\n", "name: t\nextends: everything\n", 1),
 			[]Problem{{Line: 2, Column: 10, Message: `scenario.extends: unknown world "everything" (want builtin)`}}},
+		{"refused sender not an ASID", strings.Replace(base, "    party_key: A20047-1\n", "    party_key: A20047-1\n    refuse_senders: [\"12345\"]\n", 1),
+			[]Problem{{Line: 13, Column: 22, Message: `scenario.practices[0].refuse_senders[0]: ASID "12345" must be 12 digits`}}},
 		{"two documents", base + "---\nname: u\n",
 			[]Problem{{Line: 23, Column: 1, Message: "a scenario file holds one YAML document; found a second"}}},
 		{"every problem is reported, in file order",
 			strings.Replace(strings.Replace(base, "  ods: A1001\n", "  ods: a1001\n", 1), "    name: P\n", "    name: P\n    colour: red\n", 1),
 			[]Problem{
 				{Line: 4, Column: 8, Message: `scenario.consumer.ods: ODS code "a1001" must match ^[0-9A-Z]+$`},
-				{Line: 11, Column: 5, Message: `scenario.practices[0]: unknown key "colour" (known: ods, name, address, telecom, asid, party_key, endpoint, interactions, organization_id, records, locations, practitioners, schedules, slots, generate, appointments)`},
+				{Line: 11, Column: 5, Message: `scenario.practices[0]: unknown key "colour" (known: ods, name, address, telecom, asid, party_key, endpoint, interactions, refuse_senders, organization_id, records, locations, practitioners, schedules, slots, generate, appointments)`},
 			}},
 	}
 	for _, tt := range tests {

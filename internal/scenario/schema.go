@@ -93,15 +93,18 @@ type Patient struct {
 
 // Practice is a GP practice: its SDS registration and its provider system.
 type Practice struct {
-	At             At             `yaml:"-"`
-	ODS            ODSCode        `yaml:"ods" scenario:"required"`
-	Name           string         `yaml:"name" scenario:"required"`
-	Address        *Address       `yaml:"address"`
-	Telecom        []Telecom      `yaml:"telecom"`
-	ASID           ASID           `yaml:"asid" scenario:"required"`
-	PartyKey       string         `yaml:"party_key" scenario:"required"`
-	Endpoint       string         `yaml:"endpoint"`
-	Interactions   Interactions   `yaml:"interactions"`
+	At           At           `yaml:"-"`
+	ODS          ODSCode      `yaml:"ods" scenario:"required"`
+	Name         string       `yaml:"name" scenario:"required"`
+	Address      *Address     `yaml:"address"`
+	Telecom      []Telecom    `yaml:"telecom"`
+	ASID         ASID         `yaml:"asid" scenario:"required"`
+	PartyKey     string       `yaml:"party_key" scenario:"required"`
+	Endpoint     string       `yaml:"endpoint"`
+	Interactions Interactions `yaml:"interactions"`
+	// RefuseSenders are ASIDs the practice has no sharing agreement with:
+	// the SSP's FOT check refuses their requests (gpconnect-1.6.md §1.4).
+	RefuseSenders  []ASID         `yaml:"refuse_senders"`
 	OrganizationID string         `yaml:"organization_id"`
 	Records        []Record       `yaml:"records"`
 	Locations      []Location     `yaml:"locations"`

@@ -134,6 +134,9 @@ func (p Practice) world(now time.Time) (world.Practice, error) {
 		Endpoint:       p.Endpoint,
 		Interactions:   p.Interactions.Resolve(),
 	}
+	for _, a := range p.RefuseSenders {
+		wp.RefusedSenders = append(wp.RefusedSenders, string(a))
+	}
 	for _, r := range p.Records {
 		wr := world.Record{
 			ID:               r.ID,

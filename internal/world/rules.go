@@ -416,6 +416,7 @@ func clonePracticeMeta(p Practice) Practice {
 	c.Address = cloneAddress(p.Address)
 	c.Telecom = slices.Clone(p.Telecom)
 	c.Interactions = slices.Clone(p.Interactions)
+	c.RefusedSenders = slices.Clone(p.RefusedSenders)
 	c.Locations = cloneLocations(p.Locations)
 	c.Practitioners = clonePractitioners(p.Practitioners)
 	c.Schedules = slices.Clone(p.Schedules)

@@ -87,13 +87,17 @@ type Practice struct {
 	// {base}/provider/{ODS}/STU3/1/gpconnect.
 	Endpoint string
 	// Interactions are registered on both the practice's MHS and AS records.
-	Interactions  []gpc.Interaction
-	Records       []Record
-	Locations     []Location
-	Practitioners []Practitioner
-	Schedules     []Schedule
-	Slots         []Slot
-	Appointments  []Appointment
+	Interactions []gpc.Interaction
+	// RefusedSenders are the ASIDs the practice has no data-sharing
+	// agreement with: Spine's FOT check refuses their requests to it
+	// (gpconnect-1.6.md §1.4). Every other sender may send.
+	RefusedSenders []string
+	Records        []Record
+	Locations      []Location
+	Practitioners  []Practitioner
+	Schedules      []Schedule
+	Slots          []Slot
+	Appointments   []Appointment
 }
 
 // Record states at the provider.

@@ -212,6 +212,19 @@ func (w *World) ReceiverEndpoint(asid string, in gpc.Interaction) (root string, 
 	return "", false
 }
 
+// SharingAllowed is Spine's sender→receiver ("FOT") authorisation: false
+// when the practice whose provider has ASID to refuses the sender from.
+func (w *World) SharingAllowed(from, to string) bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	for _, ods := range w.odsOrder {
+		if p := w.practices[ods]; p.ProviderASID == to && slices.Contains(p.RefusedSenders, from) {
+			return false
+		}
+	}
+	return true
+}
+
 func (p *practice) bumpID(id string) {
 	if n, err := strconv.Atoi(id); err == nil && n >= p.nextID {
 		p.nextID = n + 1

@@ -26,6 +26,7 @@ func testWorld() *World {
 		},
 		Practices: []Practice{{
 			ODS: "A20047", ProviderASID: "918999198993", Interactions: []gpc.Interaction{gpc.SearchSlots, gpc.CreateAppointment},
+			RefusedSenders: []string{"200000000777"},
 			Records: []Record{
 				{ID: "1", NHSNumber: "9693632109"},
 				{ID: "2", NHSNumber: "9736363015", State: Inactive},
@@ -211,4 +212,7 @@ func TestSSPLookups(t *testing.T) {
 	assert.Equal(t, root, "http://127.0.0.1:4000/provider/A20047/STU3/1/gpconnect", "default service root")
 	_, ok = w.ReceiverEndpoint("918999198993", gpc.ReadMetadata)
 	assert.Equal(t, ok, false, "interaction not registered")
+	assert.Equal(t, w.SharingAllowed("200000000115", "918999198993"), true, "sender the practice shares with")
+	assert.Equal(t, w.SharingAllowed("200000000777", "918999198993"), false, "sender the practice refuses")
+	assert.Equal(t, w.SharingAllowed("200000000777", "999999999999"), true, "unknown receivers are the receiver check's business")
 }

@@ -21,6 +21,7 @@ const (
 	CheckInteractionKnown      = "SSP_INTERACTION_KNOWN"
 	CheckSenderAuthorised      = "SSP_SENDER_AUTHORISED"
 	CheckReceiverAuthorised    = "SSP_RECEIVER_AUTHORISED"
+	CheckSharingAgreement      = "SSP_SHARING_AGREEMENT"
 	CheckTargetMatchesEndpoint = "SSP_TARGET_MATCHES_ENDPOINT"
 	CheckMethodAllowed         = "SSP_METHOD_ALLOWED"
 	CheckContentType           = "SSP_CONTENT_TYPE"
@@ -55,7 +56,7 @@ type check struct {
 // an overlong request line before anything reads it. Header syntax is
 // checked before the directory lookups so that a malformed ASID is
 // reported as malformed, not as unknown. The FOT (sender→receiver sharing)
-// check of §1.4 is not simulated: the world holds no sharing agreements.
+// check of §1.4 follows the receiver's: a practice may refuse named senders.
 var pipeline = []check{
 	{CheckInfo{CheckURILength, "the request URI is at most 8 KiB", "§1.4", http.StatusRequestURITooLong}, checkURILength, true},
 	{CheckInfo{CheckHeadersPresent, "Ssp-TraceID, Ssp-From, Ssp-To and Ssp-InteractionID are each sent once and not blank (header names in any case)", "§1.3, §1.4", http.StatusBadRequest}, checkHeadersPresent, false},
@@ -65,6 +66,7 @@ var pipeline = []check{
 	{CheckInfo{CheckInteractionKnown, "Ssp-InteractionID is a Foundations or Appointment Management interaction", "§1.6", http.StatusBadRequest}, checkInteraction, false},
 	{CheckInfo{CheckSenderAuthorised, "the Ssp-From ASID has an AS record carrying the interaction", "§1.4, §1.5", http.StatusForbidden}, checkSender, false},
 	{CheckInfo{CheckReceiverAuthorised, "the Ssp-To ASID has an MHS record for the interaction", "§1.4, §1.5", http.StatusForbidden}, checkReceiver, false},
+	{CheckInfo{CheckSharingAgreement, "the receiver's practice has not refused the sender (the FOT sender→receiver check)", "§1.4, §1.5", http.StatusForbidden}, checkSharing, false},
 	{CheckInfo{CheckTargetMatchesEndpoint, "the target starts exactly with the service root registered for Ssp-To and the interaction, followed by nothing, a clean /path or ?query", "§1.2, §1.4, §9.1", http.StatusBadRequest}, checkTarget, false},
 	{CheckInfo{CheckMethodAllowed, "the method is GET, POST or PUT", "§1.4, §1.5", http.StatusMethodNotAllowed}, checkMethod, false},
 	{CheckInfo{CheckContentType, "a POST or PUT has Content-Type application/fhir+json or application/fhir+xml", "§1.3, §1.5", http.StatusUnsupportedMediaType}, checkContentType, false},
@@ -251,6 +253,18 @@ func checkReceiver(x *exchange) *Failure {
 	}
 	x.registered = root
 	return nil
+}
+
+// checkSharing is Spine's sender→receiver authorisation, the "FOT" check
+// (§1.4, error text §1.5): the receiver's practice must not have refused
+// the sender.
+func checkSharing(x *exchange) *Failure {
+	from, okFrom := x.values[hFrom]
+	to, okTo := x.values[hTo]
+	if !okFrom || !okTo || x.s.cfg.World.SharingAllowed(from, to) {
+		return nil
+	}
+	return fail(CheckSharingAgreement, http.StatusForbidden, "forbidden", "FOT_CHECK_FAILED_MESSAGESENDER_"+from+"_MESSAGERECEIVER_"+to)
 }
 
 // checkTarget accepts the target only when it is the registered service

@@ -23,7 +23,7 @@ func TestChecksOrderAndNames(t *testing.T) {
 	assert.DeepEqual(t, names, []string{
 		ssp.CheckURILength, ssp.CheckHeadersPresent, ssp.CheckTraceIDUUID, ssp.CheckFromASIDFormat,
 		ssp.CheckToASIDFormat, ssp.CheckInteractionKnown, ssp.CheckSenderAuthorised, ssp.CheckReceiverAuthorised,
-		ssp.CheckTargetMatchesEndpoint, ssp.CheckMethodAllowed, ssp.CheckContentType, ssp.CheckAuthorizationPresent,
+		ssp.CheckSharingAgreement, ssp.CheckTargetMatchesEndpoint, ssp.CheckMethodAllowed, ssp.CheckContentType, ssp.CheckAuthorizationPresent,
 	}, "check order")
 }
 
@@ -76,6 +76,8 @@ func TestChecks(t *testing.T) {
 		{name: "sender AS record lacks the interaction", in: gpc.SearchSlots, path: slotQuery, edits: []edit{set("Ssp-From", otherASID)}, status: 403, issue: "forbidden", message: msg("ASID_CHECK_FAILED_MESSAGESENDER_" + otherASID)},
 		{name: "receiver ASID unknown", in: gpc.SearchSlots, path: slotQuery, edits: []edit{set("Ssp-To", unknownASID)}, status: 403, issue: "forbidden", message: msg("PARTYKEY_INTERACTION_CHECK_FAILED_MESSAGERECEIVER_" + unknownASID)},
 		{name: "receiver MHS record lacks the interaction", in: gpc.SearchSlots, path: slotQuery, edits: []edit{set("Ssp-To", otherASID)}, status: 403, issue: "forbidden", message: msg("PARTYKEY_INTERACTION_CHECK_FAILED_MESSAGERECEIVER_" + otherASID)},
+		{name: "receiver refuses the sender (FOT)", in: gpc.ReadMetadata, path: "/metadata", edits: []edit{set("Ssp-From", otherASID)}, status: 403, issue: "forbidden", message: msg("FOT_CHECK_FAILED_MESSAGESENDER_" + otherASID + "_MESSAGERECEIVER_" + providerASID)},
+		{name: "receiver checked before sharing", in: gpc.ReadMetadata, path: "/metadata", edits: []edit{set("Ssp-From", otherASID), set("Ssp-To", unknownASID)}, status: 403, issue: "forbidden", message: msg("PARTYKEY_INTERACTION_CHECK_FAILED_MESSAGERECEIVER_" + unknownASID)},
 		{name: "sender checked before receiver", in: gpc.SearchSlots, path: slotQuery, edits: []edit{set("Ssp-From", unknownASID), set("Ssp-To", unknownASID)}, status: 403, issue: "forbidden", message: msg("ASID_CHECK_FAILED_MESSAGESENDER_" + unknownASID)},
 
 		{name: "target is another practice's root", in: gpc.SearchSlots, target: func(rg *rig) string { return rg.rootB + slotQuery }, status: 400, issue: "invalid",

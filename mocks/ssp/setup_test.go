@@ -46,7 +46,7 @@ func newWorld(endpointA, endpointB string) *world.World {
 		Consumer: world.ConsumerSystem{ASID: consumerASID, ODS: "A1001", Name: "Test Consumer", Interactions: allInteractions},
 		Practices: []world.Practice{
 			{ODS: "A20047", Name: "Riverside Surgery", ProviderASID: providerASID, PartyKey: "A20047-821870",
-				Interactions: allInteractions, Endpoint: endpointA},
+				Interactions: allInteractions, Endpoint: endpointA, RefusedSenders: []string{otherASID}},
 			{ODS: "B82617", Name: "Hillside Practice", ProviderASID: otherASID, PartyKey: "B82617-821871",
 				Interactions: []gpc.Interaction{gpc.ReadMetadata}, Endpoint: endpointB},
 		},
