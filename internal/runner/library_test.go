@@ -87,4 +87,3 @@ func otherOutcome(o scenario.Outcome) *scenario.Outcome {
 		return &scenario.Outcome{Kind: scenario.OutcomeBooked}
 	}
 }
-
