@@ -188,39 +188,10 @@ var (
 	asidRE = regexp.MustCompile(`^[0-9]{12}$`)
 )
 
-// header reads a header whatever the case of its name (§1.3 GOTCHA: a map
-// built in process may hold "Ssp-TraceID" as is).
-func header(h http.Header, name string) (string, bool) {
-	if vs := h.Values(name); len(vs) > 0 {
-		return vs[0], true
-	}
-	for k, vs := range h {
-		if strings.EqualFold(k, name) && len(vs) > 0 {
-			return vs[0], true
-		}
-	}
-	return "", false
-}
-
-// headerValues returns every value of a header whatever the case of its
-// name.
-func headerValues(h http.Header, name string) []string {
-	if vs := h.Values(name); len(vs) > 0 {
-		return vs
-	}
-	var out []string
-	for k, vs := range h {
-		if strings.EqualFold(k, name) {
-			out = append(out, vs...)
-		}
-	}
-	return out
-}
-
 // PDS judges a consumer request to PDS (r.URL.Path below the PDS base).
 func PDS(r *http.Request) []journal.Verdict {
 	var out []journal.Verdict
-	switch id, ok := header(r.Header, "X-Request-ID"); {
+	switch id, ok := gpc.Header(r.Header, "X-Request-ID"); {
 	case !ok:
 		out = append(out, verdict(PDSXRequestID, false, "X-Request-ID header missing"))
 	case !uuidRE.MatchString(id):
@@ -251,7 +222,7 @@ func SDS(r *http.Request) []journal.Verdict {
 	var out []journal.Verdict
 	// As the service does (mocks/sds): repeated headers are joined, so they
 	// fail; an empty one counts as absent (a new id is generated).
-	if id := strings.Join(headerValues(r.Header, "X-Correlation-Id"), ","); id != "" {
+	if id := strings.Join(gpc.HeaderValues(r.Header, "X-Correlation-Id"), ","); id != "" {
 		if uuidRE.MatchString(id) {
 			out = append(out, verdict(SDSCorrelationIDUUID, true, ""))
 		} else {
@@ -331,7 +302,7 @@ func below(r *http.Request, root string) (string, bool) {
 func SSP(r *http.Request, root string, w *world.World) []journal.Verdict {
 	var out []journal.Verdict
 	format := func(name, hdr string, re *regexp.Regexp, what string) {
-		v, ok := header(r.Header, hdr)
+		v, ok := gpc.Header(r.Header, hdr)
 		switch {
 		case !ok:
 			out = append(out, verdict(name, false, hdr+" header missing"))
@@ -345,7 +316,7 @@ func SSP(r *http.Request, root string, w *world.World) []journal.Verdict {
 	format(SSPFromASIDFormat, "Ssp-From", asidRE, "an ASID (12 digits)")
 	format(SSPToASIDFormat, "Ssp-To", asidRE, "an ASID (12 digits)")
 
-	idv, _ := header(r.Header, "Ssp-InteractionID")
+	idv, _ := gpc.Header(r.Header, "Ssp-InteractionID")
 	in := gpc.Interaction(idv)
 	info, known := gpc.Lookup(in)
 	if known {
@@ -354,7 +325,7 @@ func SSP(r *http.Request, root string, w *world.World) []journal.Verdict {
 		out = append(out, verdict(SSPInteractionKnown, false, "Ssp-InteractionID "+quote(idv)+" is not a known interaction"))
 	}
 
-	authz, _ := header(r.Header, "Authorization")
+	authz, _ := gpc.Header(r.Header, "Authorization")
 	violated := map[string]bool{}
 	// aud can only be judged against a known service root: when the target
 	// is none, SSP_TARGET_MATCHES_ENDPOINT already says so.
@@ -378,7 +349,7 @@ func SSP(r *http.Request, root string, w *world.World) []journal.Verdict {
 		out = append(out, verdict(InteractionMatchesRequest, false, "the target is not below a known service root"))
 	}
 
-	accept, _ := header(r.Header, "Accept")
+	accept, _ := gpc.Header(r.Header, "Accept")
 	if acceptsFHIRJSON(accept) {
 		out = append(out, verdict(AcceptFHIRJSON, true, ""))
 	} else {

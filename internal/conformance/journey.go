@@ -27,7 +27,7 @@ func NewJourney(w *world.World) *Journey {
 // practice ods and judges it against the ones before.
 func (j *Journey) Observe(r *http.Request, interaction gpc.Interaction, ods string) []journal.Verdict {
 	var out []journal.Verdict
-	trace, _ := header(r.Header, "Ssp-TraceID")
+	trace, _ := gpc.Header(r.Header, "Ssp-TraceID")
 	j.mu.Lock()
 	reused := trace != "" && j.traces[trace]
 	if trace != "" {
@@ -56,7 +56,7 @@ func (j *Journey) Observe(r *http.Request, interaction gpc.Interaction, ods stri
 		}
 	}
 	if p, ok := j.world.Practice(ods); ok && ods != "" {
-		to, _ := header(r.Header, "Ssp-To")
+		to, _ := gpc.Header(r.Header, "Ssp-To")
 		if to == p.ProviderASID {
 			out = append(out, verdict(JourneySSPToNotFromSDS, true, ""))
 		} else {
@@ -76,7 +76,7 @@ func SSPRequest(r *http.Request, prefix string, w *world.World, j *Journey) []jo
 	}
 	root, ods := ServiceRoot(target, w)
 	out := SSP(r, root, w)
-	id, _ := header(r.Header, "Ssp-InteractionID")
+	id, _ := gpc.Header(r.Header, "Ssp-InteractionID")
 	return append(out, j.Observe(r, gpc.Interaction(id), ods)...)
 }
 

@@ -2,7 +2,10 @@ package gpc
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
@@ -84,4 +87,18 @@ func TestNewUUID(t *testing.T) {
 		}
 		seen[u] = true
 	}
+}
+
+func TestHeaderAnyCase(t *testing.T) {
+	t.Parallel()
+	h := http.Header{"Ssp-TraceID": {"a"}, "ssp-traceid": {"b"}, "Ssp-From": {"200000000115"}}
+	assert.DeepEqual(t, HeaderValues(h, "Ssp-From"), []string{"200000000115"}, "canonical key")
+	got := HeaderValues(h, "SSP-TRACEID")
+	slices.Sort(got)
+	assert.DeepEqual(t, got, []string{"a", "b"}, "every spelling")
+	v, ok := Header(h, "ssp-from")
+	assert.Equal(t, v+" "+fmt.Sprint(ok), "200000000115 true", "first value")
+	assert.Equal(t, HeaderValue(h, "ssp-from"), "200000000115", "HeaderValue")
+	v, ok = Header(h, "Ssp-To")
+	assert.Equal(t, v+" "+fmt.Sprint(ok), " false", "absent")
 }

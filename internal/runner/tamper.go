@@ -91,7 +91,7 @@ func (t *tamperer) classify(r *http.Request) (target, bool) {
 		case scenario.HopSDS:
 			x.name = strings.ToLower(strings.Trim(rest, "/"))
 		case scenario.HopSSP:
-			x.interaction = gpc.Interaction(header(r.Header, "Ssp-InteractionID"))
+			x.interaction = gpc.Interaction(gpc.HeaderValue(r.Header, "Ssp-InteractionID"))
 			x.prefix, x.root, x.path = splitSSP(base, rest, x.interaction)
 		}
 		return x, true
@@ -149,7 +149,7 @@ func (t *tamperer) RoundTrip(r *http.Request) (*http.Response, error) {
 		t.err = err
 	}
 	if err == nil && x.hop == scenario.HopSSP {
-		t.lastTrace = header(out.Header, "Ssp-TraceID")
+		t.lastTrace = gpc.HeaderValue(out.Header, "Ssp-TraceID")
 	}
 	t.mu.Unlock()
 	if err != nil {
@@ -272,17 +272,6 @@ func (t *tamperer) edit(out *http.Request, x *target, query string, body []byte,
 	return body, query, nil
 }
 
-// header returns the first value of name, matched case-insensitively: the
-// consumer keeps the spec's spelling ("Ssp-TraceID"), not Go's canonical.
-func header(h http.Header, name string) string {
-	for k, vs := range h {
-		if strings.EqualFold(k, name) && len(vs) > 0 {
-			return vs[0]
-		}
-	}
-	return ""
-}
-
 // setHeader replaces every spelling of name with name as written, so a
 // tamper never sends a header twice under two spellings.
 func setHeader(h http.Header, name string, values ...string) {
@@ -346,7 +335,7 @@ func editQuery(raw string, e scenario.Edits) (string, error) {
 // fields, claims and signature, re-encoded as base64url without padding
 // (gpconnect-1.6.md §2).
 func editJWT(h http.Header, e scenario.JWTEdits) error {
-	tok, ok := strings.CutPrefix(header(h, "Authorization"), "Bearer ")
+	tok, ok := strings.CutPrefix(gpc.HeaderValue(h, "Authorization"), "Bearer ")
 	if !ok {
 		return fmt.Errorf("the request has no Authorization: Bearer token")
 	}

@@ -296,26 +296,12 @@ func hopName(hop scenario.Hop, r *http.Request) (string, gpc.Interaction) {
 		}
 		return string(scenario.StepSDSEndpoint), ""
 	}
-	in := gpc.Interaction(headerFold(r.Header, "Ssp-InteractionID"))
+	in := gpc.Interaction(gpc.HeaderValue(r.Header, "Ssp-InteractionID"))
 	short := in.Name()
 	if !gpc.IsKnown(in) {
 		short = "unknown interaction"
 	}
 	return string(hop) + "." + short, in
-}
-
-// headerFold reads a header whatever the case of its name, also in maps
-// built by hand with non-canonical keys.
-func headerFold(h http.Header, name string) string {
-	if v := h.Get(name); v != "" {
-		return v
-	}
-	for k, vs := range h {
-		if strings.EqualFold(k, name) && len(vs) > 0 {
-			return vs[0]
-		}
-	}
-	return ""
 }
 
 // steps gives the seed diagram's arrow ids for a hop.

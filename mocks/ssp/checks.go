@@ -114,7 +114,7 @@ func newExchange(s *server, r *http.Request) *exchange {
 	}
 	x := &exchange{s: s, r: r, raw: raw, target: target, values: map[string]string{}}
 	for _, name := range sspHeaders {
-		if vs := headerValues(r.Header, name); len(vs) == 1 && strings.TrimSpace(vs[0]) != "" {
+		if vs := gpc.HeaderValues(r.Header, name); len(vs) == 1 && strings.TrimSpace(vs[0]) != "" {
 			x.values[name] = vs[0]
 		}
 	}
@@ -139,23 +139,6 @@ func rawRequestURI(r *http.Request) string {
 		}
 	}
 	return raw
-}
-
-// headerValues returns every value of the header name, matching names
-// case-insensitively (§1.3 GOTCHA): net/http canonicalises names read from
-// the wire, but a handler called in-process may see a map key such as
-// "Ssp-TraceID" that Header.Get would miss.
-func headerValues(h http.Header, name string) []string {
-	if vs := h.Values(name); len(vs) > 0 {
-		return vs
-	}
-	var out []string
-	for k, vs := range h {
-		if strings.EqualFold(k, name) {
-			out = append(out, vs...)
-		}
-	}
-	return out
 }
 
 func fail(check string, status int, issue, message string) *Failure {
@@ -184,7 +167,7 @@ func checkHeadersPresent(x *exchange) *Failure {
 			continue
 		}
 		problem := "MISSING"
-		if len(headerValues(x.r.Header, name)) > 1 {
+		if len(gpc.HeaderValues(x.r.Header, name)) > 1 {
 			problem = "DUPLICATE"
 		}
 		return fail(CheckHeadersPresent, http.StatusBadRequest, "invalid", headerMessage(problem, name))
@@ -332,7 +315,7 @@ func checkContentType(x *exchange) *Failure {
 // checkAuthorization requires the bearer token the SSP SHALL log (§1.4).
 // Its content is the provider's to validate (§2.4).
 func checkAuthorization(x *exchange) *Failure {
-	v := strings.TrimSpace(strings.Join(headerValues(x.r.Header, "Authorization"), ""))
+	v := strings.TrimSpace(strings.Join(gpc.HeaderValues(x.r.Header, "Authorization"), ""))
 	if v == "" {
 		return fail(CheckAuthorizationPresent, http.StatusBadRequest, "invalid", headerMessage("MISSING", "Authorization"))
 	}
