@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
 	"github.com/spine-sandbox/spine-sandbox/internal/runner"
 	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
@@ -70,7 +71,7 @@ func mainContext(ctx context.Context, args []string, getenv func(string) string,
 			fmt.Fprintln(stderr, "usage: spine-sandbox check PATH...")
 			return 2
 		}
-		if err := scenario.Check(fs.Args(), stdout); err != nil {
+		if err := scenario.Check(fs.Args(), stdout, conformance.ScenarioProblems); err != nil {
 			fmt.Fprintln(stderr, "spine-sandbox check:", err)
 			return 1
 		}

@@ -71,6 +71,17 @@ func TestCheck(t *testing.T) {
 	assert.Equal(t, code, 1, "exit code with a bad file")
 	assert.Contains(t, out.String(), bad+":3:", "problem position (NHS number line)")
 	assert.Contains(t, out.String(), bad+":4:5", "problem position (unknown key)")
+
+	// A scenario that loads but names a check that does not exist.
+	typo := filepath.Join(dir, "typo.yaml")
+	os.WriteFile(typo, []byte("name: typo\nextends: builtin\nexpect:\n  checks:\n    fire: [SSP_SHARING_AGREEMENT, JWT_EXPIRD]\n"), 0o644)
+	out.Reset()
+	assert.Equal(t, Main([]string{"check", typo}, noenv, &out, &errb), 1, "exit code with an unknown check")
+	assert.Contains(t, out.String(), typo+`:5:11: expect.checks.fire[1]: unknown check "JWT_EXPIRD"`, "problem")
+	out.Reset()
+	errb.Reset()
+	assert.Equal(t, Main([]string{"run", typo}, noenv, &out, &errb), 1, "run exit code with an unknown check")
+	assert.Contains(t, errb.String(), `unknown check "JWT_EXPIRD"`, "run names the problem")
 }
 
 // syncBuffer is a bytes.Buffer safe to read while serve writes to it.

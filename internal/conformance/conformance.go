@@ -9,16 +9,20 @@
 package conformance
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
 	"github.com/spine-sandbox/spine-sandbox/internal/nhsnumber"
+	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
+	"github.com/spine-sandbox/spine-sandbox/mocks/ssp"
 )
 
 // Check describes one named conformance check.
@@ -175,6 +179,38 @@ func Lookup(name string) (Check, bool) {
 		}
 	}
 	return Check{}, false
+}
+
+// Known reports whether name is a check a scenario can expect to pass or
+// fire: one of this table or one of the SSP's own (ssp.Checks).
+func Known(name string) bool {
+	if _, ok := Lookup(name); ok {
+		return true
+	}
+	return slices.ContainsFunc(ssp.Checks, func(c ssp.CheckInfo) bool { return c.Name == name })
+}
+
+// ScenarioProblems lists the names in a scenario's expect.checks that are
+// no check at all: a typo there would make "must pass" hold vacuously.
+func ScenarioProblems(sc *scenario.Scenario) []scenario.Problem {
+	if sc == nil || sc.Expect == nil || sc.Expect.Checks == nil {
+		return nil
+	}
+	c := sc.Expect.Checks
+	var out []scenario.Problem
+	for _, list := range []struct {
+		key   string
+		names []string
+	}{{"pass", c.Pass}, {"fire", c.Fire}} {
+		for i, name := range list.names {
+			if !Known(name) {
+				at := c.At.Of(list.key)
+				out = append(out, scenario.Problem{File: sc.File, Line: at.Line, Column: at.Column,
+					Message: fmt.Sprintf("expect.checks.%s[%d]: unknown check %q (the names are in docs/conformance-checks.md)", list.key, i, name)})
+			}
+		}
+	}
+	return out
 }
 
 // verdict builds the verdict of check name from the table.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
+	"github.com/spine-sandbox/spine-sandbox/mocks/ssp"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/conformance-checks.md from the Checks table")
@@ -33,6 +34,15 @@ func markdown() string {
 	b.WriteString("| check | what must hold | section | severity | strict answer |\n|---|---|---|---|---|\n")
 	for _, c := range Checks {
 		b.WriteString("| `" + c.Name + "` | " + cell(c.What) + " | " + c.Section + " | " + c.Severity + " | " + cell(strictAnswer(c)) + " |\n")
+	}
+	b.WriteString("\n## The SSP's own checks\n\n")
+	b.WriteString("Generated from `mocks/ssp.Checks`. The SSP applies these in this order to every request it receives and reports\n")
+	b.WriteString("each failure under its name on the journal entry; strict mode refuses at the first failure with the status\n")
+	b.WriteString("given (the SSP's OperationOutcome, gpconnect-1.6.md §1.5), lenient mode forwards anyway unless the request cannot\n")
+	b.WriteString("be forwarded safely. A scenario's `expect.checks` may name any check on this page.\n\n")
+	b.WriteString("| check | what must hold | section | status |\n|---|---|---|---|\n")
+	for _, c := range ssp.Checks {
+		b.WriteString("| `" + c.Name + "` | " + cell(c.What) + " | gpconnect-1.6.md " + c.Section + " | " + strconv.Itoa(c.Status) + " |\n")
 	}
 	return b.String()
 }
@@ -78,6 +88,11 @@ func TestDoc(t *testing.T) {
 		t.Fatalf("%v (run go test ./internal/conformance -run TestDoc -update)", err)
 	}
 	for _, c := range Checks {
+		if !strings.Contains(string(got), "`"+c.Name+"`") {
+			t.Errorf("%s does not list %s", docPath, c.Name)
+		}
+	}
+	for _, c := range ssp.Checks {
 		if !strings.Contains(string(got), "`"+c.Name+"`") {
 			t.Errorf("%s does not list %s", docPath, c.Name)
 		}

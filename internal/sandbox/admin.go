@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 )
@@ -123,6 +124,11 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		sc, err = scenario.Load("request body", body)
 	default:
 		sc = s.cfg.Default
+	}
+	if err == nil {
+		if ps := conformance.ScenarioProblems(sc); len(ps) > 0 {
+			err = &scenario.LoadError{Problems: ps}
+		}
 	}
 	if err != nil {
 		var le *scenario.LoadError

@@ -43,6 +43,7 @@ func TestAdminAPI(t *testing.T) {
 		{"empty body is the built-in world", "POST", "/_admin/sessions", "", 201, `"scenario": "builtin"`, false},
 		{"broken YAML", "POST", "/_admin/sessions", "name: broken\nextends: builtin\nfaults:\n  - hop: nowhere\n    status: many\n", 422, `"problems"`, true},
 		{"unknown key", "POST", "/_admin/sessions", "name: x\nextends: builtin\nbogus: 1\n", 422, `bogus`, true},
+		{"unknown check name", "POST", "/_admin/sessions", "name: x\nextends: builtin\nexpect:\n  checks: {pass: [JWT_EXP_NOT_IAT_PLUS_300, JWT_EXPIRD]}\n", 422, `unknown check \"JWT_EXPIRD\"`, true},
 		{"hostile name", "POST", "/_admin/sessions", `{"scenario":"../../etc/passwd"}`, 400, `a name under the scenario folder is expected`, false},
 		{"absolute name", "POST", "/_admin/sessions", `{"scenario":"/etc/passwd"}`, 400, `a name under the scenario folder is expected`, false},
 		{"hostile name in query", "POST", "/_admin/sessions?scenario=../scenarios/happy-path", "", 400, `a name under the scenario folder is expected`, false},

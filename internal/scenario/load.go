@@ -138,7 +138,10 @@ func syntaxProblem(file string, err error) Problem {
 // Check loads each path (a file, or a folder searched recursively) and
 // prints "ok  file" for each good scenario and its problems for each bad
 // one. It returns an error when any file fails, for `spine-sandbox check`.
-func Check(paths []string, stdout io.Writer) error {
+// Each of more, when given, finds further problems in a scenario that
+// loaded (checks this package cannot make, such as conformance check
+// names).
+func Check(paths []string, stdout io.Writer, more ...func(*Scenario) []Problem) error {
 	failed := 0
 	for _, p := range paths {
 		info, err := os.Stat(p)
@@ -159,7 +162,16 @@ func Check(paths []string, stdout io.Writer) error {
 			}
 		}
 		for _, f := range files {
-			_, err := LoadFile(f)
+			sc, err := LoadFile(f)
+			if err == nil {
+				var extra []Problem
+				for _, m := range more {
+					extra = append(extra, m(sc)...)
+				}
+				if len(extra) > 0 {
+					err = &LoadError{Problems: extra}
+				}
+			}
 			var le *LoadError
 			switch {
 			case err == nil:
