@@ -8,6 +8,7 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/mocks/sds"
+	"github.com/spine-sandbox/spine-sandbox/mocks/ssp"
 )
 
 // Strict mode (issue 5): a consumer request that fails an error check no
@@ -40,12 +41,8 @@ func writeStrict(w http.ResponseWriter, r *http.Request, a conformance.Answer, d
 		sds.WriteError(w, r, e)
 		return
 	case journal.SSP:
-		// As mocks/ssp writes its own refusals (gpconnect-1.6.md §1.5).
-		body, _ := json.Marshal(gpc.SSPOutcome(gpc.NewUUID(), a.Status, a.Issue, a.Code)) // plain structs: cannot fail
-		w.Header().Set("Content-Type", "application/fhir+json;charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(a.Status)
-		_, _ = w.Write(body)
+		// Exactly as mocks/ssp writes its own refusals (gpconnect-1.6.md §1.5).
+		ssp.WriteFailure(w, &ssp.Failure{Status: a.Status, IssueCode: a.Issue, Message: a.Code})
 	default:
 		// The provider's GPConnect-OperationOutcome-1 (§6.1). No check the
 		// sandbox answers has PDS's shape; one that did would need mocks/pds

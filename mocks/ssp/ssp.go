@@ -227,6 +227,10 @@ func upstreamError(rw http.ResponseWriter, r *http.Request, err error) {
 		Message: "ERROR_COMMUNICATING_TO_ENDPOINT_URL_" + target})
 }
 
+// WriteFailure answers with f as the SSP answers its own refusals, for
+// callers that refuse on the SSP's behalf (the sandbox's strict mode).
+func WriteFailure(rw http.ResponseWriter, f *Failure) { writeError(rw, f) }
+
 // writeError is the one place an SSP error becomes a response: the SSP's
 // own OperationOutcome (§1.5) with a new UUID as id. Anything that is not a
 // *Failure is a generic 500.
