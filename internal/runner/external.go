@@ -12,21 +12,35 @@ import (
 )
 
 // JournalOutcome words the outcome an external consumer reached, read from
-// the journal alone: "booked" once a booking answered 201; otherwise the
-// error of the consumer's last failed request ("error ssp 403 CODE"), or
-// "none" when nothing failed.
+// the journal alone, the way the runner words the built-in consumer's:
+// whichever came last of a completed booking ("booked"), cancellation
+// ("cancelled") or amendment ("amended") and a failed request that was not
+// later retried with success ("error ssp 403 CODE"); "none" when neither
+// happened. The reason the built-in consumer gives (deceased, …) is not in
+// the journal, so it is never part of this outcome.
 func JournalOutcome(hops []journal.Hop) string {
 	hops = journal.InStartOrder(hops)
 	outcome := scenario.OutcomeNone
+	failed := "" // the request (to and name) whose failure is the outcome
 	for _, h := range hops {
 		if h.From != journal.Consumer || RunnerHop(h) {
 			continue
 		}
-		if strings.HasSuffix(h.Name, ".book appointment") && h.Status == 201 {
-			return scenario.OutcomeBooked
-		}
-		if h.Status >= 400 || h.Status == 0 {
+		key := string(h.To) + " " + h.Name
+		ok := h.Status > 0 && h.Status < 400
+		switch {
+		case !ok:
 			outcome = strings.TrimSpace(fmt.Sprintf("error %s %d %s", h.To, h.Status, h.Code))
+			failed = key
+		case strings.HasSuffix(h.Name, ".book appointment") && h.Status == http.StatusCreated:
+			outcome, failed = scenario.OutcomeBooked, ""
+		case strings.HasSuffix(h.Name, ".cancel appointment"):
+			outcome, failed = scenario.OutcomeCancelled, ""
+		case strings.HasSuffix(h.Name, ".amend appointment"):
+			outcome, failed = scenario.OutcomeAmended, ""
+		case key == failed:
+			// The failed request, retried with success: no longer the outcome.
+			outcome, failed = scenario.OutcomeNone, ""
 		}
 	}
 	return outcome

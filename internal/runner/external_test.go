@@ -34,6 +34,12 @@ func TestJournalOutcome(t *testing.T) {
 		{"last error wins", []journal.Hop{hop(1, journal.SDS, "sds.endpoint", 503, "X"), hop(2, journal.SSP, "ssp.book appointment", 403, "ASID_CHECK_FAILED_MESSAGESENDER_200000000115")}, "error ssp 403 ASID_CHECK_FAILED_MESSAGESENDER_200000000115"},
 		{"provider leg ignored", []journal.Hop{{Time: at(1), From: journal.SSP, To: journal.Provider, Name: "provider.book appointment", Status: 201}}, "none"},
 		{"dropped connection", []journal.Hop{hop(1, journal.PDS, "pds.retrieve", 0, "")}, "error pds 0"},
+		{"a failure retried with success is not the outcome", []journal.Hop{hop(1, journal.PDS, "pds.retrieve", 500, "X"), hop(2, journal.PDS, "pds.retrieve", 200, "")}, "none"},
+		{"a failure followed by other successes still is", []journal.Hop{hop(1, journal.SDS, "sds.endpoint", 503, "X"), hop(2, journal.PDS, "pds.retrieve", 200, "")}, "error sds 503 X"},
+		{"booked then cancelled", []journal.Hop{hop(1, journal.SSP, "ssp.book appointment", 201, ""), hop(2, journal.SSP, "ssp.cancel appointment", 200, "")}, "cancelled"},
+		{"amended", []journal.Hop{hop(1, journal.SSP, "ssp.read appointment", 200, ""), hop(2, journal.SSP, "ssp.amend appointment", 200, "")}, "amended"},
+		{"booked, then a second booking fails", []journal.Hop{hop(1, journal.SSP, "ssp.book appointment", 201, ""), hop(2, journal.SSP, "ssp.book appointment", 409, "DUPLICATE_REJECTED")}, "error ssp 409 DUPLICATE_REJECTED"},
+		{"a failed cancel", []journal.Hop{hop(1, journal.SSP, "ssp.book appointment", 201, ""), hop(2, journal.SSP, "ssp.cancel appointment", 409, "FHIR_CONSTRAINT_VIOLATION")}, "error ssp 409 FHIR_CONSTRAINT_VIOLATION"},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, JournalOutcome(tt.hops), tt.want, tt.name)
