@@ -9,11 +9,13 @@
 package conformance
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
@@ -22,6 +24,7 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/nhsnumber"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
+	"github.com/spine-sandbox/spine-sandbox/mocks/provider"
 	"github.com/spine-sandbox/spine-sandbox/mocks/ssp"
 )
 
@@ -87,7 +90,27 @@ const (
 	JourneyTraceIDReused      = "JOURNEY_TRACEID_REUSED"
 	JourneyBookWithoutFind    = "JOURNEY_BOOK_WITHOUT_FIND_PATIENT"
 	JourneySSPToNotFromSDS    = "JOURNEY_SSP_TO_NOT_FROM_SDS"
+
+	FHIRFindPatient         = "FHIR_FIND_PATIENT_PARAMETERS"
+	FHIRRegisterPatient     = "FHIR_REGISTER_PATIENT_BODY"
+	FHIRSlotSearch          = "FHIR_SLOT_SEARCH_PARAMETERS"
+	FHIRBookAppointment     = "FHIR_BOOK_APPOINTMENT_BODY"
+	FHIRAmendAppointment    = "FHIR_AMEND_APPOINTMENT_BODY"
+	FHIRCancelAppointment   = "FHIR_CANCEL_APPOINTMENT_BODY"
+	FHIRPatientAppointments = "FHIR_PATIENT_APPOINTMENTS_PARAMETERS"
 )
+
+// fhirRules names the check of each interaction whose parameters or body
+// gpconnect-1.6.md sets rules for (mocks/provider CheckRequest).
+var fhirRules = map[gpc.Interaction]string{
+	gpc.SearchPatient:      FHIRFindPatient,
+	gpc.RegisterPatient:    FHIRRegisterPatient,
+	gpc.SearchSlots:        FHIRSlotSearch,
+	gpc.CreateAppointment:  FHIRBookAppointment,
+	gpc.AmendAppointment:   FHIRAmendAppointment,
+	gpc.CancelAppointment:  FHIRCancelAppointment,
+	gpc.SearchPatientAppts: FHIRPatientAppointments,
+}
 
 // Checks is the one table of every check, the JWT rules included (from
 // jwt.Rules). docs/conformance-checks.md is generated from it.
@@ -101,8 +124,8 @@ func sspHeader(name, note string) Answer {
 		"400 MISSING_HEADER_" + strings.ToUpper(name) + " (SSP_HEADERS_PRESENT) when the header is absent" + note}
 }
 
-// provider is the provider's GPConnect-OperationOutcome-1 answer.
-func provider(status int, code gpc.Code, note string) Answer {
+// byProvider is the provider's GPConnect-OperationOutcome-1 answer.
+func byProvider(status int, code gpc.Code, note string) Answer {
 	e := gpc.StatusErrorf(status, code, "")
 	return Answer{ByProvider, journal.Provider, status, e.IssueType(), string(code), code.Display(), note}
 }
@@ -132,7 +155,7 @@ func buildChecks() []Check {
 		// The SSP forwards the token without reading it (§1.4: it SHOULD
 		// validate, SHALL log); the provider answers the first broken rule
 		// (§2.4).
-		a := provider(r.Status, r.Code, "the SSP forwards the token unread; the provider answers the first broken rule")
+		a := byProvider(r.Status, r.Code, "the SSP forwards the token unread; the provider answers the first broken rule")
 		if r.Name == jwt.RuleMissing {
 			a = Answer{BySSP, journal.SSP, http.StatusBadRequest, "invalid", "MISSING_HEADER_AUTHORIZATION", "MISSING_HEADER_AUTHORIZATION",
 				"an empty Bearer token passes the SSP and mocks/provider answers 400 BAD_REQUEST"}
@@ -141,8 +164,22 @@ func buildChecks() []Check {
 	}
 	return append(cs,
 		Check{InteractionMatchesRequest, "the method and path below the service root are those of Ssp-InteractionID", "gpconnect-1.6.md §1.6", Error,
-			provider(http.StatusBadRequest, gpc.BadRequest, "a target below no registered service root is refused by mocks/ssp first (400 ENDPOINT_<registered endpoint>_CPAID_<cpaid>_VARIES_FROM_TARGETURL_<target url>)")},
+			byProvider(http.StatusBadRequest, gpc.BadRequest, "a target below no registered service root is refused by mocks/ssp first (400 ENDPOINT_<registered endpoint>_CPAID_<cpaid>_VARIES_FROM_TARGETURL_<target url>)")},
 		Check{AcceptFHIRJSON, "Accept asks for application/fhir+json", "gpconnect-1.6.md §1.3", Warning, Answer{}},
+		Check{FHIRFindPatient, "find patient's identifier parameter is https://fhir.nhs.uk/Id/nhs-number|{a valid NHS number}, sent once", "gpconnect-1.6.md §3.2, §6.2", Error,
+			byProvider(http.StatusBadRequest, gpc.InvalidNHSNumber, "400 INVALID_IDENTIFIER_SYSTEM for another system, 400 BAD_REQUEST without the parameter, 422 INVALID_PARAMETER without system|value")},
+		Check{FHIRRegisterPatient, "the register patient body is a Parameters with one registerPatient Patient that meets §3.3's content rules", "gpconnect-1.6.md §3.3, §6.2", Error,
+			byProvider(http.StatusUnprocessableEntity, gpc.InvalidResource, "400 BAD_REQUEST when the body is not JSON; §3.3's table gives other content faults their own codes")},
+		Check{FHIRSlotSearch, "the slot search has start=ge and end=le dates or dateTimes at most 14 days apart, status=free and _include=Slot:schedule", "gpconnect-1.6.md §4.1, §6.2", Error,
+			byProvider(http.StatusUnprocessableEntity, gpc.InvalidParameter, "400 BAD_REQUEST without status or _include=Slot:schedule")},
+		Check{FHIRBookAppointment, "the booking is a GPConnect-Appointment-1: status booked, no id, start/end/created, Slot references, one Patient and one Location participant, a contained booking Organization, description ≤ 100 and comment ≤ 500 characters", "gpconnect-1.6.md §4.2, §6.2", Error,
+			byProvider(http.StatusUnprocessableEntity, gpc.InvalidResource, "400 BAD_REQUEST when the body is not JSON")},
+		Check{FHIRAmendAppointment, "an amend sends If-Match and the whole GPConnect-Appointment-1, still booked, with no cancellation reason", "gpconnect-1.6.md §4.4, §6.2", Error,
+			byProvider(http.StatusUnprocessableEntity, gpc.InvalidResource, "400 BAD_REQUEST without If-Match or when the body is not JSON")},
+		Check{FHIRCancelAppointment, "a cancel sends If-Match and the whole GPConnect-Appointment-1 with status cancelled and a cancellation reason", "gpconnect-1.6.md §4.5, §6.2", Error,
+			byProvider(http.StatusUnprocessableEntity, gpc.InvalidParameter, "422 INVALID_RESOURCE for the other content rules, 400 BAD_REQUEST without If-Match or when the body is not JSON")},
+		Check{FHIRPatientAppointments, "the appointment search has start=ge{date} and start=le{date}, dates only, end not before start", "gpconnect-1.6.md §4.6, §6.2", Error,
+			byProvider(http.StatusUnprocessableEntity, gpc.InvalidParameter, "")},
 		Check{JourneyTraceIDReused, "every request has a fresh Ssp-TraceID", "gpconnect-1.6.md §1.3", Error,
 			Answer{BySandbox, journal.SSP, http.StatusBadRequest, "invalid", "REUSED_HEADER_SSP-TRACEID", "REUSED_HEADER_SSP-TRACEID",
 				"the spec only says a new UUID for each request (§1.3) and gives no error: refusing a reuse as the SSP refuses an invalid Ssp-TraceID is the sandbox's choice"}},
@@ -179,6 +216,27 @@ func Lookup(name string) (Check, bool) {
 		}
 	}
 	return Check{}, false
+}
+
+// FHIRRequest judges the parameters and body of a request for the
+// interaction it names (Ssp-InteractionID) against the rules the spec sets
+// for that interaction, the provider's own (mocks/provider CheckRequest). A
+// request for an interaction without such rules gets no verdict.
+func FHIRRequest(r *http.Request, body []byte) []journal.Verdict {
+	in := gpc.Interaction(gpc.HeaderValue(r.Header, "Ssp-InteractionID"))
+	name, ok := fhirRules[in]
+	if !ok {
+		return nil
+	}
+	if err := provider.CheckRequest(in, r.Header, r.URL.Query(), body); err != nil {
+		msg := err.Error()
+		var e *gpc.Error
+		if errors.As(err, &e) {
+			msg = strconv.Itoa(e.HTTPStatus()) + " " + string(e.Code) + ": " + e.Diagnostics
+		}
+		return []journal.Verdict{verdict(name, false, msg)}
+	}
+	return []journal.Verdict{verdict(name, true, "")}
 }
 
 // Known reports whether name is a check a scenario can expect to pass or

@@ -441,3 +441,29 @@ func TestScenarioProblems(t *testing.T) {
 		Message: `expect.checks.fire[1]: unknown check "NOT_A_CHECK" (the names are in docs/conformance-checks.md)`}}, "problems")
 	assert.Equal(t, len(conformance.ScenarioProblems(scenario.Default())), 0, "the built-in world expects nothing")
 }
+
+// TestFHIRRequest: the interaction's parameter and body rules give one
+// verdict, failed with the provider's status, code and diagnostics; an
+// interaction without such rules gives none.
+func TestFHIRRequest(t *testing.T) {
+	t.Parallel()
+	req := func(in gpc.Interaction, target string) *http.Request {
+		r := httptest.NewRequest("GET", target, nil)
+		r.Header["Ssp-InteractionID"] = []string{string(in)}
+		return r
+	}
+	vs := conformance.FHIRRequest(req(gpc.SearchSlots, "/ssp/x/Slot?status=free&start=ge2026-03-02&end=le2026-03-09&_include=Slot:schedule"), nil)
+	assert.DeepEqual(t, names(vs), []string{"FHIR_SLOT_SEARCH_PARAMETERS"}, "checks")
+	assert.DeepEqual(t, failed(vs), []string{}, "a valid search")
+
+	vs = conformance.FHIRRequest(req(gpc.SearchSlots, "/ssp/x/Slot?status=free&start=ge2026-03-02&end=le2026-03-30&_include=Slot:schedule"), nil)
+	assert.DeepEqual(t, failed(vs), []string{"FHIR_SLOT_SEARCH_PARAMETERS"}, "a 28-day search")
+	assert.Contains(t, vs[0].Message, "422 INVALID_PARAMETER: ", "message")
+	assert.Equal(t, vs[0].Section, "gpconnect-1.6.md §4.1, §6.2", "section")
+
+	vs = conformance.FHIRRequest(req(gpc.CreateAppointment, "/ssp/x/Appointment"), []byte(`{"resourceType":"Appointment","status":"booked"}`))
+	assert.DeepEqual(t, failed(vs), []string{"FHIR_BOOK_APPOINTMENT_BODY"}, "an empty booking")
+	assert.Contains(t, vs[0].Message, "422 INVALID_RESOURCE: ", "message")
+
+	assert.Equal(t, len(conformance.FHIRRequest(req(gpc.ReadMetadata, "/ssp/x/metadata"), nil)), 0, "read metadata has no such rules")
+}

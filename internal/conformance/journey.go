@@ -67,15 +67,17 @@ func (j *Journey) Observe(r *http.Request, interaction gpc.Interaction, ods stri
 }
 
 // SSPRequest judges a consumer request that reached the SSP mounted at
-// prefix (the path before the target URL): SSP's checks against the
-// practice service root the target starts with, then the journey's.
-func SSPRequest(r *http.Request, prefix string, w *world.World, j *Journey) []journal.Verdict {
+// prefix (the path before the target URL), with its body: SSP's checks
+// against the practice service root the target starts with, the
+// interaction's parameter and body rules, then the journey's.
+func SSPRequest(r *http.Request, body []byte, prefix string, w *world.World, j *Journey) []journal.Verdict {
 	target := rawURI(r)
 	if i := len(prefix); i <= len(target) && target[:i] == prefix {
 		target = target[i:]
 	}
 	root, ods := ServiceRoot(target, w)
 	out := SSP(r, root, w)
+	out = append(out, FHIRRequest(r, body)...)
 	id, _ := gpc.Header(r.Header, "Ssp-InteractionID")
 	return append(out, j.Observe(r, gpc.Interaction(id), ods)...)
 }

@@ -92,11 +92,11 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 	// Conformance verdicts on the consumer's requests; in strict mode record
 	// answers those no mock enforces (strict.go).
 	journey := conformance.NewJourney(ss.World)
-	judgeSSP := func(r *http.Request) []journal.Verdict {
-		return conformance.SSPRequest(r, prefix+SSPPath, ss.World, journey)
+	judgeSSP := func(r *http.Request, body []byte) []journal.Verdict {
+		return conformance.SSPRequest(r, body, prefix+SSPPath, ss.World, journey)
 	}
-	ss.pds = ss.record(journal.Consumer, journal.PDS, scenario.HopPDS, pds.New(ss.World), conformance.PDS)
-	ss.sds = ss.record(journal.Consumer, journal.SDS, scenario.HopSDS, sds.New(ss.World), conformance.SDS)
+	ss.pds = ss.record(journal.Consumer, journal.PDS, scenario.HopPDS, pds.New(ss.World), headersOnly(conformance.PDS))
+	ss.sds = ss.record(journal.Consumer, journal.SDS, scenario.HopSDS, sds.New(ss.World), headersOnly(conformance.SDS))
 	ss.provider = ss.record(journal.Consumer, journal.Provider, scenario.HopProvider, provider.New(ss.World), nil)
 	ss.ssp = ss.record(journal.Consumer, journal.SSP, scenario.HopSSP, ssp.New(ssp.Config{
 		World:     ss.World,
@@ -136,6 +136,11 @@ func serveStripped(h http.Handler, w http.ResponseWriter, r *http.Request, prefi
 	http.StripPrefix(prefix, h).ServeHTTP(w, r)
 }
 
+// headersOnly adapts a judge that needs no request body.
+func headersOnly(judge func(*http.Request) []journal.Verdict) func(*http.Request, []byte) []journal.Verdict {
+	return func(r *http.Request, _ []byte) []journal.Verdict { return judge(r) }
+}
+
 // checksKey carries the verdicts the SSP reports for the hop being recorded.
 type checksKey struct{}
 
@@ -163,7 +168,7 @@ const maxBody = 64 << 10
 // one journal entry per request. A provider request that arrives in process
 // from the SSP is recorded as the SSP→provider leg. judge, when set, gives
 // the conformance verdicts on a request from the consumer.
-func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handler, judge func(*http.Request) []journal.Verdict) http.Handler {
+func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handler, judge func(*http.Request, []byte) []journal.Verdict) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
 		hopFrom := from
@@ -181,7 +186,7 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 		name, in := hopName(hop, r)
 		var judged []journal.Verdict
 		if judge != nil && hopFrom == journal.Consumer {
-			judged = judge(r)
+			judged = judge(r, reqBody)
 		}
 		// Strict mode answers a failed check no mock enforces before the
 		// mock or a fault runs (strict.go); such a request uses no fault.

@@ -105,6 +105,40 @@ func endpointQuery(org string) func(ss *sandbox.Session) string {
 
 const goodID = "60e0b220-8136-4ac5-8a8b-6f5c3b9a2e11"
 
+// viaSSP is a request for interaction in through the SSP.
+func viaSSP(in gpc.Interaction, method, path, body string) func(*testing.T, *env, *sandbox.Session) *http.Request {
+	return func(t *testing.T, _ *env, ss *sandbox.Session) *http.Request {
+		return gpcRequest(t, ss, true, in, method, path, body)
+	}
+}
+
+// change is an amend or cancel (in) of appointment 999, which does not
+// exist: a request whose body breaks a rule is refused for that before the
+// provider looks the appointment up. edit changes the booking body first.
+func change(in gpc.Interaction, edit func(a map[string]any)) func(*testing.T, *env, *sandbox.Session) *http.Request {
+	return func(t *testing.T, _ *env, ss *sandbox.Session) *http.Request {
+		var a map[string]any
+		_ = json.Unmarshal([]byte(bookBody(t, ss, freeSlots(ss)[0])), &a)
+		a["id"] = "999"
+		edit(a)
+		b, _ := json.Marshal(a)
+		req := gpcRequest(t, ss, true, in, http.MethodPut, "/Appointment/999", string(b))
+		req.Header.Set("If-Match", `W/"1"`)
+		return req
+	}
+}
+
+// bookingWith is a booking of the first free slot with its body edited.
+func bookingWith(edit func(a map[string]any)) func(*testing.T, *env, *sandbox.Session) *http.Request {
+	return func(t *testing.T, _ *env, ss *sandbox.Session) *http.Request {
+		var a map[string]any
+		_ = json.Unmarshal([]byte(bookBody(t, ss, freeSlots(ss)[0])), &a)
+		edit(a)
+		b, _ := json.Marshal(a)
+		return gpcRequest(t, ss, true, gpc.CreateAppointment, http.MethodPost, "/Appointment", string(b))
+	}
+}
+
 // strictCases has one row per error check in conformance.Checks;
 // TestStrictAnswers fails when a check has no row.
 var strictCases = map[string]strictCase{
@@ -163,6 +197,19 @@ var strictCases = map[string]strictCase{
 		wantStatus(t, e.do(t, first), 200, "")
 		return booking(header("Ssp-TraceID", first.Header.Get("Ssp-TraceID")))(t, e, ss)
 	}, lenient: 201},
+	// The parameter and body rules of each interaction: the provider
+	// refuses them itself, strict or lenient.
+	conformance.FHIRFindPatient: {request: viaSSP(gpc.SearchPatient, http.MethodGet,
+		"/Patient?identifier="+url.QueryEscape(gpc.SystemNHSNumber+"|9693632108"), ""), lenient: 400},
+	conformance.FHIRRegisterPatient: {request: viaSSP(gpc.RegisterPatient, http.MethodPost, "/Patient/$gpc.registerpatient",
+		`{"resourceType":"Patient"}`), lenient: 422},
+	conformance.FHIRSlotSearch: {request: viaSSP(gpc.SearchSlots, http.MethodGet,
+		"/Slot?status=free&start=ge2026-13-40&end=le2026-12-02&_include=Slot:schedule", ""), lenient: 422},
+	conformance.FHIRBookAppointment:   {request: bookingWith(func(a map[string]any) { delete(a, "participant") }), lenient: 422},
+	conformance.FHIRAmendAppointment:  {request: change(gpc.AmendAppointment, func(a map[string]any) { a["status"] = "cancelled" }), lenient: 422},
+	conformance.FHIRCancelAppointment: {request: change(gpc.CancelAppointment, func(map[string]any) {}), lenient: 422},
+	conformance.FHIRPatientAppointments: {request: viaSSP(gpc.SearchPatientAppts, http.MethodGet,
+		"/Patient/1/Appointment?start=ge2026-12-01", ""), lenient: 422},
 	// Ssp-To is Y12345's ASID, the target A20047's service root.
 	conformance.JourneySSPToNotFromSDS: {request: booking(header("Ssp-To", "200000000116")), lenient: 400},
 }

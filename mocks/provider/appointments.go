@@ -3,6 +3,7 @@ package provider
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +31,12 @@ func decodeAppointment(r *request) (stu3.Appointment, error) {
 	if err != nil {
 		return stu3.Appointment{}, err
 	}
+	return decodeAppointmentBody(body)
+}
+
+// decodeAppointmentBody is decodeAppointment of a body already read and
+// known to be JSON.
+func decodeAppointmentBody(body []byte) (stu3.Appointment, error) {
 	if rt, _ := stu3.ResourceTypeOf(body); rt != "Appointment" {
 		return stu3.Appointment{}, gpc.Errorf(gpc.InvalidResource, "Request body must be an Appointment resource, got %q", rt)
 	}
@@ -229,13 +236,7 @@ func (s *server) bookAppointment(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	if a.ID != "" {
-		return gpc.Errorf(gpc.InvalidResource, "Appointment id must not be sent when booking")
-	}
-	if a.Status != world.Booked {
-		return gpc.Errorf(gpc.InvalidResource, "Appointment status must be booked, got %q", a.Status)
-	}
-	c, err := checkAppointment(a, true)
+	c, err := bookingRules(a)
 	if err != nil {
 		return err
 	}
@@ -267,6 +268,43 @@ func (s *server) bookAppointment(rw http.ResponseWriter, r *request) error {
 	h.Set("Last-Modified", booked.Updated.UTC().Format(http.TimeFormat))
 	s.writeAppointment(rw, r, http.StatusCreated, res, h)
 	return nil
+}
+
+// bookingRules are §4.2's rules for the Appointment a booking posts.
+func bookingRules(a stu3.Appointment) (checkedAppointment, error) {
+	if a.ID != "" {
+		return checkedAppointment{}, gpc.Errorf(gpc.InvalidResource, "Appointment id must not be sent when booking")
+	}
+	if a.Status != world.Booked {
+		return checkedAppointment{}, gpc.Errorf(gpc.InvalidResource, "Appointment status must be booked, got %q", a.Status)
+	}
+	return checkAppointment(a, true)
+}
+
+// amendRules are §4.4's rules for the Appointment an amend puts, beyond
+// the content rules: it stays booked and carries no cancellation reason.
+func amendRules(a stu3.Appointment) error {
+	if a.Status != world.Booked {
+		return gpc.Errorf(gpc.InvalidResource, "Appointment status must stay booked when amending (to cancel, use %s)", gpc.CancelAppointment)
+	}
+	if stu3.FindExtension(a.Extension, gpc.ExtCancellationReason) != nil {
+		return gpc.Errorf(gpc.InvalidResource, "A cancellation reason must not be sent when amending")
+	}
+	return nil
+}
+
+// cancelRules are §4.5's rules for the Appointment a cancel puts, beyond
+// the content rules: status cancelled and a cancellation reason (422
+// INVALID_PARAMETER, test suite). It returns the reason.
+func cancelRules(a stu3.Appointment) (string, error) {
+	if a.Status != world.Cancelled {
+		return "", gpc.Errorf(gpc.InvalidParameter, "Appointment status must be cancelled to cancel, got %q", a.Status)
+	}
+	ext := stu3.FindExtension(a.Extension, gpc.ExtCancellationReason)
+	if ext == nil || strings.TrimSpace(ext.ValueString) == "" {
+		return "", gpc.Errorf(gpc.InvalidParameter, "The %s extension with a valueString reason is required to cancel", gpc.ExtCancellationReason)
+	}
+	return ext.ValueString, nil
 }
 
 // writeAppointment honours Prefer: return=minimal (§1.3) on writes.
@@ -302,7 +340,12 @@ func (s *server) readAppointment(rw http.ResponseWriter, r *request) error {
 // version number can match nothing, so it is version -1 (409 from the
 // world).
 func ifMatch(r *request) (int, error) {
-	v := strings.TrimSpace(r.Header.Get("If-Match"))
+	return ifMatchValue(r.Header.Get("If-Match"))
+}
+
+// ifMatchValue is ifMatch of the header's value.
+func ifMatchValue(v string) (int, error) {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, gpc.Errorf(gpc.BadRequest, "If-Match header with the appointment's ETag (W/\"versionId\") is required")
 	}
@@ -383,11 +426,8 @@ func (s *server) amendAppointment(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	if a.Status != world.Booked {
-		return gpc.Errorf(gpc.InvalidResource, "Appointment status must stay booked when amending (to cancel, use %s)", gpc.CancelAppointment)
-	}
-	if stu3.FindExtension(a.Extension, gpc.ExtCancellationReason) != nil {
-		return gpc.Errorf(gpc.InvalidResource, "A cancellation reason must not be sent when amending")
+	if err := amendRules(a); err != nil {
+		return err
 	}
 	updated, err := s.world.Update(r.practice.ODS, id, world.Change{
 		Version:     version,
@@ -416,17 +456,14 @@ func (s *server) cancelAppointment(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	if a.Status != world.Cancelled {
-		return gpc.Errorf(gpc.InvalidParameter, "Appointment status must be cancelled to cancel, got %q", a.Status)
-	}
-	ext := stu3.FindExtension(a.Extension, gpc.ExtCancellationReason)
-	if ext == nil || strings.TrimSpace(ext.ValueString) == "" {
-		return gpc.Errorf(gpc.InvalidParameter, "The %s extension with a valueString reason is required to cancel", gpc.ExtCancellationReason)
+	reason, err := cancelRules(a)
+	if err != nil {
+		return err
 	}
 	updated, err := s.world.Update(r.practice.ODS, id, world.Change{
 		Version:      version,
 		Cancel:       true,
-		CancelReason: ext.ValueString,
+		CancelReason: reason,
 		Check: func(cur world.Appointment) error {
 			f := sameBooking(c, cur)
 			switch {
@@ -449,44 +486,55 @@ func (s *server) cancelAppointment(rw http.ResponseWriter, r *request) error {
 	return nil
 }
 
-// patientAppointments answers GET /Patient/{id}/Appointment (§4.6): both
-// start bounds, dates only, not in the past ("today" is the future), end
-// not before start; every fault is 422 INVALID_PARAMETER. Cancelled
-// appointments are included.
-func (s *server) patientAppointments(rw http.ResponseWriter, r *request) error {
-	id := strings.Split(strings.Trim(r.path, "/"), "/")[1]
+// appointmentRange applies §4.6's parameter rules that need no clock:
+// start=ge{date} and start=le{date}, each exactly once, dates without a
+// time, end not before start; every fault is 422 INVALID_PARAMETER.
+func appointmentRange(q url.Values) ([2]time.Time, error) {
+	var bounds [2]time.Time
 	var ge, le []string
-	for _, v := range r.URL.Query()["start"] {
+	for _, v := range q["start"] {
 		switch {
 		case strings.HasPrefix(v, "ge"):
 			ge = append(ge, v[2:])
 		case strings.HasPrefix(v, "le"):
 			le = append(le, v[2:])
 		default:
-			return gpc.Errorf(gpc.InvalidParameter, "Search parameter start=%q must have the prefix ge or le", v)
+			return bounds, gpc.Errorf(gpc.InvalidParameter, "Search parameter start=%q must have the prefix ge or le", v)
 		}
 	}
 	if len(ge) != 1 || len(le) != 1 {
-		return gpc.Errorf(gpc.InvalidParameter, "Search parameters start=ge{date} and start=le{date} are both required, exactly once (got %d ge, %d le)", len(ge), len(le))
+		return bounds, gpc.Errorf(gpc.InvalidParameter, "Search parameters start=ge{date} and start=le{date} are both required, exactly once (got %d ge, %d le)", len(ge), len(le))
 	}
-	var bounds [2]time.Time
 	for i, v := range []string{ge[0], le[0]} {
 		if !dateRE.MatchString(v) {
-			return gpc.Errorf(gpc.InvalidParameter, "Search parameter start %q must be a date yyyy-mm-dd without a time", v)
+			return bounds, gpc.Errorf(gpc.InvalidParameter, "Search parameter start %q must be a date yyyy-mm-dd without a time", v)
 		}
 		t, err := time.ParseInLocation(time.DateOnly, v, london)
 		if err != nil {
-			return gpc.Errorf(gpc.InvalidParameter, "Search parameter start %q is not a valid date", v)
+			return bounds, gpc.Errorf(gpc.InvalidParameter, "Search parameter start %q is not a valid date", v)
 		}
 		bounds[i] = t
+	}
+	if bounds[1].Before(bounds[0]) {
+		return bounds, gpc.Errorf(gpc.InvalidParameter, "Search range end %s is before start %s", le[0], ge[0])
+	}
+	return bounds, nil
+}
+
+// patientAppointments answers GET /Patient/{id}/Appointment (§4.6): both
+// start bounds, dates only, not in the past ("today" is the future), end
+// not before start; every fault is 422 INVALID_PARAMETER. Cancelled
+// appointments are included.
+func (s *server) patientAppointments(rw http.ResponseWriter, r *request) error {
+	id := strings.Split(strings.Trim(r.path, "/"), "/")[1]
+	bounds, err := appointmentRange(r.URL.Query())
+	if err != nil {
+		return err
 	}
 	now := s.world.Now().In(london)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, london)
 	if bounds[0].Before(today) {
-		return gpc.Errorf(gpc.InvalidParameter, "Search range start %s is in the past; today is %s", ge[0], today.Format(time.DateOnly))
-	}
-	if bounds[1].Before(bounds[0]) {
-		return gpc.Errorf(gpc.InvalidParameter, "Search range end %s is before start %s", le[0], ge[0])
+		return gpc.Errorf(gpc.InvalidParameter, "Search range start %s is in the past; today is %s", bounds[0].Format(time.DateOnly), today.Format(time.DateOnly))
 	}
 	if _, ok := s.world.Record(r.practice.ODS, id); !ok {
 		return gpc.Errorf(gpc.PatientNotFound, "No patient with id %s at this practice", id)

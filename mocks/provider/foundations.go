@@ -2,6 +2,7 @@ package provider
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
@@ -78,7 +79,11 @@ func (s *server) metadata(rw http.ResponseWriter, r *request) error {
 // INVALID_PARAMETER; a system other than want → 400
 // INVALID_IDENTIFIER_SYSTEM. Other parameters (_count, _sort) are ignored.
 func identifierParam(r *request, want string) (string, error) {
-	q := r.URL.Query()
+	return identifierQuery(r.URL.Query(), want)
+}
+
+// identifierQuery is identifierParam of the query q.
+func identifierQuery(q url.Values, want string) (string, error) {
 	vs := q["identifier"]
 	switch {
 	case len(vs) == 0:
@@ -104,12 +109,9 @@ func identifierParam(r *request, want string) (string, error) {
 // findPatient answers GET /Patient?identifier=nhs-number|N (§3.2): always a
 // searchset, empty for unknown, deceased, sensitive or inactive patients.
 func (s *server) findPatient(rw http.ResponseWriter, r *request) error {
-	nhs, err := identifierParam(r, gpc.SystemNHSNumber)
+	nhs, err := findPatientQuery(r.URL.Query())
 	if err != nil {
 		return err
-	}
-	if !nhsnumber.Valid(nhs) {
-		return gpc.Errorf(gpc.InvalidNHSNumber, "NHS number %q is not valid (10 digits with a Modulus 11 check digit)", nhs)
 	}
 	var found []any
 	if rec, ok := s.world.FindPatient(r.practice.ODS, nhs); ok {
@@ -122,6 +124,19 @@ func (s *server) findPatient(rw http.ResponseWriter, r *request) error {
 	}
 	writeJSON(rw, r.Request, http.StatusOK, b, nil)
 	return nil
+}
+
+// findPatientQuery applies §3.2's parameter rules: the NHS number
+// identifier, with a valid number (400 INVALID_NHS_NUMBER).
+func findPatientQuery(q url.Values) (string, error) {
+	nhs, err := identifierQuery(q, gpc.SystemNHSNumber)
+	if err != nil {
+		return "", err
+	}
+	if !nhsnumber.Valid(nhs) {
+		return "", gpc.Errorf(gpc.InvalidNHSNumber, "NHS number %q is not valid (10 digits with a Modulus 11 check digit)", nhs)
+	}
+	return nhs, nil
 }
 
 // readPatient answers GET /Patient/{id} (§3.4): 404 PATIENT_NOT_FOUND for

@@ -238,8 +238,8 @@ func readBody(r *request) ([]byte, error) {
 		}
 		return nil, gpc.Errorf(gpc.BadRequest, "Reading request body: %v", err)
 	}
-	if !json.Valid(body) {
-		return nil, gpc.Errorf(gpc.BadRequest, "Request body is not valid JSON")
+	if err := jsonBody(body); err != nil {
+		return nil, err
 	}
 	return body, nil
 }
