@@ -71,7 +71,11 @@ func describeHop(h journal.Hop) string {
 	}
 	for _, v := range h.Checks {
 		if !v.Passed {
-			s += fmt.Sprintf(" [check %s failed: %s]", v.Check, v.Message)
+			if v.Section != "" {
+				s += fmt.Sprintf(" [check %s failed (%s): %s]", v.Check, v.Section, v.Message)
+			} else {
+				s += fmt.Sprintf(" [check %s failed: %s]", v.Check, v.Message)
+			}
 		}
 	}
 	return s

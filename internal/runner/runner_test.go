@@ -125,6 +125,8 @@ func TestVerdicts(t *testing.T) {
 		{"fixture not JSON", bookRun + "expect:\n  requests:\n    - {interaction: book appointment, body: book/notjson.json}\n", "request", "is not JSON"},
 		{"request never sent", bookRun + "expect:\n  requests:\n    - {interaction: cancel appointment, body: book/subset.json}\n", "request", "never sent"},
 		{"check that must fire did not", bookRun + "expect:\n  checks: {fire: [JWT_EXP_NOT_IAT_PLUS_300]}\n", "checks.fire", "never fired"},
+		{"check that must pass fired", "extends: builtin\nrun:\n  nhs_number: \"9693632109\"\n  tamper: [{hop: ssp, interaction: book appointment, reuse_trace_id: true}]\nexpect:\n  checks: {pass: [JOURNEY_TRACEID_REUSED]}\n", "checks.pass",
+			"check JOURNEY_TRACEID_REUSED fired but must pass: on ssp.book appointment (gpconnect-1.6.md §1.3): Ssp-TraceID '"},
 		{"external consumer does nothing", "extends: builtin\nrun: {consumer: external}\nexpect:\n  outcome: none\n  sequence: []\n", "", ""},
 		{"expected error without code matches any code", "extends: builtin\nrun: {nhs_number: \"9000000017\"}\nexpect:\n  outcome: {error: {hop: pds, status: 404}}\n", "", ""},
 		{"no free slot in the window is outcome none", "extends: builtin\nrun: {nhs_number: \"9693632109\", from: +40d, to: +47d}\nexpect:\n  outcome: none\n", "", ""},

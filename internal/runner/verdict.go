@@ -256,22 +256,26 @@ func remove(v any, path []string) any {
 // checkVerdicts: a check in pass must not have failed on any hop; one in
 // fire must have failed on at least one.
 func checkVerdicts(c scenario.Checks, hops []journal.Hop) []Failure {
-	failed := map[string]bool{}
-	for _, h := range hops {
+	// The first failure of each check: where it fired, its spec section
+	// and what it said.
+	type firing struct{ hop, section, message string }
+	failed := map[string]firing{}
+	for _, h := range journal.InStartOrder(hops) {
 		for _, v := range h.Checks {
-			if !v.Passed {
-				failed[v.Check] = true
+			if _, seen := failed[v.Check]; !v.Passed && !seen {
+				failed[v.Check] = firing{h.Name, v.Section, v.Message}
 			}
 		}
 	}
 	var out []Failure
 	for _, name := range c.Pass {
-		if failed[name] {
-			out = append(out, Failure{Rule: "checks.pass", Section: sectionChecks, Message: fmt.Sprintf("check %s fired but must pass", name)})
+		if f, ok := failed[name]; ok {
+			out = append(out, Failure{Rule: "checks.pass", Section: sectionChecks,
+				Message: fmt.Sprintf("check %s fired but must pass: on %s (%s): %s", name, f.hop, f.section, f.message)})
 		}
 	}
 	for _, name := range c.Fire {
-		if !failed[name] {
+		if _, ok := failed[name]; !ok {
 			out = append(out, Failure{Rule: "checks.fire", Section: sectionChecks, Message: fmt.Sprintf("check %s never fired but must", name)})
 		}
 	}
