@@ -62,7 +62,7 @@ func TestRunMutations(t *testing.T) {
 		want     []string
 	}{
 		{"wrong expected outcome", "code: INTERNAL_SERVER_ERROR}}", "code: DUPLICATE_REJECTED}}", "",
-			[]string{"✗ outcome [scenario-format §expect.outcome]: outcome: want error provider 500 DUPLICATE_REJECTED, got error provider 500 INTERNAL_SERVER_ERROR"}},
+			[]string{"✗ outcome [scenario-format §expect.outcome]: want error provider 500 DUPLICATE_REJECTED, got error provider 500 INTERNAL_SERVER_ERROR"}},
 		{"wrong sequence", "    - provider.find patient\n", "", "",
 			[]string{"✗ sequence [scenario-format §expect.sequence]", "      + provider.find patient"}},
 		{"differing fixture", "expect:\n", "expect:\n  requests:\n    - {interaction: book appointment, body: book.json, match: superset}\n",

@@ -60,7 +60,7 @@ func nastyResults() []runner.Result {
 		{Scenario: &scenario.Scenario{Name: "bad <one> & \"quoted\" ]]> ✗ 予約", File: `scenarios\win\bad.yaml`, Description: "Fails # on purpose; | piped |"},
 			Passed: false, Hops: odd, Outcome: "error pds 500 INTERNAL_SERVER_ERROR", Duration: 0,
 			Failures: []runner.Failure{
-				{Rule: "outcome", Section: "scenario-format §expect.outcome", Message: "outcome: want booked, got error pds 500 <INTERNAL_SERVER_ERROR> & more"},
+				{Rule: "outcome", Section: "scenario-format §expect.outcome", Message: "want booked, got error pds 500 <INTERNAL_SERVER_ERROR> & more"},
 				{Rule: "sequence", Section: "scenario-format §expect.sequence", Message: "sequence differs ]]>", Diff: nastyDiff},
 				{Rule: "request", Section: "scenario-format §expect.requests", Message: "body\ndiffers", Diff: "```\n{\"a\": \"<b>\"}\n```"},
 			}},
@@ -114,9 +114,12 @@ func TestJUnitValidatesAgainstSchema(t *testing.T) {
 	assert.Equal(t, bad.Time, "0.000", "time")
 	wantDiff := strings.NewReplacer("\x1b", "\uFFFD", "\x00", "\uFFFD", "\xff", "\uFFFD", "\uFFFE", "\uFFFD").Replace(nastyDiff)
 	assert.Contains(t, bad.Failure.Text, "sequence [scenario-format §expect.sequence]: sequence differs ]]>\n"+wantDiff, "diff kept")
-	assert.Equal(t, bad.Failure.Message, "outcome: outcome: want booked, got error pds 500 <INTERNAL_SERVER_ERROR> & more; "+
+	assert.Equal(t, bad.Failure.Message, "outcome: want booked, got error pds 500 <INTERNAL_SERVER_ERROR> & more; "+
 		"sequence: sequence differs ]]>; request: body\ndiffers", "message")
-	assert.Contains(t, bad.SystemOut, "✗ pds.retrieve "+strings.Repeat("long-name ", 30)+"end 500 INTERNAL_SERVER_ERROR\n", "sequence in system-out")
+	// system-out is the console's sequence: every hop with its mark, what
+	// it answered (here the hop's error) and the outcome.
+	assert.Contains(t, bad.SystemOut, "✗ pds.retrieve "+strings.Repeat("long-name ", 30)+"end → <html><br/> %% 100% ]]> --> ->> --x end\n", "sequence in system-out")
+	assert.Contains(t, bad.SystemOut, "outcome: error pds 500 INTERNAL_SERVER_ERROR\n", "outcome in system-out")
 	assert.Equal(t, s.Cases[3].Time, "90.000", "time of the slow case")
 }
 

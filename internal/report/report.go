@@ -87,11 +87,7 @@ func JUnit(w io.Writer, results []runner.Result, total time.Duration, started ti
 	for _, r := range results {
 		c := JUnitCase{Name: caseName(r.Scenario), Classname: "scenario." + classname(r.Scenario.File), Time: seconds(r.Duration)}
 		var seq strings.Builder
-		for _, h := range r.Hops {
-			if runner.InSequence(h) {
-				fmt.Fprintf(&seq, "%s %s %d %s\n", runner.HopMark(h), h.Name, h.Status, h.Code)
-			}
-		}
+		runner.PrintHops(&seq, r, "")
 		c.SystemOut = seq.String()
 		if !r.Passed {
 			suite.Failures++

@@ -32,7 +32,7 @@ func results() []runner.Result {
 		{Scenario: &scenario.Scenario{Name: "good one", File: "scenarios/good.yaml"}, Passed: true, Hops: ok, Outcome: "booked", Duration: 1500 * time.Millisecond},
 		{Scenario: &scenario.Scenario{Name: "bad <one> & \"quoted\"", File: "scenarios/sub/bad.yaml"}, Passed: false, Hops: bad, Outcome: "error ssp 502",
 			Failures: []runner.Failure{
-				{Rule: "outcome", Section: "scenario-format §expect.outcome", Message: "outcome: want booked, got error ssp 502"},
+				{Rule: "outcome", Section: "scenario-format §expect.outcome", Message: "want booked, got error ssp 502"},
 				{Rule: "sequence", Section: "scenario-format §expect.sequence", Message: "sequence differs", Diff: "  pds.retrieve\n- provider.book appointment\n"},
 			}},
 	}
@@ -62,7 +62,7 @@ func TestJUnitParsesBack(t *testing.T) {
 		t.Fatal("failed case has no <failure>")
 	}
 	assert.Equal(t, s.Cases[1].Name, `bad <one> & "quoted"`, "escaped name")
-	assert.Equal(t, f.Message, "outcome: outcome: want booked, got error ssp 502; sequence: sequence differs", "message")
+	assert.Equal(t, f.Message, "outcome: want booked, got error ssp 502; sequence: sequence differs", "message")
 	assert.Equal(t, f.Type, "expectation", "type")
 	assert.Contains(t, f.Text, "- provider.book appointment", "diff in text")
 	assert.Contains(t, f.Text, "sequence [scenario-format §expect.sequence]", "section in text")

@@ -22,18 +22,7 @@ func Print(w io.Writer, results []Result, total time.Duration) {
 			mark = "FAIL"
 		}
 		fmt.Fprintf(w, "%s %s (%s) %s\n", mark, r.Scenario.Name, r.Scenario.File, r.Duration.Round(time.Millisecond))
-		for i, h := range r.Hops {
-			// A provider hop stands for the SSP call that carried it (the
-			// journal stores the provider leg first); an SSP hop shows on
-			// its own only when the SSP answered without the provider.
-			if h.To == journal.SSP && i > 0 && r.Hops[i-1].To == journal.Provider && r.Hops[i-1].Interaction == h.Interaction {
-				continue
-			}
-			fmt.Fprintf(w, "    %s %s\n", HopMark(h), describeHop(h))
-		}
-		if r.Outcome != "" {
-			fmt.Fprintf(w, "    outcome: %s\n", r.Outcome)
-		}
+		PrintHops(w, r, "    ")
 		for _, f := range r.Failures {
 			fmt.Fprintf(w, "  ✗ %s [%s]: %s\n", f.Rule, f.Section, f.Message)
 			if f.Diff != "" {
@@ -44,6 +33,24 @@ func Print(w io.Writer, results []Result, total time.Duration) {
 		}
 	}
 	fmt.Fprintf(w, "%d passed, %d failed in %s\n", passed, len(results)-passed, total.Round(time.Millisecond))
+}
+
+// PrintHops writes a result's hops one a line, each indented and marked
+// ✓ or ✗ with its status, fault and failed checks, then the outcome: the
+// sequence as Print shows it (and the JUnit report's system-out).
+func PrintHops(w io.Writer, r Result, indent string) {
+	for i, h := range r.Hops {
+		// A provider hop stands for the SSP call that carried it (the
+		// journal stores the provider leg first); an SSP hop shows on its
+		// own only when the SSP answered without the provider.
+		if h.To == journal.SSP && i > 0 && r.Hops[i-1].To == journal.Provider && r.Hops[i-1].Interaction == h.Interaction {
+			continue
+		}
+		fmt.Fprintf(w, "%s%s %s\n", indent, HopMark(h), describeHop(h))
+	}
+	if r.Outcome != "" {
+		fmt.Fprintf(w, "%soutcome: %s\n", indent, r.Outcome)
+	}
 }
 
 // HopMark is ✓ for a hop that answered below 400 with every check passed,

@@ -373,7 +373,7 @@ func countVerdicts(sc *scenario.Scenario, out ran) []Failure {
 			got = "none counted (the action stopped first)"
 		}
 		fs = append(fs, Failure{Rule: c.what, Section: "scenario-format §expect." + c.what,
-			Message: fmt.Sprintf("%s: want %d, got %s", c.what, *c.want, got)})
+			Message: fmt.Sprintf("want %d, got %s", *c.want, got)})
 	}
 	return fs
 }

@@ -34,7 +34,7 @@ func verdict(sc *scenario.Scenario, outcome string, hops []journal.Hop, fixtures
 	if ex.Outcome != nil {
 		if want := wantOutcome(*ex.Outcome); !outcomeMatches(want, outcome) {
 			out = append(out, Failure{Rule: "outcome", Section: sectionOutcome,
-				Message: fmt.Sprintf("outcome: want %s, got %s", want, outcome)})
+				Message: fmt.Sprintf("want %s, got %s", want, outcome)})
 		}
 	}
 	if ex.Sequence != nil {
@@ -45,7 +45,7 @@ func verdict(sc *scenario.Scenario, outcome string, hops []journal.Hop, fixtures
 		got := Sequence(hops)
 		if !slices.Equal(want, got) {
 			out = append(out, Failure{Rule: "sequence", Section: sectionSequence,
-				Message: fmt.Sprintf("sequence: want %d steps, got %d; they differ", len(want), len(got)),
+				Message: fmt.Sprintf("want %d steps, got %d; they differ", len(want), len(got)),
 				Diff:    ListDiff(want, got)})
 		}
 	}
