@@ -21,21 +21,7 @@ type Value struct {
 type Values []Value
 
 func (x *Values) decodeNode(d *decoder, n *yaml.Node, where string) {
-	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s: expected a mapping of names to values, got %s", where, kind(n))
-		return
-	}
-	*x = Values{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], resolve(n.Content[i+1])
-		name, ok := d.scalar(k, where+": a name")
-		if !ok {
-			continue
-		}
-		if slices.ContainsFunc(*x, func(have Value) bool { return strings.EqualFold(have.Name, name) }) {
-			d.errorf(k, "%s: %q listed twice", where, name)
-			continue
-		}
+	if !d.entries(n, where, "name", strings.EqualFold, func(name string, _, v *yaml.Node) {
 		val := Value{Name: name}
 		switch v.Kind {
 		case yaml.ScalarNode:
@@ -53,7 +39,38 @@ func (x *Values) decodeNode(d *decoder, n *yaml.Node, where string) {
 			d.errorf(v, "%s.%s: expected a string or a list of strings, got %s", where, name, kind(v))
 		}
 		*x = append(*x, val)
+	}) {
+		return
 	}
+	if *x == nil {
+		*x = Values{}
+	}
+}
+
+// entries calls f for each entry of the mapping n in the order written,
+// with its key: a scalar, reported (as what: "name", "key") when it is not
+// one, and reported when same says an earlier key was the same. It
+// reports n and returns false when n is no mapping.
+func (d *decoder) entries(n *yaml.Node, where, what string, same func(a, b string) bool, f func(key string, k, v *yaml.Node)) bool {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s: expected a mapping of %ss to values, got %s", where, what, kind(n))
+		return false
+	}
+	var seen []string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		key, ok := d.scalar(k, where+": a "+what)
+		if !ok {
+			continue
+		}
+		if slices.ContainsFunc(seen, func(s string) bool { return same(s, key) }) {
+			d.errorf(k, "%s: %q listed twice", where, key)
+			continue
+		}
+		seen = append(seen, key)
+		f(key, k, v)
+	}
+	return true
 }
 
 // JSONValue is one key (a claim name or a JSON Pointer) and the JSON it is
@@ -68,32 +85,24 @@ type JSONValue struct {
 type JSONValues []JSONValue
 
 func (x *JSONValues) decodeNode(d *decoder, n *yaml.Node, where string) {
-	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s: expected a mapping of keys to values, got %s", where, kind(n))
-		return
-	}
-	*x = JSONValues{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], resolve(n.Content[i+1])
-		key, ok := d.scalar(k, where+": a key")
-		if !ok {
-			continue
-		}
-		if slices.ContainsFunc(*x, func(have JSONValue) bool { return have.Key == key }) {
-			d.errorf(k, "%s: %q listed twice", where, key)
-			continue
-		}
+	equal := func(a, b string) bool { return a == b }
+	if !d.entries(n, where, "key", equal, func(key string, _, v *yaml.Node) {
 		var val any
 		if err := v.Decode(&val); err != nil {
 			d.errorf(v, "%s.%s: %v", where, key, err)
-			continue
+			return
 		}
 		b, err := json.Marshal(val)
 		if err != nil {
 			d.errorf(v, "%s.%s: value is not JSON-shaped (keys must be strings): %v", where, key, err)
-			continue
+			return
 		}
 		*x = append(*x, JSONValue{Key: key, Value: b})
+	}) {
+		return
+	}
+	if *x == nil {
+		*x = JSONValues{}
 	}
 }
 
