@@ -89,3 +89,23 @@ func TestCheckRequestAgreesWithTheHandlers(t *testing.T) {
 		})
 	}
 }
+
+// FuzzCheckRequest: whatever the body and query, CheckRequest answers
+// with nil or a *gpc.Error — never a panic, never another error type.
+func FuzzCheckRequest(f *testing.F) {
+	f.Add([]byte(bookJSON), "start=ge2026-05-12&end=le2026-05-13&status=free&_include=Slot:schedule")
+	f.Add([]byte(`{"resourceType":"Parameters","parameter":[{"name":"registerPatient","resource":{"resourceType":"Patient"}}]}`), "identifier=x|y")
+	f.Add([]byte(`{"resourceType":"Appointment","contained":[{"resourceType":"Organization"}],"extension":[{"url":"`+gpc.ExtBookingOrganisation+`","valueReference":{"reference":"#"}}]}`), "start=ge&start=le")
+	f.Fuzz(func(t *testing.T, body []byte, rawQuery string) {
+		q, _ := url.ParseQuery(rawQuery)
+		h := http.Header{"If-Match": {`W/"1"`}}
+		for _, in := range []gpc.Interaction{gpc.SearchPatient, gpc.RegisterPatient, gpc.SearchSlots, gpc.CreateAppointment,
+			gpc.AmendAppointment, gpc.CancelAppointment, gpc.SearchPatientAppts} {
+			err := provider.CheckRequest(in, h, q, body)
+			var e *gpc.Error
+			if err != nil && !errors.As(err, &e) {
+				t.Fatalf("%s: %T %v, want a *gpc.Error", in, err, err)
+			}
+		}
+	})
+}
