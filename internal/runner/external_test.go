@@ -73,9 +73,9 @@ func TestAdminVerdictForAnExternalConsumer(t *testing.T) {
 		ss, err := srv.CreateSession("", sc)
 		assert.NilError(t, err)
 		u := ss.URLs()
-		c, err := consumer.New(consumer.Config{PDS: u.PDS, SDS: u.SDS, SSP: u.SSP, ASID: builtinASID, Identity: jwt.Identity{
+		c, err := consumer.New(consumer.Config{PDS: u.PDS, SDS: u.SDS, SSP: u.SSP, ASID: "200000000115", Identity: jwt.Identity{
 			Issuer: "https://external.invalid/", DeviceID: "ext", DeviceModel: "external", DeviceVersion: "1",
-			OrgODS: builtinODS, OrgName: "External", PractitionerID: "9", SDSUserID: "UNK", Family: "Ext", Given: []string{"E"},
+			OrgODS: "A1001", OrgName: "External", PractitionerID: "9", SDSUserID: "UNK", Family: "Ext", Given: []string{"E"},
 		}})
 		assert.NilError(t, err)
 		_, err = c.NewSession().Book(context.Background(), consumer.BookRequest{NHSNumber: "9693632109", From: ss.World.Now().AddDate(0, 0, 1), Days: 7})

@@ -2,9 +2,13 @@ package runner
 
 import (
 	"context"
+	"encoding/base64"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 )
 
@@ -85,5 +89,38 @@ func otherOutcome(o scenario.Outcome) *scenario.Outcome {
 		return &scenario.Outcome{Kind: scenario.OutcomeNone}
 	default:
 		return &scenario.Outcome{Kind: scenario.OutcomeBooked}
+	}
+}
+
+// TestBuiltInConsumerIsTheScenarios: the built-in consumer speaks as the
+// scenario's consumer system — its ASID in Ssp-From, its organisation in
+// the JWT — not as the built-in world's.
+func TestBuiltInConsumerIsTheScenarios(t *testing.T) {
+	t.Parallel()
+	sc, err := scenario.LoadFile("../../scenarios/own-world.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Run(context.Background(), []*scenario.Scenario{sc}, Options{FixtureDir: "../../fixtures"})[0]
+	if !r.Passed {
+		t.Fatalf("own-world.yaml failed: %+v", r.Failures)
+	}
+	n := 0
+	for _, h := range r.Hops {
+		if h.To != journal.SSP {
+			continue
+		}
+		n++
+		if from := gpc.HeaderValue(h.RequestHeader, "Ssp-From"); from != "200000000999" {
+			t.Errorf("%s: Ssp-From %q, want the scenario consumer's 200000000999", h.Name, from)
+		}
+		tok := strings.TrimPrefix(gpc.HeaderValue(h.RequestHeader, "Authorization"), "Bearer ")
+		payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
+		if !strings.Contains(string(payload), `"value":"B1001"`) {
+			t.Errorf("%s: JWT requesting_organization is not B1001: %s", h.Name, payload)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no SSP hops")
 	}
 }

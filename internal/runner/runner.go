@@ -52,13 +52,6 @@ type Result struct {
 	Duration time.Duration
 }
 
-// The built-in consumer identity: the built-in world's consumer system
-// (docs/scenario-format.md, "The built-in world").
-const (
-	builtinASID = "200000000115"
-	builtinODS  = "A1001"
-)
-
 // takeHeader marks the runner's own request that takes a slot before the
 // consumer books it; hops carrying it are left out of the sequence.
 const takeHeader = "X-Spine-Sandbox-Runner"
@@ -153,11 +146,18 @@ func drive(ctx context.Context, ss *sandbox.Session, tr http.RoundTripper, sc *s
 		hc.Transport = &slotTaker{next: tr}
 	}
 	now := ss.World.Now
+	// The built-in consumer is the scenario's consumer system: its ASID on
+	// every Ssp-From, its organisation in every JWT and booking.
+	me := ss.World.Consumer()
+	orgName := me.Name
+	if orgName == "" {
+		orgName = me.ODS
+	}
 	cl, err := consumer.New(consumer.Config{
-		PDS: u.PDS, SDS: u.SDS, SSP: u.SSP, ASID: builtinASID,
+		PDS: u.PDS, SDS: u.SDS, SSP: u.SSP, ASID: me.ASID,
 		Identity: jwt.Identity{
 			Issuer: "https://spine-sandbox-runner.invalid/", DeviceID: "spine-sandbox-run", DeviceModel: "spine-sandbox run", DeviceVersion: "1.0.0",
-			OrgODS: builtinODS, OrgName: "Sandbox Consumer Practice", PractitionerID: "1",
+			OrgODS: me.ODS, OrgName: orgName, PractitionerID: "1",
 			SDSUserID: "UNK", Family: "Sandbox", Given: []string{"Sam"}, Prefix: []string{"Dr"},
 		},
 		HTTPClient: hc, Timeout: timeout, Backoff: 10 * time.Millisecond, Now: now,
