@@ -81,7 +81,7 @@ func TestCheck(t *testing.T) {
 	out.Reset()
 	errb.Reset()
 	assert.Equal(t, Main([]string{"run", typo}, noenv, &out, &errb), 1, "run exit code with an unknown check")
-	assert.Contains(t, errb.String(), `unknown check "JWT_EXPIRD"`, "run names the problem")
+	assert.Contains(t, out.String(), typo+`:5:11: expect.checks.fire[1]: unknown check "JWT_EXPIRD"`, "run names the problem")
 }
 
 // syncBuffer is a bytes.Buffer safe to read while serve writes to it.
@@ -146,6 +146,14 @@ func TestServeBadScenarioExits1(t *testing.T) {
 	code := Main([]string{"serve", "--addr", "127.0.0.1:0", "--scenario", bad}, noenv, &out, &errb)
 	assert.Equal(t, code, 1, "exit code")
 	assert.Contains(t, errb.String(), bad+":", "stderr names the file")
+
+	// A scenario that loads but expects a check that does not exist.
+	typo := filepath.Join(t.TempDir(), "typo.yaml")
+	os.WriteFile(typo, []byte("name: typo\nextends: builtin\nexpect:\n  checks: {pass: [NOPE]}\n"), 0o644)
+	errb.Reset()
+	code = Main([]string{"serve", "--addr", "127.0.0.1:0", "--scenario", typo}, noenv, &out, &errb)
+	assert.Equal(t, code, 1, "exit code for an unknown check")
+	assert.Contains(t, errb.String(), typo+`:4:18: expect.checks.pass[0]: unknown check "NOPE"`, "stderr names the problem")
 }
 
 // BenchmarkStartup measures building the sandbox and its default session,

@@ -9,7 +9,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
 	"github.com/spine-sandbox/spine-sandbox/internal/report"
 	"github.com/spine-sandbox/spine-sandbox/internal/runner"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
@@ -68,14 +67,6 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if len(scenarios) == 0 {
 		fmt.Fprintln(stderr, "spine-sandbox run: no scenario files found")
 		return 2
-	}
-	var problems []scenario.Problem
-	for _, sc := range scenarios {
-		problems = append(problems, conformance.ScenarioProblems(sc)...)
-	}
-	if len(problems) > 0 {
-		fmt.Fprintln(stderr, "spine-sandbox run:", &scenario.LoadError{Problems: problems})
-		return 1
 	}
 	started := time.Now()
 	results := runner.Run(ctx, scenarios, runner.Options{Parallel: *parallel, FixtureDir: *fixtures})

@@ -13,7 +13,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 )
@@ -125,18 +124,10 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	default:
 		sc = s.cfg.Default
 	}
-	if err == nil {
-		if ps := conformance.ScenarioProblems(sc); len(ps) > 0 {
-			err = &scenario.LoadError{Problems: ps}
-		}
-	}
 	if err != nil {
-		var le *scenario.LoadError
-		if errors.As(err, &le) {
-			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "the scenario does not load", "problems": le.Problems})
-			return
+		if !writeLoadError(w, err) {
+			writeJSONError(w, http.StatusBadRequest, err.Error())
 		}
-		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	if req.Lenient && !sc.Lenient {
@@ -149,6 +140,9 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ss, err := s.CreateSession(req.ID, sc)
+	if writeLoadError(w, err) {
+		return
+	}
 	if err != nil {
 		status := http.StatusConflict
 		if errors.Is(err, ErrTooManySessions) {
@@ -159,6 +153,17 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/_admin/sessions/"+ss.ID)
 	writeJSON(w, http.StatusCreated, ss.Info())
+}
+
+// writeLoadError answers a scenario's problems (file:line:column) with 422
+// and reports whether err was such problems.
+func writeLoadError(w http.ResponseWriter, err error) bool {
+	var le *scenario.LoadError
+	if !errors.As(err, &le) {
+		return false
+	}
+	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "the scenario does not load", "problems": le.Problems})
+	return true
 }
 
 func validID(id string) bool {

@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/mocks/pds"
 	"github.com/spine-sandbox/spine-sandbox/mocks/sds"
@@ -98,9 +97,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Default == nil {
 		cfg.Default = scenario.Default()
-	}
-	if ps := conformance.ScenarioProblems(cfg.Default); len(ps) > 0 {
-		return nil, &scenario.LoadError{Problems: ps}
 	}
 	s := &Server{cfg: cfg, public: u, sessions: map[string]*Session{}}
 	s.inproc = &inProcess{s: s}

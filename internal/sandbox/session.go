@@ -62,6 +62,12 @@ func (ss *Session) URLs() URLs {
 }
 
 func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) {
+	// Expectations naming no check would hold vacuously: refuse them here,
+	// where every session (serve's default, the admin API's, the runner's)
+	// is made.
+	if ps := conformance.ScenarioProblems(sc); len(ps) > 0 {
+		return nil, &scenario.LoadError{Problems: ps}
+	}
 	prefix := ""
 	if id != DefaultSession {
 		prefix = "/s/" + id
