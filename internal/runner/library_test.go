@@ -16,8 +16,9 @@ import (
 // every file pins its outcome and its sequence, and for every file a copy
 // with the outcome changed, another with the last expected step left out,
 // and (where it compares request bodies) another compared with a fixture
-// of a different request, fails with that rule. A scenario whose expectations could not fail
-// would prove nothing.
+// of a different request, fails with that rule. A file with faults or
+// tampers must fail without them too. A scenario whose expectations could
+// not fail would prove nothing.
 func TestLibraryExpectationsBite(t *testing.T) {
 	t.Parallel()
 	lib, err := scenario.LoadDir("../../scenarios")
@@ -50,6 +51,21 @@ func TestLibraryExpectationsBite(t *testing.T) {
 		short.Expect = &sex
 		mutants = append(mutants, mutant{&short, "sequence"})
 
+		if len(sc.Faults) > 0 {
+			// The faults left out: what they prove must show.
+			calm := *sc
+			calm.Faults = nil
+			mutants = append(mutants, mutant{&calm, ""})
+		}
+		if sc.Run != nil && len(sc.Run.Tamper) > 0 {
+			// The consumer's requests left as it sends them.
+			honest := *sc
+			run := *sc.Run
+			run.Tamper = nil
+			honest.Run = &run
+			mutants = append(mutants, mutant{&honest, ""})
+		}
+
 		if len(ex.Requests) > 0 {
 			// A body compared with another interaction's fixture.
 			other := *sc
@@ -71,7 +87,10 @@ func TestLibraryExpectationsBite(t *testing.T) {
 		for _, f := range r.Failures {
 			rules = append(rules, f.Rule)
 		}
-		if r.Passed || !slices.Contains(rules, m.rule) {
+		switch {
+		case m.rule == "" && r.Passed:
+			t.Errorf("%s passes without its faults or tampers: they prove nothing", m.sc.File)
+		case m.rule != "" && (r.Passed || !slices.Contains(rules, m.rule)):
 			t.Errorf("%s with a wrong %s: passed=%v, failures %v; want a %s failure", m.sc.File, m.rule, r.Passed, rules, m.rule)
 		}
 	}
