@@ -12,6 +12,8 @@ import (
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+	"github.com/spine-sandbox/spine-sandbox/mocks/sds"
+	"github.com/spine-sandbox/spine-sandbox/mocks/ssp"
 )
 
 // faults are a session's injected failures, each counting the requests it
@@ -112,10 +114,14 @@ func (f *fault) apply(w http.ResponseWriter, r *http.Request, h http.Handler) {
 	if !sleep(r, f.Delay.D()) || f.Drop {
 		panic(http.ErrAbortHandler)
 	}
-	body, ctype := f.body(r)
-	w.Header().Set("Content-Type", ctype)
-	w.WriteHeader(f.status())
-	_, _ = w.Write(body)
+	if f.Body != nil {
+		body, ctype := bodyBytes(f.Body, f.dir)
+		w.Header().Set("Content-Type", ctype)
+		w.WriteHeader(f.status())
+		_, _ = w.Write(body)
+		return
+	}
+	f.writeOutcome(w, r)
 }
 
 func sleep(r *http.Request, d time.Duration) bool {
@@ -132,76 +138,97 @@ func sleep(r *http.Request, d time.Duration) bool {
 	}
 }
 
-func (f *fault) body(r *http.Request) ([]byte, string) {
+// bodyBytes is a scenario's own fault body and its content type.
+func bodyBytes(b *scenario.Body, dir string) ([]byte, string) {
 	const fhir = "application/fhir+json"
-	if b := f.Body; b != nil {
-		switch {
-		case len(b.JSON) > 0:
-			return b.JSON, fhir
-		case b.Fixture != "":
-			data, err := os.ReadFile(filepath.Join(f.dir, string(b.Fixture)))
-			if err != nil {
-				return []byte(fmt.Sprintf(`{"error":%q}`, "fault fixture: "+err.Error())), "application/json"
-			}
-			return data, fhir
-		default:
-			return []byte(b.Text), "text/plain; charset=utf-8"
+	switch {
+	case len(b.JSON) > 0:
+		return b.JSON, fhir
+	case b.Fixture != "":
+		data, err := os.ReadFile(filepath.Join(dir, string(b.Fixture)))
+		if err != nil {
+			return []byte(fmt.Sprintf(`{"error":%q}`, "fault fixture: "+err.Error())), "application/json"
 		}
+		return data, fhir
+	default:
+		return []byte(b.Text), "text/plain; charset=utf-8"
 	}
-	code, issue := f.SpineCode, "exception"
-	if code == "" {
-		code, issue = defaultCode(f.Hop, f.status())
-	}
-	msg := "Injected by the scenario: " + f.describe()
+}
+
+// writeOutcome answers with the hop's own error: its OperationOutcome
+// shape, the scenario's spine_code or the code the hop's error table gives
+// the status (gpconnect-1.6.md §6.2, pds-sds-fhir.md §2.5 and the SDS
+// table in §3; INTERNAL_SERVER_ERROR where it gives none).
+func (f *fault) writeOutcome(w http.ResponseWriter, r *http.Request) {
+	status, msg := f.status(), "Injected by the scenario: "+f.describe()
 	var oo gpc.OperationOutcome
 	switch f.Hop {
-	case scenario.HopProvider:
-		oo = gpc.ProviderOutcome(&gpc.Error{Status: f.status(), Code: gpc.Code(code), Diagnostics: msg})
 	case scenario.HopSSP:
-		oo = gpc.SSPOutcome(gpc.NewUUID(), f.status(), "transient", sspMessage(f.SpineCode, f.status(), r))
+		ssp.WriteFailure(w, &ssp.Failure{Status: status, IssueCode: "transient", Message: sspMessage(f.SpineCode, status, r)})
+		return
+	case scenario.HopSDS:
+		e := &gpc.Error{Status: status, Code: gpc.Code(f.SpineCode), Issue: "exception", Diagnostics: msg}
+		if f.SpineCode == "" {
+			e.Code, e.Issue = spineDefault(sdsDefaults, status)
+		}
+		sds.WriteError(w, r, e)
+		return
+	case scenario.HopProvider:
+		code := gpc.Code(f.SpineCode)
+		if code == "" {
+			code, _ = spineDefault(providerDefaults, status)
+		}
+		oo = gpc.ProviderOutcome(&gpc.Error{Status: status, Code: code, Diagnostics: msg})
 	default:
+		code, issue := gpc.Code(f.SpineCode), "exception"
+		if code == "" {
+			code, issue = spineDefault(pdsDefaults, status)
+		}
 		oo = gpc.OperationOutcome{ResourceType: "OperationOutcome", Issue: []gpc.Issue{{
 			Severity: "error", Code: issue,
 			Details: &gpc.CodeableConcept{Coding: []gpc.Coding{{
-				System: "https://fhir.nhs.uk/R4/CodeSystem/Spine-ErrorOrWarningCode", Version: "1", Code: code, Display: code,
+				System: "https://fhir.nhs.uk/R4/CodeSystem/Spine-ErrorOrWarningCode", Version: "1", Code: string(code), Display: string(code),
 			}}},
 			Diagnostics: msg,
 		}}}
 	}
 	data, _ := json.Marshal(oo)
-	return data, fhir
+	w.Header().Set("Content-Type", "application/fhir+json")
+	w.WriteHeader(status)
+	_, _ = w.Write(data)
 }
 
-// defaultCode is the Spine code (and, for PDS and SDS, the issue code) an
-// injected error carries when the scenario names none: the one each
-// service's error table gives the status (gpconnect-1.6.md §6.2,
-// pds-sds-fhir.md §2.5 and the SDS table in §3), INTERNAL_SERVER_ERROR
-// where it gives none.
-func defaultCode(hop scenario.Hop, status int) (code, issue string) {
-	type answer struct{ code, issue string }
-	var table map[int]answer
-	switch hop {
-	case scenario.HopProvider:
-		table = map[int]answer{
-			400: {"BAD_REQUEST", "invalid"}, 403: {"ACCESS DENIED", "forbidden"}, 404: {"NO_RECORD_FOUND", "not-found"},
-			409: {"DUPLICATE_REJECTED", "duplicate"}, 412: {"PRECONDITION_FAILED", "invalid"}, 415: {"UNSUPPORTED_MEDIA_TYPE", "not-supported"},
-			422: {"INVALID_RESOURCE", "invalid"}, 501: {"NOT_IMPLEMENTED", "not-supported"},
-		}
-	case scenario.HopPDS:
-		table = map[int]answer{
-			400: {"INVALID_VALUE", "value"}, 401: {"ACCESS_DENIED", "forbidden"}, 403: {"ACCESS_DENIED", "forbidden"},
-			404: {"RESOURCE_NOT_FOUND", "not-found"}, 408: {"UNABLE_TO_CALL_SERVICE", "timeout"}, 429: {"TOO_MANY_REQUESTS", "throttled"},
-		}
-	case scenario.HopSDS:
-		table = map[int]answer{
-			400: {"BAD_REQUEST", "required"}, 404: {"NO_RECORD_FOUND", "not-found"}, 405: {"NOT_IMPLEMENTED", "not-supported"},
-			406: {"MISSING_OR_INVALID_HEADER", "not-supported"}, 504: {"INTERNAL_SERVER_ERROR", "timeout"},
-		}
+// spineAnswer is a Spine code and the issue type it is sent with.
+type spineAnswer struct {
+	code  gpc.Code
+	issue string
+}
+
+// The code each service's error table gives a status. The provider's issue
+// type follows from its code (gpc.ProviderOutcome).
+var (
+	providerDefaults = map[int]spineAnswer{
+		400: {code: gpc.BadRequest}, 403: {code: "ACCESS DENIED"}, 404: {code: gpc.NoRecordFound},
+		409: {code: gpc.DuplicateRejected}, 412: {code: "PRECONDITION_FAILED"}, 415: {code: "UNSUPPORTED_MEDIA_TYPE"},
+		422: {code: gpc.InvalidResource}, 501: {code: "NOT_IMPLEMENTED"},
 	}
+	pdsDefaults = map[int]spineAnswer{
+		400: {"INVALID_VALUE", "value"}, 401: {"ACCESS_DENIED", "forbidden"}, 403: {"ACCESS_DENIED", "forbidden"},
+		404: {"RESOURCE_NOT_FOUND", "not-found"}, 408: {"UNABLE_TO_CALL_SERVICE", "timeout"}, 429: {"TOO_MANY_REQUESTS", "throttled"},
+	}
+	sdsDefaults = map[int]spineAnswer{
+		400: {gpc.BadRequest, "required"}, 404: {gpc.NoRecordFound, "not-found"}, 405: {"NOT_IMPLEMENTED", "not-supported"},
+		406: {"MISSING_OR_INVALID_HEADER", "not-supported"}, 504: {gpc.InternalServerError, "timeout"},
+	}
+)
+
+// spineDefault is table's answer for status, INTERNAL_SERVER_ERROR
+// (exception) where it has none.
+func spineDefault(table map[int]spineAnswer, status int) (gpc.Code, string) {
 	if a, ok := table[status]; ok {
 		return a.code, a.issue
 	}
-	return string(gpc.InternalServerError), "exception"
+	return gpc.InternalServerError, "exception"
 }
 
 // sspMessage is what an injected SSP error says: the scenario's code, or

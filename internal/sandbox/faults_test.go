@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -151,9 +152,18 @@ func TestSDSFaultEndpointOnly(t *testing.T) {
 	q := url.Values{}
 	q.Set("organization", gpc.SystemODSCode+"|"+practiceODS)
 	q.Set("identifier", gpc.SystemInteractionID+"|"+string(gpc.SearchSlots))
-	r := e.do(t, plain(t, "GET", ss.URLs().SDS+"/Endpoint?"+q.Encode(), ""))
+	req := plain(t, "GET", ss.URLs().SDS+"/Endpoint?"+q.Encode(), "")
+	const corr = "5d1f7a3e-2b6c-4e8a-9f0d-1c2b3a4d5e6f"
+	req.Header.Set("X-Correlation-Id", corr)
+	r := e.do(t, req)
 	assert.Equal(t, r.status, 503, "endpoint: "+r.String())
 	assert.Equal(t, r.code(), string(gpc.InternalServerError), "endpoint code")
+	// In SDS's own shape (pds-sds-fhir.md §3.5): the OperationOutcome's id
+	// is the correlation id, which is echoed.
+	var oo struct{ ID string }
+	assert.NilError(t, json.Unmarshal(r.body, &oo))
+	assert.Equal(t, oo.ID, corr, "OperationOutcome id")
+	assert.Equal(t, r.header.Get("X-Correlation-Id"), corr, "echoed correlation id")
 	r = e.do(t, plain(t, "GET", ss.URLs().SDS+"/Device?"+q.Encode(), ""))
 	assert.Equal(t, r.status, 200, "device: "+r.String())
 	assert.Contains(t, string(r.body), providerASID, "device answer")
