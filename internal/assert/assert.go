@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/nsf/jsondiff"
 )
 
 // Equal fails the test when got != want.
@@ -37,5 +39,15 @@ func Contains(t testing.TB, s, sub, what string) {
 	t.Helper()
 	if !strings.Contains(s, sub) {
 		t.Errorf("%s = %q, want it to contain %q", what, s, sub)
+	}
+}
+
+// JSONEqual fails the test when the JSON documents got and want differ
+// (key order and white space aside), printing jsondiff's explanation.
+func JSONEqual(t testing.TB, got, want []byte, what string) {
+	t.Helper()
+	opts := jsondiff.DefaultConsoleOptions()
+	if d, diff := jsondiff.Compare(got, want, &opts); d != jsondiff.FullMatch {
+		t.Errorf("%s: %s\n%s", what, d, diff)
 	}
 }

@@ -21,30 +21,9 @@ func load(t *testing.T, name, text string) *scenario.Scenario {
 	return sc
 }
 
-const happy = `name: happy
-extends: builtin
-run:
-  nhs_number: "9693632109"
-  from: +1d
-  to: +8d
-  prefer: {first: true}
-expect:
-  outcome: booked
-  sequence:
-    - pds.retrieve
-    - sds.endpoint
-    - sds.device
-    - provider.read metadata
-    - sds.endpoint
-    - sds.device
-    - provider.search free slots
-    - sds.endpoint
-    - sds.device
-    - provider.find patient
-    - sds.endpoint
-    - sds.device
-    - provider.book appointment
-`
+// happy is the happy path: a booking with a record at the registered
+// practice, its outcome and its sequence.
+const happy = "name: happy\n" + bookRun + "expect:\n  outcome: booked\n" + bookSeq
 
 func TestRunHappyPath(t *testing.T) {
 	t.Parallel()

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nsf/jsondiff"
-
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/nhsnumber"
@@ -106,10 +104,7 @@ func TestRoundTripFixtures(t *testing.T) {
 			wantJSON, err := json.Marshal(normalise(want))
 			assert.NilError(t, err)
 
-			opts := jsondiff.DefaultConsoleOptions()
-			if d, diff := jsondiff.Compare(got, wantJSON, &opts); d != jsondiff.FullMatch {
-				t.Errorf("%s round trip: %s\n%s", rt, d, diff)
-			}
+			assert.JSONEqual(t, got, wantJSON, rt+" round trip")
 
 			unknown, err := stu3.UnknownFields(raw, v)
 			assert.NilError(t, err)
@@ -225,10 +220,7 @@ func TestLenientShapes(t *testing.T) {
 			assert.NilError(t, err)
 			got, err := json.Marshal(v)
 			assert.NilError(t, err)
-			opts := jsondiff.DefaultConsoleOptions()
-			if d, diff := jsondiff.Compare(got, []byte(tt.want), &opts); d != jsondiff.FullMatch {
-				t.Errorf("encoded %s, want %s: %s", got, tt.want, diff)
-			}
+			assert.JSONEqual(t, got, []byte(tt.want), "encoded "+string(got))
 			unknown, err := stu3.UnknownFields([]byte(tt.raw), v)
 			assert.NilError(t, err)
 			assert.DeepEqual(t, unknown, []string(nil), "unknown fields")
@@ -378,10 +370,7 @@ func TestBundleBuild(t *testing.T) {
 	want := `{"resourceType":"Bundle","meta":{"profile":["` + gpc.ProfileSearchsetBundle + `"]},"type":"searchset","entry":[
 	  {"fullUrl":"https://gp.test/STU3/1/Slot/9","resource":{"resourceType":"Slot","id":"9","status":"free"},"search":{"mode":"match"}},
 	  {"resource":{"resourceType":"Schedule","id":"3"},"search":{"mode":"include"}}]}`
-	opts := jsondiff.DefaultConsoleOptions()
-	if d, diff := jsondiff.Compare(raw, []byte(want), &opts); d != jsondiff.FullMatch {
-		t.Errorf("bundle %s: %s", d, diff)
-	}
+	assert.JSONEqual(t, raw, []byte(want), "bundle")
 	res, err := b.Resources()
 	assert.NilError(t, err)
 	assert.Equal(t, res[1].(*stu3.Schedule).ID, "3", "schedule id")

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/nsf/jsondiff"
-
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
 )
 
@@ -76,11 +74,7 @@ func TestFixtures(t *testing.T) {
 			}
 			want, err := os.ReadFile(path)
 			assert.NilError(t, err)
-			opts := jsondiff.DefaultConsoleOptions()
-			diff, explanation := jsondiff.Compare(stripVolatile(t, res.body), stripVolatile(t, want), &opts)
-			if diff != jsondiff.FullMatch {
-				t.Errorf("response differs from %s (%s):\n%s", tt.fixture, diff, explanation)
-			}
+			assert.JSONEqual(t, stripVolatile(t, res.body), stripVolatile(t, want), "response against "+tt.fixture)
 		})
 	}
 }

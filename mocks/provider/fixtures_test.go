@@ -9,8 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nsf/jsondiff"
-
+	"github.com/spine-sandbox/spine-sandbox/internal/assert"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 )
 
@@ -87,10 +86,7 @@ func matchFixture(t *testing.T, name string, r response, status int) {
 	if err != nil {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
-	opts := jsondiff.DefaultConsoleOptions()
-	if d, diff := jsondiff.Compare(got, normalise(t, want), &opts); d != jsondiff.FullMatch {
-		t.Errorf("%s: %s\n%s", name, d, diff)
-	}
+	assert.JSONEqual(t, got, normalise(t, want), name)
 }
 
 // TestFixtures runs the whole journey with the request fixtures — find,

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/nsf/jsondiff"
-
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
 )
 
@@ -58,11 +56,7 @@ func TestFixtures(t *testing.T) {
 			}
 			want, err := os.ReadFile(path)
 			assert.NilError(t, err)
-			opts := jsondiff.DefaultConsoleOptions()
-			diff, text := jsondiff.Compare(withoutVolatile(t, r.body), withoutVolatile(t, want), &opts)
-			if diff != jsondiff.FullMatch {
-				t.Errorf("answer differs from %s (%s):\n%s", path, diff, text)
-			}
+			assert.JSONEqual(t, withoutVolatile(t, r.body), withoutVolatile(t, want), "answer against "+path)
 		})
 	}
 }
