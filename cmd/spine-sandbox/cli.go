@@ -104,6 +104,7 @@ type serveConfig struct {
 	ScenarioDir string
 	FixtureDir  string
 	Lenient     bool
+	Limits      sandbox.Limits
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -122,6 +123,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.StringVar(&c.ScenarioDir, "scenarios-dir", def("SPINE_SANDBOX_SCENARIOS", "scenarios"), "folder POST /_admin/sessions finds scenarios in by name")
 	fs.StringVar(&c.FixtureDir, "fixtures-dir", def("SPINE_SANDBOX_FIXTURES", "fixtures"), "folder fault bodies given as fixture: are read from")
 	fs.BoolVar(&c.Lenient, "lenient", getenv("SPINE_SANDBOX_LENIENT") == "true", "record failed SSP checks and forward anyway")
+	limitFlags(fs, &c.Limits)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -143,6 +145,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 	cfg := sandbox.Config{
 		PublicURL:   c.PublicURL,
 		Lenient:     c.Lenient,
+		Limits:      c.Limits,
 		ScenarioDir: c.ScenarioDir,
 		FixtureDir:  c.FixtureDir,
 		Logger:      logger,
@@ -195,4 +198,22 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 		return err
 	}
 	return nil
+}
+
+// limitFlags declares a flag for each of the sandbox's limits, defaulting
+// to sandbox.DefaultLimits.
+func limitFlags(fs *flag.FlagSet, l *sandbox.Limits) {
+	d := sandbox.DefaultLimits
+	fs.IntVar(&l.MaxSessions, "max-sessions", d.MaxSessions, "sessions open at once; creating one more answers 429")
+	fs.DurationVar(&l.SessionTTL, "session-ttl", d.SessionTTL, "a session unused this long is removed (the default session is reset)")
+	fs.Int64Var(&l.MaxScenarioBytes, "max-scenario-bytes", d.MaxScenarioBytes, "largest scenario body POST /_admin/sessions accepts (413 above)")
+	fs.IntVar(&l.MaxSlotsPerPractice, "max-slots-per-practice", d.MaxSlotsPerPractice, "slots one practice of a scenario may hold, listed and generated")
+	fs.IntVar(&l.MaxSlotsPerSession, "max-slots-per-session", d.MaxSlotsPerSession, "slots one scenario's world may hold in all")
+	fs.IntVar(&l.JournalHops, "journal-hops", d.JournalHops, "hops each session's journal keeps (oldest dropped first)")
+	fs.Int64Var(&l.JournalBytes, "journal-bytes", d.JournalBytes, "bytes each session's journal keeps (oldest dropped first)")
+	fs.IntVar(&l.BodyKept, "body-kept", d.BodyKept, "bytes of each request and response body a journal hop keeps")
+	fs.IntVar(&l.HeaderKept, "header-kept", d.HeaderKept, "bytes of each hop's request and response headers the journal keeps")
+	fs.IntVar(&l.TraceIDWindow, "trace-id-window", d.TraceIDWindow, "Ssp-TraceIDs each session remembers for the reuse check")
+	fs.IntVar(&l.MaxRuns, "max-runs", d.MaxRuns, "built-in consumer runs (POST /_admin/sessions/{id}/run) in flight at once")
+	fs.DurationVar(&l.EventWriteTimeout, "event-write-timeout", d.EventWriteTimeout, "a live event stream whose reader takes longer than this for one write is closed")
 }

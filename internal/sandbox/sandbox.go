@@ -33,8 +33,6 @@ const (
 	AdminPath    = "/_admin/"
 	// DefaultSession is the id of the session the root paths reach.
 	DefaultSession = "default"
-	// MaxSessions bounds how many sessions one sandbox keeps.
-	MaxSessions = 1000
 )
 
 // Config configures a Server.
@@ -56,8 +54,9 @@ type Config struct {
 	Clock func() time.Time
 	// Logger receives request errors; nil discards them.
 	Logger *slog.Logger
-	// JournalLimit bounds each session's journal (journal.DefaultLimit when 0).
-	JournalLimit int
+	// Limits bound what the sandbox accepts and keeps (limits.go); zero
+	// fields take DefaultLimits.
+	Limits Limits
 	// UI, when set, serves "/" and the page's assets.
 	UI http.Handler
 	// Verdict, when set, judges a session against its scenario's
@@ -77,6 +76,11 @@ type Server struct {
 	public *url.URL
 	admin  http.Handler
 	inproc http.RoundTripper
+
+	// ctx lives as long as the server: Close cancels it, which ends event
+	// streams and the built-in consumer's runs.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu       sync.RWMutex
 	sessions map[string]*Session
@@ -98,7 +102,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Default == nil {
 		cfg.Default = scenario.Default()
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	s := &Server{cfg: cfg, public: u, sessions: map[string]*Session{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.inproc = &inProcess{s: s}
 	s.admin = s.adminRoutes()
 	if _, err := s.CreateSession(DefaultSession, cfg.Default); err != nil {
@@ -106,6 +112,18 @@ func New(cfg Config) (*Server, error) {
 	}
 	return s, nil
 }
+
+// Close ends what the server runs of its own accord: live event streams,
+// the built-in consumer's runs and background work. Requests in flight are
+// the http.Server's to drain (Shutdown); call Close before that so streams
+// that never end by themselves do not hold it up.
+func (s *Server) Close() error {
+	s.cancel()
+	return nil
+}
+
+// Limits returns the limits the server runs with, defaults filled in.
+func (s *Server) Limits() Limits { return s.cfg.Limits }
 
 // PublicURL returns the sandbox's public base URL.
 func (s *Server) PublicURL() string { return s.cfg.PublicURL }
@@ -130,7 +148,7 @@ func (s *Server) Sessions() []*Session {
 	return out
 }
 
-// ErrTooManySessions is returned when MaxSessions are open.
+// ErrTooManySessions is returned when Limits.MaxSessions are open.
 var ErrTooManySessions = errors.New("too many sessions: delete some first")
 
 // CreateSession starts a session running sc. An empty id gets a random one.
@@ -147,7 +165,7 @@ func (s *Server) CreateSession(id string, sc *scenario.Scenario) (*Session, erro
 	if _, taken := s.sessions[id]; taken {
 		return nil, fmt.Errorf("session %q exists", id)
 	}
-	if len(s.sessions) >= MaxSessions {
+	if len(s.sessions) >= s.cfg.Limits.MaxSessions {
 		return nil, ErrTooManySessions
 	}
 	s.sessions[id] = ss

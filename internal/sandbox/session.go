@@ -88,7 +88,7 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 		Prefix:   prefix,
 		Base:     s.cfg.PublicURL + prefix,
 		Scenario: sc,
-		Journal:  journal.New(s.cfg.JournalLimit),
+		Journal:  journal.New(s.cfg.Limits.JournalHops),
 		Created:  start,
 		Lenient:  s.cfg.Lenient || sc.Lenient,
 		ui:       s.cfg.UI,
