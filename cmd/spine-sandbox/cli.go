@@ -154,7 +154,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 		Run:         runner.RunSession,
 	}
 	if c.Scenario != "" {
-		sc, err := scenario.LoadFile(c.Scenario)
+		sc, err := scenario.LoadFileWith(c.Scenario, c.Limits.Scenario())
 		if err != nil {
 			return err
 		}

@@ -77,6 +77,7 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) []Re
 		}
 		return results
 	}
+	defer srv.Close()
 	ts.Config.Handler = srv
 	ts.Start()
 	defer ts.Close()

@@ -65,9 +65,14 @@ type SessionInfo struct {
 	Description string    `json:"description,omitempty"`
 	File        string    `json:"file,omitempty"`
 	Created     time.Time `json:"created"`
-	Lenient     bool      `json:"lenient"`
-	Hops        int       `json:"hops"`
-	URLs        URLs      `json:"urls"`
+	// LastUsed is the last request to the session's services or admin
+	// resources; Expires is when it goes (the default session is reset)
+	// unless used before: LastUsed plus the server's session TTL.
+	LastUsed time.Time `json:"last_used"`
+	Expires  time.Time `json:"expires"`
+	Lenient  bool      `json:"lenient"`
+	Hops     int       `json:"hops"`
+	URLs     URLs      `json:"urls"`
 }
 
 // Info describes the session.
@@ -78,6 +83,8 @@ func (ss *Session) Info() SessionInfo {
 		Description: ss.Scenario.Description,
 		File:        ss.Scenario.File,
 		Created:     ss.Created,
+		LastUsed:    ss.LastUsed(),
+		Expires:     ss.Expires(),
 		Lenient:     ss.Lenient,
 		Hops:        len(ss.Journal.Hops()),
 		URLs:        ss.URLs(),
@@ -94,10 +101,28 @@ func (s *Server) listSessions(w http.ResponseWriter, _ *http.Request) {
 
 // createSession takes a scenario as a YAML body, or the name of a file under
 // the scenario folder (?scenario=NAME or a JSON body {"scenario": NAME}); no
-// scenario at all means the built-in world.
+// scenario at all means the built-in world. Budgets are checked before the
+// work they guard: the session cap before the body is read, the body's
+// size before it is parsed (413, never a truncated parse, never an echo),
+// the slots at load, before any world is built.
 func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	if s.full() {
+		writeJSONError(w, http.StatusTooManyRequests, ErrTooManySessions.Error())
+		return
+	}
+	limit := s.cfg.Limits.MaxScenarioBytes
+	tooBig := fmt.Sprintf("the scenario is over the limit of %d bytes (serve --max-scenario-bytes)", limit)
+	if r.ContentLength > limit {
+		writeJSONError(w, http.StatusRequestEntityTooLarge, tooBig)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeJSONError(w, http.StatusRequestEntityTooLarge, tooBig)
+			return
+		}
 		writeJSONError(w, http.StatusBadRequest, "reading body: "+err.Error())
 		return
 	}
@@ -120,7 +145,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	case name != "":
 		sc, err = s.namedScenario(name)
 	case trimmed != "":
-		sc, err = scenario.Load("request body", body)
+		sc, err = scenario.LoadWith("request body", body, s.ScenarioLimits())
 	default:
 		sc = s.cfg.Default
 	}
@@ -191,7 +216,13 @@ func (s *Server) namedScenario(name string) (*scenario.Scenario, error) {
 	if !strings.HasSuffix(clean, ".yaml") && !strings.HasSuffix(clean, ".yml") {
 		clean += ".yaml"
 	}
-	return scenario.LoadFile(filepath.Join(s.cfg.ScenarioDir, filepath.FromSlash(clean)))
+	return scenario.LoadFileWith(filepath.Join(s.cfg.ScenarioDir, filepath.FromSlash(clean)), s.ScenarioLimits())
+}
+
+// ScenarioLimits are the server's limits as the scenario loader takes
+// them: what a scenario loaded for this sandbox must fit in.
+func (s *Server) ScenarioLimits() scenario.Limits {
+	return s.cfg.Limits.Scenario()
 }
 
 func (s *Server) sessionOr404(w http.ResponseWriter, r *http.Request) (*Session, bool) {
@@ -199,7 +230,9 @@ func (s *Server) sessionOr404(w http.ResponseWriter, r *http.Request) (*Session,
 	ss, ok := s.Session(id)
 	if !ok {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no session %q", id))
+		return nil, false
 	}
+	s.touch(ss)
 	return ss, ok
 }
 

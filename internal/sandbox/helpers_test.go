@@ -45,6 +45,7 @@ func start(t testing.TB, cfg sandbox.Config) *env {
 	if err != nil {
 		t.Fatalf("sandbox.New: %v", err)
 	}
+	t.Cleanup(func() { srv.Close() })
 	ts.Config.Handler = srv
 	ts.Start()
 	t.Cleanup(ts.Close)

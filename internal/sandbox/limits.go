@@ -1,6 +1,10 @@
 package sandbox
 
-import "time"
+import (
+	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+)
 
 // Limits bound what one sandbox accepts and keeps, so that one careless or
 // hostile client on a shared CI network cannot take it down for the others.
@@ -56,6 +60,11 @@ var DefaultLimits = Limits{
 	TraceIDWindow:       10_000,
 	MaxRuns:             8,
 	EventWriteTimeout:   10 * time.Second,
+}
+
+// Scenario maps the slot limits onto the scenario loader's.
+func (l Limits) Scenario() scenario.Limits {
+	return scenario.Limits{MaxSlotsPerPractice: l.MaxSlotsPerPractice, MaxSlotsPerSession: l.MaxSlotsPerSession}
 }
 
 // withDefaults fills every zero field from DefaultLimits.

@@ -84,6 +84,14 @@ type Server struct {
 
 	mu       sync.RWMutex
 	sessions map[string]*Session
+	// reserved holds the ids of sessions being built: each counts
+	// against MaxSessions from the moment it is accepted, so concurrent
+	// creates cannot together pass the cap while their worlds build
+	// outside the lock.
+	reserved map[string]bool
+
+	// janitorDone is closed when the idle janitor (ttl.go) has stopped.
+	janitorDone chan struct{}
 }
 
 // New builds a Server with its default session.
@@ -103,13 +111,17 @@ func New(cfg Config) (*Server, error) {
 		cfg.Default = scenario.Default()
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
-	s := &Server{cfg: cfg, public: u, sessions: map[string]*Session{}}
+	s := &Server{cfg: cfg, public: u, sessions: map[string]*Session{}, reserved: map[string]bool{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.inproc = &inProcess{s: s}
 	s.admin = s.adminRoutes()
 	if _, err := s.CreateSession(DefaultSession, cfg.Default); err != nil {
+		s.cancel()
 		return nil, fmt.Errorf("default session: %w", err)
 	}
+	s.janitorDone = make(chan struct{})
+	tick := time.NewTicker(janitorTick(cfg.Limits.SessionTTL))
+	go s.janitor(tick)
 	return s, nil
 }
 
@@ -119,6 +131,9 @@ func New(cfg Config) (*Server, error) {
 // that never end by themselves do not hold it up.
 func (s *Server) Close() error {
 	s.cancel()
+	if s.janitorDone != nil {
+		<-s.janitorDone
+	}
 	return nil
 }
 
@@ -152,36 +167,76 @@ func (s *Server) Sessions() []*Session {
 var ErrTooManySessions = errors.New("too many sessions: delete some first")
 
 // CreateSession starts a session running sc. An empty id gets a random one.
+// The cap (Limits.MaxSessions) is checked, and a place reserved, before the
+// world is built: a refusal costs nothing, and concurrent creates never
+// pass the cap between them.
 func (s *Server) CreateSession(id string, sc *scenario.Scenario) (*Session, error) {
 	if id == "" {
 		id = newID()
 	}
-	ss, err := s.newSession(id, sc)
-	if err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, taken := s.sessions[id]; taken {
+	if _, taken := s.sessions[id]; taken || s.reserved[id] {
+		s.mu.Unlock()
 		return nil, fmt.Errorf("session %q exists", id)
 	}
-	if len(s.sessions) >= s.cfg.Limits.MaxSessions {
+	if len(s.sessions)+len(s.reserved) >= s.cfg.Limits.MaxSessions {
+		s.mu.Unlock()
 		return nil, ErrTooManySessions
+	}
+	s.reserved[id] = true
+	s.mu.Unlock()
+
+	ss, err := s.build(id, sc)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.reserved, id)
+	if err != nil {
+		return nil, err
 	}
 	s.sessions[id] = ss
 	return ss, nil
 }
 
+// full reports whether a create would be refused for the cap right now: a
+// cheap early answer before a request body is read or parsed. CreateSession
+// still decides.
+func (s *Server) full() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.sessions)+len(s.reserved) >= s.cfg.Limits.MaxSessions
+}
+
+// build makes a session and starts its idle clock.
+func (s *Server) build(id string, sc *scenario.Scenario) (*Session, error) {
+	ss, err := s.newSession(id, sc)
+	if err != nil {
+		return nil, err
+	}
+	ss.ttl = s.cfg.Limits.SessionTTL
+	ss.lastUsed.Store(ss.Created.UnixNano())
+	return ss, nil
+}
+
 // DeleteSession removes a session; the default session is reset instead.
 func (s *Server) DeleteSession(id string) bool {
+	return s.removeSession(id, nil)
+}
+
+// removeSession removes (or, for the default session, resets) session id
+// if it exists and, when remove is not nil, remove says so under the lock,
+// so the janitor never removes a session a request used since it looked.
+func (s *Server) removeSession(id string, remove func(*Session) bool) bool {
 	s.mu.Lock()
-	_, ok := s.sessions[id]
+	ss, ok := s.sessions[id]
+	if ok && remove != nil && !remove(ss) {
+		ok = false
+	}
 	if ok && id != DefaultSession {
 		delete(s.sessions, id)
 	}
 	s.mu.Unlock()
 	if ok && id == DefaultSession {
-		if fresh, err := s.newSession(DefaultSession, s.cfg.Default); err == nil {
+		if fresh, err := s.build(DefaultSession, s.cfg.Default); err == nil {
 			s.mu.Lock()
 			s.sessions[DefaultSession] = fresh
 			s.mu.Unlock()
@@ -220,6 +275,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no session %q", id))
 		return
 	}
+	s.touch(ss)
 	ss.serve(w, r, strings.TrimPrefix(path, prefix))
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
@@ -32,6 +33,11 @@ type Session struct {
 	Journal  *journal.Journal
 	Created  time.Time
 	Lenient  bool
+
+	// lastUsed (unix nanoseconds of the server's clock) and ttl drive the
+	// idle janitor (ttl.go).
+	lastUsed atomic.Int64
+	ttl      time.Duration
 
 	faults   *faults
 	pds      http.Handler

@@ -67,6 +67,11 @@ type nodeDecoder interface {
 type decoder struct {
 	file     string
 	problems []Problem
+	// visits counts the values decoded, aliases once per use; past budget
+	// (the document's own nodes plus aliasBudget) decoding stops with one
+	// problem, overBudget, so nested aliases cannot multiply the work.
+	visits, budget int
+	overBudget     bool
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
@@ -130,6 +135,13 @@ func (d *decoder) scalar(n *yaml.Node, want string) (string, bool) {
 // decode fills v from n. where names the value in messages; enum holds the
 // allowed values of an Enum field (from its struct tag).
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, where string, enum []string) {
+	if d.visits++; d.budget > 0 && d.visits > d.budget {
+		if !d.overBudget {
+			d.overBudget = true
+			d.errorf(n, "%s: the YAML aliases expand to more than %s values; write the values out or alias less", where, thousands(d.budget))
+		}
+		return
+	}
 	n = resolve(n)
 	if v.CanAddr() && v.Addr().Type().Implements(nodeDecoderType) {
 		if isNull(n) {

@@ -33,20 +33,12 @@ var loadClock = time.Now
 // Load parses and validates one scenario. file names it in problems and in
 // Scenario.File. Every mistake is reported, as a *LoadError.
 func Load(file string, data []byte) (*Scenario, error) {
-	s, probs := load(file, data)
-	if len(probs) > 0 {
-		return nil, &LoadError{Problems: probs}
-	}
-	return s, nil
+	return LoadWith(file, data, DefaultLimits)
 }
 
 // LoadFile loads the scenario at path.
 func LoadFile(path string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return Load(path, data)
+	return LoadFileWith(path, DefaultLimits)
 }
 
 // LoadDir loads every *.yaml and *.yml file below path, recursively, in
@@ -94,7 +86,7 @@ func scenarioFiles(root string) ([]string, error) {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func load(file string, data []byte) (*Scenario, []Problem) {
+func load(file string, data []byte, lim Limits) (*Scenario, []Problem) {
 	d := &decoder{file: file}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -111,12 +103,17 @@ func load(file string, data []byte) (*Scenario, []Problem) {
 		return nil, []Problem{syntaxProblem(file, err)}
 	}
 	root := doc.Content[0]
-	s := &Scenario{}
+	s := &Scenario{limits: lim}
+	d.budget = countNodes(root) + aliasBudget
 	d.decode(root, reflectValue(s), "scenario", nil)
 	s.File = file
 	if len(d.problems) == 0 {
 		// Cross references only make sense once every value decoded.
 		d.validate(s)
+	}
+	if !d.overBudget {
+		// Counted on the decoded values, where every alias is a copy.
+		d.problems = append(d.problems, slotProblems(s, lim)...)
 	}
 	slices.SortStableFunc(d.problems, func(a, b Problem) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))

@@ -17,6 +17,8 @@ type Scenario struct {
 	Description string `yaml:"description"`
 	// File is the path the scenario was loaded from (not a YAML key).
 	File string `yaml:"-"`
+	// limits are what the scenario was loaded with; World holds to them.
+	limits Limits
 	// Now, when set, pins the session's clock to this absolute time.
 	Now *When `yaml:"now"`
 	// Lenient makes the SSP record failed checks and forward anyway.

@@ -45,8 +45,14 @@ func (s *Scenario) PinnedNow() (time.Time, bool) {
 // World resolves the scenario's relative dates against now (in
 // Europe/London) and returns the world it describes. It fails only when a
 // relative ordering checked at load no longer holds at now (a slot that
-// would end before it starts).
+// would end before it starts), or when the scenario's slots are over the
+// limits it was loaded with (a *LoadError): the slots are counted again
+// before any is made, so a Scenario edited or built after loading cannot
+// make a world too big to hold.
 func (s *Scenario) World(now time.Time) (world.Data, error) {
+	if probs := slotProblems(s, s.Limits()); len(probs) > 0 {
+		return world.Data{}, &LoadError{Problems: probs}
+	}
 	var data world.Data
 	if c := s.Consumer; c != nil {
 		data.Consumer = world.ConsumerSystem{

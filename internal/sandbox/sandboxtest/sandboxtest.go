@@ -32,6 +32,7 @@ func Start(t testing.TB, scenarioYAML string) *Sandbox {
 	if err != nil {
 		t.Fatalf("sandbox: %v", err)
 	}
+	t.Cleanup(func() { srv.Close() })
 	ts.Config.Handler = srv
 	ts.Start()
 	t.Cleanup(ts.Close)
