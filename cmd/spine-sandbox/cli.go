@@ -209,6 +209,7 @@ func limitFlags(fs *flag.FlagSet, l *sandbox.Limits) {
 	fs.Int64Var(&l.MaxScenarioBytes, "max-scenario-bytes", d.MaxScenarioBytes, "largest scenario body POST /_admin/sessions accepts (413 above)")
 	fs.IntVar(&l.MaxSlotsPerPractice, "max-slots-per-practice", d.MaxSlotsPerPractice, "slots one practice of a scenario may hold, listed and generated")
 	fs.IntVar(&l.MaxSlotsPerSession, "max-slots-per-session", d.MaxSlotsPerSession, "slots one scenario's world may hold in all")
+	fs.IntVar(&l.MaxSlotsTotal, "max-slots-total", d.MaxSlotsTotal, "slots of all open sessions together; a create past it answers 429")
 	fs.IntVar(&l.JournalHops, "journal-hops", d.JournalHops, "hops each session's journal keeps (oldest dropped first)")
 	fs.Int64Var(&l.JournalBytes, "journal-bytes", d.JournalBytes, "bytes each session's journal keeps (oldest dropped first)")
 	fs.IntVar(&l.BodyKept, "body-kept", d.BodyKept, "bytes of each request and response body a journal hop keeps")

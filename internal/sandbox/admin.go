@@ -170,7 +170,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		status := http.StatusConflict
-		if errors.Is(err, ErrTooManySessions) {
+		if errors.Is(err, ErrTooManySessions) || errors.Is(err, ErrTooManySlots) {
 			status = http.StatusTooManyRequests
 		}
 		writeJSONError(w, status, err.Error())

@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -141,6 +142,46 @@ func TestSessionCapBeforeWorld(t *testing.T) {
 	if alloc > 1<<20 {
 		t.Errorf("the refused CreateSession allocated %d bytes, want < 1 MB", alloc)
 	}
+}
+
+// TestSlotsAcrossSessions: the slots of every open session together stay
+// within MaxSlotsTotal — a create that would pass it answers 429 naming the
+// limit before its world is built, and deleting a session gives its slots
+// back (the default session's reset keeps its count).
+func TestSlotsAcrossSessions(t *testing.T) {
+	t.Parallel()
+	per := scenario.Default().SlotCount()
+	if per < 10 {
+		t.Fatalf("the built-in world counts %d slots; the test needs a real world", per)
+	}
+	e := start(t, sandbox.Config{Limits: sandbox.Limits{MaxSlotsTotal: 3*per + per/2}})
+	var ids []string
+	for i := range 2 {
+		res := e.do(t, plain(t, "POST", e.URL+"/_admin/sessions", ""))
+		assert.Equal(t, res.status, http.StatusCreated, fmt.Sprintf("create %d", i+1))
+		var info struct{ ID string }
+		assert.NilError(t, json.Unmarshal(res.body, &info))
+		ids = append(ids, info.ID)
+	}
+	var res response
+	alloc := allocated(func() { res = e.do(t, plain(t, "POST", e.URL+"/_admin/sessions", bigWorld)) })
+	assert.Equal(t, res.status, http.StatusTooManyRequests, "the 100,000-slot world past the total")
+	assert.Contains(t, string(res.body), fmt.Sprintf("the limit is %d (serve --max-slots-total)", 3*per+per/2), "body")
+	if alloc > 1<<20 {
+		t.Errorf("the refused create allocated %d bytes, want < 1 MB", alloc)
+	}
+	res = e.do(t, plain(t, "POST", e.URL+"/_admin/sessions", ""))
+	assert.Equal(t, res.status, http.StatusTooManyRequests, "a fourth built-in world")
+
+	res = e.do(t, plain(t, "DELETE", e.URL+"/_admin/sessions/default", ""))
+	assert.Equal(t, res.status, http.StatusNoContent, "reset the default session")
+	res = e.do(t, plain(t, "POST", e.URL+"/_admin/sessions", ""))
+	assert.Equal(t, res.status, http.StatusTooManyRequests, "still full after the default session's reset")
+
+	res = e.do(t, plain(t, "DELETE", e.URL+"/_admin/sessions/"+ids[0], ""))
+	assert.Equal(t, res.status, http.StatusNoContent, "delete")
+	res = e.do(t, plain(t, "POST", e.URL+"/_admin/sessions", ""))
+	assert.Equal(t, res.status, http.StatusCreated, "a deleted session's slots are given back")
 }
 
 // TestConcurrentCreatesKeepTheCap: creates racing each other never pass

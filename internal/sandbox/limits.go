@@ -26,6 +26,11 @@ type Limits struct {
 	// as copies); counted before any slot is built.
 	MaxSlotsPerPractice int
 	MaxSlotsPerSession  int
+	// MaxSlotsTotal bounds the slots of every open session together, so
+	// that MaxSessions sessions of the largest world cannot exhaust
+	// memory between them (a world keeps about 250 bytes a slot); a create
+	// that would pass it is refused with 429 before its world is built.
+	MaxSlotsTotal int
 	// JournalHops and JournalBytes bound each session's journal; the oldest
 	// hops go first and the journal says how many were dropped.
 	JournalHops  int
@@ -53,6 +58,7 @@ var DefaultLimits = Limits{
 	MaxScenarioBytes:    1 << 20,
 	MaxSlotsPerPractice: 200_000,
 	MaxSlotsPerSession:  400_000,
+	MaxSlotsTotal:       1_000_000,
 	JournalHops:         5000,
 	JournalBytes:        16 << 20,
 	BodyKept:            64 << 10,
@@ -84,6 +90,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxSlotsPerSession <= 0 {
 		l.MaxSlotsPerSession = d.MaxSlotsPerSession
+	}
+	if l.MaxSlotsTotal <= 0 {
+		l.MaxSlotsTotal = d.MaxSlotsTotal
 	}
 	if l.JournalHops <= 0 {
 		l.JournalHops = d.JournalHops

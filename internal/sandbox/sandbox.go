@@ -84,11 +84,13 @@ type Server struct {
 
 	mu       sync.RWMutex
 	sessions map[string]*Session
-	// reserved holds the ids of sessions being built: each counts
-	// against MaxSessions from the moment it is accepted, so concurrent
-	// creates cannot together pass the cap while their worlds build
-	// outside the lock.
-	reserved map[string]bool
+	// reserved holds the ids of sessions being built, with their slot
+	// counts: each counts against MaxSessions and MaxSlotsTotal from the
+	// moment it is accepted, so concurrent creates cannot together pass
+	// the caps while their worlds build outside the lock.
+	reserved map[string]int
+	// slots is how many slots the sessions in sessions and reserved hold.
+	slots int
 
 	// janitorDone is closed when the idle janitor (ttl.go) has stopped.
 	janitorDone chan struct{}
@@ -111,7 +113,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Default = scenario.Default()
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
-	s := &Server{cfg: cfg, public: u, sessions: map[string]*Session{}, reserved: map[string]bool{}}
+	s := &Server{cfg: cfg, public: u, sessions: map[string]*Session{}, reserved: map[string]int{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.inproc = &inProcess{s: s}
 	s.admin = s.adminRoutes()
@@ -166,6 +168,10 @@ func (s *Server) Sessions() []*Session {
 // ErrTooManySessions is returned when Limits.MaxSessions are open.
 var ErrTooManySessions = errors.New("too many sessions: delete some first")
 
+// ErrTooManySlots is returned when a session's world would take the
+// sandbox past Limits.MaxSlotsTotal.
+var ErrTooManySlots = errors.New("too many slots across the sandbox's sessions")
+
 // CreateSession starts a session running sc. An empty id gets a random one.
 // The cap (Limits.MaxSessions) is checked, and a place reserved, before the
 // world is built: a refusal costs nothing, and concurrent creates never
@@ -175,7 +181,8 @@ func (s *Server) CreateSession(id string, sc *scenario.Scenario) (*Session, erro
 		id = newID()
 	}
 	s.mu.Lock()
-	if _, taken := s.sessions[id]; taken || s.reserved[id] {
+	_, reserving := s.reserved[id]
+	if _, taken := s.sessions[id]; taken || reserving {
 		s.mu.Unlock()
 		return nil, fmt.Errorf("session %q exists", id)
 	}
@@ -183,7 +190,15 @@ func (s *Server) CreateSession(id string, sc *scenario.Scenario) (*Session, erro
 		s.mu.Unlock()
 		return nil, ErrTooManySessions
 	}
-	s.reserved[id] = true
+	n := sc.SlotCount()
+	if limit := s.cfg.Limits.MaxSlotsTotal; n > limit-s.slots {
+		held := s.slots
+		s.mu.Unlock()
+		return nil, fmt.Errorf("%w: the open sessions hold %d, this scenario's world %d, the limit is %d (serve --max-slots-total); delete sessions first",
+			ErrTooManySlots, held, n, limit)
+	}
+	s.reserved[id] = n
+	s.slots += n
 	s.mu.Unlock()
 
 	ss, err := s.build(id, sc)
@@ -191,8 +206,10 @@ func (s *Server) CreateSession(id string, sc *scenario.Scenario) (*Session, erro
 	defer s.mu.Unlock()
 	delete(s.reserved, id)
 	if err != nil {
+		s.slots -= n
 		return nil, err
 	}
+	ss.slotCount = n
 	s.sessions[id] = ss
 	return ss, nil
 }
@@ -233,10 +250,12 @@ func (s *Server) removeSession(id string, remove func(*Session) bool) bool {
 	}
 	if ok && id != DefaultSession {
 		delete(s.sessions, id)
+		s.slots -= ss.slotCount
 	}
 	s.mu.Unlock()
 	if ok && id == DefaultSession {
 		if fresh, err := s.build(DefaultSession, s.cfg.Default); err == nil {
+			fresh.slotCount = ss.slotCount // the same scenario, already counted
 			s.mu.Lock()
 			s.sessions[DefaultSession] = fresh
 			s.mu.Unlock()

@@ -38,6 +38,8 @@ type Session struct {
 	// idle janitor (ttl.go).
 	lastUsed atomic.Int64
 	ttl      time.Duration
+	// slotCount is what the session counts against Limits.MaxSlotsTotal.
+	slotCount int
 
 	faults   *faults
 	pds      http.Handler

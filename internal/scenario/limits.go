@@ -64,6 +64,20 @@ func LoadFileWith(path string, lim Limits) (*Scenario, error) {
 // one not made by a Load function).
 func (s *Scenario) Limits() Limits { return s.limits.withDefaults() }
 
+// SlotCount is how many slots the scenario's world holds at most, listed
+// and generated, counted without making any: what a sandbox holding many
+// sessions counts against its total.
+func (s *Scenario) SlotCount() int {
+	total := 0
+	for _, p := range s.Practices {
+		total = addSat(total, len(p.Slots))
+		for _, g := range p.Generate {
+			total = addSat(total, g.count())
+		}
+	}
+	return total
+}
+
 // addSat adds non-negative counts, saturating at math.MaxInt instead of
 // wrapping: a generator of days: 1e18 must be refused, not read as
 // negative.
