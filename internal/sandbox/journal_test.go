@@ -333,3 +333,44 @@ func TestEventsBodiesAsJSON(t *testing.T) {
 	assert.Contains(t, data[0], `"response_body":{"resourceType":"Patient"}`, "JSON body")
 	assert.Contains(t, data[1], `"response_body":"not json\nat all"`, "text body")
 }
+
+// TestJournalBoundsThroughHTTP: the sandbox's limits reach its sessions'
+// journals. Bodies are kept to BodyKept (the request's and the response's,
+// whatever the mock wrote), and under sustained slot searches the journal
+// stays within JournalBytes, dropping the oldest hops and saying how many
+// in the session's info and journal page.
+func TestJournalBoundsThroughHTTP(t *testing.T) {
+	t.Parallel()
+	const bodyKept, journalBytes = 512, 64 << 10
+	e := start(t, sandbox.Config{Limits: sandbox.Limits{BodyKept: bodyKept, JournalBytes: journalBytes}})
+	ss := e.session(t, "")
+
+	slot := freeSlots(ss)[0]
+	wantStatus(t, e.book(t, ss, false, slot), 201, "")
+	h := ss.Journal.Hops()[0]
+	for what, body := range map[string]string{"request": h.RequestBody, "response": h.ResponseBody} {
+		if !strings.HasSuffix(body, journal.Truncated) || len(body) != bodyKept+len(journal.Truncated) {
+			t.Errorf("%s body: %d bytes ending %q; want %d kept and the mark", what, len(body), body[max(0, len(body)-20):], bodyKept)
+		}
+	}
+
+	for i := range 60 {
+		wantStatus(t, e.do(t, gpcRequest(t, ss, true, gpc.SearchSlots, "GET", slotQuery(ss), "")), 200, "")
+		if got := ss.Journal.Bytes(); got > journalBytes {
+			t.Fatalf("after search %d: journal holds %d bytes, bound %d", i, got, journalBytes)
+		}
+	}
+	dropped := ss.Journal.Dropped()
+	if dropped == 0 {
+		t.Fatalf("no hop dropped from a %d-byte journal after 121 hops (%d bytes kept)", journalBytes, ss.Journal.Bytes())
+	}
+	assert.Equal(t, int64(ss.Journal.Len())+dropped, int64(121), "hops kept + dropped")
+	var info sandbox.SessionInfo
+	assert.NilError(t, json.Unmarshal(e.do(t, plain(t, "GET", e.URL+"/_admin/sessions/"+ss.ID, "")).body, &info))
+	assert.Equal(t, info.Dropped, dropped, "session info's dropped")
+	assert.Equal(t, info.Hops, ss.Journal.Len(), "session info's hops")
+	var p journalPage
+	assert.NilError(t, json.Unmarshal(e.do(t, plain(t, "GET", e.URL+"/_admin/sessions/"+ss.ID+"/journal?limit=1", "")).body, &p))
+	assert.Equal(t, p.Dropped, dropped, "journal page's dropped")
+	assert.Equal(t, p.Hops[0].Seq, dropped+1, "the oldest hop kept")
+}
