@@ -221,7 +221,7 @@ func ClipHeader(h http.Header, budget int) (http.Header, int) {
 // Decode returns b's data as text: uncompressed when it is gzip, at most
 // limit bytes, ending in Truncated when the body was clipped when recorded
 // or decodes to more than limit. A body that does not decode is shown as it
-// came.
+// came. The result may share b.Data's array: callers must not change it.
 func Decode(b Body, limit int) []byte {
 	clipped := b.Size > int64(len(b.Data))
 	out := b.Data

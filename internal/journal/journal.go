@@ -235,13 +235,14 @@ func (e Entry) Hop() Hop {
 	return h
 }
 
-// Page returns, oldest first, up to limit of the hops with Seq > since for
+// Page returns, oldest first, up to limit (at least 1) of the hops with Seq > since for
 // which match (nil: every hop) is true, and whether more such hops follow
 // the last one returned. match sees the hop without its bodies and must not
 // keep or change it. Only the entries are copied under the journal's lock;
 // their bodies are decoded when the caller asks (Entry.Hop, Entry.View), so
 // a page costs what its own hops do, whatever the journal holds.
 func (j *Journal) Page(since int64, limit int, match func(*Hop) bool) (page []Entry, more bool) {
+	limit = max(limit, 1)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	start := sort.Search(j.hops.n, func(i int) bool { return j.hops.at(i).meta.Seq > since })
