@@ -1,7 +1,14 @@
 // Package journal records every hop of a session — who called whom, for
 // which step of the booking sequence, with the request, the response and the
-// verdict of every conformance check applied — in a bounded, concurrency-safe
-// log that reports, the runner and the live sequence diagram read.
+// verdict of every conformance check applied — in a log bounded in hops and
+// in bytes, safe for concurrent use, that reports, the runner and the live
+// sequence diagram read.
+//
+// A hop is kept compactly: its bodies once, as they went over the wire
+// (clipped, still compressed when they were), its headers clipped to a
+// budget. Readers get Hop values with decoded bodies, made when they read,
+// so the cost of decoding is paid by whoever reads and only for what they
+// read (Page).
 package journal
 
 import (
@@ -49,14 +56,21 @@ type Hop struct {
 	Interaction string `json:"interaction"`
 	// Name is the short name used in reports: "pds.retrieve",
 	// "provider.book appointment".
-	Name           string      `json:"name"`
-	Method         string      `json:"method"`
-	URL            string      `json:"url"`
-	Status         int         `json:"status"`
-	RequestHeader  http.Header `json:"request_header,omitempty"`
+	Name          string      `json:"name"`
+	Method        string      `json:"method"`
+	URL           string      `json:"url"`
+	Status        int         `json:"status"`
+	RequestHeader http.Header `json:"request_header,omitempty"`
+	// RequestBody and ResponseBody are the bodies decoded (a gzip body is
+	// uncompressed), at most Limits.Body bytes of each, ending in
+	// Truncated when more was sent or decoded.
 	RequestBody    string      `json:"request_body,omitempty"`
 	ResponseHeader http.Header `json:"response_header,omitempty"`
 	ResponseBody   string      `json:"response_body,omitempty"`
+	// HeadersCut is how many bytes of the request and response headers
+	// (names and values) were not kept, to respect Limits.Header; a clipped
+	// value ends in Truncated.
+	HeadersCut int `json:"headers_cut,omitempty"`
 	// Code is the Spine/PDS/SDS error code in the response, if any.
 	Code   string    `json:"code,omitempty"`
 	Fault  string    `json:"fault,omitempty"` // the scenario fault applied, if any
@@ -74,89 +88,231 @@ func (h Hop) Failed() bool {
 	return false
 }
 
-// DefaultLimit is how many hops a journal keeps unless told otherwise.
-const DefaultLimit = 5000
+// Truncated ends a body, header value or text that was clipped.
+const Truncated = "…(truncated)"
 
-// Journal is a bounded log of hops. The oldest hops are dropped once Limit
-// is reached. It is safe for concurrent use.
+// The defaults for the zero fields of Limits. The sandbox passes its own
+// (sandbox.Limits); these serve other users of the package.
+const (
+	DefaultLimit  = 5000     // hops
+	DefaultBytes  = 16 << 20 // accounted bytes
+	DefaultBody   = 64 << 10 // bytes of each body
+	DefaultHeader = 16 << 10 // bytes of a hop's headers
+)
+
+// Limits bound a journal.
+type Limits struct {
+	// Hops and Bytes bound the whole journal: on append the oldest hops go
+	// first until both hold. The newest hop is always kept, clipped if it
+	// alone is over Bytes.
+	Hops  int
+	Bytes int64
+	// Body is how much of each body a hop keeps as received, and how much
+	// a compressed body may decode to when read (a gzip bomb decodes to at
+	// most Body bytes).
+	Body int
+	// Header is how much of a hop's request and response headers it keeps,
+	// names and values together; also the most kept of its URL, its
+	// interaction and each check's message.
+	Header int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.Hops <= 0 {
+		l.Hops = DefaultLimit
+	}
+	if l.Bytes <= 0 {
+		l.Bytes = DefaultBytes
+	}
+	if l.Body <= 0 {
+		l.Body = DefaultBody
+	}
+	if l.Header <= 0 {
+		l.Header = DefaultHeader
+	}
+	return l
+}
+
+// Body is a request or response body as it went over the wire.
+type Body struct {
+	// Data is the first bytes sent; the journal keeps at most Limits.Body
+	// of them (in a copy of its own).
+	Data []byte
+	// Encoding is the body's Content-Encoding; "gzip" is decoded when the
+	// hop is read, anything else is shown as it came.
+	Encoding string
+	// Size is how many bytes were sent in all; when it is more than
+	// len(Data) the body reads as clipped. Zero means len(Data).
+	Size int64
+}
+
+// Journal is a log of hops bounded in hops and in bytes (Limits). It is
+// safe for concurrent use.
 type Journal struct {
+	lim Limits
+
 	mu      sync.Mutex
-	limit   int
-	hops    []Hop
+	hops    ring
+	bytes   int64 // accounted size of the hops kept (size)
 	seq     int64
 	dropped int64
-	subs    map[chan Hop]struct{}
+	subs    map[chan struct{}]struct{}
 }
 
-// New returns an empty journal keeping at most limit hops (DefaultLimit
-// when limit <= 0).
-func New(limit int) *Journal {
-	if limit <= 0 {
-		limit = DefaultLimit
-	}
-	return &Journal{limit: limit, subs: map[chan Hop]struct{}{}}
+// New returns an empty journal bounded by l (zero fields take the
+// package's defaults).
+func New(l Limits) *Journal {
+	return &Journal{lim: l.withDefaults(), subs: map[chan struct{}]struct{}{}}
 }
 
-// Append stores h, numbering it, and hands it to subscribers. Subscribers
-// that are not keeping up miss hops rather than slow the sandbox down.
+// Limits returns the journal's bounds, defaults filled in.
+func (j *Journal) Limits() Limits { return j.lim }
+
+// Append stores h, its string bodies kept as unencoded bodies, and returns
+// it numbered. It is Record for callers that hold decoded bodies.
 func (j *Journal) Append(h Hop) Hop {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.seq++
-	h.Seq = j.seq
-	if len(j.hops) >= j.limit {
-		n := len(j.hops) - j.limit + 1
-		j.hops = append(j.hops[:0], j.hops[n:]...)
-		j.dropped += int64(n)
-	}
-	j.hops = append(j.hops, h)
-	for ch := range j.subs {
-		select {
-		case ch <- h:
-		default:
-		}
-	}
+	req, res := Body{Data: []byte(h.RequestBody)}, Body{Data: []byte(h.ResponseBody)}
+	h.RequestBody, h.ResponseBody = "", ""
+	h.Seq = j.Record(h, req, res)
 	return h
 }
 
-// Hops returns a copy of the hops kept, oldest first.
-func (j *Journal) Hops() []Hop {
+// Record stores h (its RequestBody and ResponseBody are ignored) with the
+// bodies as received, numbers it and wakes subscribers; it returns the
+// hop's Seq. Headers, bodies and long texts are clipped to the journal's
+// Limits here, whatever the caller did, and copied, so the journal never
+// holds on to a caller's buffers (a 1 MB header costs Limits.Header). Then
+// the oldest hops go until the journal is within Limits.Hops and
+// Limits.Bytes.
+func (j *Journal) Record(h Hop, req, res Body) int64 {
+	e := compact(h, req, res, j.lim)
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return append([]Hop(nil), j.hops...)
+	j.seq++
+	e.meta.Seq = j.seq
+	for j.hops.n >= j.lim.Hops {
+		j.drop()
+	}
+	j.hops.push(e, j.lim.Hops)
+	j.bytes += e.size
+	for j.bytes > j.lim.Bytes && j.hops.n > 1 {
+		j.drop()
+	}
+	for ch := range j.subs {
+		// One pending notification is all a subscriber needs: it reads
+		// what it has not sent from the journal by seq.
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+	return e.meta.Seq
 }
 
-// Since returns the hops with Seq > seq, oldest first.
-func (j *Journal) Since(seq int64) []Hop {
+// drop forgets the oldest hop; j.mu is held.
+func (j *Journal) drop() {
+	e := j.hops.pop()
+	j.bytes -= e.size
+	j.dropped++
+}
+
+// Entry is one hop as the journal keeps it, taken by Page; Hop and View
+// decode its bodies. An Entry shares its bodies with the journal, which
+// never changes them.
+type Entry struct {
+	e    entry
+	body int
+}
+
+// Seq is the hop's number.
+func (e Entry) Seq() int64 { return e.e.meta.Seq }
+
+// Hop returns the hop with its bodies decoded.
+func (e Entry) Hop() Hop {
+	h := e.e.meta
+	h.RequestBody = string(Decode(e.e.req, e.body))
+	h.ResponseBody = string(Decode(e.e.res, e.body))
+	return h
+}
+
+// Page returns, oldest first, up to limit (at least 1) of the hops with Seq > since for
+// which match (nil: every hop) is true, and whether more such hops follow
+// the last one returned. match sees the hop without its bodies and must not
+// keep or change it. Only the entries are copied under the journal's lock;
+// their bodies are decoded when the caller asks (Entry.Hop, Entry.View), so
+// a page costs what its own hops do, whatever the journal holds.
+func (j *Journal) Page(since int64, limit int, match func(*Hop) bool) (page []Entry, more bool) {
+	limit = max(limit, 1)
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	var out []Hop
-	for _, h := range j.hops {
-		if h.Seq > seq {
-			out = append(out, h)
+	start := sort.Search(j.hops.n, func(i int) bool { return j.hops.at(i).meta.Seq > since })
+	for i := start; i < j.hops.n; i++ {
+		e := j.hops.at(i)
+		if match != nil && !match(&e.meta) {
+			continue
 		}
+		if len(page) >= limit {
+			return page, true
+		}
+		page = append(page, Entry{e: *e, body: j.lim.Body})
+	}
+	return page, false
+}
+
+// Hops returns the hops kept, oldest first, bodies decoded.
+func (j *Journal) Hops() []Hop { return j.Since(0) }
+
+// Since returns the hops with Seq > seq, oldest first, bodies decoded.
+func (j *Journal) Since(seq int64) []Hop {
+	page, _ := j.Page(seq, int(^uint(0)>>1), nil)
+	if len(page) == 0 {
+		return nil
+	}
+	out := make([]Hop, len(page))
+	for i, e := range page {
+		out[i] = e.Hop()
 	}
 	return out
 }
 
-// Dropped returns how many hops were dropped to respect the limit.
+// Len returns how many hops are kept.
+func (j *Journal) Len() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.hops.n
+}
+
+// Bytes returns the accounted size of the hops kept: their bodies as kept,
+// headers, texts and a fixed cost per hop. It is at most Limits.Bytes.
+func (j *Journal) Bytes() int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.bytes
+}
+
+// Dropped returns how many hops were dropped to respect the limits.
 func (j *Journal) Dropped() int64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.dropped
 }
 
-// Clear forgets every hop (numbering continues).
+// Clear forgets every hop (numbering continues; they do not count as
+// dropped).
 func (j *Journal) Clear() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.hops = nil
+	j.hops = ring{}
+	j.bytes = 0
 }
 
-// Subscribe returns a channel receiving every hop appended from now on, and
-// a function that ends the subscription.
-func (j *Journal) Subscribe(buffer int) (<-chan Hop, func()) {
-	ch := make(chan Hop, buffer)
+// Subscribe returns a channel that receives a notification after hops are
+// appended, and a function that ends the subscription (closing the
+// channel). Notifications do not carry hops and do not queue: at most one
+// is pending, so a subscriber costs the same however slow it is; on each it
+// reads what it has not seen with Page.
+func (j *Journal) Subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
 	j.mu.Lock()
 	j.subs[ch] = struct{}{}
 	j.mu.Unlock()
@@ -179,4 +335,46 @@ func InStartOrder(hops []Hop) []Hop {
 	out := append([]Hop(nil), hops...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out
+}
+
+// ring is a FIFO of entries: append and drop are O(1) amortised, where
+// shifting a slice cost O(hops) on every append once the journal was full.
+// It grows by doubling up to the hop limit and halves when three quarters
+// empty, so a session that records little (or few large hops) holds
+// little.
+type ring struct {
+	buf  []entry
+	head int // index in buf of the oldest entry
+	n    int
+}
+
+func (r *ring) at(i int) *entry { return &r.buf[(r.head+i)%len(r.buf)] }
+
+// push appends e; the caller has made room so that r.n < limit.
+func (r *ring) push(e entry, limit int) {
+	if r.n == len(r.buf) {
+		r.resize(min(max(16, 2*len(r.buf)), limit))
+	}
+	*r.at(r.n) = e
+	r.n++
+}
+
+func (r *ring) pop() entry {
+	p := r.at(0)
+	e := *p
+	*p = entry{} // let the bodies go
+	r.head = (r.head + 1) % len(r.buf)
+	r.n--
+	if len(r.buf) > 64 && r.n < len(r.buf)/4 {
+		r.resize(len(r.buf) / 2)
+	}
+	return e
+}
+
+func (r *ring) resize(size int) {
+	buf := make([]entry, size)
+	for i := 0; i < r.n; i++ {
+		buf[i] = *r.at(i)
+	}
+	r.buf, r.head = buf, 0
 }

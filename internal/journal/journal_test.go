@@ -1,6 +1,13 @@
 package journal
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,7 +17,7 @@ import (
 
 func TestAppendNumbersAndBounds(t *testing.T) {
 	t.Parallel()
-	j := New(3)
+	j := New(Limits{Hops: 3})
 	for i := 0; i < 5; i++ {
 		j.Append(Hop{Name: "pds.retrieve"})
 	}
@@ -20,16 +27,324 @@ func TestAppendNumbersAndBounds(t *testing.T) {
 	assert.Equal(t, hops[2].Seq, int64(5), "newest seq")
 	assert.Equal(t, j.Dropped(), int64(2), "dropped")
 	assert.Equal(t, len(j.Since(4)), 1, "len(Since(4))")
+	assert.Equal(t, j.Len(), 3, "Len")
+}
+
+// TestRingKeepsOrder: the ring wraps, grows and shrinks without losing or
+// reordering hops.
+func TestRingKeepsOrder(t *testing.T) {
+	t.Parallel()
+	j := New(Limits{Hops: 100, Bytes: 1 << 30})
+	for i := 1; i <= 1000; i++ {
+		j.Append(Hop{Name: fmt.Sprint(i)})
+		if i%97 == 0 {
+			// Shrink it: a hop as large as the byte bound drops the rest.
+			j.lim.Bytes = 2 * entryCost
+			j.Append(Hop{})
+			j.lim.Bytes = 1 << 30
+		}
+	}
+	hops := j.Hops()
+	for i := 1; i < len(hops); i++ {
+		if hops[i].Seq != hops[i-1].Seq+1 {
+			t.Fatalf("hop %d has seq %d after %d", i, hops[i].Seq, hops[i-1].Seq)
+		}
+	}
+	assert.Equal(t, hops[len(hops)-1].Name, "1000", "newest")
+	assert.Equal(t, int64(len(hops))+j.Dropped(), int64(1000+1000/97), "kept + dropped")
+}
+
+// TestBytesBound: under sustained appends of hops of every size the
+// journal stays within Limits.Bytes, drops the oldest first, counts them,
+// and always keeps the newest hop, clipped when it alone is over the bound.
+func TestBytesBound(t *testing.T) {
+	t.Parallel()
+	const bound = 64 << 10
+	j := New(Limits{Hops: 1000, Bytes: bound, Body: 32 << 10})
+	sizes := []int{0, 10, 1 << 10, 5 << 10, 20 << 10, 31 << 10, 100 << 10}
+	for i := 0; i < 2000; i++ {
+		n := sizes[i%len(sizes)]
+		seq := j.Record(Hop{Name: "ssp.search free slots"}, Body{Data: bytes.Repeat([]byte("a"), n)}, Body{Data: bytes.Repeat([]byte("b"), n)})
+		if got := j.Bytes(); got > bound {
+			t.Fatalf("after hop %d: %d bytes kept, bound %d", i, got, bound)
+		}
+		page, _ := j.Page(seq-1, 1, nil)
+		if len(page) != 1 || page[0].Seq() != seq {
+			t.Fatalf("after hop %d: the newest hop is not there", i)
+		}
+	}
+	assert.Equal(t, int64(j.Len())+j.Dropped(), int64(2000), "kept + dropped")
+	if j.Dropped() < 1500 {
+		t.Errorf("dropped = %d, want most of 2000 hops of up to 64 KiB in a 64 KiB journal", j.Dropped())
+	}
+
+	// One hop larger than the whole journal is kept, clipped, and says so.
+	small := New(Limits{Bytes: 4 << 10, Body: 64 << 10})
+	small.Append(Hop{Name: "first"})
+	small.Append(Hop{Name: "big", ResponseBody: strings.Repeat("x", 60<<10)})
+	hops := small.Hops()
+	assert.Equal(t, len(hops), 1, "hops kept")
+	assert.Equal(t, hops[0].Name, "big", "the newest hop")
+	if !strings.HasSuffix(hops[0].ResponseBody, Truncated) || len(hops[0].ResponseBody) > 4<<10 {
+		t.Errorf("big hop's body: %d bytes, suffix %q; want under 4 KiB and clipped", len(hops[0].ResponseBody), hops[0].ResponseBody[max(0, len(hops[0].ResponseBody)-20):])
+	}
+	if small.Bytes() > 4<<10 {
+		t.Errorf("bytes = %d, want <= 4096", small.Bytes())
+	}
+}
+
+// TestBytesBoundHeap: what the journal accounts is what it holds. A
+// journal of 1 MiB fed 200 MiB of hops holds a few MiB of heap at most.
+// (Without the byte bound it holds 5,000 hops of 40 KiB: 200 MiB.)
+func TestBytesBoundHeap(t *testing.T) {
+	const bound = 1 << 20
+	before := heapAfterGC()
+	j := New(Limits{Hops: 5000, Bytes: bound})
+	body := bytes.Repeat([]byte("0123456789abcdef"), 20<<10/16)
+	hdr := http.Header{"X-Big": {strings.Repeat("h", 4<<10)}}
+	for i := 0; i < 5000; i++ {
+		j.Record(Hop{RequestHeader: hdr}, Body{Data: body}, Body{Data: body})
+	}
+	after := heapAfterGC()
+	t.Logf("5,000 hops of ~44 KB in a 1 MiB journal: %d hops kept, %d bytes accounted, heap grew %d bytes", j.Len(), j.Bytes(), int64(after)-int64(before))
+	assert.Equal(t, j.Bytes() <= bound, true, "accounted bytes within the bound")
+	if grew := int64(after) - int64(before); grew > 8<<20 {
+		t.Errorf("heap grew by %d bytes keeping a 1 MiB journal; want < 8 MiB", grew)
+	}
+	runtime.KeepAlive(j)
+}
+
+func heapAfterGC() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// TestHeadersClipped: a hop's request and response headers are kept within
+// Limits.Header in all: ordinary headers whole, a huge one clipped with
+// the mark, and the hop says how much was cut.
+func TestHeadersClipped(t *testing.T) {
+	t.Parallel()
+	huge := strings.Repeat("x", 1<<20)
+	tests := []struct {
+		name         string
+		req, res     http.Header
+		wantReq      map[string]string // header → value kept (prefix when ending in Truncated)
+		wantRes      map[string]string
+		wantCutAbove int
+	}{
+		{
+			name:    "small headers kept whole",
+			req:     http.Header{"Ssp-From": {"200000000115"}, "Accept": {"application/fhir+json"}},
+			res:     http.Header{"Content-Type": {"application/fhir+json"}},
+			wantReq: map[string]string{"Ssp-From": "200000000115", "Accept": "application/fhir+json"},
+			wantRes: map[string]string{"Content-Type": "application/fhir+json"},
+		},
+		{
+			name:         "a 1 MB request header is clipped, the others kept",
+			req:          http.Header{"X-Huge": {huge}, "Ssp-From": {"200000000115"}},
+			res:          http.Header{"Content-Type": {"application/fhir+json"}},
+			wantReq:      map[string]string{"Ssp-From": "200000000115", "X-Huge": "xxxx" + Truncated},
+			wantRes:      map[string]string{"Content-Type": "application/fhir+json"},
+			wantCutAbove: 1<<20 - 1024,
+		},
+		{
+			name:         "huge on both sides: half each",
+			req:          http.Header{"X-Huge": {huge}},
+			res:          http.Header{"X-Huge": {huge}},
+			wantReq:      map[string]string{"X-Huge": "xxxx" + Truncated},
+			wantRes:      map[string]string{"X-Huge": "xxxx" + Truncated},
+			wantCutAbove: 2<<20 - 1024,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			j := New(Limits{Header: 1024})
+			j.Append(Hop{RequestHeader: tt.req, ResponseHeader: tt.res})
+			h := j.Hops()[0]
+			check := func(side string, got http.Header, want map[string]string) {
+				t.Helper()
+				assert.Equal(t, len(got), len(want), side+" header count")
+				for k, v := range want {
+					g := got.Get(k)
+					if strings.HasSuffix(v, Truncated) {
+						prefix := strings.TrimSuffix(v, Truncated)
+						if !strings.HasPrefix(g, prefix) || !strings.HasSuffix(g, Truncated) {
+							t.Errorf("%s %s = %.40q…, want it clipped with %q", side, k, g, Truncated)
+						}
+						continue
+					}
+					assert.Equal(t, g, v, side+" "+k)
+				}
+			}
+			check("request", h.RequestHeader, tt.wantReq)
+			check("response", h.ResponseHeader, tt.wantRes)
+			kept := rawSize(h.RequestHeader) + rawSize(h.ResponseHeader)
+			if kept > 1024+2*len(Truncated) {
+				t.Errorf("headers kept: %d bytes, want <= 1024 (+ marks)", kept)
+			}
+			if h.HeadersCut < tt.wantCutAbove || (tt.wantCutAbove == 0 && h.HeadersCut != 0) {
+				t.Errorf("HeadersCut = %d, want > %d", h.HeadersCut, tt.wantCutAbove)
+			}
+		})
+	}
+}
+
+func gz(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestBodiesKeptAsReceived: a gzip body is kept compressed (what the
+// journal accounts is the compressed size) and decoded when read, to at
+// most Limits.Body (a gzip bomb does not expand on read); a body clipped
+// when recorded reads as clipped.
+func TestBodiesKeptAsReceived(t *testing.T) {
+	t.Parallel()
+	const limit = 1 << 10
+	json500 := []byte(`{"resourceType":"Bundle","entry":[` + strings.Repeat(`{"a":1},`, 50) + `{"a":1}]}`)
+	bomb := gz(t, make([]byte, 8<<20)) // 8 MiB of zeros in ~8 KiB
+	tests := []struct {
+		name     string
+		body     Body
+		want     string
+		clipped  bool
+		keptUpTo int
+	}{
+		{"plain", Body{Data: []byte("hello")}, "hello", false, 5},
+		{"gzip decoded on read", Body{Data: gz(t, []byte("hello")), Encoding: "gzip"}, "hello", false, 64},
+		{"gzip JSON", Body{Data: gz(t, json500), Encoding: "GZIP"}, string(json500), false, 100},
+		{"clipped when sent larger", Body{Data: []byte("hel"), Size: 100}, "hel", true, 3},
+		{"larger than the limit", Body{Data: bytes.Repeat([]byte("a"), 2*limit)}, strings.Repeat("a", limit), true, limit},
+		{"gzip bomb", Body{Data: bomb, Encoding: "gzip"}, string(make([]byte, limit)), true, limit},
+		{"not really gzip", Body{Data: []byte("plain text"), Encoding: "gzip"}, "plain text", false, 10},
+		{"clipped gzip: what decodes", Body{Data: gz(t, bytes.Repeat([]byte("z"), 500))[:20], Encoding: "gzip", Size: 40}, strings.Repeat("z", 500), true, 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			j := New(Limits{Body: limit})
+			seq := j.Record(Hop{}, Body{}, tt.body)
+			page, _ := j.Page(seq-1, 1, nil)
+			e := page[0]
+			if got := len(e.e.res.Data); got > tt.keptUpTo {
+				t.Errorf("kept %d bytes, want <= %d (as received)", got, tt.keptUpTo)
+			}
+			got := e.Hop().ResponseBody
+			if tt.clipped {
+				if !strings.HasSuffix(got, Truncated) {
+					t.Errorf("body %.40q… does not end in %q", got, Truncated)
+				}
+				got = strings.TrimSuffix(got, Truncated)
+				if !strings.HasPrefix(tt.want, got) {
+					t.Errorf("clipped body %.40q is not a prefix of %.40q", got, tt.want)
+				}
+				return
+			}
+			assert.Equal(t, got, tt.want, "body")
+		})
+	}
+}
+
+// TestView: JSON object and array bodies are JSON values, anything else a
+// string, and a View reads back.
+func TestView(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		body string
+		want string
+	}{
+		{`{"resourceType":"Patient"}`, `{"resourceType":"Patient"}`},
+		{" [1, 2]\n", `[1,2]`},
+		{`{"clipped":`, `"{\"clipped\":"`},
+		{`plain <b>text</b>`, `"plain \u003cb\u003etext\u003c/b\u003e"`},
+		{`42`, `"42"`},
+		{``, ``},
+	}
+	for _, tt := range tests {
+		j := New(Limits{})
+		j.Append(Hop{Name: "pds.retrieve", ResponseBody: tt.body})
+		page, _ := j.Page(0, 1, nil)
+		b, err := json.Marshal(page[0].View())
+		assert.NilError(t, err)
+		if tt.want == "" {
+			if strings.Contains(string(b), "response_body") {
+				t.Errorf("empty body is in %s", b)
+			}
+			continue
+		}
+		assert.Contains(t, string(b), `"response_body":`+tt.want, "view of "+tt.body)
+		var back View
+		assert.NilError(t, json.Unmarshal(b, &back))
+		assert.Equal(t, back.Name, "pds.retrieve", "name read back")
+		var want any
+		if json.Unmarshal([]byte(tt.want), &want) == nil {
+			if s, ok := want.(string); ok {
+				assert.Equal(t, back.ResponseBody.String(), s, "string body read back")
+			}
+		}
+	}
+}
+
+// TestPage: pages by seq with a filter, and says whether more follow.
+func TestPage(t *testing.T) {
+	t.Parallel()
+	j := New(Limits{})
+	for i := 1; i <= 10; i++ {
+		j.Append(Hop{Name: fmt.Sprint("n", i%2), Status: 200 + i%2})
+	}
+	odd := func(h *Hop) bool { return h.Name == "n1" }
+	tests := []struct {
+		name     string
+		since    int64
+		limit    int
+		match    func(*Hop) bool
+		wantSeqs []int64
+		wantMore bool
+	}{
+		{"first page", 0, 3, nil, []int64{1, 2, 3}, true},
+		{"next page", 3, 3, nil, []int64{4, 5, 6}, true},
+		{"last page exactly", 7, 3, nil, []int64{8, 9, 10}, false},
+		{"past the end", 10, 3, nil, nil, false},
+		{"filtered", 0, 2, odd, []int64{1, 3}, true},
+		{"filtered, the rest", 7, 2, odd, []int64{9}, false},
+		{"filtered, no more matching", 8, 1, odd, []int64{9}, false},
+	}
+	for _, tt := range tests {
+		page, more := j.Page(tt.since, tt.limit, tt.match)
+		var seqs []int64
+		for _, e := range page {
+			seqs = append(seqs, e.Seq())
+		}
+		assert.DeepEqual(t, seqs, tt.wantSeqs, tt.name+": seqs")
+		assert.Equal(t, more, tt.wantMore, tt.name+": more")
+	}
 }
 
 func TestSubscribe(t *testing.T) {
 	t.Parallel()
-	j := New(0)
-	ch, cancel := j.Subscribe(10)
-	j.Append(Hop{Name: "a"})
-	j.Append(Hop{Name: "b"})
-	assert.Equal(t, (<-ch).Name, "a", "first hop")
-	assert.Equal(t, (<-ch).Name, "b", "second hop")
+	j := New(Limits{})
+	ch, cancel := j.Subscribe()
+	for i := 0; i < 100; i++ {
+		j.Append(Hop{Name: "a"}) // never blocks: one notification waits at most
+	}
+	<-ch
+	select {
+	case <-ch:
+		t.Error("a second notification was queued")
+	default:
+	}
 	cancel()
 	cancel()                 // idempotent
 	j.Append(Hop{Name: "c"}) // must not block or panic
@@ -40,7 +355,7 @@ func TestSubscribe(t *testing.T) {
 
 func TestConcurrentAppend(t *testing.T) {
 	t.Parallel()
-	j := New(100)
+	j := New(Limits{Hops: 100})
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
 		wg.Add(1)
@@ -48,12 +363,23 @@ func TestConcurrentAppend(t *testing.T) {
 			defer wg.Done()
 			for k := 0; k < 50; k++ {
 				j.Append(Hop{})
+				j.Page(int64(k), 10, nil)
 			}
 		}()
 	}
 	wg.Wait()
 	assert.Equal(t, len(j.Hops()), 100, "kept")
 	assert.Equal(t, j.Hops()[99].Seq, int64(1000), "last seq")
+}
+
+func TestClear(t *testing.T) {
+	t.Parallel()
+	j := New(Limits{})
+	j.Append(Hop{ResponseBody: "x"})
+	j.Clear()
+	assert.Equal(t, j.Len(), 0, "len")
+	assert.Equal(t, j.Bytes(), int64(0), "bytes")
+	assert.Equal(t, j.Append(Hop{}).Seq, int64(2), "numbering continues")
 }
 
 func TestFailed(t *testing.T) {
@@ -71,4 +397,24 @@ func TestInStartOrder(t *testing.T) {
 	assert.Equal(t, got[1].Seq, int64(1), "ties keep journal order")
 	assert.Equal(t, got[2].Seq, int64(3), "last")
 	assert.Equal(t, hops[0].Seq, int64(1), "input untouched")
+}
+
+// BenchmarkJournalAppend appends to a full journal: the cost per append is
+// the same whatever the journal's size (it was O(hops) when a full journal
+// shifted its slice on every append).
+func BenchmarkJournalAppend(b *testing.B) {
+	hdr := http.Header{"Content-Type": {"application/fhir+json"}, "Ssp-From": {"200000000115"}}
+	body := Body{Data: bytes.Repeat([]byte("x"), 512)}
+	for _, hops := range []int{1000, 5000, 50000} {
+		b.Run(fmt.Sprint("hops=", hops), func(b *testing.B) {
+			j := New(Limits{Hops: hops, Bytes: 1 << 40})
+			for range hops {
+				j.Record(Hop{RequestHeader: hdr}, body, body)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				j.Record(Hop{RequestHeader: hdr}, body, body)
+			}
+		})
+	}
 }

@@ -1,13 +1,16 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -72,6 +75,7 @@ type SessionInfo struct {
 	Expires  time.Time `json:"expires"`
 	Lenient  bool      `json:"lenient"`
 	Hops     int       `json:"hops"`
+	Dropped  int64     `json:"dropped"` // hops the journal dropped to respect its limits
 	URLs     URLs      `json:"urls"`
 }
 
@@ -86,7 +90,8 @@ func (ss *Session) Info() SessionInfo {
 		LastUsed:    ss.LastUsed(),
 		Expires:     ss.Expires(),
 		Lenient:     ss.Lenient,
-		Hops:        len(ss.Journal.Hops()),
+		Hops:        ss.Journal.Len(), // not Hops(): that would decode every body
+		Dropped:     ss.Journal.Dropped(),
 		URLs:        ss.URLs(),
 	}
 }
@@ -251,14 +256,139 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// getJournal answers one page of the session's journal, oldest first:
+//
+//	GET /_admin/sessions/{id}/journal?since=SEQ&limit=N&hop=NAME&interaction=ID&status=S
+//
+// since (default 0) keeps the hops with seq > SEQ; limit is the page size,
+// 1 to 1000 (default 100). The filters, each optional and exact: hop is the
+// hop's name ("pds.retrieve", "ssp.search free slots", "provider.book
+// appointment"), interaction its interaction (a GP Connect interaction ID,
+// or the name for PDS and SDS), status its status ("409", "0" for a
+// dropped connection) or a class ("4xx"). A bad value answers 400.
+//
+// The answer is {"session", "dropped", "next", "hops"}: dropped counts the
+// hops the journal dropped to respect its limits, next is the seq to pass
+// as since for the next page (null when no more hops match now). A body
+// that is a JSON object or array is a JSON value, any other a string
+// (journal.View), as in the event stream.
+//
+// The page is streamed hop by hop, each body decoded only as it is written,
+// so a read costs about one page of memory whatever the journal holds.
 func (s *Server) getJournal(w http.ResponseWriter, r *http.Request) {
-	if ss, ok := s.sessionOr404(w, r); ok {
-		hops := ss.Journal.Hops()
-		if hops == nil {
-			hops = []journal.Hop{}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"session": ss.ID, "dropped": ss.Journal.Dropped(), "hops": hops})
+	ss, ok := s.sessionOr404(w, r)
+	if !ok {
+		return
 	}
+	q, err := parseJournalQuery(r.URL.Query())
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	dropped := ss.Journal.Dropped()
+	page, more := ss.Journal.Page(q.since, q.limit, q.match)
+	next := "null"
+	if more {
+		next = strconv.FormatInt(page[len(page)-1].Seq(), 10)
+	}
+	id, _ := json.Marshal(ss.ID)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, "{\n  \"session\": %s,\n  \"dropped\": %d,\n  \"next\": %s,\n  \"hops\": [", id, dropped, next)
+	// One hop's JSON at a time, in a buffer reused for each.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("    ", "  ")
+	for i, e := range page {
+		buf.Reset()
+		if err := enc.Encode(e.View()); err != nil {
+			s.cfg.Logger.Warn("encoding a journal hop", "session", ss.ID, "seq", e.Seq(), "err", err)
+			return
+		}
+		sep := ",\n    "
+		if i == 0 {
+			sep = "\n    "
+		}
+		if _, err := io.WriteString(w, sep); err != nil {
+			return // the reader went away
+		}
+		if _, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))); err != nil {
+			return
+		}
+	}
+	end := "]\n}\n"
+	if len(page) > 0 {
+		end = "\n  ]\n}\n"
+	}
+	_, _ = io.WriteString(w, end)
+}
+
+// MaxJournalPage is the largest page GET …/journal answers (limit=).
+const MaxJournalPage = 1000
+
+// journalQuery is a parsed GET …/journal query.
+type journalQuery struct {
+	since int64
+	limit int
+	match func(*journal.Hop) bool // nil: every hop
+}
+
+func parseJournalQuery(v url.Values) (journalQuery, error) {
+	q := journalQuery{limit: 100}
+	if s := v.Get("since"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return q, fmt.Errorf("since=%q: want a hop's seq, a whole number >= 0", s)
+		}
+		q.since = n
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxJournalPage {
+			return q, fmt.Errorf("limit=%q: want a whole number from 1 to %d", s, MaxJournalPage)
+		}
+		q.limit = n
+	}
+	var tests []func(*journal.Hop) bool
+	if name := v.Get("hop"); name != "" {
+		tests = append(tests, func(h *journal.Hop) bool { return h.Name == name })
+	}
+	if in := v.Get("interaction"); in != "" {
+		tests = append(tests, func(h *journal.Hop) bool { return h.Interaction == in })
+	}
+	if s := v.Get("status"); s != "" {
+		st, err := parseStatus(s)
+		if err != nil {
+			return q, err
+		}
+		tests = append(tests, st)
+	}
+	if len(tests) > 0 {
+		q.match = func(h *journal.Hop) bool {
+			for _, t := range tests {
+				if !t(h) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return q, nil
+}
+
+// parseStatus reads status=: "409" (exact; "0" is a dropped connection) or
+// a class "1xx" to "5xx".
+func parseStatus(s string) (func(*journal.Hop) bool, error) {
+	if len(s) == 3 && s[0] >= '1' && s[0] <= '5' && strings.EqualFold(s[1:], "xx") {
+		lo := int(s[0]-'0') * 100
+		return func(h *journal.Hop) bool { return h.Status >= lo && h.Status < lo+100 }, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 999 {
+		return nil, fmt.Errorf("status=%q: want a status such as 409, 0 for a dropped connection, or a class such as 4xx", s)
+	}
+	return func(h *journal.Hop) bool { return h.Status == n }, nil
 }
 
 func (s *Server) clearJournal(w http.ResponseWriter, r *http.Request) {
@@ -268,51 +398,91 @@ func (s *Server) clearJournal(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// events streams the session's hops as server-sent events: first the hops
-// already recorded, then each new one as it happens.
+// eventBatch is how many hops an event stream takes from the journal at a
+// time.
+const eventBatch = 64
+
+// events streams the session's hops as server-sent events (event "hop",
+// data one journal.View): first the hops already recorded, then each new
+// one as it happens.
+//
+// Nothing is queued per reader: on a notification from the journal the
+// stream reads the hops after the last one it sent, by seq. Hops the
+// journal dropped before a slow reader got to them are skipped (the
+// journal's dropped count says how many went). Each write has
+// Limits.EventWriteTimeout; a reader that does not take it in time is
+// dropped (the handler returns and the connection closes). The stream also
+// ends when the server closes (Server.Close), so shutdown is not held up.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	ss, ok := s.sessionOr404(w, r)
 	if !ok {
 		return
 	}
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		writeJSONError(w, http.StatusInternalServerError, "streaming unsupported")
-		return
-	}
-	ch, cancel := ss.Journal.Subscribe(1024)
+	// The controller reaches the connection through wrappers (Unwrap); a
+	// writer that cannot flush ends the stream at the first send.
+	rc := http.NewResponseController(w)
+	timeout := s.cfg.Limits.EventWriteTimeout
+	// deadline bounds the writes that follow; a writer that cannot have
+	// one (none in this server) is used without.
+	deadline := func() { _ = rc.SetWriteDeadline(time.Now().Add(timeout)) }
+	wake, cancel := ss.Journal.Subscribe()
 	defer cancel()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
+	deadline()
 	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w) // compact: one line per hop, as SSE data needs
 	var last int64
-	send := func(h journal.Hop) {
-		if h.Seq <= last {
-			return
+	// send writes every hop after last; false when the reader is gone or
+	// too slow.
+	send := func() bool {
+		for {
+			page, more := ss.Journal.Page(last, eventBatch, nil)
+			for _, e := range page {
+				deadline()
+				if _, err := fmt.Fprintf(w, "id: %d\nevent: hop\ndata: ", e.Seq()); err != nil {
+					return false
+				}
+				if err := enc.Encode(e.View()); err != nil {
+					return false
+				}
+				if _, err := io.WriteString(w, "\n"); err != nil {
+					return false
+				}
+				last = e.Seq()
+			}
+			deadline()
+			if err := rc.Flush(); err != nil {
+				return false
+			}
+			if !more {
+				return true
+			}
 		}
-		last = h.Seq
-		data, _ := json.Marshal(h)
-		fmt.Fprintf(w, "id: %d\nevent: hop\ndata: %s\n\n", h.Seq, data)
 	}
-	for _, h := range ss.Journal.Hops() {
-		send(h)
+	if !send() {
+		return
 	}
-	fl.Flush()
 	ping := time.NewTicker(15 * time.Second)
 	defer ping.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
 			return
-		case h, ok := <-ch:
-			if !ok {
+		case <-s.ctx.Done():
+			return
+		case _, ok := <-wake:
+			if !ok || !send() {
 				return
 			}
-			send(h)
-			fl.Flush()
 		case <-ping.C:
-			fmt.Fprint(w, ": ping\n\n")
-			fl.Flush()
+			deadline()
+			if _, err := io.WriteString(w, ": ping\n\n"); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
 		}
 	}
 }

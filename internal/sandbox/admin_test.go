@@ -160,11 +160,11 @@ func TestAdminSessionLifecycle(t *testing.T) {
 	var j struct {
 		Session string
 		Dropped int64
-		Hops    []journal.Hop
+		Hops    []journal.View // bodies are JSON values when they are JSON
 	}
 	assert.NilError(t, json.Unmarshal(r.body, &j))
 	assert.Equal(t, j.Session, "life", "journal session")
-	assert.DeepEqual(t, hopSummary(j.Hops), []string{"consumer→pds 1a pds.retrieve 200"}, "journal hops")
+	assert.DeepEqual(t, hopSummary(hopsOf(j.Hops)), []string{"consumer→pds 1a pds.retrieve 200"}, "journal hops")
 	r = e.do(t, plain(t, "GET", e.URL+"/_admin/sessions/life", ""))
 	assert.Contains(t, string(r.body), `"hops": 1`, "hop count")
 
@@ -238,7 +238,7 @@ func TestAdminEvents(t *testing.T) {
 	}
 	assert.Equal(t, id, "1", "event id")
 	assert.Equal(t, event, "hop", "event type")
-	var h journal.Hop
+	var h journal.View
 	assert.NilError(t, json.Unmarshal([]byte(data), &h))
-	assert.DeepEqual(t, hopSummary([]journal.Hop{h}), []string{"consumer→pds 1a pds.retrieve 200"}, "hop")
+	assert.DeepEqual(t, hopSummary([]journal.Hop{h.Hop}), []string{"consumer→pds 1a pds.retrieve 200"}, "hop")
 }

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"io"
 	"net/http"
@@ -96,7 +95,7 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 		Prefix:   prefix,
 		Base:     s.cfg.PublicURL + prefix,
 		Scenario: sc,
-		Journal:  journal.New(s.cfg.Limits.JournalHops),
+		Journal:  newJournal(s.cfg.Limits),
 		Created:  start,
 		Lenient:  s.cfg.Lenient || sc.Lenient,
 		ui:       s.cfg.UI,
@@ -121,6 +120,11 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 		Report:    reportSSP,
 	}), judgeSSP)
 	return ss, nil
+}
+
+// newJournal is a session's journal, bounded by the sandbox's limits.
+func newJournal(l Limits) *journal.Journal {
+	return journal.New(journal.Limits{Hops: l.JournalHops, Bytes: l.JournalBytes, Body: l.BodyKept, Header: l.HeaderKept})
 }
 
 // serve routes path (the request path with the session prefix removed).
@@ -175,14 +179,17 @@ func reportSSP(r *http.Request, failures []ssp.Failure) {
 	}
 }
 
-// maxBody is how much of each body the journal keeps.
-const maxBody = 64 << 10
-
 // record wraps a mock: it applies the session's faults for hop and appends
 // one journal entry per request. A provider request that arrives in process
 // from the SSP is recorded as the SSP→provider leg. judge, when set, gives
 // the conformance verdicts on a request from the consumer.
+//
+// The hop keeps each body once, as it went over the wire: at most
+// Limits.BodyKept bytes, still gzip-compressed when the provider compressed
+// it (the journal decodes it when read); only an error answer's Spine code
+// is decoded here. Headers are kept within Limits.HeaderKept.
 func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handler, judge func(*http.Request, []byte) []journal.Verdict) http.Handler {
+	lim := ss.Journal.Limits()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
 		hopFrom := from
@@ -196,7 +203,7 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 		}
 		v := &verdicts{}
 		r = r.WithContext(context.WithValue(r.Context(), checksKey{}, v))
-		tee := &teeWriter{ResponseWriter: w, status: http.StatusOK}
+		tee := &teeWriter{ResponseWriter: w, status: http.StatusOK, limit: lim.Body}
 		name, in := hopName(hop, r)
 		var judged []journal.Verdict
 		if judge != nil && hopFrom == journal.Consumer {
@@ -209,6 +216,10 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 		if refuse == nil {
 			f = ss.faults.match(hop, name, in)
 		}
+		// The request's headers as received, taken before a handler can
+		// change them, and clipped now so a huge one is never copied whole
+		// (Record clips again, sharing the budget with the response's).
+		reqHeader, headersCut := journal.ClipHeader(r.Header, lim.Header)
 		entry := journal.Hop{
 			Time:          began,
 			From:          hopFrom,
@@ -217,9 +228,12 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 			Name:          name,
 			Method:        r.Method,
 			URL:           ss.requestURL(r),
-			RequestHeader: r.Header.Clone(),
-			RequestBody:   clip(reqBody),
+			RequestHeader: reqHeader,
+			HeadersCut:    headersCut,
 		}
+		// The journal copies what it keeps of the body: at most BodyKept of
+		// up to 8 MiB read for the mock.
+		reqKept := journal.Body{Data: reqBody, Encoding: r.Header.Get("Content-Encoding")}
 		if in == "" {
 			entry.Interaction = name
 		}
@@ -229,21 +243,20 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 				entry.Error = "connection dropped"
 				entry.Status = 0
 				entry.Duration = time.Since(began)
-				ss.Journal.Append(entry)
+				ss.Journal.Record(entry, reqKept, journal.Body{})
 				panic(p)
 			}
 			entry.Duration = time.Since(began)
 			entry.Status = tee.status
-			entry.ResponseHeader = tee.Header().Clone()
-			body := decoded(entry.ResponseHeader, tee.body.Bytes())
-			entry.ResponseBody = clip(body)
+			entry.ResponseHeader = tee.Header()
+			res := journal.Body{Data: tee.body.Bytes(), Encoding: tee.Header().Get("Content-Encoding"), Size: tee.size}
 			if entry.Status >= 400 {
-				entry.Code, _ = gpc.SpineCode(body)
+				entry.Code, _ = gpc.SpineCode(journal.Decode(res, lim.Body))
 			}
 			v.mu.Lock()
 			entry.Checks = append(entry.Checks, conformance.Merge(v.list, judged)...)
 			v.mu.Unlock()
-			ss.Journal.Append(entry)
+			ss.Journal.Record(entry, reqKept, res)
 		}()
 		if refuse != nil {
 			refuse(tee, r)
@@ -272,31 +285,6 @@ func (ss *Session) requestURL(r *http.Request) string {
 		return scheme + "://" + host + u
 	}
 	return u
-}
-
-// decoded undoes a gzip Content-Encoding (the provider compresses when the
-// client accepts it), so the journal keeps readable bodies and finds the
-// Spine code in them; what cannot be decoded is kept as it came.
-func decoded(h http.Header, b []byte) []byte {
-	if !strings.EqualFold(h.Get("Content-Encoding"), "gzip") || len(b) == 0 {
-		return b
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		return b
-	}
-	out, _ := io.ReadAll(io.LimitReader(zr, maxBody+1))
-	if len(out) == 0 {
-		return b
-	}
-	return out
-}
-
-func clip(b []byte) string {
-	if len(b) > maxBody {
-		return string(b[:maxBody]) + "…(truncated)"
-	}
-	return string(b)
 }
 
 // hopName names a request: "pds.retrieve", "sds.endpoint",
@@ -356,12 +344,14 @@ func steps(from, to journal.Party, name string, in gpc.Interaction) (string, str
 	return n + "a", n + "d"
 }
 
-// teeWriter passes a response through and keeps a copy of its status and
-// body for the journal.
+// teeWriter passes a response through and keeps its status, its size and
+// a copy of at most limit bytes of its body for the journal.
 type teeWriter struct {
 	http.ResponseWriter
 	status      int
 	wroteHeader bool
+	limit       int
+	size        int64
 	body        bytes.Buffer
 }
 
@@ -375,8 +365,9 @@ func (t *teeWriter) WriteHeader(code int) {
 
 func (t *teeWriter) Write(b []byte) (int, error) {
 	t.wroteHeader = true
-	if t.body.Len() < maxBody {
-		t.body.Write(b)
+	t.size += int64(len(b))
+	if room := t.limit - t.body.Len(); room > 0 {
+		t.body.Write(b[:min(room, len(b))])
 	}
 	return t.ResponseWriter.Write(b)
 }

@@ -258,6 +258,9 @@ func TestBrowserRunScenario(t *testing.T) {
 		assert.Contains(t, dom, text, "details panel")
 	}
 	assert.Contains(t, dom, `<p id="details-hint" hidden="">`, "hint hidden once a hop is shown")
+	// The journal sends a JSON body as a JSON value: shown pretty-printed,
+	// not as "[object Object]".
+	assert.Contains(t, dom, "<h3>Response body</h3><pre>{\n  \"id\": \"9693632109\",", "the PDS retrieve's response body in the details panel")
 	// The picker switched to the new session, which runs happy path.
 	if !regexp.MustCompile(`<option value="[0-9a-f]{16}">[0-9a-f]{16} — happy path</option>`).MatchString(dom) {
 		t.Errorf("session picker has no happy path session")

@@ -7,8 +7,9 @@
 // a focusable button with a spoken label, and never pass a consumer's
 // request bodies through a library's HTML templating.
 //
-// Data: the admin API's server-sent events (event "hop", data = journal.Hop
-// JSON). The journal appends a hop when its response is done, so the
+// Data: the admin API's server-sent events (event "hop", data = journal.View
+// JSON: a hop whose bodies are JSON values when they are JSON objects or
+// arrays, strings otherwise). The journal appends a hop when its response is done, so the
 // SSP→provider leg (4b) arrives before the consumer→SSP leg (4a). We
 // therefore place arrows by time, not by arrival: a hop's request arrow at
 // its start (time), its reply arrow at its end (time + duration_ns), which
@@ -260,8 +261,11 @@
     return e;
   }
 
+  // pretty shows a body: the journal sends a JSON body as a JSON value and
+  // any other body (text, a clipped JSON body) as a string.
   function pretty(body) {
-    if (!body) return "(empty)";
+    if (body === undefined || body === null || body === "") return "(empty)";
+    if (typeof body !== "string") return JSON.stringify(body, null, 2);
     try { return JSON.stringify(JSON.parse(body), null, 2); } catch (_) { return body; }
   }
 

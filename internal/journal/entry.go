@@ -1,0 +1,294 @@
+package journal
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"unsafe"
+)
+
+// entry is a hop as the journal keeps it: meta without bodies, with its
+// headers and texts clipped, and the bodies as received.
+type entry struct {
+	meta     Hop
+	req, res Body
+	size     int64 // accounted bytes (sizeOf)
+}
+
+// The accounting's fixed costs, a rough count of what Go spends besides the
+// bytes themselves: the entry, a header map's entry with its slice, a
+// string's header, a verdict.
+const (
+	entryCost   = int64(unsafe.Sizeof(entry{})) + 64
+	headerCost  = 64
+	stringCost  = 16
+	verdictCost = int64(unsafe.Sizeof(Verdict{}))
+)
+
+// compact makes the entry Record keeps: clipped and copied, so that it
+// holds on to nothing of the caller's.
+func compact(h Hop, req, res Body, l Limits) entry {
+	h.RequestBody, h.ResponseBody = "", ""
+	h.URL = clipString(h.URL, l.Header)
+	h.Interaction = clipString(h.Interaction, l.Header)
+	h.Name = clipString(h.Name, l.Header)
+	h.Fault = clipString(h.Fault, l.Header)
+	h.Error = clipString(h.Error, l.Header)
+	h.Code = clipString(h.Code, l.Header)
+	if len(h.Checks) > 0 {
+		checks := make([]Verdict, len(h.Checks))
+		for i, v := range h.Checks {
+			v.Message = clipString(v.Message, l.Header)
+			v.Diff = clipString(v.Diff, l.Body)
+			checks[i] = v
+		}
+		h.Checks = checks
+	}
+	var cut int
+	h.RequestHeader, h.ResponseHeader, cut = ClipHeaders(h.RequestHeader, h.ResponseHeader, l.Header)
+	h.HeadersCut += cut
+	e := entry{meta: h, req: keepBody(req, l.Body), res: keepBody(res, l.Body)}
+	e.size = sizeOf(&e)
+	if over := e.size - l.Bytes; over > 0 {
+		// One hop larger than the whole journal: clip its bodies (the
+		// response's first) so that the newest hop is still there.
+		e.res = shrink(e.res, &over)
+		e.req = shrink(e.req, &over)
+		e.size = sizeOf(&e)
+	}
+	return e
+}
+
+// keepBody copies at most limit bytes of b.
+func keepBody(b Body, limit int) Body {
+	if b.Size < int64(len(b.Data)) {
+		b.Size = int64(len(b.Data))
+	}
+	n := min(len(b.Data), limit)
+	if n == 0 {
+		b.Data = nil
+	} else {
+		b.Data = bytes.Clone(b.Data[:n])
+	}
+	return b
+}
+
+// shrink takes up to *over bytes off the end of b's data.
+func shrink(b Body, over *int64) Body {
+	n := int64(len(b.Data)) - *over
+	if n < 0 {
+		n = 0
+	}
+	*over -= int64(len(b.Data)) - n
+	b.Data = b.Data[:n:n]
+	return b
+}
+
+// sizeOf is an entry's accounted size.
+func sizeOf(e *entry) int64 {
+	h := &e.meta
+	n := entryCost + int64(len(e.req.Data)+len(e.res.Data)+len(e.req.Encoding)+len(e.res.Encoding))
+	for _, s := range []string{h.Step, h.ReplyStep, h.Interaction, h.Name, h.Method, h.URL, h.Code, h.Fault, h.Error} {
+		n += int64(len(s))
+	}
+	n += headerSize(h.RequestHeader) + headerSize(h.ResponseHeader)
+	for _, v := range h.Checks {
+		n += verdictCost + int64(len(v.Check)+len(v.Severity)+len(v.Section)+len(v.Message)+len(v.Diff))
+	}
+	return n
+}
+
+func headerSize(h http.Header) int64 {
+	var n int64
+	for k, vs := range h {
+		n += headerCost + int64(len(k))
+		for _, v := range vs {
+			n += stringCost + int64(len(v))
+		}
+	}
+	return n
+}
+
+// clipString keeps at most limit bytes of s (cut at a UTF-8 boundary) and
+// the Truncated mark, in a copy: a substring would keep all of s alive.
+func clipString(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	return strings.Clone(s[:utf8Cut(s, limit)]) + Truncated
+}
+
+// utf8Cut is the largest n <= limit that does not split a UTF-8 sequence.
+func utf8Cut(s string, limit int) int {
+	n := limit
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return n
+}
+
+// headerItem is one header value, for clipHeaders.
+type headerItem struct {
+	key   string
+	value string
+	cost  int
+}
+
+// ClipHeaders copies req and res within budget bytes of names and values
+// in all, and reports how many bytes it left out. Each side may use half
+// the budget, and what one does not need the other may use. Within a side
+// the smallest values are kept first, so one huge header is clipped rather
+// than crowding out the ordinary ones; a clipped value ends in Truncated.
+func ClipHeaders(req, res http.Header, budget int) (http.Header, http.Header, int) {
+	reqSize, resSize := rawSize(req), rawSize(res)
+	reqBudget, resBudget := reqSize, resSize
+	if reqSize+resSize > budget {
+		half := budget / 2
+		switch {
+		case reqSize <= half:
+			resBudget = budget - reqSize
+		case resSize <= half:
+			reqBudget = budget - resSize
+		default:
+			reqBudget, resBudget = half, budget-half
+		}
+	}
+	reqOut, reqCut := ClipHeader(req, reqBudget)
+	resOut, resCut := ClipHeader(res, resBudget)
+	return reqOut, resOut, reqCut + resCut
+}
+
+func rawSize(h http.Header) int {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v)
+		}
+	}
+	return n
+}
+
+// ClipHeader copies h within budget bytes of names and values, the
+// smallest values first, and reports how many bytes it left out. A caller
+// that must take a header before Record (a request's, before a handler may
+// change it) uses it so as not to copy a huge one whole.
+func ClipHeader(h http.Header, budget int) (http.Header, int) {
+	if h == nil {
+		return nil, 0
+	}
+	out := make(http.Header, len(h))
+	if rawSize(h) <= budget {
+		for k, vs := range h {
+			out[k] = append([]string(nil), vs...)
+		}
+		return out, 0
+	}
+	var items []headerItem
+	for k, vs := range h {
+		for _, v := range vs {
+			items = append(items, headerItem{k, v, len(k) + len(v)})
+		}
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		if items[i].cost != items[j].cost {
+			return items[i].cost < items[j].cost
+		}
+		return items[i].key < items[j].key
+	})
+	cut := 0
+	for _, it := range items {
+		switch {
+		case it.cost <= budget:
+			out[it.key] = append(out[it.key], it.value)
+			budget -= it.cost
+		case budget > len(it.key)+len(Truncated):
+			keep := utf8Cut(it.value, budget-len(it.key)-len(Truncated))
+			out[it.key] = append(out[it.key], strings.Clone(it.value[:keep])+Truncated)
+			cut += len(it.value) - keep
+			budget = 0
+		default:
+			cut += it.cost
+		}
+	}
+	return out, cut
+}
+
+// Decode returns b's data as text: uncompressed when it is gzip, at most
+// limit bytes, ending in Truncated when the body was clipped when recorded
+// or decodes to more than limit. A body that does not decode is shown as it
+// came. The result may share b.Data's array: callers must not change it.
+func Decode(b Body, limit int) []byte {
+	clipped := b.Size > int64(len(b.Data))
+	out := b.Data
+	if strings.EqualFold(b.Encoding, "gzip") && len(b.Data) > 0 {
+		if zr, err := gzip.NewReader(bytes.NewReader(b.Data)); err == nil {
+			// Read one byte past the limit to know whether there is more.
+			d, err := io.ReadAll(io.LimitReader(zr, int64(limit)+1))
+			if len(d) > 0 || err == nil || errors.Is(err, io.ErrUnexpectedEOF) {
+				out = d
+			}
+		}
+	}
+	if len(out) > limit {
+		out, clipped = out[:limit], true
+	}
+	if !clipped {
+		return out
+	}
+	return append(out[:len(out):len(out)], Truncated...)
+}
+
+// View is a hop as the admin API shows it: the Hop, with bodies that are
+// JSON objects or arrays given as JSON values and any other body as a
+// string (JSONBody).
+type View struct {
+	Hop
+	RequestBody  JSONBody `json:"request_body,omitempty"`
+	ResponseBody JSONBody `json:"response_body,omitempty"`
+}
+
+// View returns the hop with its bodies decoded, as the admin API shows it.
+func (e Entry) View() View {
+	return View{
+		Hop:          e.e.meta,
+		RequestBody:  Decode(e.e.req, e.body),
+		ResponseBody: Decode(e.e.res, e.body),
+	}
+}
+
+// JSONBody is a decoded body that marshals as itself when it is a JSON
+// object or array, and as a JSON string otherwise (text, a clipped JSON
+// body, HTML, ...), so a reader gets FHIR resources as JSON without
+// parsing strings.
+type JSONBody []byte
+
+// MarshalJSON implements json.Marshaler.
+func (b JSONBody) MarshalJSON() ([]byte, error) {
+	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(b) {
+		return b, nil
+	}
+	return json.Marshal(string(b))
+}
+
+// UnmarshalJSON implements json.Unmarshaler: a string is the body's text,
+// anything else the body itself.
+func (b *JSONBody) UnmarshalJSON(data []byte) error {
+	if len(data) > 0 && data[0] == '"' {
+		var s string
+		if err := json.Unmarshal(data, &s); err != nil {
+			return err
+		}
+		*b = JSONBody(s)
+		return nil
+	}
+	*b = append((*b)[:0], data...)
+	return nil
+}
+
+// String returns the body's text.
+func (b JSONBody) String() string { return string(b) }

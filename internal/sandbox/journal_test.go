@@ -1,0 +1,376 @@
+package sandbox_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/assert"
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/journal"
+	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
+)
+
+// hopsOf are the hops of views read from the admin API.
+func hopsOf(views []journal.View) []journal.Hop {
+	out := []journal.Hop{}
+	for _, v := range views {
+		out = append(out, v.Hop)
+	}
+	return out
+}
+
+// journalPage is GET …/journal's answer.
+type journalPage struct {
+	Session string
+	Dropped int64
+	Next    *int64
+	Hops    []journal.View
+}
+
+func heapAfterGC() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// TestJournalPages: GET …/journal pages by since and limit, filters by hop
+// name, interaction and status (exact or class), says where the next page
+// starts, gives JSON bodies as JSON values, and answers 400 to bad values.
+func TestJournalPages(t *testing.T) {
+	t.Parallel()
+	e := start(t, sandbox.Config{})
+	ss := e.session(t, "")
+	// Hops 1–3: PDS retrieves (200); 4: a retrieve of an unknown patient
+	// (404); 5–6: a slot search through the SSP (the provider leg first).
+	for range 3 {
+		wantStatus(t, e.do(t, pdsGet(t, ss.URLs().PDS+"/Patient/"+nhsBooked)), 200, "")
+	}
+	r := e.do(t, pdsGet(t, ss.URLs().PDS+"/Patient/9000000017"))
+	assert.Equal(t, r.status, 404, "unknown patient: "+r.String())
+	wantStatus(t, e.do(t, gpcRequest(t, ss, true, gpc.SearchSlots, "GET", slotQuery(ss), "")), 200, "")
+
+	base := e.URL + "/_admin/sessions/" + ss.ID + "/journal"
+	tests := []struct {
+		name     string
+		query    string
+		wantSeqs []int64
+		wantNext int64 // 0: null
+	}{
+		{"everything", "", []int64{1, 2, 3, 4, 5, 6}, 0},
+		{"first page", "?limit=2", []int64{1, 2}, 2},
+		{"next page", "?since=2&limit=2", []int64{3, 4}, 4},
+		{"last page", "?since=4&limit=2", []int64{5, 6}, 0},
+		{"past the end", "?since=6", nil, 0},
+		{"by hop name", "?hop=pds.retrieve&limit=3", []int64{1, 2, 3}, 3},
+		{"by hop name, escaped", "?hop=ssp.search%20free%20slots", []int64{6}, 0},
+		{"by interaction", "?interaction=" + string(gpc.SearchSlots), []int64{5, 6}, 0},
+		{"by status", "?status=404", []int64{4}, 0},
+		{"by status class", "?status=2xx&since=3", []int64{5, 6}, 0},
+		{"combined", "?hop=pds.retrieve&status=4xx", []int64{4}, 0},
+		{"no match", "?status=5xx", nil, 0},
+	}
+	for _, tt := range tests {
+		r := e.do(t, plain(t, "GET", base+tt.query, ""))
+		if r.status != 200 {
+			t.Fatalf("%s: %s", tt.name, r)
+		}
+		var p journalPage
+		assert.NilError(t, json.Unmarshal(r.body, &p))
+		var seqs []int64
+		for _, h := range p.Hops {
+			seqs = append(seqs, h.Seq)
+		}
+		assert.DeepEqual(t, seqs, tt.wantSeqs, tt.name+": seqs")
+		var next int64
+		if p.Next != nil {
+			next = *p.Next
+		}
+		assert.Equal(t, next, tt.wantNext, tt.name+": next")
+		assert.Equal(t, p.Session, ss.ID, tt.name+": session")
+	}
+
+	// A JSON body is a JSON value, not a string holding JSON.
+	r = e.do(t, plain(t, "GET", base+"?limit=1", ""))
+	var raw struct {
+		Hops []map[string]json.RawMessage
+	}
+	assert.NilError(t, json.Unmarshal(r.body, &raw))
+	assert.Equal(t, string(raw.Hops[0]["response_body"][:1]), "{", "PDS body as a JSON object")
+
+	for _, q := range []string{"since=-1", "since=x", "limit=0", "limit=1001", "limit=ten", "status=4x", "status=abc", "status=6xx"} {
+		r := e.do(t, plain(t, "GET", base+"?"+q, ""))
+		assert.Equal(t, r.status, 400, q)
+		var body struct{ Error string }
+		assert.NilError(t, json.Unmarshal(r.body, &body))
+		assert.Contains(t, body.Error, strings.SplitN(q, "=", 2)[0]+"=", q+": error names the parameter")
+	}
+}
+
+// TestJournalReadCostsOnePage is issue 13's "reading a full journal"
+// probe: a journal of 5,000 hops with 20 KB bodies (~200 MB of JSON), read
+// a page of 10: the read allocates about one page, not the journal. (It
+// allocated the whole journal's JSON at once, per reader, before.)
+func TestJournalReadCostsOnePage(t *testing.T) {
+	e := start(t, sandbox.Config{Limits: sandbox.Limits{JournalBytes: 1 << 30}})
+	ss := e.session(t, "")
+	body := []byte(`{"resourceType":"Bundle","entry":[` + strings.Repeat(`{"resource":{"resourceType":"Slot","id":"12345"}},`, 400) + `{}]}`)
+	for range 5000 {
+		ss.Journal.Record(journal.Hop{Name: "ssp.search free slots", Status: 200,
+			RequestHeader: http.Header{"Accept": {"application/fhir+json"}}},
+			journal.Body{Data: body[:1024]}, journal.Body{Data: body})
+	}
+	assert.Equal(t, ss.Journal.Len(), 5000, "hops kept")
+
+	read := func(query string) (uint64, journalPage) {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		r := e.do(t, plain(t, "GET", e.URL+"/_admin/sessions/"+ss.ID+"/journal"+query, ""))
+		runtime.ReadMemStats(&after)
+		assert.Equal(t, r.status, 200, "status")
+		var p journalPage
+		assert.NilError(t, json.Unmarshal(r.body, &p))
+		return after.TotalAlloc - before.TotalAlloc, p
+	}
+	allocated, p := read("?limit=10")
+	t.Logf("GET ?limit=10 of a 5,000-hop journal allocated %d bytes", allocated)
+	assert.Equal(t, len(p.Hops), 10, "hops in the page")
+	assert.Equal(t, p.Hops[9].Seq, int64(10), "last seq")
+	if p.Next == nil || *p.Next != 10 {
+		t.Errorf("next = %v, want 10", p.Next)
+	}
+	// One page: 10 hops of ~21 KB, decoded, encoded and read back by the
+	// client: a few hundred KB. The whole journal is ~100 MB.
+	if allocated > 8<<20 {
+		t.Errorf("reading 10 hops allocated %d bytes; want < 8 MiB (one page)", allocated)
+	}
+	// The last page costs the same as the first (the start is found by
+	// seq, not by walking and copying the journal).
+	allocated, p = read("?since=4990&limit=10")
+	assert.Equal(t, len(p.Hops), 10, "hops in the last page")
+	if allocated > 8<<20 {
+		t.Errorf("reading the last 10 hops allocated %d bytes; want < 8 MiB", allocated)
+	}
+}
+
+// TestJournalHugeHeaders is issue 13's "300 PDS reads, each with a 1 MB
+// header" probe: it kept +480 MB. Each hop now keeps at most HeaderKept of
+// headers, in copies (a substring would keep the whole 1 MB alive), so all
+// 300 hops fit in a few MB, measured both as the journal accounts it and
+// as heap after GC.
+func TestJournalHugeHeaders(t *testing.T) {
+	e := start(t, sandbox.Config{})
+	ss := e.session(t, "")
+	kept := e.Server.Limits().HeaderKept
+	huge := strings.Repeat("a", 1<<20-16<<10) // under the server's 1 MiB header limit
+	before := heapAfterGC()
+	for range 300 {
+		req := pdsGet(t, ss.URLs().PDS+"/Patient/"+nhsBooked)
+		req.Header.Set("X-Probe", huge)
+		wantStatus(t, e.do(t, req), 200, "")
+	}
+	after := heapAfterGC()
+	t.Logf("300 hops with a 1 MB header: journal accounts %d bytes, heap grew %d bytes", ss.Journal.Bytes(), int64(after)-int64(before))
+	assert.Equal(t, ss.Journal.Len(), 300, "hops kept (none dropped)")
+	assert.Equal(t, ss.Journal.Dropped(), int64(0), "dropped")
+	h := ss.Journal.Hops()[299]
+	assert.Equal(t, h.RequestHeader.Get("X-Request-Id"), "60e0b220-8136-4ac5-8a8b-6f5c3b9a2e11", "an ordinary header, kept whole")
+	assert.Equal(t, strings.HasSuffix(h.RequestHeader.Get("X-Probe"), journal.Truncated), true, "the huge header is marked as clipped")
+	if h.HeadersCut < len(huge)-kept {
+		t.Errorf("HeadersCut = %d, want > %d", h.HeadersCut, len(huge)-kept)
+	}
+	// Per hop: HeaderKept of headers, a ~2 KB PDS body, and the rest.
+	if got, bound := ss.Journal.Bytes(), int64(300*(kept+8<<10)); got > bound {
+		t.Errorf("journal accounts %d bytes for 300 hops; want <= %d", got, bound)
+	}
+	if grew := int64(after) - int64(before); grew > 32<<20 {
+		t.Errorf("heap grew by %d bytes over 300 requests with a 1 MB header; want < 32 MiB (300 MB before)", grew)
+	}
+}
+
+// TestJournalKeepsGzipAsReceived: a slot search through the SSP, answered
+// gzipped, is kept compressed on both legs (once each, not decoded) and
+// read decoded.
+func TestJournalKeepsGzipAsReceived(t *testing.T) {
+	t.Parallel()
+	e := start(t, sandbox.Config{})
+	ss := e.session(t, "")
+	req := gpcRequest(t, ss, true, gpc.SearchSlots, "GET", slotQuery(ss), "")
+	req.Header.Set("Accept-Encoding", "gzip")
+	r := e.do(t, req)
+	assert.Equal(t, r.status, 200, "slot search")
+	assert.Equal(t, r.header.Get("Content-Encoding"), "gzip", "answered gzipped")
+	hops := ss.Journal.Hops()
+	assert.Equal(t, len(hops), 2, "hops")
+	decoded := 0
+	for _, h := range hops {
+		assert.Equal(t, h.ResponseHeader.Get("Content-Encoding"), "gzip", h.Name+" Content-Encoding")
+		// A week of slots decodes to more than BodyKept: clipped, as before.
+		assert.Contains(t, h.ResponseBody[:min(40, len(h.ResponseBody))], `{"resourceType":"Bundle"`, h.Name+": decoded body")
+		decoded += len(h.ResponseBody)
+	}
+	if got := ss.Journal.Bytes(); got*2 > int64(decoded) {
+		t.Errorf("journal accounts %d bytes for %d bytes of decoded bodies; want them kept compressed", got, decoded)
+	}
+}
+
+// sseServer serves a sandbox whose event-stream handler reports when it
+// returns.
+func sseServer(t *testing.T, lim sandbox.Limits) (*sandbox.Server, string, <-chan struct{}) {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(nil)
+	url := "http://" + ts.Listener.Addr().String()
+	srv, err := sandbox.New(sandbox.Config{PublicURL: url, Limits: lim})
+	assert.NilError(t, err)
+	ended := make(chan struct{}, 8)
+	ts.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv.ServeHTTP(w, r)
+		if strings.HasSuffix(r.URL.Path, "/events") {
+			ended <- struct{}{}
+		}
+	})
+	ts.Start()
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv, url, ended
+}
+
+// TestEventsSlowReaderDropped: a reader that never reads is dropped once a
+// write has waited EventWriteTimeout — the handler returns — instead of
+// holding the handler (and what it would buffer) for ever.
+func TestEventsSlowReaderDropped(t *testing.T) {
+	t.Parallel()
+	srv, url, ended := sseServer(t, sandbox.Limits{EventWriteTimeout: 200 * time.Millisecond, JournalBytes: 1 << 30})
+	ss, _ := srv.Session(sandbox.DefaultSession)
+	// 300 hops of 64 KiB of text that neither compresses nor is JSON: ~40
+	// MB of events, far more than the sockets' buffers hold.
+	rng := rand.New(rand.NewPCG(1, 2))
+	const letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+	body := make([]byte, 64<<10)
+	for i := range body {
+		body[i] = letters[rng.IntN(len(letters))]
+	}
+	for range 300 {
+		ss.Journal.Record(journal.Hop{Name: "pds.retrieve", Status: 200}, journal.Body{}, journal.Body{Data: body})
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	assert.NilError(t, err)
+	defer conn.Close()
+	_ = conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+	_, err = fmt.Fprintf(conn, "GET /_admin/sessions/default/events HTTP/1.1\r\nHost: x\r\n\r\n")
+	assert.NilError(t, err)
+	// Never read. The handler must give up by itself.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	select {
+	case <-ended:
+	case <-ctx.Done():
+		t.Fatal("the event stream's handler still runs for a reader that reads nothing")
+	}
+}
+
+// TestEventsEndOnClose: Server.Close ends open event streams, so a
+// shutdown is not held up by them.
+func TestEventsEndOnClose(t *testing.T) {
+	t.Parallel()
+	srv, url, ended := sseServer(t, sandbox.Limits{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", url+"/_admin/sessions/default/events", nil)
+	assert.NilError(t, err)
+	res, err := http.DefaultClient.Do(req)
+	assert.NilError(t, err)
+	defer res.Body.Close()
+	assert.Equal(t, res.StatusCode, 200, "status")
+	assert.NilError(t, srv.Close())
+	// The stream ends (EOF) rather than running until ctx gives up.
+	_, err = io.Copy(io.Discard, bufio.NewReader(res.Body))
+	assert.NilError(t, err)
+	select {
+	case <-ended:
+	case <-ctx.Done():
+		t.Fatal("the handler did not return")
+	}
+}
+
+// TestEventsBodiesAsJSON: the event stream shows hops as the journal page
+// does, JSON bodies as JSON values, one line per event.
+func TestEventsBodiesAsJSON(t *testing.T) {
+	t.Parallel()
+	srv, url, _ := sseServer(t, sandbox.Limits{})
+	ss, _ := srv.Session(sandbox.DefaultSession)
+	ss.Journal.Append(journal.Hop{Name: "pds.retrieve", Status: 200, ResponseBody: "{\n  \"resourceType\": \"Patient\"\n}"})
+	ss.Journal.Append(journal.Hop{Name: "pds.retrieve", Status: 200, ResponseBody: "not json\nat all"})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", url+"/_admin/sessions/default/events", nil)
+	assert.NilError(t, err)
+	res, err := http.DefaultClient.Do(req)
+	assert.NilError(t, err)
+	defer res.Body.Close()
+	br := bufio.NewReader(res.Body)
+	var data []string
+	for len(data) < 2 {
+		line, err := br.ReadString('\n')
+		assert.NilError(t, err)
+		if d, ok := strings.CutPrefix(line, "data: "); ok {
+			data = append(data, strings.TrimSuffix(d, "\n"))
+		}
+	}
+	assert.Contains(t, data[0], `"response_body":{"resourceType":"Patient"}`, "JSON body")
+	assert.Contains(t, data[1], `"response_body":"not json\nat all"`, "text body")
+}
+
+// TestJournalBoundsThroughHTTP: the sandbox's limits reach its sessions'
+// journals. Bodies are kept to BodyKept (the request's and the response's,
+// whatever the mock wrote), and under sustained slot searches the journal
+// stays within JournalBytes, dropping the oldest hops and saying how many
+// in the session's info and journal page.
+func TestJournalBoundsThroughHTTP(t *testing.T) {
+	t.Parallel()
+	const bodyKept, journalBytes = 512, 64 << 10
+	e := start(t, sandbox.Config{Limits: sandbox.Limits{BodyKept: bodyKept, JournalBytes: journalBytes}})
+	ss := e.session(t, "")
+
+	slot := freeSlots(ss)[0]
+	wantStatus(t, e.book(t, ss, false, slot), 201, "")
+	h := ss.Journal.Hops()[0]
+	for what, body := range map[string]string{"request": h.RequestBody, "response": h.ResponseBody} {
+		if !strings.HasSuffix(body, journal.Truncated) || len(body) != bodyKept+len(journal.Truncated) {
+			t.Errorf("%s body: %d bytes ending %q; want %d kept and the mark", what, len(body), body[max(0, len(body)-20):], bodyKept)
+		}
+	}
+
+	for i := range 60 {
+		wantStatus(t, e.do(t, gpcRequest(t, ss, true, gpc.SearchSlots, "GET", slotQuery(ss), "")), 200, "")
+		if got := ss.Journal.Bytes(); got > journalBytes {
+			t.Fatalf("after search %d: journal holds %d bytes, bound %d", i, got, journalBytes)
+		}
+	}
+	dropped := ss.Journal.Dropped()
+	if dropped == 0 {
+		t.Fatalf("no hop dropped from a %d-byte journal after 121 hops (%d bytes kept)", journalBytes, ss.Journal.Bytes())
+	}
+	assert.Equal(t, int64(ss.Journal.Len())+dropped, int64(121), "hops kept + dropped")
+	var info sandbox.SessionInfo
+	assert.NilError(t, json.Unmarshal(e.do(t, plain(t, "GET", e.URL+"/_admin/sessions/"+ss.ID, "")).body, &info))
+	assert.Equal(t, info.Dropped, dropped, "session info's dropped")
+	assert.Equal(t, info.Hops, ss.Journal.Len(), "session info's hops")
+	var p journalPage
+	assert.NilError(t, json.Unmarshal(e.do(t, plain(t, "GET", e.URL+"/_admin/sessions/"+ss.ID+"/journal?limit=1", "")).body, &p))
+	assert.Equal(t, p.Dropped, dropped, "journal page's dropped")
+	assert.Equal(t, p.Hops[0].Seq, dropped+1, "the oldest hop kept")
+}
