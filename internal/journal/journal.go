@@ -275,6 +275,21 @@ func (j *Journal) Since(seq int64) []Hop {
 	return out
 }
 
+// Requests returns the hops kept, oldest first, with their request bodies
+// decoded and no response bodies: what a verdict on a consumer's requests
+// reads. A response body kept gzip-compressed can expand to Limits.Body on
+// reading, so leaving them out keeps a judgement of a full journal close to
+// what the journal itself holds.
+func (j *Journal) Requests() []Hop {
+	page, _ := j.Page(0, int(^uint(0)>>1), nil)
+	out := make([]Hop, len(page))
+	for i, e := range page {
+		out[i] = e.e.meta
+		out[i].RequestBody = string(Decode(e.e.req, e.body))
+	}
+	return out
+}
+
 // Len returns how many hops are kept.
 func (j *Journal) Len() int {
 	j.mu.Lock()

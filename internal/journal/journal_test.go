@@ -418,3 +418,21 @@ func BenchmarkJournalAppend(b *testing.B) {
 		})
 	}
 }
+
+// TestRequests: a verdict's read of the journal decodes request bodies and
+// leaves the answers' out, so a gzip answer is never expanded for it.
+func TestRequests(t *testing.T) {
+	t.Parallel()
+	j := New(Limits{Body: 1 << 20})
+	j.Record(Hop{Name: "ssp.book appointment", Status: 201}, Body{Data: []byte(`{"resourceType":"Appointment"}`)},
+		Body{Data: gz(t, make([]byte, 1<<20)), Encoding: "gzip"})
+	got := j.Requests()
+	if len(got) != 1 {
+		t.Fatalf("Requests() = %d hops, want 1", len(got))
+	}
+	assert.Equal(t, got[0].Name, "ssp.book appointment", "name")
+	assert.Equal(t, got[0].Status, 201, "status")
+	assert.Equal(t, got[0].RequestBody, `{"resourceType":"Appointment"}`, "request body")
+	assert.Equal(t, got[0].ResponseBody, "", "response body left out")
+	assert.Equal(t, len(j.Hops()[0].ResponseBody), 1<<20, "Hops still decodes it")
+}

@@ -49,8 +49,12 @@ func JournalOutcome(hops []journal.Hop) string {
 // SessionVerdict judges a live session — typically one an external
 // consumer drove — against its scenario's expectations, with the outcome
 // read from the journal (GET /_admin/sessions/{id}/verdict).
+//
+// The verdict reads the consumer's requests, never the answers' bodies, so
+// it takes the journal without them (Journal.Requests): judging a full
+// journal costs about what the journal holds.
 func SessionVerdict(ss *sandbox.Session, fixtures string) Result {
-	hops := ss.Journal.Hops()
+	hops := ss.Journal.Requests()
 	outcome := JournalOutcome(hops)
 	failures := verdict(ss.Scenario, outcome, hops, fixtures)
 	return Result{Scenario: ss.Scenario, Passed: len(failures) == 0, Failures: failures, Hops: hops, Outcome: outcome}
