@@ -95,7 +95,7 @@ const Truncated = "…(truncated)"
 // (sandbox.Limits); these serve other users of the package.
 const (
 	DefaultLimit  = 5000     // hops
-	DefaultBytes  = 16 << 20 // accounted bytes
+	DefaultBytes  = 8 << 20  // accounted bytes
 	DefaultBody   = 64 << 10 // bytes of each body
 	DefaultHeader = 16 << 10 // bytes of a hop's headers
 )

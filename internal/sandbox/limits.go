@@ -60,7 +60,7 @@ var DefaultLimits = Limits{
 	MaxSlotsPerSession:  400_000,
 	MaxSlotsTotal:       1_000_000,
 	JournalHops:         5000,
-	JournalBytes:        16 << 20,
+	JournalBytes:        8 << 20,
 	BodyKept:            64 << 10,
 	HeaderKept:          16 << 10,
 	TraceIDWindow:       10_000,
