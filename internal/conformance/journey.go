@@ -14,13 +14,53 @@ import (
 type Journey struct {
 	world  *world.World
 	mu     sync.Mutex
-	traces map[string]bool // Ssp-TraceIDs seen
-	found  map[string]bool // practices (ODS) with a find or register sent
+	traces traceWindow
+	found  map[string]bool // practices (ODS) with a find or register sent (bounded by the world's practices)
 }
 
-// NewJourney starts an empty journey over w.
-func NewJourney(w *world.World) *Journey {
-	return &Journey{world: w, traces: map[string]bool{}, found: map[string]bool{}}
+// DefaultTraceWindow is the trace-id window NewJourney uses when given
+// none (sandbox.DefaultLimits.TraceIDWindow).
+const DefaultTraceWindow = 10_000
+
+// NewJourney starts an empty journey over w that remembers the last window
+// Ssp-TraceIDs for the reuse check (DefaultTraceWindow when window <= 0).
+func NewJourney(w *world.World, window int) *Journey {
+	if window <= 0 {
+		window = DefaultTraceWindow
+	}
+	return &Journey{world: w, traces: traceWindow{ring: make([]string, window), seen: make(map[string]struct{}, min(window, 1024))}, found: map[string]bool{}}
+}
+
+// TracesKept is how many Ssp-TraceIDs the journey remembers now; never more
+// than its window.
+func (j *Journey) TracesKept() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.traces.seen)
+}
+
+// traceWindow remembers the last len(ring) distinct trace ids, forgetting
+// the oldest first (FIFO), so a session that lives for millions of requests
+// keeps a bounded set (about 100 bytes an id) instead of every id it ever
+// saw.
+type traceWindow struct {
+	ring []string // the ids in the order first seen; next is the oldest
+	next int
+	seen map[string]struct{}
+}
+
+// add records id and reports whether it was already remembered.
+func (t *traceWindow) add(id string) (reused bool) {
+	if _, ok := t.seen[id]; ok {
+		return true
+	}
+	if old := t.ring[t.next]; old != "" {
+		delete(t.seen, old)
+	}
+	t.ring[t.next] = id
+	t.next = (t.next + 1) % len(t.ring)
+	t.seen[id] = struct{}{}
+	return false
 }
 
 // Observe records one consumer→SSP request for interaction at the
@@ -29,10 +69,12 @@ func (j *Journey) Observe(r *http.Request, interaction gpc.Interaction, ods stri
 	var out []journal.Verdict
 	trace, _ := gpc.Header(r.Header, "Ssp-TraceID")
 	j.mu.Lock()
-	reused := trace != "" && j.traces[trace]
-	if trace != "" {
-		j.traces[trace] = true
-	}
+	// JOURNEY_TRACEID_REUSED looks back over the window only: a reuse of an
+	// id older than the last TraceIDWindow ids (sandbox.Limits) is not
+	// detected. Real consumers reuse an id by mistake within one exchange or
+	// retry, far inside any useful window; remembering every id would grow
+	// without end on a long-lived session.
+	reused := trace != "" && j.traces.add(trace)
 	prior := j.found[ods]
 	if ods != "" && (interaction == gpc.SearchPatient || interaction == gpc.RegisterPatient) {
 		j.found[ods] = true

@@ -97,7 +97,7 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 	ss.faults = newFaults(sc.Faults, s.cfg.FixtureDir)
 	// Conformance verdicts on the consumer's requests; in strict mode record
 	// answers those no mock enforces (strict.go).
-	journey := conformance.NewJourney(ss.World)
+	journey := conformance.NewJourney(ss.World, s.cfg.Limits.TraceIDWindow)
 	judgeSSP := func(r *http.Request, body []byte) []journal.Verdict {
 		return conformance.SSPRequest(r, body, prefix+SSPPath, ss.World, journey)
 	}
