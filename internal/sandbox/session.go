@@ -39,6 +39,11 @@ type Session struct {
 	ssp      http.Handler
 	provider http.Handler
 	ui       http.Handler
+
+	// runMu guards the session's built-in consumer run (runs.go).
+	runMu     sync.Mutex
+	runCancel context.CancelFunc // the run in flight, nil when none
+	closed    bool               // removed: no new run starts
 }
 
 // URLs are the base URLs a consumer needs for one session.
@@ -65,12 +70,14 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 	// Expectations naming no check would hold vacuously: refuse them here,
 	// where every session (serve's default, the admin API's, the runner's)
 	// is made.
-	if ps := conformance.ScenarioProblems(sc); len(ps) > 0 {
-		return nil, &scenario.LoadError{Problems: ps}
-	}
 	prefix := ""
 	if id != DefaultSession {
 		prefix = "/s/" + id
+	}
+	ps := conformance.ScenarioProblems(sc)
+	ps = append(ps, s.endpointProblems(sc, prefix+ProviderPath+"/")...) // never an open proxy (upstream.go)
+	if len(ps) > 0 {
+		return nil, &scenario.LoadError{Problems: ps}
 	}
 	start := s.cfg.Clock()
 	clock := world.Clock(s.cfg.Clock)
@@ -107,7 +114,7 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 	ss.ssp = ss.record(journal.Consumer, journal.SSP, scenario.HopSSP, ssp.New(ssp.Config{
 		World:     ss.World,
 		Prefix:    prefix + SSPPath,
-		Transport: s.inproc,
+		Transport: &inProcess{s: s, provider: prefix + ProviderPath + "/"},
 		Lenient:   ss.Lenient,
 		Timeout:   sc.SSPTimeout.D(),
 		Report:    reportSSP,
