@@ -57,6 +57,8 @@ func ParseUpstream(s string) (Upstream, error) {
 	switch {
 	case s == "":
 		return bad("empty")
+	case strings.Contains(s, "://"):
+		return bad("a host, not a URL")
 	case strings.Contains(s, "/"):
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
