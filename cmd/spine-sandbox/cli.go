@@ -269,6 +269,9 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 	fmt.Fprintf(stdout, "spine-sandbox listening on %s (scenario %q%s)\n", ln.Addr(), name, map[bool]string{true: ", lenient"}[c.Lenient])
 	fmt.Fprintf(stdout, "  PDS       %s\n  SDS       %s\n  SSP       %s\n  provider  %s\n  admin     %s/_admin/sessions\n  health    %s/_admin/health\n  sessions  %s/s/{id}/...\n",
 		u.PDS, u.SDS, u.SSP, u.Provider, c.PublicURL, c.PublicURL, c.PublicURL)
+	if c.AdminToken != "" {
+		fmt.Fprintf(stdout, "  the admin API needs \"Authorization: Bearer <token>\"; open the live UI once as %s/?token=<token>\n", c.PublicURL)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	if ready != nil {

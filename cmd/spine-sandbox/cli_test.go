@@ -297,3 +297,53 @@ func TestServeShutsDownWithAnEventStreamOpen(t *testing.T) {
 	}
 	t.Logf("exited %v after the signal", time.Since(began))
 }
+
+// TestServeWithAdminToken: the token given to serve guards its admin API
+// (health stays open for probes).
+func TestServeWithAdminToken(t *testing.T) {
+	t.Parallel()
+	const tok = "0123456789abcdef0123456789abcdef"
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- mainContext(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, func(k string) string {
+			return map[string]string{"SPINE_SANDBOX_ADMIN_TOKEN": tok}[k]
+		}, &out, &errb, ready)
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case code := <-done:
+		t.Fatalf("serve exited early with %d: %s", code, errb.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	tests := []struct {
+		name, path, auth string
+		status           int
+	}{
+		{"health without a token", "/_admin/health", "", 200},
+		{"sessions without a token", "/_admin/sessions", "", 401},
+		{"sessions with the token", "/_admin/sessions", "Bearer " + tok, 200},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest("GET", "http://"+addr+tt.path, nil)
+		if tt.auth != "" {
+			req.Header.Set("Authorization", tt.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		assert.NilError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, resp.StatusCode, tt.status, tt.name)
+	}
+	assert.Contains(t, out.String(), "/?token=<token>", "printed how to open the UI")
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, code, 0, "exit code")
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+}

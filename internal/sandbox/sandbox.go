@@ -194,14 +194,16 @@ func (s *Server) DeleteSession(id string) bool {
 		delete(s.sessions, id)
 	}
 	s.mu.Unlock()
+	gone := ok && id != DefaultSession
 	if ok && id == DefaultSession {
 		if fresh, err := s.newSession(DefaultSession, s.cfg.Default); err == nil {
 			s.mu.Lock()
 			s.sessions[DefaultSession] = fresh
 			s.mu.Unlock()
+			gone = true
 		}
 	}
-	if ok {
+	if gone {
 		old.close() // its run, if any, ends with it
 	}
 	return ok
