@@ -41,8 +41,7 @@ func (j *Journey) TracesKept() int {
 
 // traceWindow remembers the last len(ring) distinct trace ids, forgetting
 // the oldest first (FIFO), so a session that lives for millions of requests
-// keeps a bounded set (about 100 bytes an id) instead of every id it ever
-// saw.
+// keeps a bounded set instead of every id it ever saw.
 type traceWindow struct {
 	ring []string // the ids in the order first seen; next is the oldest
 	next int

@@ -126,9 +126,10 @@ func New(cfg Config) (*Server, error) {
 }
 
 // Close ends what the server runs of its own accord: live event streams,
-// the built-in consumer's runs and background work. Requests in flight are
-// the http.Server's to drain (Shutdown); call Close before that so streams
-// that never end by themselves do not hold it up.
+// the built-in consumer's runs (cancelled, and waited for) and background
+// work. Requests in flight are the http.Server's to drain (Shutdown); call
+// Close before that so streams that never end by themselves do not hold it
+// up. Close may be called more than once.
 func (s *Server) Close() error {
 	s.cancel()
 	s.runs.closeAndWait()
