@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"hash/maphash"
 	"net/http"
 	"sync"
 
@@ -28,7 +29,7 @@ func NewJourney(w *world.World, window int) *Journey {
 	if window <= 0 {
 		window = DefaultTraceWindow
 	}
-	return &Journey{world: w, traces: traceWindow{ring: make([]string, window), seen: make(map[string]struct{}, min(window, 1024))}, found: map[string]bool{}}
+	return &Journey{world: w, traces: newTraceWindow(window), found: map[string]bool{}}
 }
 
 // TracesKept is how many Ssp-TraceIDs the journey remembers now; never more
@@ -39,26 +40,38 @@ func (j *Journey) TracesKept() int {
 	return len(j.traces.seen)
 }
 
-// traceWindow remembers the last len(ring) distinct trace ids, forgetting
+// traceWindow remembers the last window distinct trace ids, forgetting
 // the oldest first (FIFO), so a session that lives for millions of requests
-// keeps a bounded set instead of every id it ever saw.
+// keeps a bounded set instead of every id it ever saw. It keeps a 64-bit
+// hash of each id, not the id (a false "reused" needs two of window ids to
+// collide: about window/2^64 a request), and grows its ring as ids arrive,
+// so an idle session costs next to nothing.
 type traceWindow struct {
-	ring []string // the ids in the order first seen; next is the oldest
-	next int
-	seen map[string]struct{}
+	window int
+	seed   maphash.Seed
+	ring   []uint64 // hashes in the order first seen; once full, next is the oldest
+	next   int
+	seen   map[uint64]struct{}
+}
+
+func newTraceWindow(window int) traceWindow {
+	return traceWindow{window: window, seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}}
 }
 
 // add records id and reports whether it was already remembered.
 func (t *traceWindow) add(id string) (reused bool) {
-	if _, ok := t.seen[id]; ok {
+	h := maphash.String(t.seed, id)
+	if _, ok := t.seen[h]; ok {
 		return true
 	}
-	if old := t.ring[t.next]; old != "" {
-		delete(t.seen, old)
+	if len(t.ring) < t.window {
+		t.ring = append(t.ring, h)
+	} else {
+		delete(t.seen, t.ring[t.next])
+		t.ring[t.next] = h
+		t.next = (t.next + 1) % t.window
 	}
-	t.ring[t.next] = id
-	t.next = (t.next + 1) % len(t.ring)
-	t.seen[id] = struct{}{}
+	t.seen[h] = struct{}{}
 	return false
 }
 
