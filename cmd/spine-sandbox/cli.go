@@ -209,6 +209,10 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	if c.AdminToken != "" && len(c.AdminToken) < minTokenLength {
 		return c, fmt.Errorf("--admin-token: at least %d characters, e.g. `openssl rand -hex 16`", minTokenLength)
 	}
+	if strings.ContainsFunc(c.AdminToken, func(r rune) bool { return r <= ' ' || r > '~' || strings.ContainsRune("\";,\\", r) }) {
+		// The live UI carries the token in a cookie, which cannot hold these.
+		return c, fmt.Errorf("--admin-token: printable ASCII without spaces, quotes, commas, semicolons or backslashes, e.g. `openssl rand -hex 16`")
+	}
 	if c.AdminToken == "" && !c.InsecureAdmin && !loopback(c.Addr) {
 		return c, fmt.Errorf("--addr %s is reachable from other machines: give --admin-token (or SPINE_SANDBOX_ADMIN_TOKEN) to protect the admin API, or --insecure-admin to serve it without one", c.Addr)
 	}

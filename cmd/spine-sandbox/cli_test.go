@@ -196,6 +196,8 @@ func TestServeAdminBind(t *testing.T) {
 		{"every interface with a token from the environment", []string{"--addr", "0.0.0.0:4000"}, map[string]string{"SPINE_SANDBOX_ADMIN_TOKEN": tok}, ""},
 		{"every interface, insecure on purpose", []string{"--addr", "0.0.0.0:4000", "--insecure-admin"}, nil, ""},
 		{"a short token", []string{"--admin-token", "secret"}, nil, "--admin-token: at least 16 characters"},
+		{"a token a cookie cannot carry", []string{"--admin-token", "0123456789abcdef;x"}, nil, "--admin-token: printable ASCII without spaces"},
+		{"a token with a space", []string{"--admin-token", "0123456789 abcdef"}, nil, "--admin-token: printable ASCII without spaces"},
 		{"a bad upstream", []string{"--upstream", "http://x"}, nil, `invalid value "http://x" for flag -upstream`},
 		{"a metadata upstream", []string{"--upstream", "169.254.169.254"}, nil, "never forwards to"},
 		{"a bad upstream in the environment", nil, map[string]string{"SPINE_SANDBOX_UPSTREAMS": "10.0.0.0/8, 10.0.0.0/99"}, "SPINE_SANDBOX_UPSTREAMS: upstream \"10.0.0.0/99\""},
