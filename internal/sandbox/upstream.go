@@ -265,6 +265,13 @@ func (s *Server) endpointProblems(sc *scenario.Scenario, providerPrefix string) 
 			}
 			continue
 		}
+		if under(path.Clean("/"+u.Path), strings.TrimSuffix(AdminPath, "/")) {
+			// Another name for this sandbox (127.0.0.1 for localhost, a
+			// second interface) under an allowed CIDR would reach its admin
+			// API over the network.
+			problem("the SSP never forwards to a sandbox's admin API (%s)", AdminPath)
+			continue
+		}
 		host, port := u.Hostname(), u.Port()
 		if port == "" {
 			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]

@@ -75,6 +75,9 @@ func TestNeverAnOpenProxy(t *testing.T) {
 		{"a name under a CIDR", []string{"127.0.0.0/8"}, func(*env) string { return "http://localhost:1/gp" }, 422, "an allowed CIDR covers IP addresses, not names"},
 		{"the sandbox's admin API", nil, func(e *env) string { return e.URL + "/_admin/sessions" }, 422, "forwards only to this session's provider"},
 		{"the sandbox's admin API, dot segments", nil, func(e *env) string { return e.URL + "/s/x/provider/../../../_admin" }, 422, "forwards only to this session's provider"},
+		{"the admin API by another name for the sandbox", []string{"127.0.0.0/8"}, func(e *env) string {
+			return strings.Replace(e.URL, "127.0.0.1", "127.0.0.2", 1) + "/_admin/sessions"
+		}, 422, "never forwards to a sandbox's admin API"},
 		{"another session's provider", nil, func(e *env) string { return e.URL + "/provider/A20047/STU3/1/gpconnect" }, 422, "forwards only to this session's provider"},
 		{"an allowed upstream", []string{upHost}, func(*env) string { return up.URL + "/gp" }, 201, ""},
 		{"an allowed CIDR", []string{"127.0.0.0/8"}, func(*env) string { return up.URL + "/gp" }, 201, ""},
