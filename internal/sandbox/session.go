@@ -70,13 +70,16 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 	// Expectations naming no check would hold vacuously: refuse them here,
 	// where every session (serve's default, the admin API's, the runner's)
 	// is made.
+	if ps := conformance.ScenarioProblems(sc); len(ps) > 0 {
+		return nil, &scenario.LoadError{Problems: ps}
+	}
 	prefix := ""
 	if id != DefaultSession {
 		prefix = "/s/" + id
 	}
-	ps := conformance.ScenarioProblems(sc)
-	ps = append(ps, s.endpointProblems(sc, prefix+ProviderPath+"/")...) // never an open proxy (upstream.go)
-	if len(ps) > 0 {
+	// Never an open proxy: every practice endpoint is this session's own
+	// provider or an allowed upstream (upstream.go).
+	if ps := s.endpointProblems(sc, prefix+ProviderPath+"/"); len(ps) > 0 {
 		return nil, &scenario.LoadError{Problems: ps}
 	}
 	start := s.cfg.Clock()
