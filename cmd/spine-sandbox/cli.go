@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -105,6 +106,64 @@ type serveConfig struct {
 	FixtureDir  string
 	Lenient     bool
 	Limits      sandbox.Limits
+	// Upstreams are where the SSP may forward over the network besides the
+	// sandbox's own provider (--upstream, SPINE_SANDBOX_UPSTREAMS).
+	Upstreams []sandbox.Upstream
+	// AdminToken guards the admin API; InsecureAdmin allows a non-loopback
+	// bind without one.
+	AdminToken    string
+	InsecureAdmin bool
+	// ShutdownGrace is how long requests in flight get to finish on
+	// SIGTERM or SIGINT.
+	ShutdownGrace time.Duration
+}
+
+// minTokenLength keeps admin tokens out of guessing range: 16 characters
+// of `openssl rand -hex 16` are 64 bits.
+const minTokenLength = 16
+
+// upstreamList is the repeatable --upstream flag: the first flag replaces
+// the environment's list, later ones add to it.
+type upstreamList struct {
+	list      *[]sandbox.Upstream
+	fromFlags bool
+}
+
+func (u *upstreamList) String() string {
+	if u.list == nil {
+		return ""
+	}
+	out := make([]string, len(*u.list))
+	for i, x := range *u.list {
+		out[i] = x.String()
+	}
+	return strings.Join(out, ",")
+}
+
+func (u *upstreamList) Set(v string) error {
+	x, err := sandbox.ParseUpstream(v)
+	if err != nil {
+		return err
+	}
+	if !u.fromFlags {
+		*u.list, u.fromFlags = nil, true
+	}
+	*u.list = append(*u.list, x)
+	return nil
+}
+
+// loopback reports whether the listen address addr is reachable from this
+// machine only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -123,6 +182,20 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.StringVar(&c.ScenarioDir, "scenarios-dir", def("SPINE_SANDBOX_SCENARIOS", "scenarios"), "folder POST /_admin/sessions finds scenarios in by name")
 	fs.StringVar(&c.FixtureDir, "fixtures-dir", def("SPINE_SANDBOX_FIXTURES", "fixtures"), "folder fault bodies given as fixture: are read from")
 	fs.BoolVar(&c.Lenient, "lenient", getenv("SPINE_SANDBOX_LENIENT") == "true", "record failed SSP checks and forward anyway")
+	for _, v := range strings.Split(getenv("SPINE_SANDBOX_UPSTREAMS"), ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		u, err := sandbox.ParseUpstream(v)
+		if err != nil {
+			return c, fmt.Errorf("SPINE_SANDBOX_UPSTREAMS: %v", err)
+		}
+		c.Upstreams = append(c.Upstreams, u)
+	}
+	fs.Var(&upstreamList{list: &c.Upstreams}, "upstream", "HOST[:PORT], IP[:PORT] or CIDR the SSP may forward to besides the sandbox's own provider; repeatable (env SPINE_SANDBOX_UPSTREAMS, comma-separated)")
+	fs.StringVar(&c.AdminToken, "admin-token", getenv("SPINE_SANDBOX_ADMIN_TOKEN"), "bearer token the admin API requires (env SPINE_SANDBOX_ADMIN_TOKEN); required when --addr is not loopback")
+	fs.BoolVar(&c.InsecureAdmin, "insecure-admin", getenv("SPINE_SANDBOX_INSECURE_ADMIN") == "true", "serve the admin API without a token on a non-loopback --addr (anyone who reaches it can create, run and delete sessions)")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long requests in flight get to finish on SIGTERM/SIGINT")
 	limitFlags(fs, &c.Limits)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -132,6 +205,19 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, fmt.Errorf("--addr %q: %v", c.Addr, err)
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < minTokenLength {
+		return c, fmt.Errorf("--admin-token: at least %d characters, e.g. `openssl rand -hex 16`", minTokenLength)
+	}
+	if strings.ContainsFunc(c.AdminToken, func(r rune) bool { return r <= ' ' || r > '~' || strings.ContainsRune("\";,\\", r) }) {
+		// The live UI carries the token in a cookie, which cannot hold these.
+		return c, fmt.Errorf("--admin-token: printable ASCII without spaces, quotes, commas, semicolons or backslashes, e.g. `openssl rand -hex 16`")
+	}
+	if c.AdminToken == "" && !c.InsecureAdmin && !loopback(c.Addr) {
+		return c, fmt.Errorf("--addr %s is reachable from other machines: give --admin-token (or SPINE_SANDBOX_ADMIN_TOKEN) to protect the admin API, or --insecure-admin to serve it without one", c.Addr)
+	}
+	if c.ShutdownGrace <= 0 {
+		return c, fmt.Errorf("--shutdown-grace must be positive, got %v", c.ShutdownGrace)
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
@@ -146,6 +232,8 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 		PublicURL:   c.PublicURL,
 		Lenient:     c.Lenient,
 		Limits:      c.Limits,
+		Upstreams:   c.Upstreams,
+		AdminToken:  c.AdminToken,
 		ScenarioDir: c.ScenarioDir,
 		FixtureDir:  c.FixtureDir,
 		Logger:      logger,
@@ -164,9 +252,13 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 	if err != nil {
 		return err
 	}
+	defer srv.Close()
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return err
+	}
+	if c.AdminToken == "" && !loopback(c.Addr) {
+		fmt.Fprintf(stderr, "spine-sandbox: WARNING: the admin API on %s has no token (--insecure-admin): anyone who can reach it can create, run and delete sessions\n", c.Addr)
 	}
 	hs := &http.Server{
 		Handler:           srv,
@@ -181,6 +273,9 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 	fmt.Fprintf(stdout, "spine-sandbox listening on %s (scenario %q%s)\n", ln.Addr(), name, map[bool]string{true: ", lenient"}[c.Lenient])
 	fmt.Fprintf(stdout, "  PDS       %s\n  SDS       %s\n  SSP       %s\n  provider  %s\n  admin     %s/_admin/sessions\n  health    %s/_admin/health\n  sessions  %s/s/{id}/...\n",
 		u.PDS, u.SDS, u.SSP, u.Provider, c.PublicURL, c.PublicURL, c.PublicURL)
+	if c.AdminToken != "" {
+		fmt.Fprintf(stdout, "  the admin API needs \"Authorization: Bearer <token>\"; open the live UI once as %s/?token=<token>\n", c.PublicURL)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	if ready != nil {
@@ -191,11 +286,25 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 		return err
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	fmt.Fprintln(stdout, "spine-sandbox: shutting down")
-	if err := hs.Shutdown(shutdown); err != nil {
-		return err
+	grace, cancel := context.WithTimeout(context.Background(), c.ShutdownGrace)
+	defer cancel()
+	// The sandbox first: its event streams never end by themselves and
+	// would hold Shutdown for the whole grace period, and its runs are
+	// cancelled and waited for. Then the listener drains what is in flight.
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		_ = srv.Close()
+	}()
+	err = hs.Shutdown(grace)
+	select {
+	case <-closed:
+	case <-grace.Done():
+	}
+	if err != nil || grace.Err() != nil {
+		_ = hs.Close()
+		return fmt.Errorf("not drained within the shutdown grace (%v): %v", c.ShutdownGrace, err)
 	}
 	return nil
 }

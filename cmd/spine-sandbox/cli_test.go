@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -169,5 +170,182 @@ func BenchmarkStartup(b *testing.B) {
 		<-ready
 		cancel()
 		<-done
+	}
+}
+
+// TestServeAdminBind: serve refuses to expose an unauthenticated admin API
+// beyond loopback (exit 2, saying what to do), unless told so plainly.
+func TestServeAdminBind(t *testing.T) {
+	t.Parallel()
+	const tok = "0123456789abcdef"
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string // "" = accepted
+	}{
+		{"loopback without a token", []string{"--addr", "127.0.0.1:4000"}, nil, ""},
+		{"IPv6 loopback without a token", []string{"--addr", "[::1]:4000"}, nil, ""},
+		{"localhost without a token", []string{"--addr", "localhost:4000"}, nil, ""},
+		{"every interface without a token", []string{"--addr", "0.0.0.0:4000"}, nil, "--addr 0.0.0.0:4000 is reachable from other machines: give --admin-token"},
+		{"every interface, no host, without a token", []string{"--addr", ":4000"}, nil, "reachable from other machines"},
+		{"IPv6 any without a token", []string{"--addr", "[::]:4000"}, nil, "reachable from other machines"},
+		{"a LAN address without a token", []string{"--addr", "192.168.1.5:4000"}, nil, "reachable from other machines"},
+		{"every interface from the environment", nil, map[string]string{"SPINE_SANDBOX_ADDR": "0.0.0.0:4000"}, "reachable from other machines"},
+		{"every interface with a token", []string{"--addr", "0.0.0.0:4000", "--admin-token", tok}, nil, ""},
+		{"every interface with a token from the environment", []string{"--addr", "0.0.0.0:4000"}, map[string]string{"SPINE_SANDBOX_ADMIN_TOKEN": tok}, ""},
+		{"every interface, insecure on purpose", []string{"--addr", "0.0.0.0:4000", "--insecure-admin"}, nil, ""},
+		{"a short token", []string{"--admin-token", "secret"}, nil, "--admin-token: at least 16 characters"},
+		{"a token a cookie cannot carry", []string{"--admin-token", "0123456789abcdef;x"}, nil, "--admin-token: printable ASCII without spaces"},
+		{"a token with a space", []string{"--admin-token", "0123456789 abcdef"}, nil, "--admin-token: printable ASCII without spaces"},
+		{"a bad upstream", []string{"--upstream", "http://x"}, nil, `invalid value "http://x" for flag -upstream`},
+		{"a metadata upstream", []string{"--upstream", "169.254.169.254"}, nil, "never forwards to"},
+		{"a bad upstream in the environment", nil, map[string]string{"SPINE_SANDBOX_UPSTREAMS": "10.0.0.0/8, 10.0.0.0/99"}, "SPINE_SANDBOX_UPSTREAMS: upstream \"10.0.0.0/99\""},
+		{"a zero shutdown grace", []string{"--shutdown-grace", "0s"}, nil, "--shutdown-grace must be positive"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			getenv := func(k string) string { return tt.env[k] }
+			_, err := parseServe(tt.args, getenv, &bytes.Buffer{})
+			if tt.want == "" {
+				assert.NilError(t, err)
+				return
+			}
+			if err == nil {
+				t.Fatal("parseServe accepted it")
+			}
+			assert.Contains(t, err.Error(), tt.want, "error")
+			// Through Main: exit 2, before listening on anything.
+			var out, errb bytes.Buffer
+			assert.Equal(t, Main(append([]string{"serve"}, tt.args...), getenv, &out, &errb), 2, "exit code")
+			assert.Contains(t, errb.String(), tt.want, "stderr")
+		})
+	}
+}
+
+func TestParseServeUpstreams(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"SPINE_SANDBOX_UPSTREAMS": "provider.example:443, 10.0.0.0/8"}
+	getenv := func(k string) string { return env[k] }
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"from the environment", nil, "provider.example:443,10.0.0.0/8"},
+		{"flags replace the environment", []string{"--upstream", "a.example", "--upstream", "[fd00::1]:8080"}, "a.example,[fd00::1]:8080"},
+	}
+	for _, tt := range tests {
+		c, err := parseServe(tt.args, getenv, &bytes.Buffer{})
+		assert.NilError(t, err)
+		got := (&upstreamList{list: &c.Upstreams}).String()
+		assert.Equal(t, got, tt.want, tt.name)
+	}
+	c, err := parseServe(nil, noenv, &bytes.Buffer{})
+	assert.NilError(t, err)
+	assert.Equal(t, len(c.Upstreams), 0, "no upstreams by default")
+	assert.Equal(t, c.ShutdownGrace, 10*time.Second, "default shutdown grace")
+}
+
+// TestServeShutsDownWithAnEventStreamOpen: SIGTERM (the context's cancel)
+// while the live UI's event stream is open ends the stream and exits 0
+// within the grace period. Before, Shutdown waited for the stream that
+// never ends, gave up after 5 s and serve exited 1.
+func TestServeShutsDownWithAnEventStreamOpen(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- mainContext(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--shutdown-grace", "20s"}, noenv, &out, &errb, ready)
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case code := <-done:
+		t.Fatalf("serve exited early with %d: %s", code, errb.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	// The stream is open once its first bytes (the status line) arrived.
+	reqCtx, reqCancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer reqCancel()
+	req, _ := http.NewRequestWithContext(reqCtx, "GET", "http://"+addr+"/_admin/sessions/default/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	assert.NilError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, resp.StatusCode, 200, "events status")
+	streamEnded := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, resp.Body)
+		streamEnded <- err
+	}()
+
+	began := time.Now()
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, code, 0, "exit code: "+errb.String())
+	case <-time.After(60 * time.Second): // the grace; a generous bound, not a timing assertion
+		t.Fatal("serve did not exit within the shutdown grace")
+	}
+	select {
+	case <-streamEnded:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the event stream was not ended")
+	}
+	t.Logf("exited %v after the signal", time.Since(began))
+}
+
+// TestServeWithAdminToken: the token given to serve guards its admin API
+// (health stays open for probes).
+func TestServeWithAdminToken(t *testing.T) {
+	t.Parallel()
+	const tok = "0123456789abcdef0123456789abcdef"
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- mainContext(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, func(k string) string {
+			return map[string]string{"SPINE_SANDBOX_ADMIN_TOKEN": tok}[k]
+		}, &out, &errb, ready)
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case code := <-done:
+		t.Fatalf("serve exited early with %d: %s", code, errb.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	tests := []struct {
+		name, path, auth string
+		status           int
+	}{
+		{"health without a token", "/_admin/health", "", 200},
+		{"sessions without a token", "/_admin/sessions", "", 401},
+		{"sessions with the token", "/_admin/sessions", "Bearer " + tok, 200},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest("GET", "http://"+addr+tt.path, nil)
+		if tt.auth != "" {
+			req.Header.Set("Authorization", tt.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		assert.NilError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, resp.StatusCode, tt.status, tt.name)
+	}
+	assert.Contains(t, out.String(), "/?token=<token>", "printed how to open the UI")
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, code, 0, "exit code")
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not shut down")
 	}
 }

@@ -3,6 +3,7 @@ package conformance_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -305,7 +306,7 @@ func TestJourney(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			j := conformance.NewJourney(newWorld(t))
+			j := conformance.NewJourney(newWorld(t), 0)
 			for i, s := range tt.steps {
 				r := httptest.NewRequest("GET", "/ssp/x", nil)
 				r.Header["Ssp-TraceID"] = []string{s.trace}
@@ -318,7 +319,7 @@ func TestJourney(t *testing.T) {
 
 func TestJourneyConcurrent(t *testing.T) {
 	t.Parallel()
-	j := conformance.NewJourney(newWorld(t))
+	j := conformance.NewJourney(newWorld(t), 0)
 	done := make(chan int)
 	for i := range 8 {
 		go func() {
@@ -466,4 +467,39 @@ func TestFHIRRequest(t *testing.T) {
 	assert.Contains(t, vs[0].Message, "422 INVALID_RESOURCE: ", "message")
 
 	assert.Equal(t, len(conformance.FHIRRequest(req(gpc.ReadMetadata, "/ssp/x/metadata"), nil)), 0, "read metadata has no such rules")
+}
+
+// TestJourneyTraceWindow: the reused-trace-id check remembers only the last
+// window ids (FIFO), so its memory is bounded however long a session runs,
+// and it still catches a reuse inside the window.
+func TestJourneyTraceWindow(t *testing.T) {
+	t.Parallel()
+	const window = 100
+	j := conformance.NewJourney(newWorld(t), window)
+	observe := func(trace string) []string {
+		r := httptest.NewRequest("GET", "/ssp/x", nil)
+		r.Header["Ssp-TraceID"] = []string{trace}
+		r.Header["Ssp-To"] = []string{providerASID}
+		return failed(j.Observe(r, gpc.SearchPatient, practiceODS))
+	}
+	id := func(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
+	for i := range 10 * window {
+		assert.DeepEqual(t, observe(id(i)), []string{}, "fresh id "+id(i))
+		if got := j.TracesKept(); got > window {
+			t.Fatalf("after %d ids the journey keeps %d, more than its window %d", i+1, got, window)
+		}
+	}
+	assert.Equal(t, j.TracesKept(), window, "ids kept after many requests")
+	tests := []struct {
+		name  string
+		trace string
+		want  []string
+	}{
+		{"the newest id reused", id(10*window - 1), []string{"JOURNEY_TRACEID_REUSED"}},
+		{"the oldest id still in the window reused", id(9 * window), []string{"JOURNEY_TRACEID_REUSED"}},
+		{"an id older than the window is forgotten (documented)", id(0), []string{}},
+	}
+	for _, tt := range tests {
+		assert.DeepEqual(t, observe(tt.trace), tt.want, tt.name)
+	}
 }

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"hash/maphash"
 	"net/http"
 	"sync"
 
@@ -14,13 +15,64 @@ import (
 type Journey struct {
 	world  *world.World
 	mu     sync.Mutex
-	traces map[string]bool // Ssp-TraceIDs seen
-	found  map[string]bool // practices (ODS) with a find or register sent
+	traces traceWindow
+	found  map[string]bool // practices (ODS) with a find or register sent (bounded by the world's practices)
 }
 
-// NewJourney starts an empty journey over w.
-func NewJourney(w *world.World) *Journey {
-	return &Journey{world: w, traces: map[string]bool{}, found: map[string]bool{}}
+// DefaultTraceWindow is the trace-id window NewJourney uses when given
+// none (sandbox.DefaultLimits.TraceIDWindow).
+const DefaultTraceWindow = 10_000
+
+// NewJourney starts an empty journey over w that remembers the last window
+// Ssp-TraceIDs for the reuse check (DefaultTraceWindow when window <= 0).
+func NewJourney(w *world.World, window int) *Journey {
+	if window <= 0 {
+		window = DefaultTraceWindow
+	}
+	return &Journey{world: w, traces: newTraceWindow(window), found: map[string]bool{}}
+}
+
+// TracesKept is how many Ssp-TraceIDs the journey remembers now; never more
+// than its window.
+func (j *Journey) TracesKept() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.traces.seen)
+}
+
+// traceWindow remembers the last window distinct trace ids, forgetting
+// the oldest first (FIFO), so a session that lives for millions of requests
+// keeps a bounded set instead of every id it ever saw. It keeps a 64-bit
+// hash of each id, not the id (a false "reused" needs two of window ids to
+// collide: about window/2^64 a request), and grows its ring as ids arrive,
+// so an idle session costs next to nothing.
+type traceWindow struct {
+	window int
+	seed   maphash.Seed
+	ring   []uint64 // hashes in the order first seen; once full, next is the oldest
+	next   int
+	seen   map[uint64]struct{}
+}
+
+func newTraceWindow(window int) traceWindow {
+	return traceWindow{window: window, seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}}
+}
+
+// add records id and reports whether it was already remembered.
+func (t *traceWindow) add(id string) (reused bool) {
+	h := maphash.String(t.seed, id)
+	if _, ok := t.seen[h]; ok {
+		return true
+	}
+	if len(t.ring) < t.window {
+		t.ring = append(t.ring, h)
+	} else {
+		delete(t.seen, t.ring[t.next])
+		t.ring[t.next] = h
+		t.next = (t.next + 1) % t.window
+	}
+	t.seen[h] = struct{}{}
+	return false
 }
 
 // Observe records one consumer→SSP request for interaction at the
@@ -29,10 +81,12 @@ func (j *Journey) Observe(r *http.Request, interaction gpc.Interaction, ods stri
 	var out []journal.Verdict
 	trace, _ := gpc.Header(r.Header, "Ssp-TraceID")
 	j.mu.Lock()
-	reused := trace != "" && j.traces[trace]
-	if trace != "" {
-		j.traces[trace] = true
-	}
+	// JOURNEY_TRACEID_REUSED looks back over the window only: a reuse of an
+	// id older than the last TraceIDWindow ids (sandbox.Limits) is not
+	// detected. Real consumers reuse an id by mistake within one exchange or
+	// retry, far inside any useful window; remembering every id would grow
+	// without end on a long-lived session.
+	reused := trace != "" && j.traces.add(trace)
 	prior := j.found[ods]
 	if ods != "" && (interaction == gpc.SearchPatient || interaction == gpc.RegisterPatient) {
 		j.found[ods] = true

@@ -13,6 +13,7 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/consumer"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
+	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
 	"github.com/spine-sandbox/spine-sandbox/internal/sandbox/sandboxtest"
 )
 
@@ -63,7 +64,13 @@ func identity() jwt.Identity {
 
 func start(t *testing.T, scenario string, timeout time.Duration) (*consumer.Session, *recorder, *sandboxtest.Sandbox) {
 	t.Helper()
-	sb := sandboxtest.Start(t, scenario)
+	return startWith(t, sandbox.Config{}, scenario, timeout)
+}
+
+// startWith is start on a sandbox configured with cfg.
+func startWith(t *testing.T, cfg sandbox.Config, scenario string, timeout time.Duration) (*consumer.Session, *recorder, *sandboxtest.Sandbox) {
+	t.Helper()
+	sb := sandboxtest.StartWith(t, cfg, scenario)
 	rec := &recorder{}
 	c, err := consumer.New(consumer.Config{PDS: sb.PDS, SDS: sb.SDS, SSP: sb.SSP, ASID: "200000000115", Identity: identity(),
 		OrgTelecom: "0300 000 0001", Timeout: timeout, Backoff: 5 * time.Millisecond, Observer: rec.observe})
@@ -377,8 +384,12 @@ practices:
 
 func TestE2ESSPBadGateway(t *testing.T) {
 	t.Parallel()
-	s, rec, sb := start(t, closedPortScenario, 5*time.Second)
-	_, err := s.Book(context.Background(), consumer.BookRequest{NHSNumber: "9693632109"})
+	// The closed port must be an allowed upstream, or the sandbox refuses
+	// the scenario (it is never an open proxy).
+	up, err := sandbox.ParseUpstream("127.0.0.1:1")
+	assert.NilError(t, err)
+	s, rec, sb := startWith(t, sandbox.Config{Upstreams: []sandbox.Upstream{up}}, closedPortScenario, 5*time.Second)
+	_, err = s.Book(context.Background(), consumer.BookRequest{NHSNumber: "9693632109"})
 	e, ok := consumer.AsError(err)
 	assert.Equal(t, ok, true, "typed error: "+fmt.Sprint(err))
 	assert.Equal(t, e.Hop, consumer.HopSSP, "hop")

@@ -536,7 +536,10 @@ func (s *Server) listScenarios(w http.ResponseWriter, _ *http.Request) {
 const RunTimeout = 2 * time.Minute
 
 // run starts the built-in consumer on the session's scenario and answers
-// at once; the hops show up in the journal and its event stream.
+// at once; the hops show up in the journal and its event stream. The run
+// is owned by the server (runs.go): at most Limits.MaxRuns at once (429),
+// one per session (409), cancelled when the session is deleted or the
+// server closes.
 func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 	ss, ok := s.sessionOr404(w, r)
 	if !ok {
@@ -546,12 +549,24 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotImplemented, "this sandbox was started without a scenario runner")
 		return
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), RunTimeout)
-		defer cancel()
+	err := s.startRun(ss, func(ctx context.Context) {
 		if err := s.cfg.Run(ctx, ss); err != nil {
 			s.cfg.Logger.Warn("running the scenario", "session", ss.ID, "err", err)
 		}
-	}()
+	})
+	switch {
+	case errors.Is(err, errTooManyRuns):
+		writeJSONError(w, http.StatusTooManyRequests, err.Error())
+		return
+	case errors.Is(err, errRunning):
+		writeJSONError(w, http.StatusConflict, err.Error())
+		return
+	case errors.Is(err, errSessionGone):
+		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no session %q", ss.ID))
+		return
+	case err != nil:
+		writeJSONError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"session": ss.ID, "status": "running", "events": "/_admin/sessions/" + ss.ID + "/events"})
 }

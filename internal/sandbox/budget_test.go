@@ -103,6 +103,7 @@ func TestScenarioBodyTooLarge(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			req, err := http.NewRequest("POST", e.URL+"/_admin/sessions", tt.body)
 			assert.NilError(t, err)
+			req.Header.Set("Content-Type", "application/yaml")
 			var res response
 			alloc := allocated(func() { res = e.do(t, req) })
 			assert.Equal(t, res.status, http.StatusRequestEntityTooLarge, "status")

@@ -117,6 +117,14 @@ func plain(t testing.TB, method, url, body string) *http.Request {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != "" {
+		// The admin API reads JSON or YAML only (guard.go).
+		ct := "application/yaml"
+		if strings.HasPrefix(body, "{") {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
+	}
 	return req
 }
 

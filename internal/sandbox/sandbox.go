@@ -57,6 +57,13 @@ type Config struct {
 	// Limits bound what the sandbox accepts and keeps (limits.go); zero
 	// fields take DefaultLimits.
 	Limits Limits
+	// Upstreams are the hosts and address ranges the SSP may forward to
+	// over the network (serve --upstream); the sandbox's own provider is
+	// always allowed, in process, and nothing else is (upstream.go).
+	Upstreams []Upstream
+	// AdminToken, when set, is the bearer token every /_admin request but
+	// GET /_admin/health must carry (guard.go).
+	AdminToken string
 	// UI, when set, serves "/" and the page's assets.
 	UI http.Handler
 	// Verdict, when set, judges a session against its scenario's
@@ -75,7 +82,11 @@ type Server struct {
 	cfg    Config
 	public *url.URL
 	admin  http.Handler
-	inproc http.RoundTripper
+	// upstreams and network are how the SSP reaches providers that are
+	// not the sandbox's own (upstream.go).
+	upstreams upstreams
+	network   *http.Transport
+	runs      runTracker
 
 	// ctx lives as long as the server: Close cancels it, which ends event
 	// streams and the built-in consumer's runs.
@@ -115,8 +126,9 @@ func New(cfg Config) (*Server, error) {
 	cfg.Limits = cfg.Limits.withDefaults()
 	s := &Server{cfg: cfg, public: u, sessions: map[string]*Session{}, reserved: map[string]int{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.inproc = &inProcess{s: s}
-	s.admin = s.adminRoutes()
+	s.upstreams = upstreams(cfg.Upstreams)
+	s.network = newNetworkTransport(s.upstreams)
+	s.admin = s.guard(s.adminRoutes())
 	if _, err := s.CreateSession(DefaultSession, cfg.Default); err != nil {
 		s.cancel()
 		return nil, fmt.Errorf("default session: %w", err)
@@ -128,14 +140,17 @@ func New(cfg Config) (*Server, error) {
 }
 
 // Close ends what the server runs of its own accord: live event streams,
-// the built-in consumer's runs and background work. Requests in flight are
-// the http.Server's to drain (Shutdown); call Close before that so streams
-// that never end by themselves do not hold it up.
+// the built-in consumer's runs (cancelled, and waited for) and background
+// work. Requests in flight are the http.Server's to drain (Shutdown); call
+// Close before that so streams that never end by themselves do not hold it
+// up. Close may be called more than once.
 func (s *Server) Close() error {
 	s.cancel()
 	if s.janitorDone != nil {
 		<-s.janitorDone
 	}
+	s.runs.closeAndWait()
+	s.network.CloseIdleConnections()
 	return nil
 }
 
@@ -253,13 +268,18 @@ func (s *Server) removeSession(id string, remove func(*Session) bool) bool {
 		s.slots -= ss.slotCount
 	}
 	s.mu.Unlock()
+	gone := ok && id != DefaultSession
 	if ok && id == DefaultSession {
 		if fresh, err := s.build(DefaultSession, s.cfg.Default); err == nil {
 			fresh.slotCount = ss.slotCount // the same scenario, already counted
 			s.mu.Lock()
 			s.sessions[DefaultSession] = fresh
 			s.mu.Unlock()
+			gone = true
 		}
+	}
+	if gone {
+		ss.close() // its run, if any, ends with it
 	}
 	return ok
 }
@@ -273,6 +293,9 @@ func newID() string {
 // ServeHTTP routes a request to the admin API or to a session's services.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
+	if s.uiLogin(w, r) {
+		return
+	}
 	if strings.HasPrefix(path, AdminPath) || path == strings.TrimSuffix(AdminPath, "/") {
 		s.admin.ServeHTTP(w, r)
 		return
@@ -301,21 +324,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // inProcessKey marks a request the SSP forwarded in process.
 type inProcessKey struct{}
 
-// inProcess forwards the SSP's requests to this sandbox's own provider
-// without a network hop; other hosts go over the network.
+// inProcess is one session's SSP transport: it forwards to the session's
+// own provider without a network hop, and to other hosts over the
+// network, through the upstream guard (upstream.go).
 type inProcess struct {
 	s *Server
+	// provider is the path prefix of the session's own provider
+	// ("/provider/" or "/s/{id}/provider/"): on the sandbox's own host the
+	// SSP reaches that and nothing else — not the admin API, not another
+	// session — whatever a scenario's endpoint says.
+	provider string
 }
 
-var networkTransport = &http.Transport{
-	Proxy:               nil,
-	MaxIdleConnsPerHost: 128,
-	IdleConnTimeout:     90 * time.Second,
-}
+// errNotOwnProvider refuses an in-process forward outside the session's
+// provider; the SSP answers it as an unreachable provider (502).
+var errNotOwnProvider = errors.New("spine-sandbox: on the sandbox itself the SSP forwards only to the session's own provider")
 
 func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != t.s.public.Scheme || req.URL.Host != t.s.public.Host {
-		return networkTransport.RoundTrip(req)
+		return t.s.network.RoundTrip(req)
+	}
+	if !underProvider(req.URL.Path, t.provider) || !underProvider(req.URL.EscapedPath(), t.provider) {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, errNotOwnProvider
 	}
 	in := req.Clone(context.WithValue(req.Context(), inProcessKey{}, true))
 	in.RequestURI = req.URL.RequestURI()

@@ -46,6 +46,11 @@ type Session struct {
 	ssp      http.Handler
 	provider http.Handler
 	ui       http.Handler
+
+	// runMu guards the session's built-in consumer run (runs.go).
+	runMu     sync.Mutex
+	runCancel context.CancelFunc // the run in flight, nil when none
+	closed    bool               // removed: no new run starts
 }
 
 // URLs are the base URLs a consumer needs for one session.
@@ -79,6 +84,11 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 	if id != DefaultSession {
 		prefix = "/s/" + id
 	}
+	// Never an open proxy: every practice endpoint is this session's own
+	// provider or an allowed upstream (upstream.go).
+	if ps := s.endpointProblems(sc, prefix+ProviderPath+"/"); len(ps) > 0 {
+		return nil, &scenario.LoadError{Problems: ps}
+	}
 	start := s.cfg.Clock()
 	clock := world.Clock(s.cfg.Clock)
 	if pinned, ok := sc.PinnedNow(); ok {
@@ -104,7 +114,7 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 	ss.faults = newFaults(sc.Faults, s.cfg.FixtureDir)
 	// Conformance verdicts on the consumer's requests; in strict mode record
 	// answers those no mock enforces (strict.go).
-	journey := conformance.NewJourney(ss.World)
+	journey := conformance.NewJourney(ss.World, s.cfg.Limits.TraceIDWindow)
 	judgeSSP := func(r *http.Request, body []byte) []journal.Verdict {
 		return conformance.SSPRequest(r, body, prefix+SSPPath, ss.World, journey)
 	}
@@ -114,7 +124,7 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 	ss.ssp = ss.record(journal.Consumer, journal.SSP, scenario.HopSSP, ssp.New(ssp.Config{
 		World:     ss.World,
 		Prefix:    prefix + SSPPath,
-		Transport: s.inproc,
+		Transport: &inProcess{s: s, provider: prefix + ProviderPath + "/"},
 		Lenient:   ss.Lenient,
 		Timeout:   sc.SSPTimeout.D(),
 		Report:    reportSSP,

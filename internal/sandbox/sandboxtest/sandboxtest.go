@@ -26,9 +26,17 @@ func (s *Sandbox) Hops() []journal.Hop { return s.Session.Journal.Hops() }
 // world) and stops it when the test ends.
 func Start(t testing.TB, scenarioYAML string) *Sandbox {
 	t.Helper()
+	return StartWith(t, sandbox.Config{}, scenarioYAML)
+}
+
+// StartWith is Start with cfg's fields (PublicURL is the test server's),
+// e.g. the Upstreams a scenario's practice endpoints need.
+func StartWith(t testing.TB, cfg sandbox.Config, scenarioYAML string) *Sandbox {
+	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	url := "http://" + ts.Listener.Addr().String()
-	srv, err := sandbox.New(sandbox.Config{PublicURL: url})
+	cfg.PublicURL = url
+	srv, err := sandbox.New(cfg)
 	if err != nil {
 		t.Fatalf("sandbox: %v", err)
 	}

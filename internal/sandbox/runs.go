@@ -1,0 +1,85 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// runTracker owns the built-in consumer's runs (POST …/run): it bounds how
+// many are in flight across the sandbox (Limits.MaxRuns) and lets
+// Server.Close wait for every one to end, so none outlives the server.
+type runTracker struct {
+	mu     sync.Mutex
+	active int
+	closed bool
+	wg     sync.WaitGroup
+}
+
+var (
+	errTooManyRuns  = errors.New("too many scenario runs in flight; try again when one ends")
+	errRunning      = errors.New("a run is already in flight in this session; wait for it to end")
+	errSessionGone  = errors.New("the session was removed")
+	errShuttingDown = errors.New("the sandbox is shutting down")
+)
+
+// start runs fn in a goroutine the tracker owns, with a context derived
+// from the server's lifetime and the session's (cancelled by Server.Close
+// and by the session's close), or says why it cannot.
+func (s *Server) startRun(ss *Session, fn func(ctx context.Context)) error {
+	t := &s.runs
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed || s.ctx.Err() != nil {
+		return errShuttingDown
+	}
+	ss.runMu.Lock()
+	defer ss.runMu.Unlock()
+	switch {
+	case ss.closed:
+		return errSessionGone
+	case ss.runCancel != nil:
+		return errRunning
+	case t.active >= s.cfg.Limits.MaxRuns:
+		return errTooManyRuns
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, RunTimeout)
+	ss.runCancel = cancel
+	t.active++
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		defer func() {
+			cancel()
+			ss.runMu.Lock()
+			ss.runCancel = nil
+			ss.runMu.Unlock()
+			t.mu.Lock()
+			t.active--
+			t.mu.Unlock()
+		}()
+		fn(ctx)
+	}()
+	return nil
+}
+
+// closeAndWait refuses new runs and waits for those in flight, whose
+// contexts the server's cancel has ended.
+func (t *runTracker) closeAndWait() {
+	t.mu.Lock()
+	t.closed = true
+	t.mu.Unlock()
+	t.wg.Wait()
+}
+
+// close tears the session down: its run, if one is in flight, is
+// cancelled and no new one starts. DeleteSession calls it for the session
+// it removes or replaces; so must anything else that removes a session.
+func (ss *Session) close() {
+	ss.runMu.Lock()
+	defer ss.runMu.Unlock()
+	ss.closed = true
+	if ss.runCancel != nil {
+		ss.runCancel()
+	}
+}
