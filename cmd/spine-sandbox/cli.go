@@ -265,6 +265,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    srv.Limits().MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	ss, _ := srv.Session(sandbox.DefaultSession)
@@ -321,6 +322,7 @@ func limitFlags(fs *flag.FlagSet, l *sandbox.Limits) {
 	fs.IntVar(&l.MaxSlotsTotal, "max-slots-total", d.MaxSlotsTotal, "slots of all open sessions together; a create past it answers 429")
 	fs.IntVar(&l.JournalHops, "journal-hops", d.JournalHops, "hops each session's journal keeps (oldest dropped first)")
 	fs.Int64Var(&l.JournalBytes, "journal-bytes", d.JournalBytes, "bytes each session's journal keeps (oldest dropped first)")
+	fs.IntVar(&l.MaxHeaderBytes, "max-header-bytes", d.MaxHeaderBytes, "largest request header block the listener reads (431 above)")
 	fs.IntVar(&l.BodyKept, "body-kept", d.BodyKept, "bytes of each request and response body a journal hop keeps")
 	fs.IntVar(&l.HeaderKept, "header-kept", d.HeaderKept, "bytes of each hop's request and response headers the journal keeps")
 	fs.IntVar(&l.TraceIDWindow, "trace-id-window", d.TraceIDWindow, "Ssp-TraceIDs each session remembers for the reuse check")

@@ -124,6 +124,16 @@ func TestServeStartsPrintsURLsAndShutsDown(t *testing.T) {
 	assert.NilError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, resp.StatusCode, 200, "health status")
+	// A 1 MB header is refused by the listener (issue 13: 300 such PDS
+	// reads once kept 480 MB in the journal).
+	req, err := http.NewRequest("GET", "http://"+addr+"/personal-demographics/FHIR/R4/Patient/9693632109", nil)
+	assert.NilError(t, err)
+	req.Header.Set("X-Request-ID", "60E0B220-8136-4CA5-AE46-1D97EF59D068")
+	req.Header.Set("X-Padding", strings.Repeat("a", 1<<20))
+	resp, err = http.DefaultClient.Do(req)
+	assert.NilError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, resp.StatusCode, http.StatusRequestHeaderFieldsTooLarge, "a 1 MB header")
 	for _, want := range []string{"/personal-demographics/FHIR/R4", "/spine-directory/FHIR/R4", "/ssp/", "/provider", "/_admin/health"} {
 		assert.Contains(t, out.String(), "http://127.0.0.1:1"+want, "printed base URLs")
 	}

@@ -35,6 +35,10 @@ type Limits struct {
 	// hops go first and the journal says how many were dropped.
 	JournalHops  int
 	JournalBytes int64
+	// MaxHeaderBytes bounds a request's header block (the listener answers
+	// 431 above it, before any handler runs). GP Connect's headers with
+	// their JWT are a few KiB.
+	MaxHeaderBytes int
 	// BodyKept is how much of each request and response body a hop keeps;
 	// HeaderKept how much of its request and response headers.
 	BodyKept   int
@@ -61,6 +65,7 @@ var DefaultLimits = Limits{
 	MaxSlotsTotal:       1_000_000,
 	JournalHops:         5000,
 	JournalBytes:        8 << 20,
+	MaxHeaderBytes:      64 << 10,
 	BodyKept:            64 << 10,
 	HeaderKept:          16 << 10,
 	TraceIDWindow:       10_000,
@@ -99,6 +104,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.JournalBytes <= 0 {
 		l.JournalBytes = d.JournalBytes
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = d.MaxHeaderBytes
 	}
 	if l.BodyKept <= 0 {
 		l.BodyKept = d.BodyKept
