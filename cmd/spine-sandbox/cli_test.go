@@ -105,21 +105,8 @@ func (s *syncBuffer) String() string {
 
 func TestServeStartsPrintsURLsAndShutsDown(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- mainContext(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--public-url", "http://127.0.0.1:1"}, noenv, &out, &errb, ready)
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case code := <-done:
-		t.Fatalf("serve exited early with %d: %s", code, errb.String())
-	case <-time.After(5 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	sv := startServe(t, noenv, "--addr", "127.0.0.1:0", "--public-url", "http://127.0.0.1:1")
+	addr, out := sv.addr, sv.out
 	resp, err := http.Get("http://" + addr + "/_admin/health")
 	assert.NilError(t, err)
 	resp.Body.Close()
@@ -137,13 +124,7 @@ func TestServeStartsPrintsURLsAndShutsDown(t *testing.T) {
 	for _, want := range []string{"/personal-demographics/FHIR/R4", "/spine-directory/FHIR/R4", "/ssp/", "/provider", "/_admin/health"} {
 		assert.Contains(t, out.String(), "http://127.0.0.1:1"+want, "printed base URLs")
 	}
-	cancel()
-	select {
-	case code := <-done:
-		assert.Equal(t, code, 0, "exit code after shutdown")
-	case <-time.After(5 * time.Second):
-		t.Fatal("serve did not shut down")
-	}
+	assert.Equal(t, sv.exit(t), 0, "exit code after shutdown")
 	if !strings.Contains(out.String(), "shutting down") {
 		t.Errorf("no shutdown message in %q", out.String())
 	}
@@ -264,22 +245,8 @@ func TestParseServeUpstreams(t *testing.T) {
 // never ends, gave up after 5 s and serve exited 1.
 func TestServeShutsDownWithAnEventStreamOpen(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan string, 1)
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- mainContext(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--shutdown-grace", "20s"}, noenv, &out, &errb, ready)
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case code := <-done:
-		t.Fatalf("serve exited early with %d: %s", code, errb.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	sv := startServe(t, noenv, "--addr", "127.0.0.1:0", "--shutdown-grace", "20s")
+	addr := sv.addr
 	// The stream is open once its first bytes (the status line) arrived.
 	reqCtx, reqCancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer reqCancel()
@@ -295,13 +262,7 @@ func TestServeShutsDownWithAnEventStreamOpen(t *testing.T) {
 	}()
 
 	began := time.Now()
-	cancel()
-	select {
-	case code := <-done:
-		assert.Equal(t, code, 0, "exit code: "+errb.String())
-	case <-time.After(60 * time.Second): // the grace; a generous bound, not a timing assertion
-		t.Fatal("serve did not exit within the shutdown grace")
-	}
+	assert.Equal(t, sv.exit(t), 0, "exit code: "+sv.errb.String())
 	select {
 	case <-streamEnded:
 	case <-time.After(30 * time.Second):
@@ -315,23 +276,10 @@ func TestServeShutsDownWithAnEventStreamOpen(t *testing.T) {
 func TestServeWithAdminToken(t *testing.T) {
 	t.Parallel()
 	const tok = "0123456789abcdef0123456789abcdef"
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- mainContext(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, func(k string) string {
-			return map[string]string{"SPINE_SANDBOX_ADMIN_TOKEN": tok}[k]
-		}, &out, &errb, ready)
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case code := <-done:
-		t.Fatalf("serve exited early with %d: %s", code, errb.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	sv := startServe(t, func(k string) string {
+		return map[string]string{"SPINE_SANDBOX_ADMIN_TOKEN": tok}[k]
+	}, "--addr", "127.0.0.1:0")
+	addr := sv.addr
 	tests := []struct {
 		name, path, auth string
 		status           int
@@ -350,12 +298,50 @@ func TestServeWithAdminToken(t *testing.T) {
 		resp.Body.Close()
 		assert.Equal(t, resp.StatusCode, tt.status, tt.name)
 	}
-	assert.Contains(t, out.String(), "/?token=<token>", "printed how to open the UI")
-	cancel()
+	assert.Contains(t, sv.out.String(), "/?token=<token>", "printed how to open the UI")
+	assert.Equal(t, sv.exit(t), 0, "exit code")
+}
+
+// served is a `serve` started by startServe.
+type served struct {
+	addr      string
+	out, errb *syncBuffer
+	cancel    context.CancelFunc // the signal
+	done      chan int           // its exit code
+}
+
+// startServe runs `serve args` with getenv until it listens, and returns
+// it; the test sends the signal with cancel and reads the exit code from
+// done (t.Cleanup sends it in any case).
+func startServe(t *testing.T, getenv func(string) string, args ...string) *served {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	sv := &served{out: &syncBuffer{}, errb: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	ready := make(chan string, 1)
+	go func() {
+		sv.done <- mainContext(ctx, append([]string{"serve"}, args...), getenv, sv.out, sv.errb, ready)
+	}()
 	select {
-	case code := <-done:
-		assert.Equal(t, code, 0, "exit code")
+	case sv.addr = <-ready:
+	case code := <-sv.done:
+		t.Fatalf("serve exited early with %d: %s", code, sv.errb.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	return sv
+}
+
+// exit signals serve and returns its exit code, failing the test when it
+// does not end within a generous bound (not a timing assertion).
+func (sv *served) exit(t *testing.T) int {
+	t.Helper()
+	sv.cancel()
+	select {
+	case code := <-sv.done:
+		return code
 	case <-time.After(60 * time.Second):
 		t.Fatal("serve did not shut down")
+		return -1
 	}
 }
