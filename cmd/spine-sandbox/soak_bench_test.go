@@ -45,7 +45,7 @@ const (
 
 // BenchmarkSoak drives 100,000 mixed requests (SOAK_REQUESTS to change it)
 // at a `serve` process of its own over loopback — PDS traces, SDS lookups,
-// one-day slot searches through the SSP, and every 25th cycle a whole
+// one-week slot searches through the SSP, and every 25th cycle a whole
 // booking journey followed by a cancel (so slots never run out) — by four
 // consumers at once, while a fifth client pages through the journal. It
 // samples the server's VmRSS four times a second and fails when the peak
@@ -174,7 +174,7 @@ func soakWorker(ctx context.Context, cl *consumer.Client, w int, sent *atomic.In
 			return fmt.Errorf("worker %d cycle %d: sds: %w", w, cycle, err)
 		}
 		day := time.Now().AddDate(0, 0, 1+cycle%7)
-		if _, err := s.SearchSlots(ctx, tr.ODS, day, day.AddDate(0, 0, 1)); err != nil {
+		if _, err := s.SearchSlots(ctx, tr.ODS, day, day.AddDate(0, 0, 7)); err != nil {
 			return fmt.Errorf("worker %d cycle %d: slots: %w", w, cycle, err)
 		}
 		if cycle%25 != w {
