@@ -39,6 +39,7 @@ type Session struct {
 	ssp      http.Handler
 	provider http.Handler
 	ui       http.Handler
+	ldap     ldapState // party keys the session's LDAP MHS searches returned (ldap.go)
 }
 
 // URLs are the base URLs a consumer needs for one session.
