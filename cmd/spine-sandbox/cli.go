@@ -105,6 +105,7 @@ type serveConfig struct {
 	FixtureDir  string
 	Lenient     bool
 	Limits      sandbox.Limits
+	LDAPAddr    string // the SDS LDAP directory's address; "" for none
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -124,6 +125,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.StringVar(&c.FixtureDir, "fixtures-dir", def("SPINE_SANDBOX_FIXTURES", "fixtures"), "folder fault bodies given as fixture: are read from")
 	fs.BoolVar(&c.Lenient, "lenient", getenv("SPINE_SANDBOX_LENIENT") == "true", "record failed SSP checks and forward anyway")
 	limitFlags(fs, &c.Limits)
+	fs.StringVar(&c.LDAPAddr, "ldap-addr", def("SPINE_SANDBOX_LDAP_ADDR", "127.0.0.1:4389"), "SDS LDAP directory address (gpconnect-1.6.md §1.2a; \"\" turns it off; env SPINE_SANDBOX_LDAP_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -132,6 +134,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, fmt.Errorf("--addr %q: %v", c.Addr, err)
+	}
+	if _, _, err := net.SplitHostPort(c.LDAPAddr); err != nil && c.LDAPAddr != "" {
+		return c, fmt.Errorf("--ldap-addr %q: %v", c.LDAPAddr, err)
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
@@ -181,6 +186,12 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 	fmt.Fprintf(stdout, "spine-sandbox listening on %s (scenario %q%s)\n", ln.Addr(), name, map[bool]string{true: ", lenient"}[c.Lenient])
 	fmt.Fprintf(stdout, "  PDS       %s\n  SDS       %s\n  SSP       %s\n  provider  %s\n  admin     %s/_admin/sessions\n  health    %s/_admin/health\n  sessions  %s/s/{id}/...\n",
 		u.PDS, u.SDS, u.SSP, u.Provider, c.PublicURL, c.PublicURL, c.PublicURL)
+	stopLDAP, err := serveLDAP(srv, c.LDAPAddr, logger, stdout)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopLDAP()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	if ready != nil {

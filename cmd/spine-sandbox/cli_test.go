@@ -109,7 +109,7 @@ func TestServeStartsPrintsURLsAndShutsDown(t *testing.T) {
 	var out, errb syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- mainContext(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--public-url", "http://127.0.0.1:1"}, noenv, &out, &errb, ready)
+		done <- mainContext(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--public-url", "http://127.0.0.1:1", "--ldap-addr", "127.0.0.1:0"}, noenv, &out, &errb, ready)
 	}()
 	var addr string
 	select {
@@ -164,7 +164,7 @@ func BenchmarkStartup(b *testing.B) {
 		ready := make(chan string, 1)
 		done := make(chan int, 1)
 		go func() {
-			done <- mainContext(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, noenv, &bytes.Buffer{}, &bytes.Buffer{}, ready)
+			done <- mainContext(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--ldap-addr", ""}, noenv, &bytes.Buffer{}, &bytes.Buffer{}, ready)
 		}()
 		<-ready
 		cancel()
