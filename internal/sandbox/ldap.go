@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/mocks/sdsldap"
@@ -36,6 +38,17 @@ func (s *Server) LDAPDirectory(id string) (sdsldap.Directory, bool) {
 		return sdsldap.Directory{}, false
 	}
 	return sdsldap.Directory{World: ss.World, Fault: ss.ldapFault, Observe: ss.recordLDAP}, true
+}
+
+// LDAPURL is the LDAP URL (RFC 4516) a consumer uses for the session's
+// directory served at addr: the base DN and, for a session other than the
+// default, the bindname extension cn=<id> to bind with (no password).
+func (ss *Session) LDAPURL(addr string) string {
+	u := "ldap://" + addr + "/" + sdsldap.BaseDN
+	if ss.ID != DefaultSession {
+		u += "????bindname=" + url.QueryEscape("cn="+ss.ID)
+	}
+	return u
 }
 
 // ldapHopName names an LDAP search in the journal and in a scenario's
@@ -80,35 +93,13 @@ func ldapResult(status int) uint16 {
 	return ldap.LDAPResultOther
 }
 
-// httpStatuses give an LDAP result the status the journal records, so
-// reports and the live diagram (green below 400) read an LDAP hop as they
-// read an HTTP one; the LDAP code itself is in Code and the Ldap-Result
-// response header. Success is 200; a result not listed is 500.
-var httpStatuses = map[uint16]int{
-	ldap.LDAPResultSuccess:                  http.StatusOK,
-	ldap.LDAPResultSizeLimitExceeded:        http.StatusBadRequest,
-	ldap.LDAPResultProtocolError:            http.StatusBadRequest,
-	ldap.LDAPResultInvalidDNSyntax:          http.StatusBadRequest,
-	ldap.LDAPResultUnwillingToPerform:       http.StatusBadRequest,
-	ldap.LDAPResultInsufficientAccessRights: http.StatusForbidden,
-	ldap.LDAPResultNoSuchObject:             http.StatusNotFound,
-	ldap.LDAPResultBusy:                     http.StatusTooManyRequests,
-	ldap.LDAPResultUnavailable:              http.StatusServiceUnavailable,
-	ldap.LDAPResultTimeLimitExceeded:        http.StatusGatewayTimeout,
-}
-
-// LDAPStatus is the journal status of an LDAP result (httpStatuses).
-func LDAPStatus(code uint16) int {
-	if st, ok := httpStatuses[code]; ok {
-		return st
-	}
-	return http.StatusInternalServerError
-}
-
 // recordLDAP appends one LDAP search to the session's journal: the
 // consumer→SDS hop of step 2a/2b (MHS query) or 2c/2d (AS query), the
 // request as an LDAP URL (RFC 4516) and as text, the entries as LDIF, the
 // result code, and the §1.2a conformance verdicts on the filter.
+// The status is gpc.LDAPStatus's, so reports and the live diagram read
+// it as they read an HTTP hop; the LDAP result itself is in Code and the
+// Ldap-Result response header.
 func (ss *Session) recordLDAP(q sdsldap.Search) {
 	name := ldapHopName(q.Kind)
 	step, reply := "2a", "2b"
@@ -147,7 +138,7 @@ func (ss *Session) recordLDAP(q sdsldap.Search) {
 		ss.Journal.Append(h)
 		return
 	}
-	h.Status = LDAPStatus(q.Result)
+	h.Status = gpc.LDAPStatus(q.Result)
 	h.ResponseHeader = http.Header{"Ldap-Result": {result}}
 	body := sdsldap.LDIF(q.Entries)
 	if body != "" {

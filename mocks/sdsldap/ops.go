@@ -110,12 +110,14 @@ func (c *conn) search(id int64, req *ber.Packet) error {
 		rec.Result, rec.Diagnostic = err.Code, err.Diagnostic
 		return c.writeResult(id, ldap.ApplicationSearchResultDone, err)
 	}
-	defer func() {
+	// The journal is told before the result goes out, so a client that
+	// acts on the result finds the search already recorded.
+	observe := func() {
 		rec.Duration = time.Since(began)
 		if dir.Observe != nil {
 			dir.Observe(rec)
 		}
-	}()
+	}
 	var f *Fault
 	if dir.Fault != nil {
 		f = dir.Fault(rec.Kind)
@@ -124,10 +126,12 @@ func (c *conn) search(id int64, req *ber.Packet) error {
 		rec.Fault = f.Describe
 		if !c.hold(f.Delay) || f.Drop {
 			rec.Dropped = true
+			observe()
 			return errDrop
 		}
 		if f.Result != ldap.LDAPResultSuccess {
 			rec.Result, rec.Diagnostic = f.Result, "injected by the scenario: "+f.Describe
+			observe()
 			return c.writeResult(id, ldap.ApplicationSearchResultDone, &Error{Code: f.Result, Diagnostic: rec.Diagnostic})
 		}
 	}
@@ -135,16 +139,15 @@ func (c *conn) search(id int64, req *ber.Packet) error {
 	for _, e := range found {
 		if werr := c.write(id, entryPacket(e)); werr != nil {
 			rec.Dropped = true
+			observe()
 			return werr
 		}
 		rec.Entries = append(rec.Entries, e)
 	}
-	if err != nil {
-		e, _ := err.(*Error)
-		if e != nil {
-			rec.Result, rec.Diagnostic = e.Code, e.Diagnostic
-		}
+	if e, ok := err.(*Error); ok {
+		rec.Result, rec.Diagnostic = e.Code, e.Diagnostic
 	}
+	observe()
 	return c.writeResult(id, ldap.ApplicationSearchResultDone, err)
 }
 
