@@ -147,6 +147,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 
 func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready chan<- string) error {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var ldapAddr string // set by serveLDAP before the first request
 	cfg := sandbox.Config{
 		PublicURL:   c.PublicURL,
 		Lenient:     c.Lenient,
@@ -156,7 +157,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 		Logger:      logger,
 		UI:          webui.Handler(),
 		Verdict:     runner.AdminVerdict(c.FixtureDir),
-		Run:         runner.RunSession,
+		Run:         runLDAPAware(&ldapAddr),
 	}
 	if c.Scenario != "" {
 		sc, err := scenario.LoadFile(c.Scenario)
@@ -186,7 +187,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 	fmt.Fprintf(stdout, "spine-sandbox listening on %s (scenario %q%s)\n", ln.Addr(), name, map[bool]string{true: ", lenient"}[c.Lenient])
 	fmt.Fprintf(stdout, "  PDS       %s\n  SDS       %s\n  SSP       %s\n  provider  %s\n  admin     %s/_admin/sessions\n  health    %s/_admin/health\n  sessions  %s/s/{id}/...\n",
 		u.PDS, u.SDS, u.SSP, u.Provider, c.PublicURL, c.PublicURL, c.PublicURL)
-	stopLDAP, err := serveLDAP(srv, c.LDAPAddr, logger, stdout)
+	stopLDAP, err := serveLDAP(srv, c.LDAPAddr, &ldapAddr, logger, stdout)
 	if err != nil {
 		ln.Close()
 		return err

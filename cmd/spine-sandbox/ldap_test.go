@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
+	"net/url"
+	"os"
 	"regexp"
 	"testing"
 	"time"
@@ -11,6 +14,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
+	"github.com/spine-sandbox/spine-sandbox/internal/sandbox/sandboxtest"
 )
 
 func TestParseServeLDAPAddr(t *testing.T) {
@@ -76,4 +80,27 @@ func TestServeLDAP(t *testing.T) {
 		nc.Close()
 		t.Error("the LDAP listener still accepts after shutdown")
 	}
+}
+
+// TestRunLDAPAware: the admin API's run (the live diagram's "Run
+// scenario") of a run.sds: ldap scenario uses serve's LDAP directory.
+func TestRunLDAPAware(t *testing.T) {
+	t.Parallel()
+	yaml, err := os.ReadFile("../../scenarios/ldap-happy-path.yaml")
+	assert.NilError(t, err)
+	sb := sandboxtest.Start(t, string(yaml))
+	u, err := url.Parse(sb.LDAP(t))
+	assert.NilError(t, err)
+	addr := u.Host
+	assert.NilError(t, runLDAPAware(&addr)(context.Background(), sb.Session))
+	var got []string
+	for _, h := range sb.Hops() {
+		got = append(got, fmt.Sprintf("%s %d", h.Name, h.Status))
+	}
+	assert.Equal(t, got[1], "sds.ldap mhs 200", "first lookup over LDAP")
+	assert.Equal(t, got[len(got)-1], "ssp.book appointment 201", "booked")
+
+	none := ""
+	err = runLDAPAware(&none)(context.Background(), sb.Session)
+	assert.Contains(t, fmt.Sprint(err), "run.sds: ldap needs the sandbox's SDS LDAP directory", "without a directory")
 }
