@@ -56,8 +56,12 @@ func entries(w *world.World) []entry {
 	}
 	for _, p := range w.Practices() {
 		root := w.ServiceRoot(p)
+		host := ""
+		if u, err := url.Parse(root); err == nil {
+			host = u.Hostname()
+		}
 		for _, in := range p.Interactions {
-			out = append(out, mhsEntry(p, in, root))
+			out = append(out, mhsEntry(p, in, root, host))
 		}
 		// A practice has no supplier of its own in the world, so its
 		// manufacturing organisation is the practice itself, as in the
@@ -79,20 +83,21 @@ func entries(w *world.World) []entry {
 // mhsEntry is a practice's MHS record for one interaction: the endpoint the
 // FHIR SDS hands out as Endpoint.address, its host, the party key, and the
 // MHS id the FHIR SDS gives as the Endpoint's nhsMhsId identifier.
-func mhsEntry(p world.Practice, in gpc.Interaction, root string) entry {
+func mhsEntry(p world.Practice, in gpc.Interaction, root, host string) entry {
 	id := world.MHSID(p.ODS, in)
-	attrs := []attr{
-		{"objectClass", []string{"top", classMHS}},
-		{"uniqueIdentifier", []string{id}},
-		{"nhsIDCode", []string{p.ODS}},
-		{"nhsMhsSvcIA", []string{string(in)}},
-		{"nhsMhsEndPoint", []string{root}},
-	}
+	attrs := make([]attr, 0, 9)
+	attrs = append(attrs,
+		attr{"objectClass", []string{"top", classMHS}},
+		attr{"uniqueIdentifier", []string{id}},
+		attr{"nhsIDCode", []string{p.ODS}},
+		attr{"nhsMhsSvcIA", []string{string(in)}},
+		attr{"nhsMhsEndPoint", []string{root}},
+	)
 	if p.PartyKey != "" {
 		attrs = append(attrs, attr{"nhsMhsPartyKey", []string{p.PartyKey}})
 	}
-	if u, err := url.Parse(root); err == nil && u.Hostname() != "" {
-		attrs = append(attrs, attr{"nhsMhsFQDN", []string{u.Hostname()}})
+	if host != "" {
+		attrs = append(attrs, attr{"nhsMhsFQDN", []string{host}})
 	}
 	attrs = append(attrs, attr{"nhsMhsCPAId", []string{id}}, attr{"nhsMHSId", []string{id}})
 	return entry{dn: "uniqueIdentifier=" + id + "," + BaseDN, attrs: attrs}

@@ -59,13 +59,19 @@ func match(e *entry, f *ber.Packet, depth int) (bool, error) {
 			return false, resultError(ldap.LDAPResultProtocolError, "malformed attribute value assertion")
 		}
 		values, _ := e.get(packetString(f.Children[0]))
-		want := strings.ToLower(packetString(f.Children[1]))
+		want := packetString(f.Children[1])
+		if f.Tag == ldap.FilterEqualityMatch || f.Tag == ldap.FilterApproxMatch {
+			for _, v := range values {
+				if strings.EqualFold(v, want) {
+					return true, nil
+				}
+			}
+			return false, nil
+		}
+		want = strings.ToLower(want)
 		for _, v := range values {
 			v = strings.ToLower(v)
-			switch {
-			case f.Tag == ldap.FilterGreaterOrEqual && v >= want,
-				f.Tag == ldap.FilterLessOrEqual && v <= want,
-				(f.Tag == ldap.FilterEqualityMatch || f.Tag == ldap.FilterApproxMatch) && v == want:
+			if f.Tag == ldap.FilterGreaterOrEqual && v >= want || f.Tag == ldap.FilterLessOrEqual && v <= want {
 				return true, nil
 			}
 		}

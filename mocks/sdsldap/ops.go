@@ -176,19 +176,18 @@ func (s *Server) find(dir Directory, r *searchRequest) ([]Entry, error) {
 		return nil, resultError(ldap.LDAPResultInvalidDNSyntax, "base DN %q: %v", r.base, err)
 	}
 	all := entries(dir.World)
-	var baseExists bool
-	for _, e := range all {
-		dn, _ := ldap.ParseDN(e.dn)
-		if dn.EqualFold(base) {
-			baseExists = true
-			break
-		}
+	// The containers are the usual bases; any other is looked for among
+	// the entries (parsing every DN is what a search costs most).
+	baseExists := base.EqualFold(rootDN) || base.EqualFold(servicesDN)
+	for i := 0; i < len(all) && !baseExists; i++ {
+		dn, _ := ldap.ParseDN(all[i].dn)
+		baseExists = dn.EqualFold(base)
 	}
 	if !baseExists {
 		matched := ""
-		if root, _ := ldap.ParseDN(BaseDN); root.AncestorOfFold(base) {
+		if servicesDN.AncestorOfFold(base) {
 			matched = BaseDN
-		} else if nhs, _ := ldap.ParseDN("o=nhs"); nhs.AncestorOfFold(base) {
+		} else if rootDN.AncestorOfFold(base) {
 			matched = "o=nhs"
 		}
 		return nil, &Error{Code: ldap.LDAPResultNoSuchObject, MatchedDN: matched, Diagnostic: fmt.Sprintf("no entry %q: the services are under %s", r.base, BaseDN)}
@@ -200,15 +199,14 @@ func (s *Server) find(dir Directory, r *searchRequest) ([]Entry, error) {
 	var out []Entry
 	for i := range all {
 		e := &all[i]
-		dn, _ := ldap.ParseDN(e.dn)
-		if !inScope(base, dn, r.scope) {
-			continue
-		}
 		ok, err := match(e, r.filter, 0)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
+			continue
+		}
+		if dn, _ := ldap.ParseDN(e.dn); !inScope(base, dn, r.scope) {
 			continue
 		}
 		if int64(len(out)) >= limit {
@@ -218,6 +216,12 @@ func (s *Server) find(dir Directory, r *searchRequest) ([]Entry, error) {
 	}
 	return out, nil
 }
+
+// The two containers' DNs, parsed once.
+var (
+	rootDN, _     = ldap.ParseDN("o=nhs")
+	servicesDN, _ = ldap.ParseDN(BaseDN)
+)
 
 func inScope(base, dn *ldap.DN, scope int64) bool {
 	switch scope {
