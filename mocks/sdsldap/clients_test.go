@@ -56,6 +56,12 @@ func TestLdapsearch(t *testing.T) {
 			}
 		})
 	}
+	t.Run("-D cn=<session> selects the session", func(t *testing.T) {
+		out, err := exec.Command(bin, "-x", "-H", "ldap://"+addr, "-D", "cn=other", "-b", base, "(objectClass=nhsAs)", "uniqueIdentifier").CombinedOutput()
+		assert.NilError(t, err)
+		assert.Contains(t, string(out), "uniqueIdentifier: 222222222222\n", "session other's provider ASID")
+		assert.Contains(t, string(out), "# numEntries: 2\n", "session other's AS records")
+	})
 	t.Run("a bind with a password is refused", func(t *testing.T) {
 		out, err := exec.Command(bin, "-x", "-H", "ldap://"+addr, "-D", "cn=default", "-w", "secret", "-b", base, "(objectClass=nhsAs)").CombinedOutput()
 		if err == nil {
