@@ -251,9 +251,15 @@ func (s *Server) start(nc net.Conn) {
 		return
 	}
 	if len(s.conns) >= s.cfg.MaxConns {
+		// Told on a goroutine of its own (at most 1s, the notice's write
+		// deadline) so a client that reads nothing cannot stall Accept.
+		s.wg.Add(1)
 		s.mu.Unlock()
-		c.notice(ldap.LDAPResultBusy, "too many connections")
-		nc.Close()
+		go func() {
+			defer s.wg.Done()
+			c.notice(ldap.LDAPResultBusy, "too many connections")
+			nc.Close()
+		}()
 		return
 	}
 	s.conns[c] = struct{}{}
