@@ -3,8 +3,16 @@ module github.com/spine-sandbox/spine-sandbox
 go 1.26.8
 
 require (
+	github.com/go-asn1-ber/asn1-ber v1.5.8
+	github.com/go-ldap/ldap/v3 v3.4.15
 	github.com/gorilla/mux v1.8.1
 	github.com/nsf/jsondiff v0.0.0-20260207060731-8e8d90c4c0ac
 	github.com/samply/golang-fhir-models/fhir-models v0.3.2
 	gopkg.in/yaml.v3 v3.0.1
+)
+
+require (
+	github.com/Azure/go-ntlmssp v0.1.1 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	golang.org/x/crypto v0.54.0 // indirect
 )

@@ -118,7 +118,7 @@ func parseConfig(args []string, getenv func(string) string, readFile func(string
 	var from, to, given, prefix string
 	fs.String("config", "", "YAML or JSON file with the settings below")
 	fs.StringVar(&o.PDS, "pds", o.PDS, "PDS FHIR R4 base URL")
-	fs.StringVar(&o.SDS, "sds", o.SDS, "SDS FHIR R4 base URL")
+	fs.StringVar(&o.SDS, "sds", o.SDS, "SDS FHIR R4 base URL, or the LDAP directory as ldap[s]://host:port (gpconnect-1.6.md §1.2a)")
 	fs.StringVar(&o.SSP, "ssp", o.SSP, "Spine Secure Proxy base URL")
 	fs.StringVar(&o.NHSNumber, "nhs-number", "", "the patient's NHS number")
 	fs.StringVar(&o.ODS, "ods", "", "book at this practice instead of the registered one")

@@ -116,6 +116,7 @@ type serveConfig struct {
 	// ShutdownGrace is how long requests in flight get to finish on
 	// SIGTERM or SIGINT.
 	ShutdownGrace time.Duration
+	LDAPAddr      string // the SDS LDAP directory's address; "" for none
 }
 
 // minTokenLength keeps admin tokens out of guessing range: 16 characters
@@ -197,6 +198,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.BoolVar(&c.InsecureAdmin, "insecure-admin", getenv("SPINE_SANDBOX_INSECURE_ADMIN") == "true", "serve the admin API without a token on a non-loopback --addr (anyone who reaches it can create, run and delete sessions)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long requests in flight get to finish on SIGTERM/SIGINT")
 	limitFlags(fs, &c.Limits)
+	fs.StringVar(&c.LDAPAddr, "ldap-addr", def("SPINE_SANDBOX_LDAP_ADDR", "127.0.0.1:4389"), "SDS LDAP directory address (gpconnect-1.6.md §1.2a; \"\" turns it off; env SPINE_SANDBOX_LDAP_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -219,6 +221,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	if c.ShutdownGrace <= 0 {
 		return c, fmt.Errorf("--shutdown-grace must be positive, got %v", c.ShutdownGrace)
 	}
+	if _, _, err := net.SplitHostPort(c.LDAPAddr); err != nil && c.LDAPAddr != "" {
+		return c, fmt.Errorf("--ldap-addr %q: %v", c.LDAPAddr, err)
+	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
 	}
@@ -228,6 +233,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 
 func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready chan<- string) error {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var ldapAddr string // set by serveLDAP before the first request
 	cfg := sandbox.Config{
 		PublicURL:   c.PublicURL,
 		Lenient:     c.Lenient,
@@ -239,7 +245,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 		Logger:      logger,
 		UI:          webui.Handler(),
 		Verdict:     runner.AdminVerdict(c.FixtureDir),
-		Run:         runner.RunSession,
+		Run:         runLDAPAware(&ldapAddr),
 	}
 	if c.Scenario != "" {
 		sc, err := scenario.LoadFileWith(c.Scenario, c.Limits.Scenario())
@@ -277,6 +283,12 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 	if c.AdminToken != "" {
 		fmt.Fprintf(stdout, "  the admin API needs \"Authorization: Bearer <token>\"; open the live UI once as %s/?token=<token>\n", c.PublicURL)
 	}
+	stopLDAP, err := serveLDAP(srv, c.LDAPAddr, &ldapAddr, logger, stdout)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopLDAP()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	if ready != nil {

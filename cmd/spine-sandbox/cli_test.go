@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -105,7 +106,7 @@ func (s *syncBuffer) String() string {
 
 func TestServeStartsPrintsURLsAndShutsDown(t *testing.T) {
 	t.Parallel()
-	sv := startServe(t, noenv, "--addr", "127.0.0.1:0", "--public-url", "http://127.0.0.1:1")
+	sv := startServe(t, noenv, "--addr", "127.0.0.1:0", "--public-url", "http://127.0.0.1:1", "--ldap-addr", "127.0.0.1:0")
 	addr, out := sv.addr, sv.out
 	resp, err := http.Get("http://" + addr + "/_admin/health")
 	assert.NilError(t, err)
@@ -156,7 +157,7 @@ func BenchmarkStartup(b *testing.B) {
 		ready := make(chan string, 1)
 		done := make(chan int, 1)
 		go func() {
-			done <- mainContext(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, noenv, &bytes.Buffer{}, &bytes.Buffer{}, ready)
+			done <- mainContext(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--ldap-addr", ""}, noenv, &bytes.Buffer{}, &bytes.Buffer{}, ready)
 		}()
 		<-ready
 		cancel()
@@ -312,9 +313,13 @@ type served struct {
 
 // startServe runs `serve args` with getenv until it listens, and returns
 // it; the test sends the signal with cancel and reads the exit code from
-// done (t.Cleanup sends it in any case).
+// done (t.Cleanup sends it in any case). The LDAP directory is off unless
+// args give --ldap-addr, so parallel tests never race for its port.
 func startServe(t *testing.T, getenv func(string) string, args ...string) *served {
 	t.Helper()
+	if !slices.Contains(args, "--ldap-addr") {
+		args = append(args, "--ldap-addr", "")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	sv := &served{out: &syncBuffer{}, errb: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}

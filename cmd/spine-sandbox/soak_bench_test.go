@@ -228,7 +228,7 @@ func startServeProcess(b *testing.B) (string, int) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	args := []string{"serve", "--addr", addr, "--scenarios-dir", "../../scenarios", "--fixtures-dir", "../../fixtures"}
+	args := []string{"serve", "--addr", addr, "--ldap-addr", "", "--scenarios-dir", "../../scenarios", "--fixtures-dir", "../../fixtures"}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), soakChild+"="+strings.Join(args, "\x1f"))
 	out, err := cmd.StdoutPipe()

@@ -113,8 +113,9 @@ var fhirRules = map[gpc.Interaction]string{
 }
 
 // Checks is the one table of every check, the JWT rules included (from
-// jwt.Rules). docs/conformance-checks.md is generated from it.
-var Checks = buildChecks()
+// jwt.Rules) and the SDS LDAP checks (ldap.go).
+// docs/conformance-checks.md is generated from it.
+var Checks = append(buildChecks(), ldapChecks()...)
 
 // sspHeader is the mock SSP's answer to a malformed Ssp-* header (its
 // checks.go: problem + "_HEADER_" + name, 400 invalid).

@@ -27,7 +27,7 @@ import (
 // Config is what a Client needs: where Spine is, and who the consumer is.
 type Config struct {
 	PDS string // PDS FHIR R4 base, e.g. .../personal-demographics/FHIR/R4
-	SDS string // SDS FHIR R4 base, e.g. .../spine-directory/FHIR/R4
+	SDS string // SDS FHIR R4 base, e.g. .../spine-directory/FHIR/R4, or SDS's LDAP directory as ldap[s]://host:port (sdsldap.go)
 	SSP string // SSP base; the service root is appended after it
 
 	ASID     string       // the consumer's own ASID (Ssp-From)

@@ -42,6 +42,17 @@ func (s *Session) Endpoint(ctx context.Context, ods string, interaction gpc.Inte
 	if ep, ok := s.endpoints[key]; ok {
 		return ep, nil
 	}
+	if t, ok, err := sdsLDAP(s.c.cfg.SDS); ok {
+		// An ldap:// or ldaps:// SDS: §1.2a's LDAP queries (sdsldap.go).
+		if err != nil {
+			return nil, err
+		}
+		ep, err := s.endpointLDAP(ctx, t, ods, interaction)
+		if err == nil {
+			s.endpoints[key] = ep
+		}
+		return ep, err
+	}
 	org := gpc.SystemODSCode + "|" + ods
 	var q Query
 	q.Add("organization", org)

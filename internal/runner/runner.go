@@ -81,6 +81,11 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) []Re
 	ts.Config.Handler = srv
 	ts.Start()
 	defer ts.Close()
+	// The SDS LDAP directory, for scenarios with run.sds: ldap.
+	if addr, stop, err := startLDAP(srv); err == nil {
+		defer stop()
+		ctx = WithLDAPAddr(ctx, addr)
+	}
 	// One transport for every consumer: the default keeps only two idle
 	// connections per host, which parallel scenarios would churn.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -137,6 +142,9 @@ func drive(ctx context.Context, ss *sandbox.Session, tr http.RoundTripper, sc *s
 		timeout = 10 * time.Second
 	}
 	u := ss.URLs()
+	if err := ldapSDS(ctx, ss, r, &u); err != nil {
+		return ran{}, err
+	}
 	var tamper *tamperer
 	if len(r.Tamper) > 0 {
 		tamper = newTamperer(tr, u.PDS, u.SDS, u.SSP, r.Tamper)

@@ -46,6 +46,7 @@ type Session struct {
 	ssp      http.Handler
 	provider http.Handler
 	ui       http.Handler
+	ldap     ldapState // party keys the session's LDAP MHS searches returned (ldap.go)
 
 	// runMu guards the session's built-in consumer run (runs.go).
 	runMu     sync.Mutex

@@ -137,7 +137,7 @@ func TestLoadProblems(t *testing.T) {
 		{"error outcome without hop", base + "expect:\n  outcome: {error: {status: 404}}\n",
 			[]Problem{{Line: 24, Column: 20, Message: `scenario.expect.outcome.error: missing required key "hop"`}}},
 		{"unknown step in sequence", base + "expect:\n  sequence: [pds.retrieve, pds.teleport]\n",
-			[]Problem{{Line: 24, Column: 28, Message: `scenario.expect.sequence[1]: unknown step "pds.teleport" (want pds.retrieve, pds.search, sds.endpoint, sds.device or provider.<interaction name> such as "provider.book appointment")`}}},
+			[]Problem{{Line: 24, Column: 28, Message: `scenario.expect.sequence[1]: unknown step "pds.teleport" (want pds.retrieve, pds.search, sds.endpoint, sds.device, sds.ldap mhs, sds.ldap as or provider.<interaction name> such as "provider.book appointment")`}}},
 		{"fixture path escaping fixtures/", base + "expect:\n  requests:\n    - {interaction: book appointment, body: ../secret.json}\n",
 			[]Problem{{Line: 25, Column: 45, Message: `scenario.expect.requests[0].body: fixture path "../secret.json" must be a clean relative path below fixtures/ (e.g. provider/book.json)`}}},
 		{"run to before from", base + "run: {nhs_number: \"9693632109\", from: +3d, to: +1d}\n",

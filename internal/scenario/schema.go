@@ -271,6 +271,10 @@ type Run struct {
 	// requests, so a scenario can prove what PDS, SDS, the SSP or the
 	// provider answer to a faulty request.
 	Tamper []Tamper `yaml:"tamper"`
+
+	// SDS is how the built-in consumer asks SDS: "fhir" (the FHIR API,
+	// the default) or "ldap" (gpconnect-1.6.md §1.2a's LDAP queries).
+	SDS Enum `yaml:"sds" enum:"fhir,ldap"`
 }
 
 // Tamper is one edit of the built-in consumer's requests to one hop, for

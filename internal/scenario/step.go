@@ -22,6 +22,10 @@ const (
 	StepPDSSearch   Step = "pds.search"   // GET /Patient?...
 	StepSDSEndpoint Step = "sds.endpoint" // GET /Endpoint?...
 	StepSDSDevice   Step = "sds.device"   // GET /Device?...
+	// The SDS LDAP searches (gpconnect-1.6.md §1.2a): the nhsMhs query
+	// (endpoint, party key) and the nhsAs query (ASID).
+	StepSDSLDAPMHS Step = "sds.ldap mhs"
+	StepSDSLDAPAS  Step = "sds.ldap as"
 )
 
 // ProviderStep is the step of a GP Connect interaction reaching the
@@ -33,7 +37,7 @@ func ProviderStep(in gpc.Interaction) Step {
 // Steps lists the whole vocabulary: the PDS and SDS steps, then one
 // provider step per GP Connect interaction in gpconnect-1.6.md §1.6 order.
 func Steps() []Step {
-	out := []Step{StepPDSRetrieve, StepPDSSearch, StepSDSEndpoint, StepSDSDevice}
+	out := []Step{StepPDSRetrieve, StepPDSSearch, StepSDSEndpoint, StepSDSDevice, StepSDSLDAPMHS, StepSDSLDAPAS}
 	for _, in := range gpc.Interactions {
 		out = append(out, ProviderStep(in.ID))
 	}
@@ -56,7 +60,7 @@ func (x *Step) decodeNode(d *decoder, n *yaml.Node, where string) {
 	}
 	st, ok := ParseStep(s)
 	if !ok {
-		d.errorf(n, "%s: unknown step %q (want pds.retrieve, pds.search, sds.endpoint, sds.device or provider.<interaction name> such as \"provider.book appointment\")", where, s)
+		d.errorf(n, "%s: unknown step %q (want pds.retrieve, pds.search, sds.endpoint, sds.device, sds.ldap mhs, sds.ldap as or provider.<interaction name> such as \"provider.book appointment\")", where, s)
 		return
 	}
 	*x = st
@@ -65,5 +69,5 @@ func (x *Step) decodeNode(d *decoder, n *yaml.Node, where string) {
 // hopInteractions are the names a pds or sds fault may narrow itself to.
 var hopInteractions = map[Hop][]string{
 	HopPDS: {"retrieve", "search"},
-	HopSDS: {"endpoint", "device"},
+	HopSDS: {"endpoint", "device", "ldap mhs", "ldap as"},
 }

@@ -301,7 +301,7 @@ expect:
 func TestSteps(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, ProviderStep(gpc.CreateAppointment), Step("provider.book appointment"), "provider step")
-	assert.Equal(t, len(Steps()), 4+len(gpc.Interactions), "vocabulary size")
+	assert.Equal(t, len(Steps()), 6+len(gpc.Interactions), "vocabulary size")
 	st, ok := ParseStep("provider.search  free slots")
 	assert.Equal(t, ok, true, "ParseStep ok")
 	assert.Equal(t, st, ProviderStep(gpc.SearchSlots), "ParseStep")
