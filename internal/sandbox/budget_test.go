@@ -150,7 +150,7 @@ func TestSessionCapBeforeWorld(t *testing.T) {
 // limit before its world is built, and deleting a session gives its slots
 // back (the default session's reset keeps its count).
 func TestSlotsAcrossSessions(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it measures the allocation of one request.
 	per := scenario.Default().SlotCount()
 	if per < 10 {
 		t.Fatalf("the built-in world counts %d slots; the test needs a real world", per)
