@@ -117,6 +117,11 @@ type serveConfig struct {
 	// SIGTERM or SIGINT.
 	ShutdownGrace time.Duration
 	LDAPAddr      string // the SDS LDAP directory's address; "" for none
+	// FollowClient (no --public-url) builds the URLs answering a request
+	// on the host it was addressed to; TrustForwarded reads that from
+	// X-Forwarded-Host and -Proto (origin.go in internal/sandbox).
+	FollowClient   bool
+	TrustForwarded bool
 }
 
 // minTokenLength keeps admin tokens out of guessing range: 16 characters
@@ -178,7 +183,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Addr, "addr", def("SPINE_SANDBOX_ADDR", "127.0.0.1:4000"), "listen address (env SPINE_SANDBOX_ADDR)")
-	fs.StringVar(&c.PublicURL, "public-url", getenv("SPINE_SANDBOX_PUBLIC_URL"), "base URL consumers use; service roots are built from it (default http://<addr>; env SPINE_SANDBOX_PUBLIC_URL)")
+	fs.StringVar(&c.PublicURL, "public-url", getenv("SPINE_SANDBOX_PUBLIC_URL"), "base URL consumers use; service roots are built from it (default: each request's Host, so any address the sandbox is reached on works; env SPINE_SANDBOX_PUBLIC_URL)")
 	fs.StringVar(&c.Scenario, "scenario", getenv("SPINE_SANDBOX_SCENARIO"), "scenario file for the default session (default: the built-in world)")
 	fs.StringVar(&c.ScenarioDir, "scenarios-dir", def("SPINE_SANDBOX_SCENARIOS", "scenarios"), "folder POST /_admin/sessions finds scenarios in by name")
 	fs.StringVar(&c.FixtureDir, "fixtures-dir", def("SPINE_SANDBOX_FIXTURES", "fixtures"), "folder fault bodies given as fixture: are read from")
@@ -199,6 +204,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long requests in flight get to finish on SIGTERM/SIGINT")
 	limitFlags(fs, &c.Limits)
 	fs.StringVar(&c.LDAPAddr, "ldap-addr", def("SPINE_SANDBOX_LDAP_ADDR", "127.0.0.1:4389"), "SDS LDAP directory address (gpconnect-1.6.md §1.2a; \"\" turns it off; env SPINE_SANDBOX_LDAP_ADDR)")
+	fs.BoolVar(&c.TrustForwarded, "trust-forwarded", getenv("SPINE_SANDBOX_TRUST_FORWARDED") == "true", "without --public-url, build URLs from X-Forwarded-Host and X-Forwarded-Proto when present (only behind a proxy that sets them; env SPINE_SANDBOX_TRUST_FORWARDED)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -225,6 +231,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		return c, fmt.Errorf("--ldap-addr %q: %v", c.LDAPAddr, err)
 	}
 	if c.PublicURL == "" {
+		// Each request's Host decides its URLs; the listen address serves
+		// a request without one.
+		c.FollowClient = true
 		c.PublicURL = "http://" + c.Addr
 	}
 	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
@@ -247,6 +256,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 		Verdict:     runner.AdminVerdict(c.FixtureDir),
 		Run:         runLDAPAware(&ldapAddr),
 	}
+	cfg.FollowClient, cfg.TrustForwarded = c.FollowClient, c.TrustForwarded
 	if c.Scenario != "" {
 		sc, err := scenario.LoadFileWith(c.Scenario, c.Limits.Scenario())
 		if err != nil {
