@@ -20,6 +20,7 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/runner"
 	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+	"github.com/spine-sandbox/spine-sandbox/internal/version"
 	"github.com/spine-sandbox/spine-sandbox/internal/webui"
 )
 
@@ -29,8 +30,9 @@ commands:
   serve   run the sandbox (PDS, SDS, SSP, provider, admin API) on one listener
   check   validate scenario files or folders: spine-sandbox check PATH...
   run     run scenarios and judge them: spine-sandbox run [--junit F] [--markdown F] [--json F] PATH...
+  health  exit 0 when a sandbox answers: spine-sandbox health [--url URL] (the image's HEALTHCHECK)
 
-run 'spine-sandbox <command> -h' for a command's flags
+run 'spine-sandbox <command> -h' for a command's flags; spine-sandbox --version for the build
 `
 
 // Main runs the command line args and returns the exit status: 0 on
@@ -79,6 +81,11 @@ func mainContext(ctx context.Context, args []string, getenv func(string) string,
 		return 0
 	case "run":
 		return runCommand(ctx, args[1:], stdout, stderr)
+	case "health":
+		return health(ctx, args[1:], getenv, stdout, stderr)
+	case "--version", "-version", "version":
+		fmt.Fprintln(stdout, version.String("spine-sandbox"))
+		return 0
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usageText)
 		return 0
