@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -67,14 +68,24 @@ func mainContext(ctx context.Context, args []string, getenv func(string) string,
 	case "check":
 		fs := flag.NewFlagSet("check", flag.ContinueOnError)
 		fs.SetOutput(stderr)
+		format := fs.String("format", "text", "text, or github: also print GitHub Actions ::error annotations (github.go)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return usageError(err, stderr)
 		}
 		if fs.NArg() == 0 {
-			fmt.Fprintln(stderr, "usage: spine-sandbox check PATH...")
+			fmt.Fprintln(stderr, "usage: spine-sandbox check [--format text|github] PATH...")
 			return 2
 		}
-		if err := scenario.Check(fs.Args(), stdout, conformance.ScenarioProblems); err != nil {
+		if err := validFormat(*format); err != nil {
+			return usageError(err, stderr)
+		}
+		out := stdout
+		var checked bytes.Buffer
+		if *format == "github" {
+			out = io.MultiWriter(stdout, &checked)
+			defer func() { checkAnnotations(checked.Bytes(), stdout) }()
+		}
+		if err := scenario.Check(fs.Args(), out, conformance.ScenarioProblems); err != nil {
 			fmt.Fprintln(stderr, "spine-sandbox check:", err)
 			return 1
 		}
