@@ -73,7 +73,7 @@ func mainContext(ctx context.Context, args []string, getenv func(string) string,
 			return usageError(err, stderr)
 		}
 		if fs.NArg() == 0 {
-			fmt.Fprintln(stderr, "usage: spine-sandbox check [--format text|github] PATH...")
+			fmt.Fprintln(stderr, "usage: spine-sandbox check PATH...\n       spine-sandbox check --format github PATH...   (also GitHub Actions ::error annotations)")
 			return 2
 		}
 		if err := validFormat(*format); err != nil {
