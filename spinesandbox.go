@@ -21,6 +21,8 @@ package spinesandbox
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -57,6 +59,7 @@ type options struct {
 	fixtureDir   string
 	lenient      bool
 	ldap         bool
+	tls          bool
 	upstreams    []string
 	// configure lets the repository's own tests set sandbox.Config fields
 	// no option exposes (internal/sandbox/sandboxtest).
@@ -113,6 +116,8 @@ type Sandbox struct {
 	ldap     *sdsldap.Server
 	ldapDone chan error
 
+	cert *x509.Certificate // with WithTLS (tls.go)
+
 	mu        sync.Mutex // guards closed and, across Reset, the session
 	closed    bool
 	closeErrs error
@@ -166,6 +171,16 @@ func New(opts ...Option) (*Sandbox, error) {
 		return nil, err
 	}
 	sb := &Sandbox{url: "http://" + ln.Addr().String(), ln: ln, sc: sc, fixtures: o.fixtureDir, served: make(chan error, 1)}
+	if o.tls {
+		cert, leaf, err := selfSigned()
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		sb.cert, sb.url = leaf, "https://"+ln.Addr().String()
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		sb.ln = ln
+	}
 	cfg.PublicURL = sb.url
 	sb.srv, err = sandbox.New(cfg)
 	if err != nil {
@@ -393,7 +408,8 @@ func (sb *Sandbox) Book(ctx context.Context, nhsNumber string) (*Booking, error)
 			OrgODS: me.ODS, OrgName: name, PractitionerID: "1",
 			SDSUserID: "UNK", Family: "Sandbox", Given: []string{"Sam"}, Prefix: []string{"Dr"},
 		},
-		Now: ss.World.Now,
+		Now:        ss.World.Now,
+		HTTPClient: sb.HTTPClient(),
 	})
 	if err != nil {
 		return nil, err

@@ -88,3 +88,28 @@ func TestOptions(t *testing.T) {
 	assert.NilError(t, sb.Close())
 	assert.NilError(t, sb.Close())
 }
+
+// TestTLS: WithTLS serves HTTPS on every URL, HTTPClient trusts it, a
+// client that does not refuses it, and the whole journey (the SSP
+// forwarding to the provider's https:// root in process) books.
+func TestTLS(t *testing.T) {
+	sb := spinesandbox.Start(t, spinesandbox.WithTLS())
+	if !strings.HasPrefix(sb.PDSURL(), "https://127.0.0.1:") || sb.Certificate() == nil {
+		t.Fatalf("PDS URL %q, certificate %v", sb.PDSURL(), sb.Certificate())
+	}
+	res, err := sb.HTTPClient().Get(sb.URL() + "/_admin/health")
+	assert.NilError(t, err)
+	res.Body.Close()
+	assert.Equal(t, res.StatusCode, 200, "health over TLS")
+	if _, err := http.Get(sb.URL() + "/_admin/health"); err == nil {
+		t.Error("a client that does not trust the sandbox's certificate got through")
+	}
+	b, err := sb.Book(context.Background(), "9693632109")
+	assert.NilError(t, err)
+	assert.Equal(t, b.ODS, "A20047", "booked at")
+	for _, h := range sb.Journal() {
+		if !strings.HasPrefix(h.URL, "https://") {
+			t.Errorf("hop %s at %s", h.Name, h.URL)
+		}
+	}
+}
