@@ -15,11 +15,16 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/consumer"
 	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
 	"github.com/spine-sandbox/spine-sandbox/internal/stu3"
+	"github.com/spine-sandbox/spine-sandbox/internal/version"
 )
 
 // Main runs the command and returns its exit code: 0 on success (for book:
 // only when booked), 1 on a runtime error, 2 on a usage error.
 func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version" || args[0] == "version") {
+		fmt.Fprintln(stdout, version.String("gpc-consumer"))
+		return 0
+	}
 	o, err := parseConfig(args, getenv, os.ReadFile)
 	if err != nil {
 		var u errUsage

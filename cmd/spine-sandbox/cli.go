@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -20,6 +21,7 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/runner"
 	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+	"github.com/spine-sandbox/spine-sandbox/internal/version"
 	"github.com/spine-sandbox/spine-sandbox/internal/webui"
 )
 
@@ -29,8 +31,9 @@ commands:
   serve   run the sandbox (PDS, SDS, SSP, provider, admin API) on one listener
   check   validate scenario files or folders: spine-sandbox check PATH...
   run     run scenarios and judge them: spine-sandbox run [--junit F] [--markdown F] [--json F] PATH...
+  health  exit 0 when a sandbox answers: spine-sandbox health [--url URL] (the image's HEALTHCHECK)
 
-run 'spine-sandbox <command> -h' for a command's flags
+run 'spine-sandbox <command> -h' for a command's flags; spine-sandbox --version for the build
 `
 
 // Main runs the command line args and returns the exit status: 0 on
@@ -65,20 +68,35 @@ func mainContext(ctx context.Context, args []string, getenv func(string) string,
 	case "check":
 		fs := flag.NewFlagSet("check", flag.ContinueOnError)
 		fs.SetOutput(stderr)
+		format := fs.String("format", "text", "text, or github: also print GitHub Actions ::error annotations (github.go)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return usageError(err, stderr)
 		}
 		if fs.NArg() == 0 {
-			fmt.Fprintln(stderr, "usage: spine-sandbox check PATH...")
+			fmt.Fprintln(stderr, "usage: spine-sandbox check PATH...\n       spine-sandbox check --format github PATH...   (also GitHub Actions ::error annotations)")
 			return 2
 		}
-		if err := scenario.Check(fs.Args(), stdout, conformance.ScenarioProblems); err != nil {
+		if err := validFormat(*format); err != nil {
+			return usageError(err, stderr)
+		}
+		out := stdout
+		var checked bytes.Buffer
+		if *format == "github" {
+			out = io.MultiWriter(stdout, &checked)
+			defer func() { checkAnnotations(checked.Bytes(), stdout) }()
+		}
+		if err := scenario.Check(fs.Args(), out, conformance.ScenarioProblems); err != nil {
 			fmt.Fprintln(stderr, "spine-sandbox check:", err)
 			return 1
 		}
 		return 0
 	case "run":
 		return runCommand(ctx, args[1:], stdout, stderr)
+	case "health":
+		return health(ctx, args[1:], getenv, stdout, stderr)
+	case "--version", "-version", "version":
+		fmt.Fprintln(stdout, version.String("spine-sandbox"))
+		return 0
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usageText)
 		return 0
@@ -117,6 +135,11 @@ type serveConfig struct {
 	// SIGTERM or SIGINT.
 	ShutdownGrace time.Duration
 	LDAPAddr      string // the SDS LDAP directory's address; "" for none
+	// FollowClient (no --public-url) builds the URLs answering a request
+	// on the host it was addressed to; TrustForwarded reads that from
+	// X-Forwarded-Host and -Proto (origin.go in internal/sandbox).
+	FollowClient   bool
+	TrustForwarded bool
 }
 
 // minTokenLength keeps admin tokens out of guessing range: 16 characters
@@ -178,7 +201,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Addr, "addr", def("SPINE_SANDBOX_ADDR", "127.0.0.1:4000"), "listen address (env SPINE_SANDBOX_ADDR)")
-	fs.StringVar(&c.PublicURL, "public-url", getenv("SPINE_SANDBOX_PUBLIC_URL"), "base URL consumers use; service roots are built from it (default http://<addr>; env SPINE_SANDBOX_PUBLIC_URL)")
+	fs.StringVar(&c.PublicURL, "public-url", getenv("SPINE_SANDBOX_PUBLIC_URL"), "base URL consumers use; service roots are built from it (default: each request's Host, so any address the sandbox is reached on works; env SPINE_SANDBOX_PUBLIC_URL)")
 	fs.StringVar(&c.Scenario, "scenario", getenv("SPINE_SANDBOX_SCENARIO"), "scenario file for the default session (default: the built-in world)")
 	fs.StringVar(&c.ScenarioDir, "scenarios-dir", def("SPINE_SANDBOX_SCENARIOS", "scenarios"), "folder POST /_admin/sessions finds scenarios in by name")
 	fs.StringVar(&c.FixtureDir, "fixtures-dir", def("SPINE_SANDBOX_FIXTURES", "fixtures"), "folder fault bodies given as fixture: are read from")
@@ -199,6 +222,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long requests in flight get to finish on SIGTERM/SIGINT")
 	limitFlags(fs, &c.Limits)
 	fs.StringVar(&c.LDAPAddr, "ldap-addr", def("SPINE_SANDBOX_LDAP_ADDR", "127.0.0.1:4389"), "SDS LDAP directory address (gpconnect-1.6.md §1.2a; \"\" turns it off; env SPINE_SANDBOX_LDAP_ADDR)")
+	fs.BoolVar(&c.TrustForwarded, "trust-forwarded", getenv("SPINE_SANDBOX_TRUST_FORWARDED") == "true", "without --public-url, build URLs from X-Forwarded-Host and X-Forwarded-Proto when present (only behind a proxy that sets them; env SPINE_SANDBOX_TRUST_FORWARDED)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -225,6 +249,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		return c, fmt.Errorf("--ldap-addr %q: %v", c.LDAPAddr, err)
 	}
 	if c.PublicURL == "" {
+		// Each request's Host decides its URLs; the listen address serves
+		// a request without one.
+		c.FollowClient = true
 		c.PublicURL = "http://" + c.Addr
 	}
 	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
@@ -247,6 +274,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 		Verdict:     runner.AdminVerdict(c.FixtureDir),
 		Run:         runLDAPAware(&ldapAddr),
 	}
+	cfg.FollowClient, cfg.TrustForwarded = c.FollowClient, c.TrustForwarded
 	if c.Scenario != "" {
 		sc, err := scenario.LoadFileWith(c.Scenario, c.Limits.Scenario())
 		if err != nil {

@@ -26,8 +26,9 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	jsonOut := fs.String("json", "", "write a JSON report with the full journal to FILE")
 	parallel := fs.Int("parallel", 0, "scenarios run at once (default GOMAXPROCS)")
 	fixtures := fs.String("fixtures", "fixtures", "folder expect.requests bodies and fault fixtures are read from")
+	format := fs.String("format", "text", "text, or github: also print GitHub Actions ::error annotations at each unmet expectation (github.go)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spine-sandbox run [--junit FILE] [--markdown FILE] [--json FILE] [--parallel N] [--fixtures DIR] PATH...")
+		fmt.Fprintln(stderr, "usage: spine-sandbox run [--junit FILE] [--markdown FILE] [--json FILE] [--parallel N] [--fixtures DIR] [--format text|github] PATH...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -36,6 +37,9 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if fs.NArg() == 0 {
 		fs.Usage()
 		return 2
+	}
+	if err := validFormat(*format); err != nil {
+		return usageError(err, stderr)
 	}
 	if *parallel < 0 {
 		fmt.Fprintln(stderr, "spine-sandbox run: --parallel must not be negative")
@@ -72,6 +76,9 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	results := runner.Run(ctx, scenarios, runner.Options{Parallel: *parallel, FixtureDir: *fixtures})
 	total := time.Since(started)
 	runner.Print(stdout, results, total)
+	if *format == "github" {
+		runAnnotations(results, stdout)
+	}
 	code := 0
 	for _, r := range results {
 		if !r.Passed {

@@ -96,10 +96,10 @@ func (ss *Session) Info() SessionInfo {
 	}
 }
 
-func (s *Server) listSessions(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 	out := []SessionInfo{}
 	for _, ss := range s.Sessions() {
-		out = append(out, ss.Info())
+		out = append(out, s.infoFor(r, ss))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -182,7 +182,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/_admin/sessions/"+ss.ID)
-	writeJSON(w, http.StatusCreated, ss.Info())
+	writeJSON(w, http.StatusCreated, s.infoFor(r, ss))
 }
 
 // writeLoadError answers a scenario's problems (file:line:column) with 422
@@ -243,7 +243,7 @@ func (s *Server) sessionOr404(w http.ResponseWriter, r *http.Request) (*Session,
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
 	if ss, ok := s.sessionOr404(w, r); ok {
-		writeJSON(w, http.StatusOK, ss.Info())
+		writeJSON(w, http.StatusOK, s.infoFor(r, ss))
 	}
 }
 

@@ -40,6 +40,14 @@ type Config struct {
 	// PublicURL is how consumers reach the sandbox (no trailing slash); the
 	// service roots SDS hands out are built from it.
 	PublicURL string
+	// FollowClient builds the URLs answering a request on the origin it
+	// was addressed to (its Host), PublicURL serving only requests without
+	// a usable one (origin.go); serve does so without --public-url.
+	FollowClient bool
+	// TrustForwarded, with FollowClient, takes the origin from
+	// X-Forwarded-Proto and X-Forwarded-Host when a request has them:
+	// only for a sandbox reachable solely through a proxy that sets them.
+	TrustForwarded bool
 	// Lenient makes every session record failed SSP checks and forward
 	// anyway, instead of answering as Spine would.
 	Lenient bool
@@ -292,6 +300,7 @@ func newID() string {
 
 // ServeHTTP routes a request to the admin API or to a session's services.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = s.withOrigin(r)
 	path := r.URL.Path
 	if s.uiLogin(w, r) {
 		return
@@ -341,7 +350,7 @@ type inProcess struct {
 var errNotOwnProvider = errors.New("spine-sandbox: on the sandbox itself the SSP forwards only to the session's own provider")
 
 func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != t.s.public.Scheme || req.URL.Host != t.s.public.Host {
+	if !t.s.ownOrigin(req.Context(), req.URL.Scheme, req.URL.Host) {
 		return t.s.network.RoundTrip(req)
 	}
 	if !underProvider(req.URL.Path, t.provider) || !underProvider(req.URL.EscapedPath(), t.provider) {
@@ -351,6 +360,8 @@ func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errNotOwnProvider
 	}
 	in := req.Clone(context.WithValue(req.Context(), inProcessKey{}, true))
+	// The provider sees the origin the SSP forwarded to (origin.go).
+	in = in.WithContext(context.WithValue(in.Context(), originKey{}, req.URL.Scheme+"://"+strings.ToLower(req.URL.Host)))
 	in.RequestURI = req.URL.RequestURI()
 	in.Host = req.URL.Host
 	in.RemoteAddr = "127.0.0.1:0"

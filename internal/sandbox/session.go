@@ -15,9 +15,6 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
-	"github.com/spine-sandbox/spine-sandbox/mocks/pds"
-	"github.com/spine-sandbox/spine-sandbox/mocks/provider"
-	"github.com/spine-sandbox/spine-sandbox/mocks/sds"
 	"github.com/spine-sandbox/spine-sandbox/mocks/ssp"
 )
 
@@ -47,6 +44,14 @@ type Session struct {
 	provider http.Handler
 	ui       http.Handler
 	ldap     ldapState // party keys the session's LDAP MHS searches returned (ldap.go)
+
+	// server, journey, mocks and views serve the session at the origins
+	// its clients use (origin.go).
+	server  *Server
+	journey *conformance.Journey
+	mocks   *mockSet
+	viewMu  sync.Mutex
+	views   map[string]*mockSet
 
 	// runMu guards the session's built-in consumer run (runs.go).
 	runMu     sync.Mutex
@@ -113,23 +118,10 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 	}
 	ss.World = world.New(data, ss.Base, clock)
 	ss.faults = newFaults(sc.Faults, s.cfg.FixtureDir)
-	// Conformance verdicts on the consumer's requests; in strict mode record
-	// answers those no mock enforces (strict.go).
-	journey := conformance.NewJourney(ss.World, s.cfg.Limits.TraceIDWindow)
-	judgeSSP := func(r *http.Request, body []byte) []journal.Verdict {
-		return conformance.SSPRequest(r, body, prefix+SSPPath, ss.World, journey)
-	}
-	ss.pds = ss.record(journal.Consumer, journal.PDS, scenario.HopPDS, pds.New(ss.World), headersOnly(conformance.PDS))
-	ss.sds = ss.record(journal.Consumer, journal.SDS, scenario.HopSDS, sds.New(ss.World), headersOnly(conformance.SDS))
-	ss.provider = ss.record(journal.Consumer, journal.Provider, scenario.HopProvider, provider.New(ss.World), nil)
-	ss.ssp = ss.record(journal.Consumer, journal.SSP, scenario.HopSSP, ssp.New(ssp.Config{
-		World:     ss.World,
-		Prefix:    prefix + SSPPath,
-		Transport: &inProcess{s: s, provider: prefix + ProviderPath + "/"},
-		Lenient:   ss.Lenient,
-		Timeout:   sc.SSPTimeout.D(),
-		Report:    reportSSP,
-	}), judgeSSP)
+	ss.server = s
+	ss.journey = conformance.NewJourney(ss.World, s.cfg.Limits.TraceIDWindow)
+	ss.mocks = s.buildMocks(ss, ss.World)
+	ss.pds, ss.sds, ss.provider, ss.ssp = ss.mocks.pds, ss.mocks.sds, ss.mocks.provider, ss.mocks.ssp
 	return ss, nil
 }
 
@@ -140,16 +132,17 @@ func newJournal(l Limits) *journal.Journal {
 
 // serve routes path (the request path with the session prefix removed).
 func (ss *Session) serve(w http.ResponseWriter, r *http.Request, path string) {
+	m := ss.mocksFor(r)
 	switch {
 	case under(path, PDSPath):
-		serveStripped(ss.pds, w, r, ss.Prefix+PDSPath)
+		serveStripped(m.pds, w, r, ss.Prefix+PDSPath)
 	case under(path, SDSPath):
-		serveStripped(ss.sds, w, r, ss.Prefix+SDSPath)
+		serveStripped(m.sds, w, r, ss.Prefix+SDSPath)
 	case strings.HasPrefix(path, SSPPath):
 		// The SSP reads its target from the raw RequestURI itself.
-		ss.ssp.ServeHTTP(w, r)
+		m.ssp.ServeHTTP(w, r)
 	case under(path, ProviderPath):
-		serveStripped(ss.provider, w, r, ss.Prefix+ProviderPath)
+		serveStripped(m.provider, w, r, ss.Prefix+ProviderPath)
 	case ss.ui != nil:
 		ss.ui.ServeHTTP(w, r)
 	default:

@@ -23,9 +23,15 @@ import (
 type Clock func() time.Time
 
 // World is the live state of one session. It is safe for concurrent use.
+// Views of one world at other base URLs (At) share its state.
 type World struct {
-	now  Clock
+	*state
 	base string // the session's public base URL, for default service roots
+}
+
+// state is what every view of a world shares.
+type state struct {
+	now Clock
 
 	mu        sync.RWMutex
 	consumer  ConsumerSystem
@@ -50,13 +56,12 @@ func New(data Data, base string, clock Clock) *World {
 	if clock == nil {
 		clock = time.Now
 	}
-	w := &World{
+	w := &World{base: strings.TrimSuffix(base, "/"), state: &state{
 		now:       clock,
-		base:      strings.TrimSuffix(base, "/"),
 		consumer:  cloneConsumer(data.Consumer),
 		patients:  map[string]*Patient{},
 		practices: map[string]*practice{},
-	}
+	}}
 	if w.consumer.Manufacturer == "" {
 		w.consumer.Manufacturer = w.consumer.ODS
 	}
@@ -118,6 +123,14 @@ func (w *World) Now() time.Time { return w.now() }
 
 // BaseURL returns the session's public base URL.
 func (w *World) BaseURL() string { return w.base }
+
+// At returns a view of the world whose base URL is base: the same state
+// (a change through one view is seen through every other), with the
+// default service roots built on base. A sandbox that follows its clients'
+// Host serves each origin through its own view.
+func (w *World) At(base string) *World {
+	return &World{state: w.state, base: strings.TrimSuffix(base, "/")}
+}
 
 // ServiceRoot is the FHIR service root SDS holds for a practice: its
 // configured Endpoint, or the sandbox provider's address for it.

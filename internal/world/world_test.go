@@ -216,3 +216,20 @@ func TestSSPLookups(t *testing.T) {
 	assert.Equal(t, w.SharingAllowed("200000000777", "918999198993"), false, "sender the practice refuses")
 	assert.Equal(t, w.SharingAllowed("200000000777", "999999999999"), true, "unknown receivers are the receiver check's business")
 }
+
+// TestAt: a view at another base shares the state and builds default
+// service roots on its own base.
+func TestAt(t *testing.T) {
+	w := New(Data{Practices: []Practice{{ODS: "A1"}}}, "http://a:1/s/x/", nil)
+	v := w.At("http://b:2/s/x")
+	p, _ := w.Practice("A1")
+	if got, want := w.ServiceRoot(p), "http://a:1/s/x/provider/A1/STU3/1/gpconnect"; got != want {
+		t.Errorf("root: got %q, want %q", got, want)
+	}
+	if got, want := v.ServiceRoot(p), "http://b:2/s/x/provider/A1/STU3/1/gpconnect"; got != want {
+		t.Errorf("view's root: got %q, want %q", got, want)
+	}
+	if v.state != w.state {
+		t.Error("the view does not share the world's state")
+	}
+}

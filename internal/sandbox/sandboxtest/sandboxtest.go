@@ -1,18 +1,20 @@
-// Package sandboxtest runs a whole sandbox in process on 127.0.0.1 for
-// tests, with one session running a scenario.
+// Package sandboxtest is the repository's own test helper: a thin wrapper
+// over the public package spinesandbox that also hands tests the server
+// and session inside it. Code outside this module uses spinesandbox.Start.
 package sandboxtest
 
 import (
-	"net/http/httptest"
 	"testing"
 
+	spinesandbox "github.com/spine-sandbox/spine-sandbox"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
+	"github.com/spine-sandbox/spine-sandbox/internal/publichook"
 	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
-	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 )
 
 // Sandbox is a running sandbox and the session a test uses.
 type Sandbox struct {
+	*spinesandbox.Sandbox
 	URL           string // the server's base URL
 	PDS, SDS, SSP string // the session's base URLs
 	Server        *sandbox.Server
@@ -30,31 +32,15 @@ func Start(t testing.TB, scenarioYAML string) *Sandbox {
 }
 
 // StartWith is Start with cfg's fields (PublicURL is the test server's),
-// e.g. the Upstreams a scenario's practice endpoints need.
+// e.g. the Upstreams a scenario's practices' endpoints need.
 func StartWith(t testing.TB, cfg sandbox.Config, scenarioYAML string) *Sandbox {
 	t.Helper()
-	ts := httptest.NewUnstartedServer(nil)
-	url := "http://" + ts.Listener.Addr().String()
-	cfg.PublicURL = url
-	srv, err := sandbox.New(cfg)
-	if err != nil {
-		t.Fatalf("sandbox: %v", err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	ts.Config.Handler = srv
-	ts.Start()
-	t.Cleanup(ts.Close)
-	sc := scenario.Default()
+	opts := []spinesandbox.Option{publichook.Configure(func(c *sandbox.Config) { *c = cfg }).(spinesandbox.Option)}
 	if scenarioYAML != "" {
-		sc, err = scenario.Load(t.Name()+".yaml", []byte(scenarioYAML))
-		if err != nil {
-			t.Fatalf("scenario: %v", err)
-		}
+		opts = append(opts, spinesandbox.WithScenarioYAML([]byte(scenarioYAML)))
 	}
-	ss, err := srv.CreateSession("", sc)
-	if err != nil {
-		t.Fatalf("session: %v", err)
-	}
+	sb := spinesandbox.Start(t, opts...)
+	srv, ss := publichook.Internals(sb)
 	u := ss.URLs()
-	return &Sandbox{URL: url, PDS: u.PDS, SDS: u.SDS, SSP: u.SSP, Server: srv, Session: ss}
+	return &Sandbox{Sandbox: sb, URL: sb.URL(), PDS: u.PDS, SDS: u.SDS, SSP: u.SSP, Server: srv, Session: ss}
 }
