@@ -29,6 +29,7 @@ func (s *Server) adminRoutes() http.Handler {
 	r.HandleFunc("/_admin/sessions", s.createSession).Methods("POST")
 	r.HandleFunc("/_admin/sessions/{id}", s.getSession).Methods("GET")
 	r.HandleFunc("/_admin/sessions/{id}", s.deleteSession).Methods("DELETE")
+	r.HandleFunc("/_admin/sessions/{id}", s.putSession).Methods("PUT") // scaleout.go
 	r.HandleFunc("/_admin/sessions/{id}/journal", s.getJournal).Methods("GET")
 	r.HandleFunc("/_admin/sessions/{id}/journal", s.clearJournal).Methods("DELETE")
 	r.HandleFunc("/_admin/sessions/{id}/events", s.events).Methods("GET")
@@ -58,6 +59,10 @@ func writeJSONError(w http.ResponseWriter, status int, msg string) {
 }
 
 func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	if s.Draining() { // scaleout.go: a load balancer stops sending new sessions here
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "draining", "sessions": len(s.Sessions())})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "sessions": len(s.Sessions())})
 }
 
@@ -111,6 +116,10 @@ func (s *Server) listSessions(w http.ResponseWriter, _ *http.Request) {
 // size before it is parsed (413, never a truncated parse, never an echo),
 // the slots at load, before any world is built.
 func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
+	if s.Draining() {
+		writeJSONError(w, http.StatusServiceUnavailable, ErrDraining.Error())
+		return
+	}
 	if s.full() {
 		writeJSONError(w, http.StatusTooManyRequests, ErrTooManySessions.Error())
 		return

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
@@ -102,6 +103,9 @@ type Server struct {
 	reserved map[string]int
 	// slots is how many slots the sessions in sessions and reserved hold.
 	slots int
+
+	// draining is set by Drain (scaleout.go) on SIGTERM.
+	draining atomic.Bool
 
 	// janitorDone is closed when the idle janitor (ttl.go) has stopped.
 	janitorDone chan struct{}
