@@ -36,6 +36,7 @@ func (s *Server) adminRoutes() http.Handler {
 	r.HandleFunc("/_admin/sessions/{id}/verdict", s.verdict).Methods("GET")
 	r.HandleFunc("/_admin/sessions/{id}/run", s.run).Methods("POST")
 	r.HandleFunc("/_admin/scenarios", s.listScenarios).Methods("GET")
+	r.Handle("/_admin/metrics", s.metricsHandler()).Methods("GET") // metrics.go
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no admin resource at "+r.URL.Path)
 	})

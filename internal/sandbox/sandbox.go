@@ -106,6 +106,8 @@ type Server struct {
 
 	// draining is set by Drain (scaleout.go) on SIGTERM.
 	draining atomic.Bool
+	// metrics count what the sessions record (metrics.go).
+	metrics *metrics
 
 	// janitorDone is closed when the idle janitor (ttl.go) has stopped.
 	janitorDone chan struct{}
@@ -132,6 +134,7 @@ func New(cfg Config) (*Server, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.upstreams = upstreams(cfg.Upstreams)
 	s.network = newNetworkTransport(s.upstreams)
+	s.metrics = newMetrics(s)
 	s.admin = s.guard(s.adminRoutes())
 	if _, err := s.CreateSession(DefaultSession, cfg.Default); err != nil {
 		s.cancel()
@@ -249,6 +252,7 @@ func (s *Server) build(id string, sc *scenario.Scenario) (*Session, error) {
 		return nil, err
 	}
 	ss.ttl = s.cfg.Limits.SessionTTL
+	ss.metrics = s.metrics
 	ss.lastUsed.Store(ss.Created.UnixNano())
 	return ss, nil
 }
