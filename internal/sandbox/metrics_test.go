@@ -78,3 +78,19 @@ func TestMetricsPerServer(t *testing.T) {
 		t.Errorf("b counted a's hops:\n%s", rb.body)
 	}
 }
+
+// BenchmarkMetricsScrape: one GET /_admin/metrics with the sandbox full
+// (1,000 sessions): the gauges' pass over the sessions is the only part
+// that grows with them.
+func BenchmarkMetricsScrape(b *testing.B) {
+	e := start(b, sandbox.Config{})
+	for range sandbox.DefaultLimits.MaxSessions - 1 {
+		e.session(b, "")
+	}
+	for b.Loop() {
+		r := e.do(b, plain(b, "GET", e.URL+"/_admin/metrics", ""))
+		if r.status != 200 || !strings.Contains(string(r.body), "spine_sandbox_sessions 1000\n") {
+			b.Fatalf("scrape: %s", r)
+		}
+	}
+}
