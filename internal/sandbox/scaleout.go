@@ -67,7 +67,9 @@ func (s *Server) WaitRuns(ctx context.Context) bool {
 // "lenient": bool}, or nothing for the built-in world) and the same
 // budgets. 201 when it creates, 200 when it replaces: the old session is
 // removed first (its run cancelled, its journal gone), then the new one is
-// built under the same caps as any create. The default session is the
+// built under the same caps as any create. A body that is refused (too
+// big, not a scenario) leaves the old session as it was; a new world the
+// caps refuse (429) leaves none. The default session is the
 // replica's own, configured by serve --scenario: PUT may only reset it
 // (an empty body), never give it another scenario (409).
 func (s *Server) putSession(w http.ResponseWriter, r *http.Request) {

@@ -131,3 +131,18 @@ func TestDrain(t *testing.T) {
 	defer cancel2()
 	assert.Equal(t, e.Server.WaitRuns(long), true, "WaitRuns once the run ended")
 }
+
+// TestPutSessionTooBig: PUT has POST's body budget (413, never parsed), and
+// a refused replacement leaves the session it would have replaced.
+func TestPutSessionTooBig(t *testing.T) {
+	t.Parallel()
+	e := start(t, sandbox.Config{Limits: sandbox.Limits{MaxScenarioBytes: 256}})
+	r := e.do(t, plain(t, "PUT", e.URL+"/_admin/sessions/keep", ""))
+	assert.Equal(t, r.status, 201, "create: "+r.String())
+	big := scenarioYAML + "# " + strings.Repeat("x", 300) + "\n"
+	r = e.do(t, plain(t, "PUT", e.URL+"/_admin/sessions/keep", big))
+	assert.Equal(t, r.status, 413, "an oversized scenario: "+r.String())
+	assert.Contains(t, string(r.body), "over the limit of 256 bytes", "413 says the limit")
+	_, ok := e.Server.Session("keep")
+	assert.Equal(t, ok, true, "the session survives a refused replacement")
+}
