@@ -330,6 +330,11 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 	fmt.Fprintln(stdout, "spine-sandbox: shutting down")
 	grace, cancel := context.WithTimeout(context.Background(), c.ShutdownGrace)
 	defer cancel()
+	// Draining (scaleout.go): /_admin/health answers 503 "draining", new
+	// sessions and runs are refused, and the runs in flight get the grace
+	// to finish before Close cancels what is left.
+	srv.Drain()
+	srv.WaitRuns(grace)
 	// The sandbox first: its event streams never end by themselves and
 	// would hold Shutdown for the whole grace period, and its runs are
 	// cancelled and waited for. Then the listener drains what is in flight.

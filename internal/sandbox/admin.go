@@ -29,12 +29,14 @@ func (s *Server) adminRoutes() http.Handler {
 	r.HandleFunc("/_admin/sessions", s.createSession).Methods("POST")
 	r.HandleFunc("/_admin/sessions/{id}", s.getSession).Methods("GET")
 	r.HandleFunc("/_admin/sessions/{id}", s.deleteSession).Methods("DELETE")
+	r.HandleFunc("/_admin/sessions/{id}", s.putSession).Methods("PUT") // scaleout.go
 	r.HandleFunc("/_admin/sessions/{id}/journal", s.getJournal).Methods("GET")
 	r.HandleFunc("/_admin/sessions/{id}/journal", s.clearJournal).Methods("DELETE")
 	r.HandleFunc("/_admin/sessions/{id}/events", s.events).Methods("GET")
 	r.HandleFunc("/_admin/sessions/{id}/verdict", s.verdict).Methods("GET")
 	r.HandleFunc("/_admin/sessions/{id}/run", s.run).Methods("POST")
 	r.HandleFunc("/_admin/scenarios", s.listScenarios).Methods("GET")
+	r.Handle("/_admin/metrics", s.metricsHandler()).Methods("GET") // metrics.go
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no admin resource at "+r.URL.Path)
 	})
@@ -58,6 +60,10 @@ func writeJSONError(w http.ResponseWriter, status int, msg string) {
 }
 
 func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	if s.Draining() { // scaleout.go: a load balancer stops sending new sessions here
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "draining", "sessions": len(s.Sessions())})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "sessions": len(s.Sessions())})
 }
 
@@ -111,25 +117,55 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 // size before it is parsed (413, never a truncated parse, never an echo),
 // the slots at load, before any world is built.
 func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
+	if s.Draining() {
+		writeJSONError(w, http.StatusServiceUnavailable, ErrDraining.Error())
+		return
+	}
 	if s.full() {
 		writeJSONError(w, http.StatusTooManyRequests, ErrTooManySessions.Error())
 		return
 	}
+	sc, bodyID, ok := s.readScenarioRequest(w, r)
+	if !ok {
+		return
+	}
+	if sc == nil {
+		sc = s.cfg.Default
+	}
+	if bodyID != "" && !validID(bodyID) {
+		writeJSONError(w, http.StatusBadRequest, "session id must be 1–64 letters, digits, '-' or '_'")
+		return
+	}
+	ss, err := s.CreateSession(bodyID, sc)
+	if writeCreateError(w, err) {
+		return
+	}
+	w.Header().Set("Location", "/_admin/sessions/"+ss.ID)
+	writeJSON(w, http.StatusCreated, s.infoFor(r, ss))
+}
+
+// readScenarioRequest reads a create's body (POST and PUT alike): the size
+// budget before the parse (413 above it, never a truncated parse, never an
+// echo), then a YAML scenario, or JSON {"scenario": NAME, "id": ID,
+// "lenient": bool}, or ?scenario=NAME. It returns the scenario (nil for
+// none: the built-in world) and the JSON body's id, or answers a problem
+// itself and returns false.
+func (s *Server) readScenarioRequest(w http.ResponseWriter, r *http.Request) (*scenario.Scenario, string, bool) {
 	limit := s.cfg.Limits.MaxScenarioBytes
 	tooBig := fmt.Sprintf("the scenario is over the limit of %d bytes (serve --max-scenario-bytes)", limit)
 	if r.ContentLength > limit {
 		writeJSONError(w, http.StatusRequestEntityTooLarge, tooBig)
-		return
+		return nil, "", false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			writeJSONError(w, http.StatusRequestEntityTooLarge, tooBig)
-			return
+			return nil, "", false
 		}
 		writeJSONError(w, http.StatusBadRequest, "reading body: "+err.Error())
-		return
+		return nil, "", false
 	}
 	name := r.URL.Query().Get("scenario")
 	var req struct {
@@ -141,9 +177,9 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(trimmed, "{") {
 		if err := json.Unmarshal(body, &req); err != nil {
 			writeJSONError(w, http.StatusBadRequest, "JSON body: "+err.Error())
-			return
+			return nil, "", false
 		}
-		name, body, trimmed = req.Scenario, nil, ""
+		name, trimmed = req.Scenario, ""
 	}
 	var sc *scenario.Scenario
 	switch {
@@ -151,38 +187,39 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		sc, err = s.namedScenario(name)
 	case trimmed != "":
 		sc, err = scenario.LoadWith("request body", body, s.ScenarioLimits())
-	default:
+	case req.Lenient:
 		sc = s.cfg.Default
+	default:
+		return nil, req.ID, true
 	}
 	if err != nil {
 		if !writeLoadError(w, err) {
 			writeJSONError(w, http.StatusBadRequest, err.Error())
 		}
-		return
+		return nil, "", false
 	}
 	if req.Lenient && !sc.Lenient {
 		c := *sc
 		c.Lenient = true
 		sc = &c
 	}
-	if req.ID != "" && !validID(req.ID) {
-		writeJSONError(w, http.StatusBadRequest, "session id must be 1–64 letters, digits, '-' or '_'")
-		return
+	return sc, req.ID, true
+}
+
+// writeCreateError answers a CreateSession error — the scenario's problems
+// (422), a cap (429), the id taken (409) — and reports whether there was
+// one.
+func writeCreateError(w http.ResponseWriter, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case writeLoadError(w, err):
+	case errors.Is(err, ErrTooManySessions) || errors.Is(err, ErrTooManySlots):
+		writeJSONError(w, http.StatusTooManyRequests, err.Error())
+	default:
+		writeJSONError(w, http.StatusConflict, err.Error())
 	}
-	ss, err := s.CreateSession(req.ID, sc)
-	if writeLoadError(w, err) {
-		return
-	}
-	if err != nil {
-		status := http.StatusConflict
-		if errors.Is(err, ErrTooManySessions) || errors.Is(err, ErrTooManySlots) {
-			status = http.StatusTooManyRequests
-		}
-		writeJSONError(w, status, err.Error())
-		return
-	}
-	w.Header().Set("Location", "/_admin/sessions/"+ss.ID)
-	writeJSON(w, http.StatusCreated, s.infoFor(r, ss))
+	return true
 }
 
 // writeLoadError answers a scenario's problems (file:line:column) with 422

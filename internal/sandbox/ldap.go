@@ -136,6 +136,7 @@ func (ss *Session) recordLDAP(q sdsldap.Search) {
 	if q.Dropped {
 		h.Error = "connection dropped"
 		ss.Journal.Append(h)
+		ss.observed(&h)
 		return
 	}
 	h.Status = gpc.LDAPStatus(q.Result)
@@ -153,6 +154,7 @@ func (ss *Session) recordLDAP(q sdsldap.Search) {
 		h.Code = sdsldap.ResultName(q.Result)
 	}
 	ss.Journal.Append(h)
+	ss.observed(&h)
 }
 
 // maxLDAPKeys bounds the party keys a session remembers for

@@ -33,6 +33,9 @@ func (s *Server) startRun(ss *Session, fn func(ctx context.Context)) error {
 	if t.closed || s.ctx.Err() != nil {
 		return errShuttingDown
 	}
+	if s.Draining() {
+		return ErrDraining
+	}
 	ss.runMu.Lock()
 	defer ss.runMu.Unlock()
 	switch {

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
@@ -111,6 +112,11 @@ type Server struct {
 	// slots is how many slots the sessions in sessions and reserved hold.
 	slots int
 
+	// draining is set by Drain (scaleout.go) on SIGTERM.
+	draining atomic.Bool
+	// metrics count what the sessions record (metrics.go).
+	metrics *metrics
+
 	// janitorDone is closed when the idle janitor (ttl.go) has stopped.
 	janitorDone chan struct{}
 }
@@ -136,6 +142,7 @@ func New(cfg Config) (*Server, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.upstreams = upstreams(cfg.Upstreams)
 	s.network = newNetworkTransport(s.upstreams)
+	s.metrics = newMetrics(s)
 	s.admin = s.guard(s.adminRoutes())
 	if _, err := s.CreateSession(DefaultSession, cfg.Default); err != nil {
 		s.cancel()
@@ -253,6 +260,7 @@ func (s *Server) build(id string, sc *scenario.Scenario) (*Session, error) {
 		return nil, err
 	}
 	ss.ttl = s.cfg.Limits.SessionTTL
+	ss.metrics = s.metrics
 	ss.lastUsed.Store(ss.Created.UnixNano())
 	return ss, nil
 }

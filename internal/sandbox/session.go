@@ -36,6 +36,8 @@ type Session struct {
 	ttl      time.Duration
 	// slotCount is what the session counts against Limits.MaxSlotsTotal.
 	slotCount int
+	// metrics count the session's hops for GET /_admin/metrics (metrics.go).
+	metrics *metrics
 
 	faults   *faults
 	pds      http.Handler
@@ -248,6 +250,7 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 				entry.Status = 0
 				entry.Duration = time.Since(began)
 				ss.Journal.Record(entry, reqKept, journal.Body{})
+				ss.observed(&entry)
 				panic(p)
 			}
 			entry.Duration = time.Since(began)
@@ -261,6 +264,7 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 			entry.Checks = append(entry.Checks, conformance.Merge(v.list, judged)...)
 			v.mu.Unlock()
 			ss.Journal.Record(entry, reqKept, res)
+			ss.observed(&entry)
 		}()
 		if refuse != nil {
 			refuse(tee, r)
