@@ -404,7 +404,8 @@ const eventBatch = 64
 
 // events streams the session's hops as server-sent events (event "hop",
 // data one journal.View): first the hops already recorded, then each new
-// one as it happens.
+// one as it happens; with them the hops in flight (event "start") and the
+// session's runs (event "run"), below.
 //
 // Nothing is queued per reader: on a notification from the journal the
 // stream reads the hops after the last one it sent, by seq. Hops the
@@ -433,6 +434,40 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w) // compact: one line per hop, as SSE data needs
 	var last int64
+	// Besides hops: event "start" (a journal.Start) for each request begun
+	// and not yet recorded, sent after the hops so that a start never
+	// follows the hop that ends it; event "run" (a RunState) when the
+	// session's built-in consumer run begins or ends, after the hops it
+	// made. Neither is queued: the journal keeps the starts in flight, the
+	// session its run counts.
+	var lastStart int64
+	var sentRun RunState
+	event := func(name string, v any) bool {
+		deadline()
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: ", name); err != nil {
+			return false
+		}
+		if err := enc.Encode(v); err != nil {
+			return false
+		}
+		_, err := io.WriteString(w, "\n")
+		return err == nil
+	}
+	sendStarts := func() bool {
+		for _, st := range ss.Journal.InFlight(lastStart) {
+			if !event("start", st) {
+				return false
+			}
+			lastStart = st.ID
+		}
+		if rs := ss.runState(); rs != sentRun {
+			if !event("run", rs) {
+				return false
+			}
+			sentRun = rs
+		}
+		return true
+	}
 	// send writes every hop after last; false when the reader is gone or
 	// too slow.
 	send := func() bool {
@@ -450,6 +485,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 					return false
 				}
 				last = e.Seq()
+			}
+			if !more && !sendStarts() {
+				return false
 			}
 			deadline()
 			if err := rc.Flush(); err != nil {

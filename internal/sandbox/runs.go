@@ -45,6 +45,8 @@ func (s *Server) startRun(ss *Session, fn func(ctx context.Context)) error {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, RunTimeout)
 	ss.runCancel = cancel
+	ss.runsBegun++
+	ss.Journal.Wake()
 	t.active++
 	t.wg.Add(1)
 	go func() {
@@ -53,7 +55,9 @@ func (s *Server) startRun(ss *Session, fn func(ctx context.Context)) error {
 			cancel()
 			ss.runMu.Lock()
 			ss.runCancel = nil
+			ss.runsEnded++
 			ss.runMu.Unlock()
+			ss.Journal.Wake()
 			t.mu.Lock()
 			t.active--
 			t.mu.Unlock()
@@ -82,4 +86,19 @@ func (ss *Session) close() {
 	if ss.runCancel != nil {
 		ss.runCancel()
 	}
+}
+
+// RunState is a session's built-in consumer runs as the event stream
+// reports them ("run" events): Run counts the runs begun, Running is true
+// while the last one is in flight.
+type RunState struct {
+	Run     int  `json:"run"`
+	Running bool `json:"running"`
+}
+
+// runState returns the session's RunState.
+func (ss *Session) runState() RunState {
+	ss.runMu.Lock()
+	defer ss.runMu.Unlock()
+	return RunState{Run: ss.runsBegun, Running: ss.runsBegun > ss.runsEnded}
 }

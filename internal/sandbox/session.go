@@ -51,6 +51,9 @@ type Session struct {
 	// runMu guards the session's built-in consumer run (runs.go).
 	runMu     sync.Mutex
 	runCancel context.CancelFunc // the run in flight, nil when none
+	// runsBegun and runsEnded count the session's runs, for the event
+	// stream's "run" events (the live diagram's verdict banner).
+	runsBegun, runsEnded int
 	closed    bool               // removed: no new run starts
 }
 
@@ -249,6 +252,10 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 			entry.Interaction = name
 		}
 		entry.Step, entry.ReplyStep = steps(hopFrom, to, name, in)
+		// The live diagram draws the hop in flight from this start until
+		// the Record below ends it (the hop carries the start's id).
+		entry.Start = ss.Journal.Begin(journal.Start{Time: began, From: hopFrom, To: to, Step: entry.Step,
+			Name: name, Method: r.Method, URL: entry.URL})
 		defer func() {
 			if p := recover(); p != nil {
 				entry.Error = "connection dropped"
