@@ -54,7 +54,7 @@ type Session struct {
 	// runsBegun and runsEnded count the session's runs, for the event
 	// stream's "run" events (the live diagram's verdict banner).
 	runsBegun, runsEnded int
-	closed    bool               // removed: no new run starts
+	closed               bool // removed: no new run starts
 }
 
 // URLs are the base URLs a consumer needs for one session.
