@@ -51,10 +51,11 @@ type Session struct {
 	// runMu guards the session's built-in consumer run (runs.go).
 	runMu     sync.Mutex
 	runCancel context.CancelFunc // the run in flight, nil when none
+	closed    bool               // removed: no new run starts
+
 	// runsBegun and runsEnded count the session's runs, for the event
 	// stream's "run" events (the live diagram's verdict banner).
 	runsBegun, runsEnded int
-	closed               bool // removed: no new run starts
 }
 
 // URLs are the base URLs a consumer needs for one session.
