@@ -295,3 +295,47 @@ func visible(t *testing.T, ctx context.Context, sel string) bool {
 	assert.NilError(t, err)
 	return v
 }
+
+// inView counts the arrows whose box meets the diagram's visible box.
+const inView = `(() => {
+  const d = document.getElementById("diagram").getBoundingClientRect();
+  return [...document.querySelectorAll("#rows .arrow")].filter((g) => {
+    const r = g.getBoundingClientRect();
+    return r.bottom > d.top && r.top < d.bottom && r.height > 0;
+  }).length;
+})()`
+
+// TestLiveFollowNeverEmpty guards the timing bug that once left the diagram
+// empty: following new hops scrolled in one animation frame and drew the
+// rows in another, so a real browser could paint the SVG for the old scroll
+// position. At 1024×768 in real time (a burst of 34 arrows, more than fit),
+// whenever arrows have been drawn some are in view, and at the end the
+// newest is. The race itself did not reproduce here against the old
+// drawing code (headless frames came in a friendly order); the test fails
+// when following does not scroll to the newest arrow.
+func TestLiveFollowNeverEmpty(t *testing.T) {
+	needChromium(t)
+	t.Parallel()
+	base := liveSandbox(t, "../../scenarios")
+	ctx := browser(t, 1024, 768)
+	runScenario(t, ctx, base+"/?speed=0", "happy-path")
+	check := `(() => { const n = ` + drawn + `; return n === 0 ? -1 : n >= 34 ? 1000 + (` + inView + `) : (` + inView + `); })()`
+	seen := poll(t, ctx, check, func(n int) bool { return n >= 1000 })
+	for _, v := range seen {
+		if v == 0 {
+			t.Fatalf("arrows drawn but none in view at some point (values: -1 none drawn, n in view, 1000+n at the end): %v", seen)
+		}
+	}
+	if seen[len(seen)-1] == 1000 {
+		t.Fatalf("every arrow drawn, none in view")
+	}
+	last, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+  const d = document.getElementById("diagram").getBoundingClientRect();
+  const g = document.querySelector('#rows .arrow[data-row="33"]');
+  if (!g) return false;
+  const r = g.getBoundingClientRect();
+  return r.top >= d.top - 1 && r.bottom <= d.bottom + 1;
+})()`))
+	assert.NilError(t, err)
+	assert.Equal(t, last, true, "the newest arrow (34) is in view")
+}
