@@ -160,6 +160,12 @@ func TestLivePacedRun(t *testing.T) {
 		if n >= 14 && !shot {
 			shot = true
 			screenshot(t, ctx, "paced-run.png")
+			// Mid-run nothing gives the ending away.
+			mid, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#session").selectedOptions[0].textContent + (document.getElementById("banner").hidden ? "" : " banner")`))
+			assert.NilError(t, err)
+			if n < 34 && (strings.Contains(mid, "PASS") || strings.Contains(mid, "banner")) {
+				t.Errorf("verdict shown mid-run, at %d arrows: %q", n, mid)
+			}
 		}
 		return n >= 34
 	})
@@ -199,6 +205,7 @@ func TestLiveInFlight(t *testing.T) {
 	runScenario(t, ctx, base+"/?speed=0", "pds-slow")
 	pendingJS := `document.querySelectorAll("#rows .arrow.pending").length`
 	poll(t, ctx, pendingJS, func(n int) bool { return n > 0 })
+	screenshot(t, ctx, "in-flight.png")
 	label, err := chromedp.Run(ctx, chromedp.AttributeValue("#rows .arrow.pending", "aria-label"))
 	assert.NilError(t, err)
 	assert.Contains(t, label.Value, "Consumer to PDS, pds.retrieve, in flight", "arrow in flight")

@@ -318,6 +318,15 @@
     schedule();
   }, { passive: true });
   window.addEventListener("resize", schedule);
+  // The diagram's height changes without a window resize (the verdict
+  // banner appearing above it, present mode): keep the newest arrow in
+  // view when following.
+  if (window.ResizeObserver) {
+    new ResizeObserver(() => {
+      if (els.follow.checked && state.replayLimit === null) state.stick = true;
+      schedule();
+    }).observe(els.diagram);
+  }
 
   // follow pins the view to the newest arrow on the next draw.
   function follow() {
@@ -521,8 +530,6 @@
     } catch (_) { return; }
     if (id !== state.session) return;
     state.verdict = v;
-    state.verdicts.set(id, v.passed ? "PASS" : "FAIL");
-    for (const o of els.session.options) if (o.value === id) o.textContent = optionText(id, v.scenario);
     showBanner();
   }
 
@@ -563,6 +570,10 @@
     }
     els.banner.replaceChildren(...kids);
     els.banner.hidden = false;
+    // The picker learns the verdict with the banner, not before: it would
+    // give the ending away mid-demo.
+    state.verdicts.set(state.session, pass ? "PASS" : "FAIL");
+    for (const o of els.session.options) if (o.value === state.session) o.textContent = optionText(state.session, v.scenario);
     status(`Run ${pass ? "passed" : "failed"} in session ${state.session}.`);
     say(`Run ${pass ? "passed" : "failed"}: ${v.outcome || "no outcome"}.`);
   }
