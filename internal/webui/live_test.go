@@ -293,6 +293,15 @@ func TestLiveFailedRunProjector(t *testing.T) {
 	dd, err = chromedp.Run(ctx, chromedp.Text("#details-body"))
 	assert.NilError(t, err)
 	assert.Contains(t, dd, "Interaction", "details of the focused hop")
+
+	// Present: the controls but Run, the scenario and Present go; Escape
+	// closes the details first, then leaves Present.
+	assert.NilError(t, chromedp.Do(ctx, chromedp.KeyEvent(kb.Escape), chromedp.Click("#present")))
+	assert.Equal(t, visible(t, ctx, "#refresh"), false, "Refresh sessions in Present")
+	assert.Equal(t, visible(t, ctx, "#run"), true, "Run scenario in Present")
+	assert.Equal(t, visible(t, ctx, "#diagram"), true, "diagram in Present")
+	assert.NilError(t, chromedp.Do(ctx, chromedp.KeyEvent(kb.Escape)))
+	assert.Equal(t, visible(t, ctx, "#refresh"), true, "Refresh sessions after leaving Present")
 }
 
 // visible reports whether the element is displayed.

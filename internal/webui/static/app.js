@@ -514,7 +514,13 @@
       let run;
       try { run = JSON.parse(e.data); } catch (_) { return; }
       state.running = !!run.running;
-      if (state.running) { state.verdict = null; showBanner(); status(`Running a scenario in session ${id}…`); return; }
+      if (state.running) {
+        state.verdict = null;
+        showBanner();
+        // The Run button has said which scenario; a run started elsewhere has not.
+        if (!els.status.textContent.startsWith("Running")) status(`Running a scenario in session ${id}…`);
+        return;
+      }
       loadVerdict(id);
     });
   }
@@ -800,6 +806,11 @@
     schedule();
   }
   els.present.addEventListener("click", togglePresent);
+  // In full screen the browser takes Escape to leave it, and the page never
+  // sees the key: leaving full screen leaves Present.
+  document.addEventListener("fullscreenchange", () => {
+    if (!document.fullscreenElement && document.body.classList.contains("present")) togglePresent();
+  });
   // ?run=NAME presses the page's own Run button for that scenario (links
   // from a training handout; the in-browser test).
   loadSessions(sessionFromPath()).then(connect).then(loadScenarios).then(() => {
