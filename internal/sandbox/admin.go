@@ -77,6 +77,11 @@ type SessionInfo struct {
 	Hops     int       `json:"hops"`
 	Dropped  int64     `json:"dropped"` // hops the journal dropped to respect its limits
 	URLs     URLs      `json:"urls"`
+
+	// LastRun is the verdict on the session's last built-in consumer run
+	// (POST …/run), once it has ended; the live diagram's session picker
+	// shows it.
+	LastRun *RunVerdict `json:"last_run,omitempty"`
 }
 
 // Info describes the session.
@@ -93,6 +98,7 @@ func (ss *Session) Info() SessionInfo {
 		Hops:        ss.Journal.Len(), // not Hops(): that would decode every body
 		Dropped:     ss.Journal.Dropped(),
 		URLs:        ss.URLs(),
+		LastRun:     ss.lastRun(),
 	}
 }
 
@@ -591,6 +597,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		if err := s.cfg.Run(ctx, ss); err != nil {
 			s.cfg.Logger.Warn("running the scenario", "session", ss.ID, "err", err)
 		}
+		s.keepRunVerdict(ss)
 	})
 	switch {
 	case errors.Is(err, errTooManyRuns):

@@ -429,6 +429,8 @@ func TestEventsStartAndRun(t *testing.T) {
 		}
 		ss.Journal.Record(journal.Hop{Name: "pds.retrieve", Status: 200, Start: id}, journal.Body{}, journal.Body{})
 		return nil
+	}, Verdict: func(ss *sandbox.Session) any {
+		return map[string]any{"passed": false, "outcome": "none", "failures": []string{"outcome"}}
 	}})
 	assert.NilError(t, err)
 	ts.Config.Handler = srv
@@ -465,6 +467,13 @@ func TestEventsStartAndRun(t *testing.T) {
 	assert.Contains(t, got[0], `hop {"seq":1,`, "hop done")
 	assert.Contains(t, got[0], `"start":1`, "hop carries its start")
 	assert.Equal(t, got[1], `run {"run":1,"running":false}`, "run ended")
+	// The session list has the gist of the run's verdict by then.
+	res, err = http.Get(url + "/_admin/sessions/default")
+	assert.NilError(t, err)
+	defer res.Body.Close()
+	var info sandbox.SessionInfo
+	assert.NilError(t, json.NewDecoder(res.Body).Decode(&info))
+	assert.DeepEqual(t, info.LastRun, &sandbox.RunVerdict{Passed: false, Outcome: "none"}, "last run's verdict")
 }
 
 // TestJournalInFlightBounded: a journal keeps at most MaxInFlight starts,

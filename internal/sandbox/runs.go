@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 )
@@ -101,4 +102,38 @@ func (ss *Session) runState() RunState {
 	ss.runMu.Lock()
 	defer ss.runMu.Unlock()
 	return RunState{Run: ss.runsBegun, Running: ss.runsBegun > ss.runsEnded}
+}
+
+// RunVerdict is the gist of the verdict on a session's last run, as the
+// session list shows it.
+type RunVerdict struct {
+	Passed  bool   `json:"passed"`
+	Outcome string `json:"outcome"`
+}
+
+// keepRunVerdict takes the verdict on the run that just ended (the
+// Config.Verdict function, when set) and keeps its gist for the session
+// list; the full verdict stays at GET …/verdict.
+func (s *Server) keepRunVerdict(ss *Session) {
+	if s.cfg.Verdict == nil {
+		return
+	}
+	// Config.Verdict answers any JSON value; its passed and outcome fields
+	// are what the admin API documents.
+	b, err := json.Marshal(s.cfg.Verdict(ss))
+	var v RunVerdict
+	if err != nil || json.Unmarshal(b, &v) != nil {
+		return
+	}
+	ss.runMu.Lock()
+	ss.lastVerdict = &v
+	ss.runMu.Unlock()
+}
+
+// lastRun returns the gist of the verdict on the session's last run, nil
+// before one has ended.
+func (ss *Session) lastRun() *RunVerdict {
+	ss.runMu.Lock()
+	defer ss.runMu.Unlock()
+	return ss.lastVerdict
 }

@@ -56,6 +56,7 @@ type Session struct {
 	// runsBegun and runsEnded count the session's runs, for the event
 	// stream's "run" events (the live diagram's verdict banner).
 	runsBegun, runsEnded int
+	lastVerdict          *RunVerdict // the last run's, for the session list
 }
 
 // URLs are the base URLs a consumer needs for one session.

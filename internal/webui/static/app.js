@@ -650,6 +650,13 @@
     } catch (err) {
       status(`Could not list sessions: ${err.message}`);
     }
+    // The server's verdict on each session's last run, except the one this
+    // page is still drawing (the banner brings that one).
+    for (const s of list) {
+      if (s.last_run && !(s.id === state.session && (state.pacing || state.running))) {
+        state.verdicts.set(s.id, s.last_run.passed ? "PASS" : "FAIL");
+      }
+    }
     const ids = list.map((s) => s.id);
     if (want && !ids.includes(want)) ids.unshift(want);
     els.session.replaceChildren(...ids.map((id) => {
