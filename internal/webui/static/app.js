@@ -322,9 +322,11 @@
   // banner appearing above it, present mode): keep the newest arrow in
   // view when following.
   if (window.ResizeObserver) {
+    // Drawn at once, not on the next frame: the observer runs after layout
+    // and before paint, so the frame shown is never the stale one.
     new ResizeObserver(() => {
       if (els.follow.checked && state.replayLimit === null) state.stick = true;
-      schedule();
+      draw();
     }).observe(els.diagram);
   }
 
