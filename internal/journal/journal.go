@@ -76,7 +76,30 @@ type Hop struct {
 	Fault  string    `json:"fault,omitempty"` // the scenario fault applied, if any
 	Error  string    `json:"error,omitempty"` // transport error, if any
 	Checks []Verdict `json:"checks,omitempty"`
+	// Start is the id Begin gave the hop when its request began (zero for
+	// hops recorded complete only, such as LDAP's): the live diagram
+	// resolves its in-flight arrow for that start with this hop.
+	Start int64 `json:"start,omitempty"`
 }
+
+// Start is a hop whose request has begun and whose answer is not done yet:
+// what the live diagram needs to draw an arrow in flight, never bodies or
+// headers.
+type Start struct {
+	ID     int64     `json:"start"`
+	Time   time.Time `json:"time"`
+	From   Party     `json:"from"`
+	To     Party     `json:"to"`
+	Step   string    `json:"step"`
+	Name   string    `json:"name"`
+	Method string    `json:"method"`
+	URL    string    `json:"url"`
+}
+
+// MaxInFlight bounds how many started hops a journal remembers until they
+// complete; a start over it is numbered but not kept (its hop still is,
+// when it completes), so a flood of hung requests costs a fixed amount.
+const MaxInFlight = 256
 
 // Failed reports whether any check on the hop failed.
 func (h Hop) Failed() bool {
@@ -157,12 +180,14 @@ type Journal struct {
 	seq     int64
 	dropped int64
 	subs    map[chan struct{}]struct{}
+	starts  int64           // the last start id given (Begin)
+	flying  map[int64]Start // started, not yet recorded; at most MaxInFlight
 }
 
 // New returns an empty journal bounded by l (zero fields take the
 // package's defaults).
 func New(l Limits) *Journal {
-	return &Journal{lim: l.withDefaults(), subs: map[chan struct{}]struct{}{}}
+	return &Journal{lim: l.withDefaults(), subs: map[chan struct{}]struct{}{}, flying: map[int64]Start{}}
 }
 
 // Limits returns the journal's bounds, defaults filled in.
@@ -190,6 +215,7 @@ func (j *Journal) Record(h Hop, req, res Body) int64 {
 	defer j.mu.Unlock()
 	j.seq++
 	e.meta.Seq = j.seq
+	delete(j.flying, h.Start)
 	for j.hops.n >= j.lim.Hops {
 		j.drop()
 	}
@@ -198,6 +224,12 @@ func (j *Journal) Record(h Hop, req, res Body) int64 {
 	for j.bytes > j.lim.Bytes && j.hops.n > 1 {
 		j.drop()
 	}
+	j.wake()
+	return e.meta.Seq
+}
+
+// wake notifies every subscriber; j.mu is held.
+func (j *Journal) wake() {
 	for ch := range j.subs {
 		// One pending notification is all a subscriber needs: it reads
 		// what it has not sent from the journal by seq.
@@ -206,7 +238,46 @@ func (j *Journal) Record(h Hop, req, res Body) int64 {
 		default:
 		}
 	}
-	return e.meta.Seq
+}
+
+// Wake notifies the subscribers without a new hop, for state they read
+// besides the journal (the session's run starting or ending).
+func (j *Journal) Wake() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.wake()
+}
+
+// Begin notes that a hop's request has started and wakes the subscribers;
+// it returns the start's id (s.ID is ignored), which the hop carries in
+// Start when it is recorded, ending the start. At most MaxInFlight starts
+// are kept; the URL is clipped as a hop's is.
+func (j *Journal) Begin(s Start) int64 {
+	s.URL = clipString(s.URL, j.lim.Header)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.starts++
+	s.ID = j.starts
+	if len(j.flying) < MaxInFlight {
+		j.flying[s.ID] = s
+		j.wake()
+	}
+	return s.ID
+}
+
+// InFlight returns the starts with an id above after whose hops are not
+// recorded yet, oldest first.
+func (j *Journal) InFlight(after int64) []Start {
+	j.mu.Lock()
+	var out []Start
+	for id, s := range j.flying {
+		if id > after {
+			out = append(out, s)
+		}
+	}
+	j.mu.Unlock()
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	return out
 }
 
 // drop forgets the oldest hop; j.mu is held.

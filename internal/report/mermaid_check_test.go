@@ -23,6 +23,7 @@ type checked struct {
 	Type     string   `json:"type"`
 	Error    string   `json:"error"`
 	Messages []string `json:"messages"`
+	Notes    []string `json:"notes"`
 }
 
 // checkMermaid runs every diagram through the real Mermaid parser, skipping
@@ -60,6 +61,20 @@ func mermaidBlocks(md string) []string {
 		}
 	}
 	return blocks
+}
+
+// nastyArrowsInReportOrder is nastyArrows in the order the Markdown report
+// shows the scenarios: failed ones first.
+func nastyArrowsInReportOrder() [][]string {
+	var want [][]string
+	for _, pass := range []bool{false, true} {
+		for i, r := range nastyResults() {
+			if r.Passed == pass {
+				want = append(want, nastyArrows()[i])
+			}
+		}
+	}
+	return want
 }
 
 // nastyArrows are the arrows of nastyResults' diagrams, "From->>To: label",
@@ -119,7 +134,13 @@ func TestMarkdownMermaidParses(t *testing.T) {
 	blocks := mermaidBlocks(buf.String())
 	assert.Equal(t, len(blocks), len(nastyResults()), "one mermaid block per scenario")
 	results, exit := checkMermaid(t, blocks)
-	want := nastyArrows()
+	want := nastyArrowsInReportOrder()
+	var notes []string
+	for _, r := range results {
+		notes = append(notes, r.Notes...)
+	}
+	assert.Contains(t, strings.Join(notes, "\n"), "SDS,Consumer: no response: dial tcp 127.0.0.1:9: connect: connection refused; retry #3",
+		"the note on a failed hop, as Mermaid read it")
 	for i, r := range results {
 		if !r.OK {
 			t.Errorf("diagram %d does not parse: %s\n%s", i, r.Error, blocks[i])

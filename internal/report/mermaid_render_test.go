@@ -79,7 +79,7 @@ func TestMarkdownMermaidRenders(t *testing.T) {
 	blocks := mermaidBlocks(buf.String())
 	broken := "sequenceDiagram\n    Consumer->>PDS: retry; again\n"
 	results := renderMermaid(t, append(blocks, broken))
-	for i, want := range nastyArrows() {
+	for i, want := range nastyArrowsInReportOrder() {
 		r := results[i]
 		if !r.OK {
 			t.Errorf("diagram %d does not render: %s\n%s", i, r.Error, blocks[i])

@@ -162,7 +162,8 @@ func participant(p journal.Party) string {
 
 // Mermaid returns the sequenceDiagram of one scenario's hops: a request
 // arrow and a reply arrow per hop, in the order the requests were made;
-// a failed hop's reply is a cross (--x) and says ✗.
+// a failed hop's reply is a cross (--x) that says ✗, on a red band (rect)
+// with a note naming the failed check.
 func Mermaid(hops []journal.Hop) string {
 	var b strings.Builder
 	b.WriteString("sequenceDiagram\n")
@@ -218,11 +219,50 @@ func reply(b *strings.Builder, h journal.Hop) {
 	if h.Code != "" {
 		text += " " + h.Code
 	}
-	if runner.HopFailed(h) {
-		arrow = "--x"
-		text = "✗ " + text
+	if !runner.HopFailed(h) {
+		fmt.Fprintf(b, "    %s%s%s: %s\n", from, arrow, to, mermaidText(text))
+		return
 	}
-	fmt.Fprintf(b, "    %s%s%s: %s\n", from, arrow, to, mermaidText(text))
+	// A failed hop's reply is a cross on a red band, with a note naming
+	// the first failed check (or the status), so it stands out in a long
+	// diagram and says why without the JSON report.
+	fmt.Fprintf(b, "    rect rgb(251, 225, 228)\n")
+	fmt.Fprintf(b, "    %s--x%s: %s\n", from, to, mermaidText("✗ "+text))
+	fmt.Fprintf(b, "    Note over %s,%s: %s\n", from, to, mermaidText(clip(failedNote(h), 160)))
+	fmt.Fprintf(b, "    end\n")
+}
+
+// failedNote says why a hop failed: its first failed check, with the spec
+// section and message, or else its status or transport error.
+func failedNote(h journal.Hop) string {
+	for _, v := range h.Checks {
+		if !v.Passed {
+			note := "failed check " + v.Check
+			if v.Section != "" {
+				note += " (§" + v.Section + ")"
+			}
+			if v.Message != "" {
+				note += ": " + v.Message
+			}
+			return note
+		}
+	}
+	if h.Error != "" {
+		return "no response: " + h.Error
+	}
+	if h.Status == 0 {
+		return "no response"
+	}
+	return fmt.Sprintf("answered %d", h.Status)
+}
+
+// clip keeps at most n runes of s, marking a cut with an ellipsis.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
 }
 
 // mermaidEscaper spells, as Mermaid entity codes (#NN;, which Mermaid draws
@@ -262,7 +302,17 @@ func Markdown(w io.Writer, results []runner.Result, total time.Duration) error {
 	for _, r := range results {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(r.Scenario.Name), verdictWord(r.Passed), cell(r.Outcome), r.Duration.Round(time.Millisecond))
 	}
-	for _, r := range results {
+	// Failures first, in the order run; a passing scenario's diagram is
+	// folded in <details> so the failures are what a reader sees.
+	ordered := make([]runner.Result, 0, len(results))
+	for _, pass := range []bool{false, true} {
+		for _, r := range results {
+			if r.Passed == pass {
+				ordered = append(ordered, r)
+			}
+		}
+	}
+	for _, r := range ordered {
 		fmt.Fprintf(&b, "\n## %s %s\n\n", verdictMark(r.Passed), oneLine(r.Scenario.Name))
 		if r.Scenario.Description != "" {
 			fmt.Fprintf(&b, "%s\n\n", r.Scenario.Description)
@@ -275,6 +325,10 @@ func Markdown(w io.Writer, results []runner.Result, total time.Duration) error {
 				fence := codeFence(diff)
 				fmt.Fprintf(&b, "\n%sdiff\n%s\n%s\n\n", fence, diff, fence)
 			}
+		}
+		if r.Passed {
+			fmt.Fprintf(&b, "\n<details><summary>Sequence diagram</summary>\n\n```mermaid\n%s```\n\n</details>\n", Mermaid(r.Hops))
+			continue
 		}
 		fmt.Fprintf(&b, "\n```mermaid\n%s```\n", Mermaid(r.Hops))
 	}

@@ -82,7 +82,7 @@ func TestMermaid(t *testing.T) {
 		"    SSP-->>Consumer: 201\n"
 	assert.Equal(t, got, want, "diagram")
 	failed := Mermaid(r[1].Hops)
-	assert.Contains(t, failed, "    SSP--xConsumer: ✗ 502 INTERNAL_SERVER_ERROR\n", "failed hop marked")
+	assert.Contains(t, failed, "    rect rgb(251, 225, 228)\n    SSP--xConsumer: ✗ 502 INTERNAL_SERVER_ERROR\n    Note over SSP,Consumer: answered 502\n    end\n", "failed hop on a red band with a note")
 }
 
 func TestMarkdown(t *testing.T) {
@@ -95,6 +95,13 @@ func TestMarkdown(t *testing.T) {
 	assert.Contains(t, md, "## ✗ bad <one>", "heading")
 	assert.Contains(t, md, "```diff\n  pds.retrieve\n- provider.book appointment\n```", "diff block")
 	assert.Equal(t, strings.Count(md, "```mermaid\nsequenceDiagram\n"), 2, "one diagram per scenario")
+	// Failures first; a passing scenario's diagram folded away.
+	bad, good := strings.Index(md, "## ✗ bad <one>"), strings.Index(md, "## ✓ good one")
+	if bad < 0 || good < 0 || bad > good {
+		t.Errorf("failed scenario at %d, passed at %d: want the failure first", bad, good)
+	}
+	assert.Contains(t, md[good:], "\n<details><summary>Sequence diagram</summary>\n\n```mermaid\nsequenceDiagram\n", "passing diagram folded")
+	assert.Equal(t, strings.Count(md, "<details>"), 1, "folded diagrams")
 }
 
 func TestJSONHasTheJournal(t *testing.T) {

@@ -83,6 +83,11 @@ type SessionInfo struct {
 	Hops     int       `json:"hops"`
 	Dropped  int64     `json:"dropped"` // hops the journal dropped to respect its limits
 	URLs     URLs      `json:"urls"`
+
+	// LastRun is the verdict on the session's last built-in consumer run
+	// (POST …/run), once it has ended; the live diagram's session picker
+	// shows it.
+	LastRun *RunVerdict `json:"last_run,omitempty"`
 }
 
 // Info describes the session.
@@ -99,6 +104,7 @@ func (ss *Session) Info() SessionInfo {
 		Hops:        ss.Journal.Len(), // not Hops(): that would decode every body
 		Dropped:     ss.Journal.Dropped(),
 		URLs:        ss.URLs(),
+		LastRun:     ss.lastRun(),
 	}
 }
 
@@ -441,7 +447,8 @@ const eventBatch = 64
 
 // events streams the session's hops as server-sent events (event "hop",
 // data one journal.View): first the hops already recorded, then each new
-// one as it happens.
+// one as it happens; with them the hops in flight (event "start") and the
+// session's runs (event "run"), below.
 //
 // Nothing is queued per reader: on a notification from the journal the
 // stream reads the hops after the last one it sent, by seq. Hops the
@@ -470,6 +477,40 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w) // compact: one line per hop, as SSE data needs
 	var last int64
+	// Besides hops: event "start" (a journal.Start) for each request begun
+	// and not yet recorded, sent after the hops so that a start never
+	// follows the hop that ends it; event "run" (a RunState) when the
+	// session's built-in consumer run begins or ends, after the hops it
+	// made. Neither is queued: the journal keeps the starts in flight, the
+	// session its run counts.
+	var lastStart int64
+	var sentRun RunState
+	event := func(name string, v any) bool {
+		deadline()
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: ", name); err != nil {
+			return false
+		}
+		if err := enc.Encode(v); err != nil {
+			return false
+		}
+		_, err := io.WriteString(w, "\n")
+		return err == nil
+	}
+	sendStarts := func() bool {
+		for _, st := range ss.Journal.InFlight(lastStart) {
+			if !event("start", st) {
+				return false
+			}
+			lastStart = st.ID
+		}
+		if rs := ss.runState(); rs != sentRun {
+			if !event("run", rs) {
+				return false
+			}
+			sentRun = rs
+		}
+		return true
+	}
 	// send writes every hop after last; false when the reader is gone or
 	// too slow.
 	send := func() bool {
@@ -487,6 +528,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 					return false
 				}
 				last = e.Seq()
+			}
+			if !more && !sendStarts() {
+				return false
 			}
 			deadline()
 			if err := rc.Flush(); err != nil {
@@ -590,6 +634,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		if err := s.cfg.Run(ctx, ss); err != nil {
 			s.cfg.Logger.Warn("running the scenario", "session", ss.ID, "err", err)
 		}
+		s.keepRunVerdict(ss)
 	})
 	switch {
 	case errors.Is(err, errTooManyRuns):

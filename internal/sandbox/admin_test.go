@@ -232,7 +232,7 @@ func TestAdminEvents(t *testing.T) {
 			id = strings.TrimPrefix(line, "id: ")
 		case strings.HasPrefix(line, "event: "):
 			event = strings.TrimPrefix(line, "event: ")
-		case strings.HasPrefix(line, "data: "):
+		case strings.HasPrefix(line, "data: ") && event == "hop": // not the request's "start"
 			data = strings.TrimPrefix(line, "data: ")
 		}
 	}

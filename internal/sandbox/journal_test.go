@@ -374,3 +374,121 @@ func TestJournalBoundsThroughHTTP(t *testing.T) {
 	assert.Equal(t, p.Dropped, dropped, "journal page's dropped")
 	assert.Equal(t, p.Hops[0].Seq, dropped+1, "the oldest hop kept")
 }
+
+// sseReader reads one event stream's events: name and data.
+type sseReader struct {
+	t  *testing.T
+	br *bufio.Reader
+}
+
+func openEvents(t *testing.T, ctx context.Context, url string) *sseReader {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	assert.NilError(t, err)
+	res, err := http.DefaultClient.Do(req)
+	assert.NilError(t, err)
+	t.Cleanup(func() { res.Body.Close() })
+	assert.Equal(t, res.StatusCode, 200, "events status")
+	return &sseReader{t: t, br: bufio.NewReader(res.Body)}
+}
+
+// next returns the next event's name and data.
+func (r *sseReader) next() (string, string) {
+	r.t.Helper()
+	var event string
+	for {
+		line, err := r.br.ReadString('\n')
+		if err != nil {
+			r.t.Fatalf("stream ended: %v", err)
+		}
+		line = strings.TrimSuffix(line, "\n")
+		if e, ok := strings.CutPrefix(line, "event: "); ok {
+			event = e
+		}
+		if d, ok := strings.CutPrefix(line, "data: "); ok {
+			return event, d
+		}
+	}
+}
+
+// TestEventsStartAndRun: the event stream sends a hop in flight as event
+// "start" before the hop that ends it (which carries the start's id), and
+// the session's built-in consumer run as event "run" when it begins and
+// when it ends, after the hops it made.
+func TestEventsStartAndRun(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	ts := httptest.NewUnstartedServer(nil)
+	url := "http://" + ts.Listener.Addr().String()
+	srv, err := sandbox.New(sandbox.Config{PublicURL: url, Run: func(ctx context.Context, ss *sandbox.Session) error {
+		id := ss.Journal.Begin(journal.Start{From: journal.Consumer, To: journal.PDS, Step: "1a", Name: "pds.retrieve"})
+		select {
+		case <-release:
+		case <-ctx.Done(): // the test failed early and closes the server
+			return nil
+		}
+		ss.Journal.Record(journal.Hop{Name: "pds.retrieve", Status: 200, Start: id}, journal.Body{}, journal.Body{})
+		return nil
+	}, Verdict: func(ss *sandbox.Session) any {
+		return map[string]any{"passed": false, "outcome": "none", "failures": []string{"outcome"}}
+	}})
+	assert.NilError(t, err)
+	ts.Config.Handler = srv
+	ts.Start()
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() { _ = srv.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ev := openEvents(t, ctx, url+"/_admin/sessions/default/events")
+	res, err := http.Post(url+"/_admin/sessions/default/run", "application/json", nil)
+	assert.NilError(t, err)
+	res.Body.Close()
+	assert.Equal(t, res.StatusCode, http.StatusAccepted, "run")
+
+	var got []string
+	for len(got) < 2 {
+		name, data := ev.next()
+		got = append(got, name+" "+data)
+	}
+	// The run's begin and the start can come in one wake-up or two: the
+	// start is sent first within one, the run's begin first across two.
+	if got[0] != `run {"run":1,"running":true}` {
+		got[0], got[1] = got[1], got[0]
+	}
+	assert.Equal(t, got[0], `run {"run":1,"running":true}`, "run begun")
+	assert.Contains(t, got[1], `start {"start":1,`, "hop in flight")
+	assert.Contains(t, got[1], `"step":"1a","name":"pds.retrieve"`, "hop in flight")
+	close(release) // only now: the start must have been sent while in flight
+	got = nil
+	for len(got) < 2 {
+		name, data := ev.next()
+		got = append(got, name+" "+data)
+	}
+	assert.Contains(t, got[0], `hop {"seq":1,`, "hop done")
+	assert.Contains(t, got[0], `"start":1`, "hop carries its start")
+	assert.Equal(t, got[1], `run {"run":1,"running":false}`, "run ended")
+	// The session list has the gist of the run's verdict by then.
+	res, err = http.Get(url + "/_admin/sessions/default")
+	assert.NilError(t, err)
+	defer res.Body.Close()
+	var info sandbox.SessionInfo
+	assert.NilError(t, json.NewDecoder(res.Body).Decode(&info))
+	assert.DeepEqual(t, info.LastRun, &sandbox.RunVerdict{Passed: false, Outcome: "none"}, "last run's verdict")
+}
+
+// TestJournalInFlightBounded: a journal keeps at most MaxInFlight starts,
+// and forgets each when its hop is recorded.
+func TestJournalInFlightBounded(t *testing.T) {
+	t.Parallel()
+	j := journal.New(journal.Limits{})
+	var ids []int64
+	for range journal.MaxInFlight + 50 {
+		ids = append(ids, j.Begin(journal.Start{Name: "pds.retrieve"}))
+	}
+	assert.Equal(t, len(j.InFlight(0)), journal.MaxInFlight, "starts kept")
+	assert.Equal(t, len(j.InFlight(10)), journal.MaxInFlight-10, "starts after id 10")
+	for _, id := range ids {
+		j.Record(journal.Hop{Name: "pds.retrieve", Start: id}, journal.Body{}, journal.Body{})
+	}
+	assert.Equal(t, len(j.InFlight(0)), 0, "starts kept once every hop is recorded")
+}

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 )
@@ -48,6 +49,8 @@ func (s *Server) startRun(ss *Session, fn func(ctx context.Context)) error {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, RunTimeout)
 	ss.runCancel = cancel
+	ss.runsBegun++
+	ss.Journal.Wake()
 	t.active++
 	t.wg.Add(1)
 	go func() {
@@ -56,7 +59,9 @@ func (s *Server) startRun(ss *Session, fn func(ctx context.Context)) error {
 			cancel()
 			ss.runMu.Lock()
 			ss.runCancel = nil
+			ss.runsEnded++
 			ss.runMu.Unlock()
+			ss.Journal.Wake()
 			t.mu.Lock()
 			t.active--
 			t.mu.Unlock()
@@ -85,4 +90,53 @@ func (ss *Session) close() {
 	if ss.runCancel != nil {
 		ss.runCancel()
 	}
+}
+
+// RunState is a session's built-in consumer runs as the event stream
+// reports them ("run" events): Run counts the runs begun, Running is true
+// while the last one is in flight.
+type RunState struct {
+	Run     int  `json:"run"`
+	Running bool `json:"running"`
+}
+
+// runState returns the session's RunState.
+func (ss *Session) runState() RunState {
+	ss.runMu.Lock()
+	defer ss.runMu.Unlock()
+	return RunState{Run: ss.runsBegun, Running: ss.runsBegun > ss.runsEnded}
+}
+
+// RunVerdict is the gist of the verdict on a session's last run, as the
+// session list shows it.
+type RunVerdict struct {
+	Passed  bool   `json:"passed"`
+	Outcome string `json:"outcome"`
+}
+
+// keepRunVerdict takes the verdict on the run that just ended (the
+// Config.Verdict function, when set) and keeps its gist for the session
+// list; the full verdict stays at GET …/verdict.
+func (s *Server) keepRunVerdict(ss *Session) {
+	if s.cfg.Verdict == nil {
+		return
+	}
+	// Config.Verdict answers any JSON value; its passed and outcome fields
+	// are what the admin API documents.
+	b, err := json.Marshal(s.cfg.Verdict(ss))
+	var v RunVerdict
+	if err != nil || json.Unmarshal(b, &v) != nil {
+		return
+	}
+	ss.runMu.Lock()
+	ss.lastVerdict = &v
+	ss.runMu.Unlock()
+}
+
+// lastRun returns the gist of the verdict on the session's last run, nil
+// before one has ended.
+func (ss *Session) lastRun() *RunVerdict {
+	ss.runMu.Lock()
+	defer ss.runMu.Unlock()
+	return ss.lastVerdict
 }

@@ -59,6 +59,11 @@ type Session struct {
 	runMu     sync.Mutex
 	runCancel context.CancelFunc // the run in flight, nil when none
 	closed    bool               // removed: no new run starts
+
+	// runsBegun and runsEnded count the session's runs, for the event
+	// stream's "run" events (the live diagram's verdict banner).
+	runsBegun, runsEnded int
+	lastVerdict          *RunVerdict // the last run's, for the session list
 }
 
 // URLs are the base URLs a consumer needs for one session.
@@ -244,6 +249,10 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 			entry.Interaction = name
 		}
 		entry.Step, entry.ReplyStep = steps(hopFrom, to, name, in)
+		// The live diagram draws the hop in flight from this start until
+		// the Record below ends it (the hop carries the start's id).
+		entry.Start = ss.Journal.Begin(journal.Start{Time: began, From: hopFrom, To: to, Step: entry.Step,
+			Name: name, Method: r.Method, URL: entry.URL})
 		defer func() {
 			if p := recover(); p != nil {
 				entry.Error = "connection dropped"

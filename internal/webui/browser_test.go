@@ -220,7 +220,7 @@ func TestBrowserRunScenario(t *testing.T) {
 	ts.Start()
 	t.Cleanup(ts.Close)
 
-	dom := dumpDOMSized(t, base+"/?run=happy-path&hop=2", "1400,4000")
+	dom := dumpDOMSized(t, base+"/?run=happy-path&hop=2&speed=0", "1400,4000") // real time: --dump-dom does not wait for pacing
 	arrowRe := regexp.MustCompile(`<g class="arrow ([a-z]+) ([a-z]+)[^"]*"[^>]*aria-label="([^"]*)"`)
 	var got []string
 	for _, m := range arrowRe.FindAllStringSubmatch(dom, -1) {

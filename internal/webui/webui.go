@@ -16,7 +16,7 @@ import (
 	"strings"
 )
 
-//go:embed static/index.html static/app.js static/app.css
+//go:embed static/index.html static/app.js static/app.css static/favicon.svg
 var static embed.FS
 
 // asset is one embedded file and the Content-Type it is served with.
@@ -28,10 +28,11 @@ type asset struct {
 // assets maps the path below the UI's root to the file it serves. Anything
 // else is a JSON 404, like the rest of the sandbox, never a plain-text page.
 var assets = map[string]asset{
-	"/":           {"static/index.html", "text/html; charset=utf-8"},
-	"/index.html": {"static/index.html", "text/html; charset=utf-8"},
-	"/app.js":     {"static/app.js", "text/javascript; charset=utf-8"},
-	"/app.css":    {"static/app.css", "text/css; charset=utf-8"},
+	"/":            {"static/index.html", "text/html; charset=utf-8"},
+	"/index.html":  {"static/index.html", "text/html; charset=utf-8"},
+	"/app.js":      {"static/app.js", "text/javascript; charset=utf-8"},
+	"/app.css":     {"static/app.css", "text/css; charset=utf-8"},
+	"/favicon.svg": {"static/favicon.svg", "image/svg+xml"},
 }
 
 // contentSecurityPolicy keeps the page to its own script, style and admin

@@ -43,6 +43,7 @@ func TestAssets(t *testing.T) {
 		{"index.html is the page", "GET", "/index.html", 200, "text/html; charset=utf-8", `id="diagram"`},
 		{"script", "GET", "/app.js", 200, "text/javascript; charset=utf-8", `addEventListener("hop"`},
 		{"stylesheet", "GET", "/app.css", 200, "text/css; charset=utf-8", "--bad:"},
+		{"favicon", "GET", "/favicon.svg", 200, "image/svg+xml", "<svg"},
 		{"session page", "GET", "/s/training-1/", 200, "text/html; charset=utf-8", `src="app.js"`},
 		{"session script", "GET", "/s/training-1/app.js", 200, "text/javascript; charset=utf-8", "EventSource"},
 		{"session stylesheet", "GET", "/s/training-1/app.css", 200, "text/css; charset=utf-8", ".arrow"},

@@ -7,7 +7,7 @@
 // the same order: {"ok": true, "type": "sequence", "messages": [...]} or
 // {"ok": false, "error": "Parse error on line 3: ..."}. For a sequence
 // diagram, messages are its arrows as Mermaid understood them,
-// "From->>To: text", with entity codes (#59;) turned back into the
+// "From->>To: text" (notes apart, in "notes": "From,To: text"), with entity codes (#59;) turned back into the
 // characters Mermaid draws for them: a test compares them with the labels it
 // meant, which catches text Mermaid parses but drops (after a '#').
 // Exit status: 0 when every diagram parses, 1 when one does not, 2 when the
@@ -57,9 +57,14 @@ for (const text of diagrams) {
     const result = { ok: true, type: parsed.diagramType };
     if (parsed.diagramType === 'sequence') {
       const diagram = await mermaid.mermaidAPI.getDiagramFromText(text);
-      result.messages = diagram.db
-        .getMessages()
-        .filter((m) => m.from && m.to)
+      // Notes (LINETYPE.NOTE, 2) are listed apart from the arrows.
+      const NOTE = 2;
+      const all = diagram.db.getMessages().filter((m) => m.from && m.to);
+      result.notes = all
+        .filter((m) => m.type === NOTE)
+        .map((m) => `${m.from},${m.to}: ${decodeEntities(m.message)}`);
+      result.messages = all
+        .filter((m) => m.type !== NOTE)
         .map((m) => `${m.from}${arrows[m.type] ?? `(${m.type})`}${m.to}: ${decodeEntities(m.message)}`);
     }
     results.push(result);
@@ -67,5 +72,7 @@ for (const text of diagrams) {
     results.push({ ok: false, error: String(err && err.message ? err.message : err) });
   }
 }
+// exitCode, not process.exit(): exiting at once cuts a large answer short
+// when standard output is a pipe (the library's report is over 64 KiB).
 process.stdout.write(JSON.stringify(results) + '\n');
-process.exit(results.every((r) => r.ok) ? 0 : 1);
+process.exitCode = results.every((r) => r.ok) ? 0 : 1;

@@ -15,6 +15,23 @@
 // its start (time), its reply arrow at its end (time + duration_ns), which
 // nests the SSP legs as consumer→SSP, SSP→provider, provider→SSP,
 // SSP→consumer.
+//
+// Hops in flight: the stream also sends event "start" when a request
+// begins (journal.Start: from, to, step, name, time — no bodies). The page
+// draws it as a pending request arrow (grey, dashed, moving) until the hop
+// carrying that start id arrives, when it turns green or red and its reply
+// arrow is added.
+//
+// Pacing: "Run scenario" shows the run one arrow at a time at the chosen
+// speed (the run itself is as fast as ever; only the drawing waits). A
+// request arrow whose reply is not shown yet is drawn pending, and the
+// wait before an arrow is at least the real time between it and the one
+// before (up to 10 s), so a timed-out call visibly waits. "Real time"
+// (speed 0) draws each arrow as it comes. ?speed= carries the choice.
+//
+// Verdict: event "run" says when the session's run begins and ends; at the
+// end the page reads GET …/verdict and shows it in a banner once the pacing
+// has drawn every arrow.
 "use strict";
 
 (function () {
@@ -30,6 +47,7 @@
     speed: $("speed"), follow: $("follow"), status: $("status"), diagram: $("diagram"),
     spacer: $("spacer"), rows: $("rows"), lifelines: $("lifelines"), empty: $("empty"),
     detailsBody: $("details-body"), detailsHint: $("details-hint"), announce: $("announce"),
+    details: $("details"), closeDetails: $("close-details"), banner: $("banner"), present: $("present"),
   };
 
   const state = {
@@ -47,6 +65,12 @@
     pending: [],         // hops not yet announced
     announceTimer: null,
     wantHop: 0,          // ?hop=N: show arrow N's hop once it is drawn
+    starts: new Map(),   // start id → journal.Start of a hop in flight
+    ended: new Set(),    // start ids whose hops have arrived
+    pacing: false,       // a run is being drawn at the chosen speed
+    running: false,      // the session's run is in flight (event "run")
+    verdict: null,       // the last run's verdict, shown once drawn
+    verdicts: new Map(), // session id → "PASS"/"FAIL", for the picker
   };
 
   // ---- time -------------------------------------------------------------
@@ -85,8 +109,23 @@
     }
     // At the same instant a reply closes before the next request opens;
     // replies of nested calls close inner first, requests open outer first.
+    for (const st of state.starts.values()) {
+      const hop = Object.assign({}, st, { seq: -st.start, inflight: true });
+      const start = nanos(st.time);
+      events.push({ hop, kind: "request", t: start, order: 1, tie: -Infinity });
+    }
     events.sort((a, b) => a.t - b.t || a.order - b.order || a.tie - b.tie || a.hop.seq - b.hop.seq);
+    // Each request arrow knows its reply's row: it is drawn pending until
+    // that row is shown.
+    const reply = new Map();
+    events.forEach((e, i) => { if (e.kind === "reply") reply.set(e.hop.seq, i); });
+    for (const e of events) if (e.kind === "request") e.reply = e.hop.inflight ? Infinity : reply.get(e.hop.seq);
     state.rows = events;
+  }
+
+  // pending: a request arrow whose answer has not come, or is not drawn yet.
+  function pending(row) {
+    return row.kind === "request" && row.reply >= shown();
   }
 
   function shown() {
@@ -114,7 +153,7 @@
     const t = arrowText(row);
     const bad = failed(row.hop);
     return `Arrow ${i + 1}: ${t.step ? "step " + t.step + ", " : ""}${row.kind}, ` +
-      `${NAMES[from] || from} to ${NAMES[to] || to}, ${t.label}, ${bad ? "failed" : "passed"}`;
+      `${NAMES[from] || from} to ${NAMES[to] || to}, ${t.label}, ${pending(row) ? "in flight" : bad ? "failed" : "passed"}`;
   }
 
   // ---- drawing ---------------------------------------------------------
@@ -172,20 +211,48 @@
     for (const p of PARTIES) {
       svg.appendChild(el("line", { class: "lifeline", x1: x[p], x2: x[p], y1: 0, y2: height }));
     }
+    // The roving tabindex: the focused arrow, or the first drawn when it
+    // is scrolled away, so Tab always reaches the diagram.
+    const tabRow = state.focusRow >= first && state.focusRow < last ? state.focusRow : first;
     for (let i = first; i < last; i++) {
-      svg.appendChild(arrow(state.rows[i], i, (i - first) * ROW, x, width));
+      const g = arrow(state.rows[i], i, (i - first) * ROW, x, width, i === tabRow);
+      svg.appendChild(g);
+      fit(g, width);
     }
   }
 
-  function arrow(row, i, top, x, width) {
+  // fit ellipsises an arrow's label to the room it has (at most the
+  // arrow's length plus half a lifeline gap each side, never past the
+  // diagram's edges) and keeps it inside them; the full text is in the
+  // <title> (hover), the arrow's spoken name (focus) and the details.
+  function fit(g, width) {
+    const text = g.querySelector("text");
+    const label = text.lastChild;
+    const full = label.textContent;
+    const gap = (xs(width).pds - xs(width).consumer) / 2;
+    const room = Math.min(width - 8, parseFloat(text.dataset.span) + 2 * gap);
+    let w = text.getComputedTextLength();
+    for (let k = 0; k < 4 && w > room && label.textContent.length > 2; k++) {
+      const step = w - label.getComputedTextLength();
+      const keep = Math.max(1, Math.floor(full.length * (room - step) / Math.max(1, w - step)) - 2 - k);
+      label.textContent = full.slice(0, keep) + "…";
+      w = text.getComputedTextLength();
+    }
+    const mid = parseFloat(text.getAttribute("x"));
+    const cx = Math.max(4 + w / 2, Math.min(width - 4 - w / 2, mid));
+    text.setAttribute("x", cx);
+  }
+
+  function arrow(row, i, top, x, width, tab) {
     const [from, to] = ends(row);
     const x1 = x[from] ?? 10, x2 = x[to] ?? width - 10;
     const y = top + ROW - 14;
     const dir = x2 >= x1 ? 1 : -1;
-    const bad = failed(row.hop);
+    const wait = pending(row);
+    const bad = !wait && failed(row.hop);
     const g = el("g", {
-      class: `arrow ${row.kind} ${bad ? "bad" : "ok"}${row.hop.seq === state.selected ? " selected" : ""}`,
-      role: "button", tabindex: i === state.focusRow || (state.focusRow < 0 && i === 0) ? "0" : "-1",
+      class: `arrow ${row.kind} ${wait ? "pending" : bad ? "bad" : "ok"}${row.hop.seq === state.selected ? " selected" : ""}`,
+      role: "button", tabindex: tab ? "0" : "-1",
       "aria-label": spoken(row, i), "data-row": i,
     });
     g.appendChild(el("rect", { class: "hit", x: Math.min(x1, x2) - 8, y: top + 2, width: Math.abs(x2 - x1) + 16, height: ROW - 4, rx: 6 }));
@@ -193,9 +260,10 @@
     g.appendChild(el("polygon", { points: `${x2},${y} ${x2 - dir * 16},${y - 8} ${x2 - dir * 16},${y + 8}` }));
     const t = arrowText(row);
     const mid = (x1 + x2) / 2;
-    const text = el("text", { x: mid, y: y - 10, "text-anchor": "middle" });
+    const text = el("text", { x: mid, y: y - 10, "text-anchor": "middle", "data-span": Math.abs(x2 - x1) });
     text.appendChild(el("tspan", { class: "step" }, (bad ? "✗ " : "") + (t.step ? t.step + " " : "")));
     text.appendChild(el("tspan", {}, t.label));
+    g.appendChild(el("title", {}, (t.step ? t.step + " " : "") + t.label));
     g.appendChild(text);
     return g;
   }
@@ -224,6 +292,11 @@
     const i = rowOf(e.target);
     if (i >= 0) { state.focusRow = i; select(state.rows[i].hop); }
   });
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape") return;
+    if (document.body.classList.contains("showing")) { closeDetails(); return; }
+    if (document.body.classList.contains("present")) togglePresent();
+  });
   els.diagram.addEventListener("keydown", (e) => {
     const i = rowOf(e.target);
     const cur = i >= 0 ? i : state.focusRow;
@@ -245,6 +318,17 @@
     schedule();
   }, { passive: true });
   window.addEventListener("resize", schedule);
+  // The diagram's height changes without a window resize (the verdict
+  // banner appearing above it, present mode): keep the newest arrow in
+  // view when following.
+  if (window.ResizeObserver) {
+    // Drawn at once, not on the next frame: the observer runs after layout
+    // and before paint, so the frame shown is never the stale one.
+    new ResizeObserver(() => {
+      if (els.follow.checked && state.replayLimit === null) state.stick = true;
+      draw();
+    }).observe(els.diagram);
+  }
 
   // follow pins the view to the newest arrow on the next draw.
   function follow() {
@@ -290,15 +374,25 @@
     } catch (_) { return null; }
   }
 
+  function closeDetails() {
+    document.body.classList.remove("showing");
+    state.selected = null;
+    draw();
+    const g = els.rows.querySelector(`[data-row="${state.focusRow}"]`);
+    if (g) g.focus();
+  }
+
   function select(hop) {
     state.selected = hop.seq;
+    document.body.classList.add("showing");
     draw();
     const bad = failed(hop);
     const checks = hop.checks || [];
     const fails = checks.filter((c) => !c.passed);
     const passes = checks.filter((c) => c.passed);
     const dl = h("dl", {},
-      h("dt", {}, "Hop"), h("dd", {}, `#${hop.seq}: ${NAMES[hop.from] || hop.from} → ${NAMES[hop.to] || hop.to}`),
+      h("dt", {}, "Hop"), h("dd", {}, hop.inflight ? `in flight: ${NAMES[hop.from] || hop.from} → ${NAMES[hop.to] || hop.to}` :
+        `#${hop.seq}: ${NAMES[hop.from] || hop.from} → ${NAMES[hop.to] || hop.to}`),
       h("dt", {}, "Steps"), h("dd", {}, `${hop.step || "–"} / ${hop.reply_step || "–"}`),
       h("dt", {}, "Interaction"), h("dd", {}, hop.interaction || hop.name || "–"),
       h("dt", {}, "Request"), h("dd", {}, `${hop.method} ${hop.url}`),
@@ -374,6 +468,11 @@
     stopReplay();
     state.session = id;
     state.hops.clear();
+    state.starts.clear();
+    state.ended.clear();
+    state.running = false;
+    state.verdict = null;
+    showBanner();
     state.rows = [];
     state.baseSec = null;
     state.selected = null;
@@ -393,6 +492,7 @@
       try { hop = JSON.parse(e.data); } catch (_) { return; }
       if (typeof hop.seq !== "number" || state.hops.has(hop.seq)) return;
       state.hops.set(hop.seq, hop);
+      if (hop.start) { state.starts.delete(hop.start); state.ended.add(hop.start); }
       rebuild();
       if (state.wantHop && state.rows.length >= state.wantHop) {
         state.focusRow = state.wantHop - 1;
@@ -403,6 +503,128 @@
       if (els.follow.checked && state.replayLimit === null) follow();
       else schedule();
     });
+    src.addEventListener("start", (e) => {
+      let st;
+      try { st = JSON.parse(e.data); } catch (_) { return; }
+      if (typeof st.start !== "number" || state.ended.has(st.start)) return;
+      state.starts.set(st.start, st);
+      rebuild();
+      if (els.follow.checked && state.replayLimit === null) follow();
+      else schedule();
+    });
+    src.addEventListener("run", (e) => {
+      let run;
+      try { run = JSON.parse(e.data); } catch (_) { return; }
+      state.running = !!run.running;
+      if (state.running) {
+        state.verdict = null;
+        showBanner();
+        // The Run button has said which scenario; a run started elsewhere has not.
+        if (!els.status.textContent.startsWith("Running")) status(`Running a scenario in session ${id}…`);
+        return;
+      }
+      loadVerdict(id);
+    });
+  }
+
+  // ---- the verdict -----------------------------------------------------
+
+  async function loadVerdict(id) {
+    let v;
+    try {
+      const res = await fetch(adminURL("/verdict"), { headers: { Accept: "application/json" } });
+      if (!res.ok) return; // a sandbox without a verdict function
+      v = await res.json();
+    } catch (_) { return; }
+    if (id !== state.session) return;
+    state.verdict = v;
+    showBanner();
+  }
+
+  // hopFor links a failed expectation to a hop: the first failed hop the
+  // message names (by step or name), else the first failed hop.
+  function hopFor(f) {
+    const bad = [...state.hops.values()].filter(failed).sort((a, b) => a.seq - b.seq);
+    const msg = f.message || "";
+    return bad.find((hp) => (hp.name && msg.includes(hp.name)) || (hp.step && msg.includes(" " + hp.step))) || bad[0];
+  }
+
+  // showBanner shows the verdict once every arrow of the run is drawn (not
+  // before: the banner would give the ending away mid-demo).
+  function showBanner() {
+    const v = state.verdict;
+    if (!v || state.pacing) { els.banner.hidden = true; els.banner.replaceChildren(); return; }
+    const pass = v.passed;
+    els.banner.className = pass ? "pass" : "fail";
+    const kids = [h("strong", { class: "mark" }, pass ? "✓ PASS" : "✗ FAIL"),
+      h("span", {}, ` ${v.scenario}: ${v.outcome || "no outcome"}`)];
+    if (!pass && v.failures && v.failures.length) {
+      const ul = h("ul", {});
+      for (const f of v.failures) {
+        const hop = hopFor(f);
+        const li = h("li", {}, h("strong", {}, f.rule), f.section ? ` (${f.section})` : "", ": " + f.message);
+        if (hop) {
+          const b = h("button", { type: "button", class: "link" }, `show hop #${hop.seq}`);
+          b.addEventListener("click", () => {
+            const i = state.rows.findIndex((r) => r.hop.seq === hop.seq);
+            if (i >= 0) focusRow(i);
+            select(hop);
+          });
+          li.append(" ", b);
+        }
+        ul.append(li);
+      }
+      kids.push(ul);
+    }
+    els.banner.replaceChildren(...kids);
+    els.banner.hidden = false;
+    // The picker learns the verdict with the banner, not before: it would
+    // give the ending away mid-demo.
+    state.verdicts.set(state.session, pass ? "PASS" : "FAIL");
+    for (const o of els.session.options) if (o.value === state.session) o.textContent = optionText(state.session, v.scenario);
+    status(`Run ${pass ? "passed" : "failed"} in session ${state.session}.`);
+    say(`Run ${pass ? "passed" : "failed"}: ${v.outcome || "no outcome"}.`);
+  }
+
+  // ---- pacing ----------------------------------------------------------
+
+  function speed() { return parseInt(els.speed.value, 10) || 0; }
+
+  // pace draws the session's arrows one at a time, at the chosen speed,
+  // until the run has ended and every arrow is drawn.
+  function pace() {
+    clearTimeout(state.replayTimer);
+    state.pacing = true;
+    state.replayLimit = Math.min(state.replayLimit ?? 0, state.rows.length);
+    const tick = () => {
+      if (!state.pacing) return;
+      const n = state.replayLimit;
+      if (n < state.rows.length) {
+        state.replayLimit = n + 1;
+        state.stick = els.follow.checked;
+        draw();
+        if (state.rows[n]) say(spoken(state.rows[n], n));
+        const next = state.rows[n + 1];
+        const gap = next ? (next.t - state.rows[n].t) / 1e6 : 0;
+        state.replayTimer = setTimeout(tick, Math.max(speed(), Math.min(gap, 10000)));
+        return;
+      }
+      if (state.running || (!state.verdict && state.rows.length === 0)) {
+        state.replayTimer = setTimeout(tick, 100);
+        return;
+      }
+      endPacing();
+    };
+    tick();
+  }
+
+  function endPacing() {
+    clearTimeout(state.replayTimer);
+    state.replayTimer = null;
+    state.pacing = false;
+    state.replayLimit = null;
+    follow();
+    showBanner();
   }
 
   // sessionFromPath: the page is served at "/" for the default session
@@ -414,6 +636,13 @@
     return m ? decodeURIComponent(m[1]) : "default";
   }
 
+  // optionText names a session in the picker, with its last verdict when
+  // this page saw one.
+  function optionText(id, scenario) {
+    const v = state.verdicts.get(id);
+    return (scenario ? `${id} — ${scenario}` : id) + (v ? ` — ${v}` : "");
+  }
+
   async function loadSessions(want) {
     let list = [];
     try {
@@ -423,12 +652,18 @@
     } catch (err) {
       status(`Could not list sessions: ${err.message}`);
     }
+    // The server's verdict on each session's last run, except the one this
+    // page is still drawing (the banner brings that one).
+    for (const s of list) {
+      if (s.last_run && !(s.id === state.session && (state.pacing || state.running))) {
+        state.verdicts.set(s.id, s.last_run.passed ? "PASS" : "FAIL");
+      }
+    }
     const ids = list.map((s) => s.id);
     if (want && !ids.includes(want)) ids.unshift(want);
     els.session.replaceChildren(...ids.map((id) => {
       const s = list.find((x) => x.id === id);
-      const o = h("option", { value: id }, s && s.scenario ? `${id} — ${s.scenario}` : id);
-      return o;
+      return h("option", { value: id }, optionText(id, s && s.scenario));
     }));
     els.session.value = want || ids[0] || "";
     return els.session.value;
@@ -465,7 +700,9 @@
 
   function stopReplay() {
     clearInterval(state.replayTimer);
+    clearTimeout(state.replayTimer);
     state.replayTimer = null;
+    state.pacing = false;
     state.replayLimit = null;
     els.replay.setAttribute("aria-pressed", "false");
     els.replay.textContent = "Replay slowly";
@@ -537,10 +774,12 @@
       const info = await adminJSON("POST", "/_admin/sessions", { scenario: name });
       await loadSessions(info.id);
       connect(info.id);
+      if (speed() > 0) pace();
       await adminJSON("POST", adminURL("/run"));
       status(`Running ${name} in session ${info.id}…`);
       say(`Running scenario ${name}.`);
     } catch (err) {
+      stopReplay();
       status(`Could not run ${name}: ${err.message}`);
     } finally {
       els.run.disabled = false;
@@ -552,6 +791,35 @@
   els.rows.setAttribute("role", "group");
   const params = new URLSearchParams(location.search);
   state.wantHop = Math.max(0, parseInt(params.get("hop"), 10) || 0);
+  // ?speed=MS (0: real time) picks the pacing, so a presenter can bookmark it.
+  const sp = params.get("speed");
+  if (sp !== null && /^\d+$/.test(sp)) {
+    if (![...els.speed.options].some((o) => o.value === sp)) {
+      els.speed.append(h("option", { value: sp }, sp === "0" ? "real time" : `${sp / 1000} s per arrow`));
+    }
+    els.speed.value = sp;
+  }
+  els.speed.addEventListener("change", () => {
+    const u = new URL(location.href);
+    u.searchParams.set("speed", els.speed.value);
+    history.replaceState(null, "", u);
+  });
+  els.closeDetails.addEventListener("click", closeDetails);
+  // Present: the diagram alone on the screen (full screen when allowed);
+  // Escape or the button again leaves.
+  function togglePresent() {
+    const on = document.body.classList.toggle("present");
+    els.present.setAttribute("aria-pressed", String(on));
+    if (on && document.documentElement.requestFullscreen) document.documentElement.requestFullscreen().catch(() => {});
+    if (!on && document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    schedule();
+  }
+  els.present.addEventListener("click", togglePresent);
+  // In full screen the browser takes Escape to leave it, and the page never
+  // sees the key: leaving full screen leaves Present.
+  document.addEventListener("fullscreenchange", () => {
+    if (!document.fullscreenElement && document.body.classList.contains("present")) togglePresent();
+  });
   // ?run=NAME presses the page's own Run button for that scenario (links
   // from a training handout; the in-browser test).
   loadSessions(sessionFromPath()).then(connect).then(loadScenarios).then(() => {
