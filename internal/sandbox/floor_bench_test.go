@@ -123,10 +123,11 @@ func BenchmarkSlotSearchVsFloor(b *testing.B) {
 					if floor > 0 {
 						b.ReportMetric(float64(cpu)/float64(floor), "x-floor")
 					}
-					if via.ssp && direct > 0 {
-						b.ReportMetric(float64(cpu)/float64(direct), "ssp-over-direct")
-					} else {
+					switch {
+					case !via.ssp:
 						direct = cpu
+					case direct > 0:
+						b.ReportMetric(float64(cpu)/float64(direct), "ssp-over-direct")
 					}
 				})
 			}
@@ -181,9 +182,9 @@ func BenchmarkSlotSearchWorldSize(b *testing.B) {
 				r.Header.Set("Ssp-TraceID", gpc.NewUUID())
 				fetch(b, e.client, r)
 			})
-			if builtin == 0 {
+			if w.yaml == "" {
 				builtin = cpu
-			} else {
+			} else if builtin > 0 {
 				b.ReportMetric(float64(cpu)/float64(builtin), "x-builtin")
 			}
 		})
