@@ -190,3 +190,48 @@ func BenchmarkSlotSearchWorldSize(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSlotSearchFullJournal: the one-week gzip search through the SSP
+// in a session whose journal never fills (limits far above the run) and in
+// ones filled past their limits first (6,000 searches, 12,000 hops, off
+// the clock) — the default 8 MB, and the default 5,000 hops with the byte
+// bound lifted — so every measured request also drops the oldest hops. x-unbounded is CPU per request over the unbounded
+// journal's in the same run.
+func BenchmarkSlotSearchFullJournal(b *testing.B) {
+	var unbounded time.Duration
+	for _, arm := range []struct {
+		name string
+		lim  sandbox.Limits
+		fill int
+	}{
+		{"unbounded", sandbox.Limits{JournalHops: 1 << 30, JournalBytes: 1 << 40}, 0},
+		{"full", sandbox.Limits{}, 6000},                           // the byte bound bites first (~1,500 hops of this search)
+		{"full-hops", sandbox.Limits{JournalBytes: 1 << 40}, 6000}, // the 5,000-hop bound
+	} {
+		b.Run(arm.name, func(b *testing.B) {
+			e := start(b, sandbox.Config{Limits: arm.lim})
+			ss := e.session(b, "")
+			req := gpcRequest(b, ss, true, gpc.SearchSlots, "GET", slotQuery(ss), "")
+			req.Header.Set("Accept-Encoding", "gzip")
+			ctx := context.Background()
+			do := func() {
+				r := req.Clone(ctx)
+				r.Header.Set("Ssp-TraceID", gpc.NewUUID())
+				fetch(b, e.client, r)
+			}
+			for range arm.fill {
+				do()
+			}
+			if arm.fill > 0 && ss.Journal.Len() >= 2*arm.fill {
+				b.Fatalf("the journal kept all %d hops; it was meant to be full", ss.Journal.Len())
+			}
+			cpu, _ := cost(b, do)
+			if arm.fill == 0 {
+				unbounded = cpu
+			} else if unbounded > 0 {
+				b.ReportMetric(float64(cpu)/float64(unbounded), "x-unbounded")
+				b.ReportMetric(float64(ss.Journal.Len()), "hops-kept")
+			}
+		})
+	}
+}
