@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
@@ -131,8 +132,23 @@ var requiredClaims = []string{
 	"requesting_device", "requesting_organization", "requesting_practitioner",
 }
 
-// validator collects violations.
-type validator struct{ vs []Violation }
+// validator collects violations. It judges a token alone; the three rules
+// that depend on what the receiver expects (JWT_EXPIRED,
+// JWT_SCOPE_WRONG_FOR_INTERACTION, JWT_AUD_NOT_SERVICE_ROOT) are left to
+// finish, which inserts them where they belong in the order of Rules — so
+// one reading of a token serves every hop that judges it.
+type validator struct {
+	vs []Violation
+	// expAt and scopeAt are where in vs the expectation-dependent rules
+	// go (-1: the token could not be read that far).
+	expAt, scopeAt int
+	exp            int64
+	hasExp         bool
+	scope          gpc.Scope // a base scope, when scopeBase
+	scopeBase      bool
+	aud            string
+	hasAud         bool
+}
 
 func (v *validator) add(rule, format string, args ...any) {
 	r, ok := RuleByName(rule)
@@ -149,12 +165,68 @@ func (v *validator) add(rule, format string, args ...any) {
 // later rule can be judged; otherwise it reports every broken rule. A
 // provider answers with the first violation.
 func Validate(authorizationHeader string, want Expect) []Violation {
-	v := &validator{}
-	v.validate(authorizationHeader, want)
-	return v.vs
+	return read(authorizationHeader).finish(want)
 }
 
-func (v *validator) validate(authz string, want Expect) {
+// maxReadTokens bounds the tokens kept read. A request is judged by the
+// SSP's conformance check and by the provider, with one token; a small
+// store makes the second judgement a lookup.
+const maxReadTokens = 256
+
+var readTokens struct {
+	mu sync.Mutex
+	m  map[string]*validator
+}
+
+// read judges a token alone, once: a validator in the store is never
+// changed again.
+func read(authz string) *validator {
+	readTokens.mu.Lock()
+	v, ok := readTokens.m[authz]
+	readTokens.mu.Unlock()
+	if ok {
+		return v
+	}
+	v = &validator{expAt: -1, scopeAt: -1}
+	v.validate(authz)
+	readTokens.mu.Lock()
+	if readTokens.m == nil || len(readTokens.m) >= maxReadTokens {
+		readTokens.m = make(map[string]*validator, maxReadTokens)
+	}
+	readTokens.m[authz] = v
+	readTokens.mu.Unlock()
+	return v
+}
+
+// finish returns the token's violations with the expectation-dependent
+// rules judged against want, in the order of Rules; nil when valid.
+func (v *validator) finish(want Expect) []Violation {
+	if v.expAt < 0 {
+		return slices.Clone(v.vs)
+	}
+	out := make([]Violation, 0, len(v.vs)+3)
+	out = append(out, v.vs[:v.expAt]...)
+	d := &validator{}
+	// A future iat is deliberately accepted (§2.4, JWT.feature, GitHub #188).
+	if v.hasExp && !want.Now.IsZero() && v.exp < want.Now.Unix() {
+		d.add(RuleExpired, "JWT has expired: exp %d is before now %d", v.exp, want.Now.Unix())
+	}
+	out = append(append(out, d.vs...), v.vs[v.expAt:v.scopeAt]...)
+	d.vs = nil
+	if v.scopeBase && want.Scope != "" && v.scope != want.Scope {
+		d.add(RuleScopeWrongForInteraction, "JWT requested_scope %q is wrong for this interaction, which requires %q", v.scope, want.Scope)
+	}
+	if v.hasAud && want.CheckAudience && v.aud != want.Audience {
+		d.add(RuleAudNotServiceRoot, "JWT aud %q is not the provider's service root %q", v.aud, want.Audience)
+	}
+	out = append(append(out, d.vs...), v.vs[v.scopeAt:]...)
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func (v *validator) validate(authz string) {
 	authz = strings.TrimSpace(authz)
 	if authz == "" {
 		v.add(RuleMissing, "Authorization header is missing or empty")
@@ -196,7 +268,7 @@ func (v *validator) validate(authz string, want Expect) {
 		v.add(RulePayloadNotJSON, "JWT payload is not a JSON object")
 		return
 	}
-	v.claims(claims, want)
+	v.claims(claims)
 }
 
 func firstErr(errs ...error) error {
@@ -315,7 +387,7 @@ var stringClaims = []string{"iss", "sub", "aud", "reason_for_request", "requeste
 var intClaims = []string{"exp", "iat"}
 
 // claims applies the claim rules in the order of Rules.
-func (v *validator) claims(c map[string]json.RawMessage, want Expect) {
+func (v *validator) claims(c map[string]json.RawMessage) {
 	// Presence (§2.2: all required). An empty string counts as missing, as
 	// the error-handling page's "Empty JWT aud claim" example shows.
 	present := map[string]bool{}
@@ -368,10 +440,7 @@ func (v *validator) claims(c map[string]json.RawMessage, want Expect) {
 		// The demonstrator's message (WebTokenValidator.java).
 		v.add(RuleExpNotIatPlus300, "JWT expiry time is not 5 minutes after the creation time (exp - iat must be 300)")
 	}
-	// A future iat is deliberately accepted (§2.4, JWT.feature, GitHub #188).
-	if hasExp && !want.Now.IsZero() && exp < want.Now.Unix() {
-		v.add(RuleExpired, "JWT has expired: exp %d is before now %d", exp, want.Now.Unix())
-	}
+	v.expAt, v.exp, v.hasExp = len(v.vs), exp, hasExp // JWT_EXPIRED goes here (finish)
 
 	if s, ok := str["reason_for_request"]; ok && s != ReasonDirectCare {
 		v.add(RuleReasonNotDirectCare, "JWT reason_for_request must be %q, got %q", ReasonDirectCare, s)
@@ -379,17 +448,16 @@ func (v *validator) claims(c map[string]json.RawMessage, want Expect) {
 
 	if s, ok := str["requested_scope"]; ok {
 		scope := gpc.Scope(s)
-		switch {
-		case !slices.Contains(baseScopes, scope):
+		if slices.Contains(baseScopes, scope) {
+			v.scope, v.scopeBase = scope, true
+		} else {
 			v.add(RuleScopeInvalid, "JWT requested_scope %q is not one of %s", s, joinScopes(baseScopes))
-		case want.Scope != "" && scope != want.Scope:
-			v.add(RuleScopeWrongForInteraction, "JWT requested_scope %q is wrong for this interaction, which requires %q", s, want.Scope)
 		}
 	}
-
-	if s, ok := str["aud"]; ok && want.CheckAudience && s != want.Audience {
-		v.add(RuleAudNotServiceRoot, "JWT aud %q is not the provider's service root %q", s, want.Audience)
-	}
+	// JWT_SCOPE_WRONG_FOR_INTERACTION and JWT_AUD_NOT_SERVICE_ROOT go here
+	// (finish).
+	v.scopeAt = len(v.vs)
+	v.aud, v.hasAud = str["aud"]
 
 	if present["requesting_device"] {
 		v.device(c["requesting_device"])

@@ -190,6 +190,7 @@ type Booking struct {
 func (w *World) Book(ods string, b Booking) (Appointment, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.slotsVersion++ // may change slots; counting a failed attempt too is only a cache miss
 	p, err := w.practice(ods)
 	if err != nil {
 		return Appointment{}, err
@@ -294,6 +295,7 @@ type Change struct {
 func (w *World) Update(ods, id string, c Change) (Appointment, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.slotsVersion++ // may change slots; counting a failed attempt too is only a cache miss
 	p, err := w.practice(ods)
 	if err != nil {
 		return Appointment{}, err

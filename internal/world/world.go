@@ -39,14 +39,24 @@ type state struct {
 	pdsOrder  []string // NHS numbers in scenario order, for stable search
 	practices map[string]*practice
 	odsOrder  []string
+
+	// slotsVersion counts the changes that can change a slot search's
+	// answer (Book and Update, the only writers of slots); a cached answer
+	// is good while it is unchanged.
+	slotsVersion uint64
 }
 
 type practice struct {
 	Practice // metadata; the slices below are the live state
 	records  map[string]*Record
 	slots    map[string]*Slot
-	appts    map[string]*Appointment
-	nextID   int
+	// byStart is every slot ordered by start then id, built once in New
+	// (slots are never added and their times never change), so a search
+	// finds its window by binary search and costs what it returns, not
+	// the size of the practice's book.
+	byStart []*Slot
+	appts   map[string]*Appointment
+	nextID  int
 }
 
 // New builds a World from data. base is the public base URL of the session
@@ -104,6 +114,11 @@ func New(data Data, base string, clock Clock) *World {
 			}
 			pr.slots[s.ID] = &s
 		}
+		pr.byStart = make([]*Slot, 0, len(pr.slots))
+		for _, s := range pr.slots {
+			pr.byStart = append(pr.byStart, s)
+		}
+		sort.Slice(pr.byStart, func(i, j int) bool { return slotLess(pr.byStart[i], pr.byStart[j]) })
 		for _, a := range src.Appointments {
 			a := cloneAppointment(a)
 			if a.VersionID == 0 {
@@ -367,18 +382,20 @@ func (w *World) Slots(ods string) []Slot {
 
 func (p *practice) sortedSlots(keep func(*Slot) bool) []Slot {
 	var out []Slot
-	for _, s := range p.slots {
+	for _, s := range p.byStart {
 		if keep(s) {
 			out = append(out, cloneSlot(*s))
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Start.Equal(out[j].Start) {
-			return out[i].Start.Before(out[j].Start)
-		}
-		return idLess(out[i].ID, out[j].ID)
-	})
 	return out
+}
+
+// slotLess orders slots by start, then id.
+func slotLess(a, b *Slot) bool {
+	if !a.Start.Equal(b.Start) {
+		return a.Start.Before(b.Start)
+	}
+	return idLess(a.ID, b.ID)
 }
 
 // SlotQuery selects free slots.
@@ -399,9 +416,26 @@ func (w *World) FreeSlots(ods string, q SlotQuery) []Slot {
 	if !ok {
 		return nil
 	}
-	return p.sortedSlots(func(s *Slot) bool {
-		return s.Status == Free && !s.Start.Before(q.From) && !s.End.After(q.To) && s.offeredTo(q.ConsumerODS, q.OrgType)
-	})
+	// Only slots starting in [From, To] can lie inside the range.
+	i, _ := slices.BinarySearchFunc(p.byStart, q.From, func(s *Slot, t time.Time) int { return s.Start.Compare(t) })
+	var out []Slot
+	for _, s := range p.byStart[i:] {
+		if s.Start.After(q.To) {
+			break
+		}
+		if s.Status == Free && !s.End.After(q.To) && s.offeredTo(q.ConsumerODS, q.OrgType) {
+			out = append(out, cloneSlot(*s))
+		}
+	}
+	return out
+}
+
+// SlotsVersion changes whenever a slot search's answer may change: a
+// provider may reuse an answer computed after reading the same version.
+func (w *World) SlotsVersion() uint64 {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.slotsVersion
 }
 
 func (s *Slot) offeredTo(ods, orgType string) bool {

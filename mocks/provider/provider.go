@@ -53,6 +53,9 @@ type server struct {
 	world  *world.World
 	index  map[string]*practiceIndex // by ODS code
 	routes map[gpc.Interaction]handler
+	// slotAnswers keeps encoded slot searches until the world's slots
+	// change (a search encodes every Slot: the bulk of its cost).
+	slotAnswers answers
 }
 
 // New returns the provider for every practice in the world. Paths are

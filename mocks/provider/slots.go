@@ -142,6 +142,17 @@ func (s *server) searchSlots(rw http.ResponseWriter, r *request) error {
 		return err
 	}
 	ods := r.practice.ODS
+	key := answerKey{
+		ods: ods, from: search.query.From.UnixNano(), to: search.query.To.UnixNano(),
+		consumerODS: search.query.ConsumerODS, orgType: search.query.OrgType,
+		practitioners: search.practitioners, locations: search.locations,
+	}
+	// The version is read before the world (see answers).
+	version := s.world.SlotsVersion()
+	if a := s.slotAnswers.get(key, version); a != nil {
+		writeAnswer(rw, r.Request, a)
+		return nil
+	}
 	slots := s.world.FreeSlots(ods, search.query)
 	var out []any
 	if len(slots) > 0 {
@@ -204,6 +215,12 @@ func (s *server) searchSlots(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(rw, r.Request, http.StatusOK, b, nil)
+	body, err := stu3.Marshal(b)
+	if err != nil {
+		return err
+	}
+	a := &answer{plain: body}
+	s.slotAnswers.put(key, version, a)
+	writeAnswer(rw, r.Request, a)
 	return nil
 }

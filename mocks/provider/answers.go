@@ -1,0 +1,98 @@
+package provider
+
+import (
+	"bytes"
+	"compress/gzip"
+	"net/http"
+	"sync"
+)
+
+// maxAnswers bounds the slot-search answers one provider keeps. A consumer
+// searches a handful of windows per world version; 16 answers of a
+// two-week search (~130 KB plain, a few KB gzipped) stay under about 2 MB
+// per session.
+const maxAnswers = 16
+
+// answerKey is everything a slot search's answer depends on besides the
+// world's slot version: the practice and the parsed search.
+type answerKey struct {
+	ods                      string
+	from, to                 int64 // UnixNano
+	consumerODS, orgType     string
+	practitioners, locations bool
+}
+
+// answer is one encoded searchset; its gzip form is made on first demand.
+type answer struct {
+	plain    []byte
+	gzipOnce sync.Once
+	gzipped  []byte
+}
+
+func (a *answer) gzip() []byte {
+	a.gzipOnce.Do(func() {
+		var buf bytes.Buffer
+		zw := gzipWriters.Get().(*gzip.Writer)
+		zw.Reset(&buf)
+		_, _ = zw.Write(a.plain)
+		_ = zw.Close()
+		gzipWriters.Put(zw)
+		a.gzipped = buf.Bytes()
+	})
+	return a.gzipped
+}
+
+// answers is a store of encoded slot-search answers, valid for one world
+// slot version: any change of version empties it, so a booked slot is
+// never served from an answer made before the booking. Correctness rests
+// on the order in searchSlots: the version is read before the world is,
+// so an answer stored under version v describes the world at v or later,
+// and a search that starts after a booking returned reads a later version.
+type answers struct {
+	mu      sync.Mutex
+	version uint64
+	m       map[answerKey]*answer
+}
+
+func (c *answers) get(k answerKey, version uint64) *answer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.version != version {
+		return nil
+	}
+	return c.m[k]
+}
+
+func (c *answers) put(k answerKey, version uint64, a *answer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if version < c.version {
+		return // a newer version's answers are already kept
+	}
+	if c.m == nil || version != c.version || len(c.m) >= maxAnswers {
+		c.version, c.m = version, make(map[answerKey]*answer, maxAnswers)
+	}
+	c.m[k] = a
+}
+
+func (c *answers) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}
+
+// writeAnswer writes an encoded JSON answer with writeJSON's headers,
+// gzipped from the answer's kept gzip form when the client asks for it.
+func writeAnswer(rw http.ResponseWriter, r *http.Request, a *answer) {
+	h := rw.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Accept-Encoding")
+	body := a.plain
+	if acceptsGzip(r) {
+		h.Set("Content-Encoding", "gzip")
+		body = a.gzip()
+	}
+	rw.WriteHeader(http.StatusOK)
+	_, _ = rw.Write(body)
+}
