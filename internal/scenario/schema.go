@@ -48,6 +48,9 @@ type Consumer struct {
 	PartyKey     string       `yaml:"party_key"`
 	Manufacturer ODSCode      `yaml:"manufacturer"`
 	Interactions Interactions `yaml:"interactions"`
+	// FQDN is the system's registered FQDN, which its TLS client
+	// certificate must carry (serve --tls); default {ods}.consumer.spine-sandbox.invalid.
+	FQDN string `yaml:"fqdn"`
 }
 
 // Name is a person's name.
@@ -115,6 +118,9 @@ type Practice struct {
 	Slots          []Slot         `yaml:"slots"`
 	Generate       []Generator    `yaml:"generate"`
 	Appointments   []Appointment  `yaml:"appointments"`
+	// FQDN is the provider system's registered FQDN (its certificate's
+	// CN); default {ods}.provider.spine-sandbox.invalid.
+	FQDN string `yaml:"fqdn"`
 }
 
 // Record is the provider's local record of a patient. Its NHS number need
