@@ -76,6 +76,9 @@ type Hop struct {
 	Fault  string    `json:"fault,omitempty"` // the scenario fault applied, if any
 	Error  string    `json:"error,omitempty"` // transport error, if any
 	Checks []Verdict `json:"checks,omitempty"`
+	// TLS are the connection's TLS facts when the hop came over TLS
+	// (serve --tls; tls.go).
+	TLS *TLSFacts `json:"tls,omitempty"`
 }
 
 // Failed reports whether any check on the hop failed.

@@ -195,3 +195,15 @@ func readCert(path string) (*x509.Certificate, error) {
 	}
 	return x509.ParseCertificate(b.Bytes)
 }
+
+// AddPEMFile adds the certificates of a PEM file to pool.
+func AddPEMFile(pool *x509.CertPool, path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if !pool.AppendCertsFromPEM(raw) {
+		return fmt.Errorf("%s: no PEM certificate", path)
+	}
+	return nil
+}

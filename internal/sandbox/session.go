@@ -236,6 +236,7 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 			URL:           ss.requestURL(r),
 			RequestHeader: reqHeader,
 			HeadersCut:    headersCut,
+			TLS:           journal.TLSFactsOf(r.TLS),
 		}
 		// The journal copies what it keeps of the body: at most BodyKept of
 		// up to 8 MiB read for the mock.
