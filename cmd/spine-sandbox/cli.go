@@ -32,6 +32,7 @@ commands:
   check   validate scenario files or folders: spine-sandbox check PATH...
   run     run scenarios and judge them: spine-sandbox run [--junit F] [--markdown F] [--json F] PATH...
   health  exit 0 when a sandbox answers: spine-sandbox health [--url URL] (the image's HEALTHCHECK)
+  certs   write a test PKI for serve --tls: spine-sandbox certs --out DIR [--host NAME]...
 
 run 'spine-sandbox <command> -h' for a command's flags; spine-sandbox --version for the build
 `
@@ -94,6 +95,8 @@ func mainContext(ctx context.Context, args []string, getenv func(string) string,
 		return runCommand(ctx, args[1:], stdout, stderr)
 	case "health":
 		return health(ctx, args[1:], getenv, stdout, stderr)
+	case "certs":
+		return certs(ctx, args[1:], stdout, stderr)
 	case "--version", "-version", "version":
 		fmt.Fprintln(stdout, version.String("spine-sandbox"))
 		return 0
