@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/pki"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
@@ -47,12 +48,16 @@ func certs(_ context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	o := pki.Options{Hosts: hosts, Providers: map[string]string{}}
+	o := pki.Options{Hosts: hosts, Providers: map[string][]string{}}
 	if c := sc.Consumer; c != nil {
 		o.ConsumerFQDN = world.ConsumerSystem{ODS: string(c.ODS), FQDN: c.FQDN}.RegisteredFQDN()
 	}
 	for _, p := range sc.Practices {
-		o.Providers[string(p.ODS)] = world.Practice{ODS: string(p.ODS), FQDN: p.FQDN}.RegisteredFQDN()
+		names := []string{world.Practice{ODS: string(p.ODS), FQDN: p.FQDN}.RegisteredFQDN()}
+		if u, err := url.Parse(p.Endpoint); err == nil && u.Hostname() != "" && u.Hostname() != names[0] {
+			names = append(names, u.Hostname()) // a real system's endpoint: its certificate names its host
+		}
+		o.Providers[string(p.ODS)] = names
 	}
 	files, err := pki.Generate(*out, o)
 	if err != nil {

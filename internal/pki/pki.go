@@ -62,9 +62,10 @@ type Options struct {
 	// ConsumerFQDN is the consumer's CN and SAN (the FQDN SDS registers
 	// for its ASID).
 	ConsumerFQDN string
-	// Providers maps a practice's ODS code to its provider's FQDN; each
-	// gets provider-{ods}.pem and provider-{ods}-key.pem.
-	Providers map[string]string
+	// Providers maps a practice's ODS code to its provider's names: its
+	// FQDN (the CN) first, then its endpoint's host if that is another;
+	// each gets provider-{ods}.pem and provider-{ods}-key.pem.
+	Providers map[string][]string
 	// Now is the issuing time; zero means time.Now.
 	Now time.Time
 }
@@ -94,8 +95,10 @@ func Generate(dir string, o Options) ([]string, error) {
 	g.leaf("server", "spine-sandbox", hosts, valid, ca, caKey)
 	g.leaf("consumer", o.ConsumerFQDN, []string{o.ConsumerFQDN}, valid, ca, caKey)
 	g.leaf("ssp", SSPFQDN, []string{SSPFQDN}, valid, ca, caKey)
-	for ods, fqdn := range o.Providers {
-		g.leaf("provider-"+strings.ToLower(ods), fqdn, []string{fqdn}, valid, ca, caKey)
+	for ods, names := range o.Providers {
+		if len(names) > 0 {
+			g.leaf("provider-"+strings.ToLower(ods), names[0], names, valid, ca, caKey)
+		}
 	}
 
 	bad := func(name string) string { return filepath.Join(BadDir, name) }
