@@ -35,6 +35,19 @@ const (
 	StatusNoCertificate = 496
 )
 
+// The named checks of the sandbox's client-certificate gate
+// (internal/sandbox/tls.go), as the journal, reports and scenarios' expect
+// name them.
+const (
+	// CheckClientCertificate: PDS, SDS, the SSP and the provider require
+	// a client certificate chained to the CA, valid now and not revoked
+	// (gpconnect-1.6.md §1.4); none is 496, a bad one 495 (§1.5).
+	CheckClientCertificate = "TLS_CLIENT_CERTIFICATE"
+	// CheckProviderFromSSP: a provider's service root accepts only the
+	// SSP's certificate ("accept only connections from the SSP", §1.4).
+	CheckProviderFromSSP = "TLS_PROVIDER_CLIENT_IS_SSP"
+)
+
 // CertError is a refused client certificate: the status Spine answers
 // and why.
 type CertError struct {

@@ -24,16 +24,10 @@ type TLSConfig struct {
 	UpstreamRoots *x509.CertPool
 }
 
-// The named checks of the sandbox's certificate gate, as the journal and
-// reports show them.
+// The named checks of the sandbox's certificate gate (pki documents them).
 const (
-	// CheckClientCertificate: PDS, SDS, the SSP and the provider require
-	// a client certificate chained to the CA and not revoked (§1.4); none
-	// is 496, a bad one 495 (§1.5).
-	CheckClientCertificate = "TLS_CLIENT_CERTIFICATE"
-	// CheckProviderFromSSP: a provider's service root accepts only the
-	// SSP's certificate ("accept only connections from the SSP", §1.4).
-	CheckProviderFromSSP = "TLS_PROVIDER_CLIENT_IS_SSP"
+	CheckClientCertificate = pki.CheckClientCertificate
+	CheckProviderFromSSP   = pki.CheckProviderFromSSP
 )
 
 // gateKind says which rule a service's certificate gate applies.
