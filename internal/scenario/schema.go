@@ -281,6 +281,19 @@ type Run struct {
 	// SDS is how the built-in consumer asks SDS: "fhir" (the FHIR API,
 	// the default) or "ldap" (gpconnect-1.6.md §1.2a's LDAP queries).
 	SDS Enum `yaml:"sds" enum:"fhir,ldap"`
+
+	// TLS chooses the client certificate the built-in consumer presents
+	// over mutual TLS (gpconnect-1.6.md §1.4). A scenario with it runs only
+	// under `spine-sandbox run --tls`, and is reported skipped without.
+	TLS *RunTLS `yaml:"tls"`
+}
+
+// RunTLS is the built-in consumer's TLS under run --tls.
+type RunTLS struct {
+	At At `yaml:"-"`
+	// Client is the certificate it presents: consumer (its own, the
+	// default), none, or one of the PKI's bad ones (spine-sandbox certs).
+	Client Enum `yaml:"client" enum:"consumer,none,expired,not-yet-valid,wrong-ca,wrong-cn,revoked"`
 }
 
 // Tamper is one edit of the built-in consumer's requests to one hop, for
