@@ -230,3 +230,32 @@ func serial() *big.Int {
 	}
 	return n
 }
+
+// Issue adds NAME.pem and NAME-key.pem to the PKI in dir: a valid client
+// and server certificate for cn, signed by dir's CA (ca-key.pem). The
+// runner issues one per consumer FQDN its scenarios register.
+func Issue(dir, name, cn string) error {
+	ca, err := readCert(filepath.Join(dir, CAFile))
+	if err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, CAKeyFile))
+	if err != nil {
+		return err
+	}
+	b, _ := pem.Decode(raw)
+	if b == nil {
+		return fmt.Errorf("%s: no PEM key", CAKeyFile)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+	if err != nil {
+		return err
+	}
+	key, ok := k.(crypto.Signer)
+	if !ok {
+		return fmt.Errorf("%s: not a signing key", CAKeyFile)
+	}
+	g := &gen{dir: dir, now: time.Now()}
+	g.leaf(name, cn, []string{cn}, [2]time.Time{g.now.Add(-time.Hour), g.now.AddDate(1, 0, 0)}, ca, key)
+	return g.err
+}
