@@ -53,7 +53,7 @@ func certs(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		o.ConsumerFQDN = world.ConsumerSystem{ODS: string(c.ODS), FQDN: c.FQDN}.RegisteredFQDN()
 	}
 	for _, p := range sc.Practices {
-		names := []string{world.Practice{ODS: string(p.ODS), FQDN: p.FQDN}.RegisteredFQDN()}
+		names := []string{world.Practice{ODS: string(p.ODS), FQDN: p.FQDN, Endpoint: p.Endpoint}.RegisteredFQDN()}
 		if u, err := url.Parse(p.Endpoint); err == nil && u.Hostname() != "" && u.Hostname() != names[0] {
 			names = append(names, u.Hostname()) // a real system's endpoint: its certificate names its host
 		}

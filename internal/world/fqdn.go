@@ -1,6 +1,9 @@
 package world
 
-import "strings"
+import (
+	"net/url"
+	"strings"
+)
 
 // The FQDNs the sandbox registers for systems whose scenario gives none.
 // ".invalid" (RFC 2606) can never resolve, so a default cannot be mistaken
@@ -27,10 +30,17 @@ func (c ConsumerSystem) RegisteredFQDN() string {
 	return ConsumerFQDN(c.ODS)
 }
 
-// RegisteredFQDN returns the provider system's registered FQDN.
+// RegisteredFQDN returns the provider system's registered FQDN, what
+// SDS returns as nhsMhsFQDN: the scenario's fqdn, else the host of the
+// practice's endpoint when it is a real system's, else ProviderFQDN(ODS)
+// for the sandbox's own provider (which is reached on whatever address
+// the sandbox is, so its host names no system).
 func (p Practice) RegisteredFQDN() string {
 	if p.FQDN != "" {
 		return strings.ToLower(p.FQDN)
+	}
+	if u, err := url.Parse(p.Endpoint); err == nil && p.Endpoint != "" && u.Hostname() != "" {
+		return strings.ToLower(u.Hostname())
 	}
 	return ProviderFQDN(p.ODS)
 }
