@@ -160,17 +160,17 @@ func (s *Server) buildMocks(ss *Session, w *world.World) *mockSet {
 		return conformance.SSPRequest(r, body, prefix+SSPPath, w, ss.journey)
 	}
 	return &mockSet{
-		pds:      ss.record(journal.Consumer, journal.PDS, scenario.HopPDS, s.certGate(gateSpine, pds.New(w)), headersOnly(conformance.PDS)),
-		sds:      ss.record(journal.Consumer, journal.SDS, scenario.HopSDS, s.certGate(gateSpine, sds.New(w)), headersOnly(conformance.SDS)),
-		provider: ss.record(journal.Consumer, journal.Provider, scenario.HopProvider, s.certGate(gateProvider, provider.New(w)), nil),
-		ssp: ss.record(journal.Consumer, journal.SSP, scenario.HopSSP, s.certGate(gateSpine, ssp.New(ssp.Config{
+		pds:      ss.record(journal.Consumer, journal.PDS, scenario.HopPDS, pds.New(w), headersOnly(conformance.PDS)),
+		sds:      ss.record(journal.Consumer, journal.SDS, scenario.HopSDS, sds.New(w), headersOnly(conformance.SDS)),
+		provider: ss.record(journal.Consumer, journal.Provider, scenario.HopProvider, provider.New(w), nil),
+		ssp: ss.record(journal.Consumer, journal.SSP, scenario.HopSSP, ssp.New(ssp.Config{
 			World:     w,
 			Prefix:    prefix + SSPPath,
 			Transport: &inProcess{s: s, provider: prefix + ProviderPath + "/"},
 			Lenient:   ss.Lenient,
 			Timeout:   ss.Scenario.SSPTimeout.D(),
 			Report:    reportSSP,
-		})), judgeSSP),
+		}), judgeSSP),
 	}
 }
 

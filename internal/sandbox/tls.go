@@ -30,43 +30,35 @@ const (
 	CheckProviderFromSSP   = pki.CheckProviderFromSSP
 )
 
-// gateKind says which rule a service's certificate gate applies.
-type gateKind int
-
-const (
-	gateSpine    gateKind = iota // PDS, SDS, the SSP: any valid certificate
-	gateProvider                 // the provider: the SSP's only
-)
-
-// certGate wraps a service with the client-certificate check; without
-// Config.TLS it is h itself. It runs inside the journal's record, so a
-// refusal is a hop with its named check and status.
-func (s *Server) certGate(kind gateKind, h http.Handler) http.Handler {
-	if s.cfg.TLS == nil {
-		return h
+// certRefusal is the client-certificate check (gpconnect-1.6.md §1.4)
+// for a request to party to, nil when it passes or Config.TLS is unset.
+// record consults it before strict mode and faults: on Spine the TLS layer
+// answers before anything reads the request. A refusal is still a journal
+// hop, with its named check failed.
+func (ss *Session) certRefusal(to journal.Party, r *http.Request) http.HandlerFunc {
+	tc := ss.server.cfg.TLS
+	if tc == nil {
+		return nil
 	}
-	trust := s.cfg.TLS.Trust
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if kind == gateProvider && r.Context().Value(inProcessKey{}) != nil {
-			// The SSP's own forward, in process: it carries the SSP's
-			// identity in its context, not a certificate.
-			h.ServeHTTP(w, r)
-			return
-		}
-		leaf, cerr := trust.Verify(r.TLS, s.cfg.Clock())
-		check := CheckClientCertificate
-		if cerr == nil && kind == gateProvider && !pki.Matches(leaf, pki.SSPFQDN) {
-			check = CheckProviderFromSSP
-			cerr = &pki.CertError{Status: http.StatusForbidden,
-				Reason: "a provider service root accepts only the SSP's client certificate (" + pki.SSPFQDN + "); send the request through the SSP"}
-		}
-		if cerr != nil {
-			noteCheck(r, journal.Verdict{Check: check, Passed: false, Severity: "error", Section: "gpconnect-1.6.md §1.4, §1.5", Message: cerr.Reason})
-			pki.WriteCertError(w, cerr)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
+	if to == journal.Provider && r.Context().Value(inProcessKey{}) != nil {
+		// The SSP's own forward, in process: it carries the SSP's
+		// identity in its context, not a certificate.
+		return nil
+	}
+	leaf, cerr := tc.Trust.Verify(r.TLS, ss.server.cfg.Clock())
+	check := CheckClientCertificate
+	if cerr == nil && to == journal.Provider && !pki.Matches(leaf, pki.SSPFQDN) {
+		check = CheckProviderFromSSP
+		cerr = &pki.CertError{Status: http.StatusForbidden,
+			Reason: "a provider service root accepts only the SSP's client certificate (" + pki.SSPFQDN + "); send the request through the SSP"}
+	}
+	if cerr == nil {
+		return nil
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		noteCheck(r, journal.Verdict{Check: check, Passed: false, Severity: "error", Section: "gpconnect-1.6.md §1.4, §1.5", Message: cerr.Reason})
+		pki.WriteCertError(w, cerr)
+	}
 }
 
 // noteCheck adds a verdict to the hop being recorded.

@@ -255,3 +255,16 @@ func TestSSPToExternalProviderOverMTLS(t *testing.T) {
 	assert.Equal(t, len(subjects), 1, "requests the provider got")
 	assert.Equal(t, <-subjects, pki.SSPFQDN, "the client certificate the provider saw")
 }
+
+// TestCertificateBeforeStrict: on Spine the TLS layer answers before
+// anything reads the request, so a request strict mode would refuse itself
+// (SDS parameters: a blank organization, answered by the sandbox) and that
+// has no certificate gets 496; with a certificate, strict mode's 400.
+func TestCertificateBeforeStrict(t *testing.T) {
+	t.Parallel()
+	e := startTLS(t, sandbox.Config{}, false)
+	ss := e.session(t, "")
+	req := sdsRequest(endpointQuery(""), goodID)
+	assert.Equal(t, e.doWith(t, "", req(t, e.env, ss)).status, 496, "no certificate and a strict-mode refusal")
+	assert.Equal(t, e.doWith(t, "consumer", req(t, e.env, ss)).status, 400, "a certificate and a strict-mode refusal")
+}
