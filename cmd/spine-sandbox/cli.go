@@ -244,6 +244,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	if _, err := parseTLSVersions(c.TLSVersions); err != nil {
 		return c, err
 	}
+	if c.TLSDir != "" && strings.HasPrefix(c.PublicURL, "http://") {
+		return c, fmt.Errorf("--public-url %s: with --tls the sandbox speaks only HTTPS; give https://", c.PublicURL)
+	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, fmt.Errorf("--addr %q: %v", c.Addr, err)
 	}

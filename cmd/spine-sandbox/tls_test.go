@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -114,4 +115,30 @@ func TestServeTLSWithCurl(t *testing.T) {
 		t.Fatalf("LDAPS with the consumer's certificate: %v, want the connection kept open", err)
 	}
 	assert.Equal(t, sv.exit(t), 0, "serve exit code")
+}
+
+// TestParseServeTLS: --tls and SPINE_SANDBOX_TLS, the https:// public URL
+// it implies, and the flags' mistakes.
+func TestParseServeTLS(t *testing.T) {
+	t.Parallel()
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	c, err := parseServe(nil, env(map[string]string{"SPINE_SANDBOX_TLS": "/pki"}), io.Discard)
+	assert.NilError(t, err)
+	assert.Equal(t, c.TLSDir, "/pki", "SPINE_SANDBOX_TLS")
+	assert.Equal(t, c.PublicURL, "https://127.0.0.1:4000", "default public URL with --tls")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--tls", "/pki", "--tls-versions", "1.1"}, `--tls-versions "1.1": want 1.2 or 1.2,1.3`},
+		{[]string{"--tls", "/pki", "--public-url", "http://sandbox.test:4000"}, "with --tls the sandbox speaks only HTTPS"},
+	} {
+		_, err := parseServe(tt.args, noenv, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("parseServe(%q) = %v, want %q", tt.args, err, tt.want)
+		}
+	}
+	c, err = parseServe([]string{"--tls", "/pki", "--tls-versions", "1.2,1.3", "--upstream-ca", "a.pem", "--upstream-ca", "b.pem"}, noenv, io.Discard)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, c.UpstreamCAs, []string{"a.pem", "b.pem"}, "--upstream-ca")
 }
