@@ -4,8 +4,10 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +52,7 @@ func startTLS(t testing.TB, cfg sandbox.Config, allow13 bool) *tlsEnv {
 	assert.NilError(t, err)
 	t.Cleanup(func() { srv.Close() })
 	ts.Config.Handler = srv
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the tests' point
 	ts.TLS, err = pki.ServerConfig(dir, allow13)
 	assert.NilError(t, err)
 	ts.StartTLS()
@@ -267,4 +270,47 @@ func TestCertificateBeforeStrict(t *testing.T) {
 	req := sdsRequest(endpointQuery(""), goodID)
 	assert.Equal(t, e.doWith(t, "", req(t, e.env, ss)).status, 496, "no certificate and a strict-mode refusal")
 	assert.Equal(t, e.doWith(t, "consumer", req(t, e.env, ss)).status, 400, "a certificate and a strict-mode refusal")
+}
+
+// TestUpstreamCA: an external provider whose certificate another CA
+// issued is unreachable (502) until that CA is given as an upstream CA
+// (serve --upstream-ca); the provider still sees the SSP's certificate.
+func TestUpstreamCA(t *testing.T) {
+	t.Parallel()
+	dir, other := makePKI(t), makePKI(t)
+	prov, err := pki.ClientConfig(other, "provider-"+strings.ToLower(practiceODS))
+	assert.NilError(t, err)
+	trust, err := pki.LoadTrust(dir)
+	assert.NilError(t, err)
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		fmt.Fprint(w, `{"resourceType":"CapabilityStatement"}`)
+	}))
+	up.TLS = &tls.Config{Certificates: prov.Certificates, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: trust.Pool()}
+	up.Config.ErrorLog = log.New(io.Discard, "", 0)
+	up.StartTLS()
+	t.Cleanup(up.Close)
+	for _, tt := range []struct {
+		extra  []string
+		status int
+	}{{nil, 502}, {[]string{filepath.Join(other, pki.CAFile)}, 200}} {
+		cfg := sandbox.Config{Upstreams: upstreamsOf(t, strings.TrimPrefix(up.URL, "https://"))}
+		cfg.TLS, err = sandbox.LoadTLS(dir, tt.extra...)
+		assert.NilError(t, err)
+		ts := httptest.NewUnstartedServer(nil)
+		cfg.PublicURL = "https://" + ts.Listener.Addr().String()
+		srv, err := sandbox.New(cfg)
+		assert.NilError(t, err)
+		t.Cleanup(func() { srv.Close() })
+		ts.Config.Handler = srv
+		ts.TLS, err = pki.ServerConfig(dir, false)
+		assert.NilError(t, err)
+		ts.StartTLS()
+		t.Cleanup(ts.Close)
+		e := &tlsEnv{env: &env{URL: cfg.PublicURL, Server: srv}, dir: dir}
+		e.client = e.clientWith(t, "consumer")
+		ss := e.session(t, endpointScenario(up.URL+"/gp"))
+		r := e.do(t, gpcRequest(t, ss, true, gpc.ReadMetadata, "GET", "/metadata", ""))
+		assert.Equal(t, r.status, tt.status, fmt.Sprintf("upstream CAs %q: %s", tt.extra, r))
+	}
 }
