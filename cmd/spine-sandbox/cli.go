@@ -32,6 +32,7 @@ commands:
   check   validate scenario files or folders: spine-sandbox check PATH...
   run     run scenarios and judge them: spine-sandbox run [--junit F] [--markdown F] [--json F] PATH...
   health  exit 0 when a sandbox answers: spine-sandbox health [--url URL] (the image's HEALTHCHECK)
+  certs   write a test PKI for serve --tls: spine-sandbox certs --out DIR [--host NAME]...
 
 run 'spine-sandbox <command> -h' for a command's flags; spine-sandbox --version for the build
 `
@@ -94,6 +95,8 @@ func mainContext(ctx context.Context, args []string, getenv func(string) string,
 		return runCommand(ctx, args[1:], stdout, stderr)
 	case "health":
 		return health(ctx, args[1:], getenv, stdout, stderr)
+	case "certs":
+		return certs(ctx, args[1:], stdout, stderr)
 	case "--version", "-version", "version":
 		fmt.Fprintln(stdout, version.String("spine-sandbox"))
 		return 0
@@ -140,6 +143,12 @@ type serveConfig struct {
 	// X-Forwarded-Host and -Proto (origin.go in internal/sandbox).
 	FollowClient   bool
 	TrustForwarded bool
+	// TLSDir is a PKI folder (spine-sandbox certs): mutual TLS on every
+	// leg (tls.go); TLSVersions "1.2" or "1.2,1.3"; UpstreamCAs are more
+	// CAs the SSP trusts for external providers.
+	TLSDir      string
+	TLSVersions string
+	UpstreamCAs []string
 }
 
 // minTokenLength keeps admin tokens out of guessing range: 16 characters
@@ -223,11 +232,20 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	limitFlags(fs, &c.Limits)
 	fs.StringVar(&c.LDAPAddr, "ldap-addr", def("SPINE_SANDBOX_LDAP_ADDR", "127.0.0.1:4389"), "SDS LDAP directory address (gpconnect-1.6.md §1.2a; \"\" turns it off; env SPINE_SANDBOX_LDAP_ADDR)")
 	fs.BoolVar(&c.TrustForwarded, "trust-forwarded", getenv("SPINE_SANDBOX_TRUST_FORWARDED") == "true", "without --public-url, build URLs from X-Forwarded-Host and X-Forwarded-Proto when present (only behind a proxy that sets them; env SPINE_SANDBOX_TRUST_FORWARDED)")
+	fs.StringVar(&c.TLSDir, "tls", getenv("SPINE_SANDBOX_TLS"), "PKI folder from `spine-sandbox certs`: serve HTTPS and LDAPS with mutual TLS, client certificates required by PDS, SDS, the SSP and the provider (env SPINE_SANDBOX_TLS)")
+	fs.StringVar(&c.TLSVersions, "tls-versions", def("SPINE_SANDBOX_TLS_VERSIONS", "1.2"), "with --tls: 1.2 (Spine's) or 1.2,1.3")
+	fs.Func("upstream-ca", "with --tls: a PEM CA file the SSP also trusts for external providers; repeatable", func(v string) error { c.UpstreamCAs = append(c.UpstreamCAs, v); return nil })
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	if _, err := parseTLSVersions(c.TLSVersions); err != nil {
+		return c, err
+	}
+	if c.TLSDir != "" && strings.HasPrefix(c.PublicURL, "http://") {
+		return c, fmt.Errorf("--public-url %s: with --tls the sandbox speaks only HTTPS; give https://", c.PublicURL)
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, fmt.Errorf("--addr %q: %v", c.Addr, err)
@@ -253,6 +271,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		// a request without one.
 		c.FollowClient = true
 		c.PublicURL = "http://" + c.Addr
+		if c.TLSDir != "" {
+			c.PublicURL = "https://" + c.Addr
+		}
 	}
 	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	return c, nil
@@ -275,6 +296,11 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 		Run:         runLDAPAware(&ldapAddr),
 	}
 	cfg.FollowClient, cfg.TrustForwarded = c.FollowClient, c.TrustForwarded
+	st, err := loadServeTLS(c)
+	if err != nil {
+		return err
+	}
+	cfg.TLS = st.sandbox
 	if c.Scenario != "" {
 		sc, err := scenario.LoadFileWith(c.Scenario, c.Limits.Scenario())
 		if err != nil {
@@ -311,14 +337,14 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 	if c.AdminToken != "" {
 		fmt.Fprintf(stdout, "  the admin API needs \"Authorization: Bearer <token>\"; open the live UI once as %s/?token=<token>\n", c.PublicURL)
 	}
-	stopLDAP, err := serveLDAP(srv, c.LDAPAddr, &ldapAddr, logger, stdout)
+	stopLDAP, err := serveLDAP(srv, c.LDAPAddr, &ldapAddr, st.ldap, logger, stdout)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer stopLDAP()
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- st.serveHTTP(hs, ln) }()
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -83,7 +83,7 @@ func checkAnnotations(out []byte, w io.Writer) {
 // expectation's key in the scenario file.
 func runAnnotations(results []runner.Result, w io.Writer) {
 	for _, r := range results {
-		if r.Passed {
+		if !r.Failed() {
 			continue
 		}
 		for _, f := range r.Failures {

@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/pki"
 )
 
 // health is `spine-sandbox health [--url URL] [--timeout D]`: exit 0 when
@@ -25,11 +29,12 @@ func health(ctx context.Context, args []string, getenv func(string) string, stdo
 	url := fs.String("url", def, "the sandbox's base URL (env SPINE_SANDBOX_HEALTH_URL)")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
 	quiet := fs.Bool("q", false, "print nothing when healthy")
+	caFile := fs.String("ca", getenv("SPINE_SANDBOX_HEALTH_CA"), "PEM CA to trust for an https:// URL (serve --tls's ca.pem; env SPINE_SANDBOX_HEALTH_CA); the health endpoint needs no client certificate")
 	if err := fs.Parse(args); err != nil {
 		return usageError(err, stderr)
 	}
 	if fs.NArg() > 0 || *timeout <= 0 {
-		fmt.Fprintln(stderr, "usage: spine-sandbox health [--url URL] [--timeout D] [-q]")
+		fmt.Fprintln(stderr, "usage: spine-sandbox health [--url URL] [--ca FILE] [--timeout D] [-q]")
 		return 2
 	}
 	target := strings.TrimSuffix(*url, "/") + "/_admin/health"
@@ -42,7 +47,16 @@ func health(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	// A plain client: no proxy from the environment between a container
 	// and itself.
-	hc := &http.Client{Transport: &http.Transport{Proxy: nil}}
+	tr := &http.Transport{Proxy: nil}
+	if *caFile != "" {
+		pool := x509.NewCertPool()
+		if err := pki.AddPEMFile(pool, *caFile); err != nil {
+			fmt.Fprintln(stderr, "spine-sandbox health: --ca:", err)
+			return 2
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	hc := &http.Client{Transport: tr}
 	defer hc.CloseIdleConnections()
 	res, err := hc.Do(req)
 	if err != nil {

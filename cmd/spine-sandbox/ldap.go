@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,11 +15,11 @@ import (
 
 // serveLDAP serves the SDS LDAP directory of every session of srv on addr
 // beside the HTTP listener, and prints where; stop closes it (connections
-// included) and waits for it. An empty addr serves nothing. No TLS yet:
-// sdsldap.Config.TLS is ready for LDAPS with client certificates once the
-// sandbox has certificates of its own.
+// included) and waits for it. An empty addr serves nothing. With tlsConf
+// (serve --tls) it speaks LDAPS and requires a client certificate
+// (gpconnect-1.6.md §1.2a: TLS mutual authentication).
 // The bound address goes to *bound, for runLDAPAware.
-func serveLDAP(srv *sandbox.Server, addr string, bound *string, logger *slog.Logger, stdout io.Writer) (stop func(), err error) {
+func serveLDAP(srv *sandbox.Server, addr string, bound *string, tlsConf *tls.Config, logger *slog.Logger, stdout io.Writer) (stop func(), err error) {
 	if addr == "" {
 		return func() {}, nil
 	}
@@ -27,10 +28,14 @@ func serveLDAP(srv *sandbox.Server, addr string, bound *string, logger *slog.Log
 		return nil, fmt.Errorf("--ldap-addr: %w", err)
 	}
 	*bound = ln.Addr().String()
-	dir := srv.NewLDAP(sdsldap.Config{Logger: logger})
+	dir := srv.NewLDAP(sdsldap.Config{Logger: logger, TLS: tlsConf})
 	done := make(chan error, 1)
 	go func() { done <- dir.Serve(ln) }()
-	fmt.Fprintf(stdout, "  SDS LDAP  ldap://%s/%s (anonymous: session default; bind as cn=<id> with no password for another)\n", ln.Addr(), sdsldap.BaseDN)
+	scheme := "ldap"
+	if tlsConf != nil {
+		scheme = "ldaps" // serve --tls: a client certificate is required at the handshake
+	}
+	fmt.Fprintf(stdout, "  SDS LDAP  %s://%s/%s (anonymous: session default; bind as cn=<id> with no password for another)\n", scheme, ln.Addr(), sdsldap.BaseDN)
 	return func() {
 		_ = dir.Close()
 		if err := <-done; err != nil {

@@ -26,9 +26,10 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	jsonOut := fs.String("json", "", "write a JSON report with the full journal to FILE")
 	parallel := fs.Int("parallel", 0, "scenarios run at once (default GOMAXPROCS)")
 	fixtures := fs.String("fixtures", "fixtures", "folder expect.requests bodies and fault fixtures are read from")
+	useTLS := fs.Bool("tls", false, "run over mutual TLS with a throw-away PKI (the built-in consumer presents the session's certificate, or run.tls.client's); without it scenarios with run.tls are skipped")
 	format := fs.String("format", "text", "text, or github: also print GitHub Actions ::error annotations at each unmet expectation (github.go)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spine-sandbox run [--junit FILE] [--markdown FILE] [--json FILE] [--parallel N] [--fixtures DIR] [--format text|github] PATH...")
+		fmt.Fprintln(stderr, "usage: spine-sandbox run [--junit FILE] [--markdown FILE] [--json FILE] [--parallel N] [--fixtures DIR] [--format text|github] [--tls] PATH...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -73,7 +74,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	started := time.Now()
-	results := runner.Run(ctx, scenarios, runner.Options{Parallel: *parallel, FixtureDir: *fixtures})
+	results := runner.Run(ctx, scenarios, runner.Options{Parallel: *parallel, FixtureDir: *fixtures, TLS: *useTLS})
 	total := time.Since(started)
 	runner.Print(stdout, results, total)
 	if *format == "github" {
@@ -81,7 +82,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	code := 0
 	for _, r := range results {
-		if !r.Passed {
+		if r.Failed() {
 			code = 1
 		}
 	}

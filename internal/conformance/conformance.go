@@ -246,7 +246,7 @@ func Known(name string) bool {
 	if _, ok := Lookup(name); ok {
 		return true
 	}
-	return slices.ContainsFunc(ssp.Checks, func(c ssp.CheckInfo) bool { return c.Name == name })
+	return slices.ContainsFunc(ssp.Checks, func(c ssp.CheckInfo) bool { return c.Name == name }) || isTLSCheck(name)
 }
 
 // ScenarioProblems lists the names in a scenario's expect.checks that are

@@ -45,6 +45,10 @@ func markdown() string {
 		b.WriteString("| `" + c.Name + "` | " + cell(c.What) + " | gpconnect-1.6.md " + c.Section + " | error | mocks/ssp: " +
 			strconv.Itoa(c.Status) + " (" + shapes[journal.SSP] + "), the SSP's own check |\n")
 	}
+	// The client-certificate checks of serve --tls (TLSChecks).
+	for _, c := range TLSChecks {
+		b.WriteString("| `" + c.Name + "` | " + cell(c.What) + " | " + c.Section + " | error | " + cell(c.Answer) + " |\n")
+	}
 	return b.String()
 }
 

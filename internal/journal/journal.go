@@ -80,6 +80,9 @@ type Hop struct {
 	// hops recorded complete only, such as LDAP's): the live diagram
 	// resolves its in-flight arrow for that start with this hop.
 	Start int64 `json:"start,omitempty"`
+	// TLS are the connection's TLS facts when the hop came over TLS
+	// (serve --tls; tls.go).
+	TLS *TLSFacts `json:"tls,omitempty"`
 }
 
 // Start is a hop whose request has begun and whose answer is not done yet:

@@ -61,11 +61,17 @@ type JUnitSuite struct {
 	Cases     []JUnitCase `xml:"testcase"`
 }
 
+// JUnitSkipped marks a scenario that was not run, and says why.
+type JUnitSkipped struct {
+	Message string `xml:"message,attr"`
+}
+
 // JUnitCase is one scenario.
 type JUnitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
+	Skipped   *JUnitSkipped `xml:"skipped,omitempty"` // before failure, as the schema orders them
 	Failure   *JUnitFailure `xml:"failure,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }
@@ -89,7 +95,10 @@ func JUnit(w io.Writer, results []runner.Result, total time.Duration, started ti
 		var seq strings.Builder
 		runner.PrintHops(&seq, r, "")
 		c.SystemOut = seq.String()
-		if !r.Passed {
+		if r.Skipped != "" {
+			suite.Skipped++
+			c.Skipped = &JUnitSkipped{Message: r.Skipped}
+		} else if !r.Passed {
 			suite.Failures++
 			var msgs []string
 			var text strings.Builder
@@ -291,28 +300,36 @@ func mermaidText(s string) string {
 // sequence diagram.
 func Markdown(w io.Writer, results []runner.Result, total time.Duration) error {
 	var b strings.Builder
-	passed := 0
-	for _, r := range results {
-		if r.Passed {
-			passed++
-		}
-	}
-	fmt.Fprintf(&b, "# spine-sandbox scenarios\n\n%d passed, %d failed in %s\n\n", passed, len(results)-passed, total.Round(time.Millisecond))
+	passed, failed, _ := runner.Counts(results)
+	fmt.Fprintf(&b, "# spine-sandbox scenarios\n\n%d passed, %d failed%s in %s\n\n", passed, failed, runner.SkippedText(results), total.Round(time.Millisecond))
 	b.WriteString("| scenario | result | outcome | time |\n|---|---|---|---|\n")
 	for _, r := range results {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(r.Scenario.Name), verdictWord(r.Passed), cell(r.Outcome), r.Duration.Round(time.Millisecond))
+		word := verdictWord(r.Passed)
+		if r.Skipped != "" {
+			word = "skipped"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(r.Scenario.Name), word, cell(r.Outcome), r.Duration.Round(time.Millisecond))
 	}
-	// Failures first, in the order run; a passing scenario's diagram is
-	// folded in <details> so the failures are what a reader sees.
+	// Failures first, in the order run, then the passes, then the skipped;
+	// a passing scenario's diagram is folded in <details> so the failures
+	// are what a reader sees.
 	ordered := make([]runner.Result, 0, len(results))
-	for _, pass := range []bool{false, true} {
+	for _, group := range []func(runner.Result) bool{
+		func(r runner.Result) bool { return r.Skipped == "" && !r.Passed },
+		func(r runner.Result) bool { return r.Skipped == "" && r.Passed },
+		func(r runner.Result) bool { return r.Skipped != "" },
+	} {
 		for _, r := range results {
-			if r.Passed == pass {
+			if group(r) {
 				ordered = append(ordered, r)
 			}
 		}
 	}
 	for _, r := range ordered {
+		if r.Skipped != "" {
+			fmt.Fprintf(&b, "\n## ⏭ %s\n\nFile `%s`: skipped, %s.\n", oneLine(r.Scenario.Name), r.Scenario.File, oneLine(r.Skipped))
+			continue
+		}
 		fmt.Fprintf(&b, "\n## %s %s\n\n", verdictMark(r.Passed), oneLine(r.Scenario.Name))
 		if r.Scenario.Description != "" {
 			fmt.Fprintf(&b, "%s\n\n", r.Scenario.Description)
@@ -378,6 +395,7 @@ type JSONResult struct {
 	File        string           `json:"file"`
 	Description string           `json:"description,omitempty"`
 	Passed      bool             `json:"passed"`
+	Skipped     string           `json:"skipped,omitempty"` // why it was not run
 	Outcome     string           `json:"outcome"`
 	DurationMS  int64            `json:"duration_ms"`
 	Sequence    []string         `json:"sequence"`
@@ -389,6 +407,7 @@ type JSONResult struct {
 type JSONReport struct {
 	Passed     int          `json:"passed"`
 	Failed     int          `json:"failed"`
+	Skipped    int          `json:"skipped"`
 	DurationMS int64        `json:"duration_ms"`
 	Scenarios  []JSONResult `json:"scenarios"`
 }
@@ -397,9 +416,12 @@ type JSONReport struct {
 func JSON(w io.Writer, results []runner.Result, total time.Duration) error {
 	rep := JSONReport{DurationMS: total.Milliseconds(), Scenarios: []JSONResult{}}
 	for _, r := range results {
-		if r.Passed {
+		switch {
+		case r.Skipped != "":
+			rep.Skipped++
+		case r.Passed:
 			rep.Passed++
-		} else {
+		default:
 			rep.Failed++
 		}
 		seq := runner.Sequence(r.Hops)
@@ -411,7 +433,7 @@ func JSON(w io.Writer, results []runner.Result, total time.Duration) error {
 			fails = []runner.Failure{}
 		}
 		rep.Scenarios = append(rep.Scenarios, JSONResult{Name: r.Scenario.Name, File: r.Scenario.File, Description: r.Scenario.Description,
-			Passed: r.Passed, Outcome: r.Outcome, DurationMS: r.Duration.Milliseconds(), Sequence: seq, Failures: fails, Journal: r.Hops})
+			Passed: r.Passed, Skipped: r.Skipped, Outcome: r.Outcome, DurationMS: r.Duration.Milliseconds(), Sequence: seq, Failures: fails, Journal: r.Hops})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

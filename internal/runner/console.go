@@ -15,6 +15,10 @@ import (
 func Print(w io.Writer, results []Result, total time.Duration) {
 	passed := 0
 	for _, r := range results {
+		if r.Skipped != "" {
+			fmt.Fprintf(w, "SKIP %s (%s): %s\n", r.Scenario.Name, r.Scenario.File, r.Skipped)
+			continue
+		}
 		mark := "PASS"
 		if r.Passed {
 			passed++
@@ -32,7 +36,8 @@ func Print(w io.Writer, results []Result, total time.Duration) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "%d passed, %d failed in %s\n", passed, len(results)-passed, total.Round(time.Millisecond))
+	_, failed, skipped := Counts(results)
+	fmt.Fprintf(w, "%d passed, %d failed%s in %s\n", passed, failed, skippedText(skipped), total.Round(time.Millisecond))
 }
 
 // PrintHops writes a result's hops one a line, each indented and marked

@@ -30,6 +30,13 @@ type Options struct {
 	// FixtureDir is where expect.requests bodies and fault fixtures are
 	// read from ("fixtures" when empty).
 	FixtureDir string
+	// TLS runs the scenarios over mutual TLS (run --tls, tls.go): the
+	// sandbox with a throw-away PKI, the built-in consumer with the
+	// session's certificates. Without it scenarios with run.tls are
+	// skipped.
+	TLS bool
+
+	tls *tlsRun // set by Run when TLS
 }
 
 // Failure is one unmet expectation.
@@ -50,6 +57,9 @@ type Result struct {
 	// "amended", or an error "error hop status [code] (reason)".
 	Outcome  string
 	Duration time.Duration
+	// Skipped, when not "", says why the scenario was not run (SkipReason):
+	// it neither passed nor failed.
+	Skipped string
 }
 
 // takeHeader marks the runner's own request that takes a slot before the
@@ -69,7 +79,20 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) []Re
 	// The sandbox needs its public URL before it serves, so the listener
 	// (127.0.0.1, any port) is made first and the handler set after.
 	ts := httptest.NewUnstartedServer(nil)
-	srv, err := sandbox.New(sandbox.Config{PublicURL: "http://" + ts.Listener.Addr().String(), FixtureDir: opts.FixtureDir})
+	cfg := sandbox.Config{PublicURL: "http://" + ts.Listener.Addr().String(), FixtureDir: opts.FixtureDir}
+	var err error
+	if opts.TLS {
+		if opts.tls, err = newTLSRun(); err == nil {
+			defer opts.tls.close()
+			cfg.TLS = opts.tls.sandbox
+			cfg.PublicURL = "https://" + ts.Listener.Addr().String()
+			ts.TLS = opts.tls.server
+		}
+	}
+	var srv *sandbox.Server
+	if err == nil {
+		srv, err = sandbox.New(cfg)
+	}
 	if err != nil {
 		ts.Listener.Close()
 		for i, sc := range scenarios {
@@ -79,7 +102,11 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) []Re
 	}
 	defer srv.Close()
 	ts.Config.Handler = srv
-	ts.Start()
+	if opts.TLS {
+		ts.StartTLS()
+	} else {
+		ts.Start()
+	}
 	defer ts.Close()
 	// The SDS LDAP directory, for scenarios with run.sds: ldap.
 	if addr, stop, err := startLDAP(srv); err == nil {
@@ -91,6 +118,9 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) []Re
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	defer tr.CloseIdleConnections()
+	if opts.tls != nil {
+		opts.tls.base = tr
+	}
 
 	sem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup
@@ -110,6 +140,9 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) []Re
 func runOne(ctx context.Context, srv *sandbox.Server, tr http.RoundTripper, sc *scenario.Scenario, opts Options) Result {
 	began := time.Now()
 	res := Result{Scenario: sc}
+	if res.Skipped = SkipReason(sc, opts); res.Skipped != "" {
+		return res
+	}
 	ss, err := srv.CreateSession("", sc)
 	if err != nil {
 		res.Failures = []Failure{{Rule: "run", Section: "scenario-format §run", Message: "session: " + err.Error()}}
@@ -117,6 +150,13 @@ func runOne(ctx context.Context, srv *sandbox.Server, tr http.RoundTripper, sc *
 		return res
 	}
 	defer srv.DeleteSession(ss.ID)
+	if opts.tls != nil {
+		if tr, err = opts.tls.transport(sc, ss.World); err != nil {
+			res.Failures = []Failure{{Rule: "run", Section: "scenario-format §run", Message: "run --tls: " + err.Error()}}
+			res.Duration = time.Since(began)
+			return res
+		}
+	}
 	out, runErr := drive(ctx, ss, tr, sc)
 	res.Outcome = out.outcome
 	res.Hops = ss.Journal.Hops()

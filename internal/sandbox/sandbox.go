@@ -84,6 +84,10 @@ type Config struct {
 	// scenario" button). The runner drives the consumer and imports this
 	// package, so it is handed in like Verdict.
 	Run func(ctx context.Context, ss *Session) error
+	// TLS, when set, requires client certificates on PDS, SDS, the SSP and
+	// the provider and gives the SSP its own towards external providers
+	// (tls.go). The listener's TLS is the caller's.
+	TLS *TLSConfig
 }
 
 // Server is the sandbox: an http.Handler serving every session.
@@ -142,6 +146,7 @@ func New(cfg Config) (*Server, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.upstreams = upstreams(cfg.Upstreams)
 	s.network = newNetworkTransport(s.upstreams)
+	s.configureTLS()
 	s.metrics = newMetrics(s)
 	s.admin = s.guard(s.adminRoutes())
 	if _, err := s.CreateSession(DefaultSession, cfg.Default); err != nil {

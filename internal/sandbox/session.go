@@ -222,7 +222,10 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 		}
 		// Strict mode answers a failed check no mock enforces before the
 		// mock or a fault runs (strict.go); such a request uses no fault.
-		refuse := ss.strictRefusal(judged)
+		refuse := ss.certRefusal(to, r) // serve --tls: before everything else (tls.go)
+		if refuse == nil {
+			refuse = ss.strictRefusal(judged)
+		}
 		var f *fault
 		if refuse == nil {
 			f = ss.faults.match(hop, name, in)
@@ -241,6 +244,7 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 			URL:           ss.requestURL(r),
 			RequestHeader: reqHeader,
 			HeadersCut:    headersCut,
+			TLS:           journal.TLSFactsOf(r.TLS),
 		}
 		// The journal copies what it keeps of the body: at most BodyKept of
 		// up to 8 MiB read for the mock.

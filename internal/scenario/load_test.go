@@ -164,7 +164,7 @@ func TestLoadProblems(t *testing.T) {
 			strings.Replace(strings.Replace(base, "  ods: A1001\n", "  ods: a1001\n", 1), "    name: P\n", "    name: P\n    colour: red\n", 1),
 			[]Problem{
 				{Line: 4, Column: 8, Message: `scenario.consumer.ods: ODS code "a1001" must match ^[0-9A-Z]+$`},
-				{Line: 11, Column: 5, Message: `scenario.practices[0]: unknown key "colour" (known: ods, name, address, telecom, asid, party_key, endpoint, interactions, refuse_senders, organization_id, records, locations, practitioners, schedules, slots, generate, appointments)`},
+				{Line: 11, Column: 5, Message: `scenario.practices[0]: unknown key "colour" (known: ods, name, address, telecom, asid, party_key, endpoint, interactions, refuse_senders, organization_id, records, locations, practitioners, schedules, slots, generate, appointments, fqdn)`},
 			}},
 	}
 	for _, tt := range tests {

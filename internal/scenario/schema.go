@@ -48,6 +48,9 @@ type Consumer struct {
 	PartyKey     string       `yaml:"party_key"`
 	Manufacturer ODSCode      `yaml:"manufacturer"`
 	Interactions Interactions `yaml:"interactions"`
+	// FQDN is the system's registered FQDN, which its TLS client
+	// certificate must carry (serve --tls); default {ods}.consumer.spine-sandbox.invalid.
+	FQDN string `yaml:"fqdn"`
 }
 
 // Name is a person's name.
@@ -115,6 +118,9 @@ type Practice struct {
 	Slots          []Slot         `yaml:"slots"`
 	Generate       []Generator    `yaml:"generate"`
 	Appointments   []Appointment  `yaml:"appointments"`
+	// FQDN is the provider system's registered FQDN (its certificate's
+	// CN); default {ods}.provider.spine-sandbox.invalid.
+	FQDN string `yaml:"fqdn"`
 }
 
 // Record is the provider's local record of a patient. Its NHS number need
@@ -275,6 +281,19 @@ type Run struct {
 	// SDS is how the built-in consumer asks SDS: "fhir" (the FHIR API,
 	// the default) or "ldap" (gpconnect-1.6.md §1.2a's LDAP queries).
 	SDS Enum `yaml:"sds" enum:"fhir,ldap"`
+
+	// TLS chooses the client certificate the built-in consumer presents
+	// over mutual TLS (gpconnect-1.6.md §1.4). A scenario with it runs only
+	// under `spine-sandbox run --tls`, and is reported skipped without.
+	TLS *RunTLS `yaml:"tls"`
+}
+
+// RunTLS is the built-in consumer's TLS under run --tls.
+type RunTLS struct {
+	At At `yaml:"-"`
+	// Client is the certificate it presents: consumer (its own, the
+	// default), none, or one of the PKI's bad ones (spine-sandbox certs).
+	Client Enum `yaml:"client" enum:"consumer,none,expired,not-yet-valid,wrong-ca,wrong-cn,revoked"`
 }
 
 // Tamper is one edit of the built-in consumer's requests to one hop, for

@@ -62,6 +62,7 @@ func (s *Scenario) World(now time.Time) (world.Data, error) {
 			PartyKey:     c.PartyKey,
 			Manufacturer: string(c.Manufacturer),
 			Interactions: c.Interactions.Resolve(),
+			FQDN:         c.FQDN,
 		}
 	}
 	for _, p := range s.Patients {
@@ -139,6 +140,7 @@ func (p Practice) world(now time.Time) (world.Practice, error) {
 		PartyKey:       p.PartyKey,
 		Endpoint:       p.Endpoint,
 		Interactions:   p.Interactions.Resolve(),
+		FQDN:           p.FQDN,
 	}
 	for _, a := range p.RefuseSenders {
 		wp.RefusedSenders = append(wp.RefusedSenders, string(a))

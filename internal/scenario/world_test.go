@@ -360,7 +360,7 @@ func TestCheck(t *testing.T) {
 	want := "ok  " + good + "\n" +
 		"FAIL " + bad + "\n" +
 		"    " + bad + `:4:8: scenario.consumer.ods: ODS code "a1001" must match ^[0-9A-Z]+$` + "\n" +
-		"    " + bad + `:5:3: scenario.consumer: unknown key "colour" (known: asid, ods, name, party_key, manufacturer, interactions)` + "\n" +
+		"    " + bad + `:5:3: scenario.consumer: unknown key "colour" (known: asid, ods, name, party_key, manufacturer, interactions, fqdn)` + "\n" +
 		"FAIL " + filepath.Join(dir, "missing.yaml") + ": stat " + filepath.Join(dir, "missing.yaml") + ": no such file or directory\n"
 	assert.Equal(t, out.String(), want, "output")
 }

@@ -27,6 +27,10 @@ type ConsumerSystem struct {
 	// Interactions are those on the consumer's AS record: what the SSP lets
 	// it send.
 	Interactions []gpc.Interaction
+	// FQDN is the consumer system's registered FQDN: its TLS client
+	// certificate's CN/SAN must match it (gpconnect-1.6.md §1.4); ""
+	// means ConsumerFQDN(ODS) (fqdn.go).
+	FQDN string
 }
 
 // Name is a person's name.
@@ -88,6 +92,9 @@ type Practice struct {
 	Endpoint string
 	// Interactions are registered on both the practice's MHS and AS records.
 	Interactions []gpc.Interaction
+	// FQDN is the provider system's registered FQDN (its certificate's
+	// CN); "" means ProviderFQDN(ODS) (fqdn.go).
+	FQDN string
 	// RefusedSenders are the ASIDs the practice has no data-sharing
 	// agreement with: Spine's FOT check refuses their requests to it
 	// (gpconnect-1.6.md §1.4). Every other sender may send.

@@ -29,6 +29,7 @@ const (
 // address and party key (gpconnect-1.6.md §1.2a).
 type mhsRecord struct {
 	ods, interaction, partyKey, address string
+	fqdn                                string // the provider system's registered FQDN (nhsMhsFQDN)
 }
 
 // asRecord is one AS (nhsAs) record: an accredited system and the
@@ -45,7 +46,7 @@ func (s *server) mhsRecords() []mhsRecord {
 	for _, p := range s.world.Practices() {
 		root := s.world.ServiceRoot(p)
 		for _, in := range p.Interactions {
-			out = append(out, mhsRecord{ods: p.ODS, interaction: string(in), partyKey: p.PartyKey, address: root})
+			out = append(out, mhsRecord{ods: p.ODS, interaction: string(in), partyKey: p.PartyKey, address: root, fqdn: p.RegisteredFQDN()})
 		}
 	}
 	return out
@@ -180,8 +181,8 @@ func (s *server) entry(resourceType, id string, resource json.Marshaler) (fhir.B
 func endpoint(m mhsRecord) fhir.Endpoint {
 	key := "Endpoint|" + strings.ToUpper(m.ods) + "|" + m.interaction
 	var ids []fhir.Identifier
-	if u, err := url.Parse(m.address); err == nil && u.Hostname() != "" {
-		ids = append(ids, identifier(gpc.SystemMhsFQDN, u.Hostname()))
+	if m.fqdn != "" {
+		ids = append(ids, identifier(gpc.SystemMhsFQDN, m.fqdn))
 	}
 	if m.partyKey != "" {
 		ids = append(ids, identifier(gpc.SystemPartyKey, m.partyKey))

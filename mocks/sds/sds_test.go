@@ -372,7 +372,7 @@ func TestEndpointHasNoASID(t *testing.T) {
 			systems = append(systems, id.System)
 		}
 		assert.DeepEqual(t, systems, []string{gpc.SystemMhsFQDN, gpc.SystemPartyKey, gpc.SystemMHSID}, "identifier systems")
-		assert.Equal(t, e.Resource.identifierValue(gpc.SystemMhsFQDN), "127.0.0.1", "nhsMhsFQDN")
+		assert.Equal(t, e.Resource.identifierValue(gpc.SystemMhsFQDN), "a20047.provider.spine-sandbox.invalid", "nhsMhsFQDN: the world's FQDN for the sandbox's own provider")
 	}
 	for _, s := range []string{gpc.SystemASID, a20047ASID} {
 		if strings.Contains(string(r.body), s) {

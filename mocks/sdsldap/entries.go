@@ -1,7 +1,6 @@
 package sdsldap
 
 import (
-	"net/url"
 	"strings"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
@@ -56,10 +55,9 @@ func entries(w *world.World) []entry {
 	}
 	for _, p := range w.Practices() {
 		root := w.ServiceRoot(p)
-		host := ""
-		if u, err := url.Parse(root); err == nil {
-			host = u.Hostname()
-		}
+		// nhsMhsFQDN is the FQDN the world registers for the provider
+		// system, as the FHIR SDS returns it (world.Practice.RegisteredFQDN).
+		host := p.RegisteredFQDN()
 		for _, in := range p.Interactions {
 			out = append(out, mhsEntry(p, in, root, host))
 		}

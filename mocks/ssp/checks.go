@@ -65,6 +65,7 @@ var pipeline = []check{
 	{CheckInfo{CheckToASIDFormat, "Ssp-To is an ASID: 12 digits", "§1.3", http.StatusBadRequest}, checkToFormat, false},
 	{CheckInfo{CheckInteractionKnown, "Ssp-InteractionID is a Foundations or Appointment Management interaction", "§1.6", http.StatusBadRequest}, checkInteraction, false},
 	{CheckInfo{CheckSenderAuthorised, "the Ssp-From ASID has an AS record carrying the interaction", "§1.4, §1.5", http.StatusForbidden}, checkSender, false},
+	{CheckInfo{CheckClientCertMatchesFrom, "over TLS, the client certificate's CN or a DNS SAN is the FQDN registered for the Ssp-From ASID", "§1.4", http.StatusForbidden}, checkClientCert, false},
 	{CheckInfo{CheckReceiverAuthorised, "the Ssp-To ASID has an MHS record for the interaction", "§1.4, §1.5", http.StatusForbidden}, checkReceiver, false},
 	{CheckInfo{CheckSharingAgreement, "the receiver's practice has not refused the sender (the FOT sender→receiver check)", "§1.4, §1.5", http.StatusForbidden}, checkSharing, false},
 	{CheckInfo{CheckTargetMatchesEndpoint, "the target starts exactly with the service root registered for Ssp-To and the interaction, followed by nothing, a clean /path or ?query", "§1.2, §1.4, §9.1", http.StatusBadRequest}, checkTarget, false},

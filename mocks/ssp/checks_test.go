@@ -22,7 +22,7 @@ func TestChecksOrderAndNames(t *testing.T) {
 	}
 	assert.DeepEqual(t, names, []string{
 		ssp.CheckURILength, ssp.CheckHeadersPresent, ssp.CheckTraceIDUUID, ssp.CheckFromASIDFormat,
-		ssp.CheckToASIDFormat, ssp.CheckInteractionKnown, ssp.CheckSenderAuthorised, ssp.CheckReceiverAuthorised,
+		ssp.CheckToASIDFormat, ssp.CheckInteractionKnown, ssp.CheckSenderAuthorised, ssp.CheckClientCertMatchesFrom, ssp.CheckReceiverAuthorised,
 		ssp.CheckSharingAgreement, ssp.CheckTargetMatchesEndpoint, ssp.CheckMethodAllowed, ssp.CheckContentType, ssp.CheckAuthorizationPresent,
 	}, "check order")
 }

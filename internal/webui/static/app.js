@@ -401,6 +401,8 @@
       h("dt", {}, "Verdict"), h("dd", {}, h("span", { class: "badge " + (bad ? "bad" : "ok") }, bad ? "✗ failed" : "✓ passed")));
     if (hop.fault) dl.append(h("dt", {}, "Fault"), h("dd", {}, hop.fault));
     if (hop.error) dl.append(h("dt", {}, "Error"), h("dd", {}, hop.error));
+    // serve --tls: the connection's TLS facts (journal.TLSFacts).
+    if (hop.tls) dl.append(h("dt", {}, "TLS"), h("dd", {}, `${hop.tls.version}, ${hop.tls.cipher}, client certificate ${hop.tls.client_subject || "none"}`));
     const parts = [dl];
     if (fails.length) {
       parts.push(h("h3", {}, `Failed checks (${fails.length})`));
