@@ -59,6 +59,7 @@ type Session struct {
 	runMu     sync.Mutex
 	runCancel context.CancelFunc // the run in flight, nil when none
 	closed    bool               // removed: no new run starts
+	lastRun   RunInfo            // the latest run, for GET /_admin/sessions/{id}
 }
 
 // URLs are the base URLs a consumer needs for one session.
