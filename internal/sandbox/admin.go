@@ -38,6 +38,9 @@ func (s *Server) adminRoutes() http.Handler {
 	r.HandleFunc("/_admin/sessions/{id}/events", s.events).Methods("GET")
 	r.HandleFunc("/_admin/sessions/{id}/verdict", s.verdict).Methods("GET")
 	r.HandleFunc("/_admin/sessions/{id}/run", s.run).Methods("POST")
+	r.HandleFunc("/_admin/sessions/{id}/faults", s.getFaults).Methods("GET")       // faultsapi.go
+	r.HandleFunc("/_admin/sessions/{id}/faults", s.addFaults).Methods("POST")      // faultsapi.go
+	r.HandleFunc("/_admin/sessions/{id}/faults", s.deleteFaults).Methods("DELETE") // faultsapi.go
 	r.HandleFunc("/_admin/scenarios", s.listScenarios).Methods("GET")
 	r.Handle("/_admin/metrics", s.metricsHandler()).Methods("GET") // metrics.go
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -28,6 +28,7 @@ type fault struct {
 	scenario.Fault
 	dir  string
 	used int
+	live bool // added through the admin API (faultsapi.go), not the scenario
 }
 
 func newFaults(fs []scenario.Fault, dir string) *faults {
