@@ -63,10 +63,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	if s.Draining() { // scaleout.go: a load balancer stops sending new sessions here
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "draining", "sessions": len(s.Sessions())})
+		writeJSON(w, http.StatusServiceUnavailable, Health{Status: "draining", Sessions: len(s.Sessions())})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "sessions": len(s.Sessions())})
+	writeJSON(w, http.StatusOK, Health{Status: "ok", Sessions: len(s.Sessions())})
 }
 
 // SessionInfo is the admin API's view of a session.
@@ -173,11 +173,7 @@ func (s *Server) readScenarioRequest(w http.ResponseWriter, r *http.Request) (*s
 		return nil, "", false
 	}
 	name := r.URL.Query().Get("scenario")
-	var req struct {
-		Scenario string `json:"scenario"`
-		ID       string `json:"id"`
-		Lenient  bool   `json:"lenient"`
-	}
+	var req SessionRequest
 	trimmed := strings.TrimSpace(string(body))
 	if strings.HasPrefix(trimmed, "{") {
 		if err := json.Unmarshal(body, &req); err != nil {
@@ -646,5 +642,5 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"session": ss.ID, "status": "running", "events": "/_admin/sessions/" + ss.ID + "/events"})
+	writeJSON(w, http.StatusAccepted, RunStarted{Session: ss.ID, Status: RunRunning, Events: "/_admin/sessions/" + ss.ID + "/events"})
 }
