@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/clihelp"
 )
 
 // health is `spine-sandbox health [--url URL] [--timeout D]`: exit 0 when
@@ -25,6 +27,11 @@ func health(ctx context.Context, args []string, getenv func(string) string, stdo
 	url := fs.String("url", def, "the sandbox's base URL (env SPINE_SANDBOX_HEALTH_URL)")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
 	quiet := fs.Bool("q", false, "print nothing when healthy")
+	setUsage("health", fs)
+	if clihelp.Wants(args) {
+		fmt.Fprint(stdout, commandHelp("health", fs))
+		return 0
+	}
 	if err := fs.Parse(args); err != nil {
 		return usageError(err, stderr)
 	}
