@@ -39,6 +39,9 @@ func Flags(fs *flag.FlagSet, hidden ...string) string {
 		}
 		arg, usage := flag.UnquoteUsage(f)
 		head := "  --" + f.Name
+		if len(f.Name) == 1 {
+			head = "  -" + f.Name
+		}
 		if arg != "" {
 			head += " " + strings.ToUpper(arg)
 		}
