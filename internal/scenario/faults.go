@@ -23,7 +23,7 @@ func LoadFaults(file string, data []byte) ([]Fault, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &LoadError{Problems: []Problem{{file, 1, 1, "no faults: send a list of faults, as a scenario's faults: holds"}}}
 		}
-		return nil, &LoadError{Problems: []Problem{syntaxProblem(file, err)}}
+		return nil, &LoadError{Problems: []Problem{syntaxProblem(file, data, err)}}
 	}
 	root := resolve(doc.Content[0])
 	if root.Kind == yaml.MappingNode && len(root.Content) == 2 && root.Content[0].Value == "faults" {

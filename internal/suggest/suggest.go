@@ -7,8 +7,7 @@ import "strings"
 
 // Closest returns the candidate nearest to word, or "" when none is near
 // enough to be a likely typo: an edit distance of at most a third of the
-// word's length (at least 1, at most 3), or a candidate that contains the
-// word or is contained in it (a missing or extra prefix). Case is ignored.
+// word's length (at least 1, at most 3). Case is ignored.
 func Closest(word string, candidates []string) string {
 	w := strings.ToLower(word)
 	if w == "" {
@@ -26,16 +25,7 @@ func Closest(word string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	if best != "" {
-		return best
-	}
-	for _, c := range candidates {
-		lc := strings.ToLower(c)
-		if len(w) >= 4 && (strings.Contains(lc, w) || strings.Contains(w, lc) && len(lc) >= 4) {
-			return c
-		}
-	}
-	return ""
+	return best
 }
 
 // Hint is ` (did you mean "X"?)`, or "" when Closest finds nothing.
