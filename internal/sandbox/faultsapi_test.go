@@ -37,7 +37,7 @@ func TestLiveFaults(t *testing.T) {
 	assert.Equal(t, e.do(t, pdsGet(t, patient)).status, 503, "PDS with the fault")
 	assert.Equal(t, e.do(t, pdsGet(t, patient)).status, 200, "PDS once the fault's time is used")
 	hops := ss.Journal.Hops()
-	assert.Contains(t, hops[1].Fault, "pds fault: status 503", "the journal names the fault")
+	assert.Equal(t, hops[1].Fault, "pds fault: status 503 (added live)", "the journal names the fault, added live")
 	assert.Equal(t, hops[2].Fault, "", "no fault on the next hop")
 	assert.Equal(t, faults(e.do(t, plain(t, "GET", url, ""))).Faults[0].Used, 1, "uses")
 
