@@ -26,7 +26,8 @@ var commandAbout = map[string]struct{ usage, about string }{
 	"run": {"spine-sandbox run [flags] PATH...",
 		"Run scenario files or folders, each in its own session of one in-process sandbox, and judge each\n" +
 			"against its expect:. Flags may come before or after the paths. Exit 0 only when every scenario passes.\n" +
-			"Expected output: one ✓ line per passing scenario, the failures in full, then \"N passed, N failed in T\"."},
+			"Expected output: one PASS line per passing scenario, the failures in full and a summary of them, then\n" +
+			"\"N passed, N failed in T\"."},
 	"health": {"spine-sandbox health [--url URL] [--timeout D] [-q]",
 		"Exit 0 when the sandbox at --url answers GET /_admin/health with 200 (the image's HEALTHCHECK)."},
 }
