@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/clihelp"
 )
 
 // Defaults match the sandbox's built-in world and default listener.
@@ -71,6 +73,7 @@ type options struct {
 	Description string
 	Comment     string
 	Channel     string
+	Verbose     bool // full URLs in the request lines
 }
 
 // errUsage marks a usage error (exit 2).
@@ -84,7 +87,7 @@ func usagef(format string, args ...any) error { return errUsage{fmt.Sprintf(form
 // config file reader: flags beat GPC_* variables, which beat the file,
 // which beats the defaults.
 func parseConfig(args []string, getenv func(string) string, readFile func(string) ([]byte, error)) (*options, error) {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !clihelp.Wants(args[:1]) {
 		return nil, usagef("missing command: one of book, slots, appointments, cancel, amend")
 	}
 	o := &options{Command: args[0]}
@@ -121,7 +124,7 @@ func parseConfig(args []string, getenv func(string) string, readFile func(string
 	fs.StringVar(&o.SDS, "sds", o.SDS, "SDS FHIR R4 base URL, or the LDAP directory as ldap[s]://host:port (gpconnect-1.6.md §1.2a)")
 	fs.StringVar(&o.SSP, "ssp", o.SSP, "Spine Secure Proxy base URL")
 	fs.StringVar(&o.NHSNumber, "nhs-number", "", "the patient's NHS number")
-	fs.StringVar(&o.ODS, "ods", "", "book at this practice instead of the registered one")
+	fs.StringVar(&o.ODS, "ods", "", "book at the practice with this ODS `CODE` instead of the registered one")
 	fs.StringVar(&from, "from", "", "first day to search, YYYY-MM-DD (default today)")
 	fs.StringVar(&to, "to", "", "last day to search, YYYY-MM-DD")
 	fs.IntVar(&o.Windows, "windows", 0, "14-day windows to search when --to is not given (default 4)")
@@ -147,6 +150,10 @@ func parseConfig(args []string, getenv func(string) string, readFile func(string
 	fs.StringVar(&o.Description, "description", "", "appointment description (≤ 100 characters)")
 	fs.StringVar(&o.Comment, "comment", "", "appointment comment (≤ 500 characters)")
 	fs.StringVar(&o.Channel, "channel", "", "book only slots with this delivery channel (In-person, Telephone, Video)")
+	fs.BoolVar(&o.Verbose, "v", false, "print each request's full URL, not only its path")
+	if clihelp.Wants(args[1:]) {
+		return nil, helpRequested(commandHelp(o.Command, fs))
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return nil, usagef("%v", err)
 	}

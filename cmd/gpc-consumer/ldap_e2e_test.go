@@ -16,7 +16,7 @@ func TestMainBooksWithLDAPSDS(t *testing.T) {
 	sb := sandboxtest.Start(t, "")
 	sds := sb.LDAP(t)
 	var out, errb bytes.Buffer
-	code := Main([]string{"book", "--nhs-number", "9693632109", "--pds", sb.PDS, "--sds", sds, "--ssp", sb.SSP}, env(nil), &out, &errb)
+	code := Main([]string{"book", "-v", "--nhs-number", "9693632109", "--pds", sb.PDS, "--sds", sds, "--ssp", sb.SSP}, env(nil), &out, &errb)
 	assert.Equal(t, code, 0, "exit code; stderr: "+errb.String())
 	assert.Contains(t, out.String(), "(&(nhsIDCode=A20047)(objectClass=nhsMhs)(nhsMhsSvcIA=urn:nhs:names:services:gpconnect:fhir:rest:create:appointment-1)) → 200", "step 2a printed")
 	assert.Contains(t, out.String(), "booked appointment ", "result")

@@ -25,7 +25,19 @@ func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stdout, version.String("gpc-consumer"))
 		return 0
 	}
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+		if len(args) == 1 || args[0] != "help" {
+			fmt.Fprint(stdout, usage())
+			return 0
+		}
+		args = []string{args[1], "--help"}
+	}
 	o, err := parseConfig(args, getenv, os.ReadFile)
+	var h helpRequested
+	if errors.As(err, &h) {
+		fmt.Fprint(stdout, string(h))
+		return 0
+	}
 	if err != nil {
 		var u errUsage
 		if errors.As(err, &u) {
@@ -45,6 +57,8 @@ func usage() string {
 	for _, c := range []string{"book", "slots", "appointments", "cancel", "amend"} {
 		fmt.Fprintf(&b, "  %-13s %s\n", c, commands[c])
 	}
+	b.WriteString("\nrun 'gpc-consumer help COMMAND' (or 'COMMAND -h') for its flags and GPC_* environment variables;\n" +
+		"gpc-consumer --version for the build\n")
 	return b.String()
 }
 
@@ -92,6 +106,7 @@ type errorJSON struct {
 func run(ctx context.Context, o *options, hc *http.Client, stdout, stderr io.Writer) int {
 	res := &result{Command: o.Command, NHSNumber: o.NHSNumber, Hops: []hopJSON{}}
 	var mu sync.Mutex
+	legend := false
 	observe := func(h consumer.Hop) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -106,7 +121,15 @@ func run(ctx context.Context, o *options, hc *http.Client, stdout, stderr io.Wri
 			if h.Err != nil {
 				status = "error: " + h.Err.Error()
 			}
-			fmt.Fprintf(stdout, "%-6s %-4s %-4s %s → %s (%s)\n", h.Step, h.Service, h.Method, h.URL, status, h.Duration.Round(time.Millisecond))
+			if !legend {
+				fmt.Fprint(stdout, stepLegend+"\n")
+				legend = true
+			}
+			u := h.URL
+			if !o.Verbose {
+				u = shortURL(u)
+			}
+			fmt.Fprintf(stdout, "%-6s %-4s %-4s %s → %s (%s)\n", h.Step, h.Service, h.Method, u, status, h.Duration.Round(time.Millisecond))
 		}
 	}
 	if hc == nil && (o.Cert != "" || o.CA != "") {

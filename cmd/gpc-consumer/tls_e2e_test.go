@@ -91,7 +91,7 @@ func TestMainBooksOverMutualTLS(t *testing.T) {
 	t.Parallel()
 	dir, base := startTLSSandbox(t)
 	args := func(cert string) []string {
-		return []string{"book", "--nhs-number", "9693632109",
+		return []string{"book", "-v", "--nhs-number", "9693632109", // -v: full URLs, to see https
 			"--pds", base + "/personal-demographics/FHIR/R4", "--sds", base + "/spine-directory/FHIR/R4", "--ssp", base + "/ssp/",
 			"--cert", filepath.Join(dir, cert+".pem"), "--key", filepath.Join(dir, cert+"-key.pem"), "--ca", filepath.Join(dir, "ca.pem")}
 	}

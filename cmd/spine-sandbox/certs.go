@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/spine-sandbox/spine-sandbox/internal/clihelp"
 	"io"
 	"net/url"
 
@@ -29,15 +30,16 @@ func certs(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	var hosts hostList
 	fs.Var(&hosts, "host", "a name or IP address for the server certificate besides localhost, 127.0.0.1 and ::1; repeatable")
 	file := fs.String("scenario", "", "scenario whose consumer and practices get certificates (default: the built-in world)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: spine-sandbox certs --out DIR [--host NAME]... [--scenario FILE]")
-		fs.PrintDefaults()
+	setUsage("certs", fs)
+	if clihelp.Wants(args) {
+		fmt.Fprint(stdout, commandHelp("certs", fs))
+		return 0
 	}
 	if err := fs.Parse(args); err != nil {
 		return usageError(err, stderr)
 	}
 	if *out == "" || fs.NArg() > 0 {
-		fs.Usage()
+		fmt.Fprint(stderr, commandHelp("certs", fs))
 		return 2
 	}
 	sc := scenario.Default()

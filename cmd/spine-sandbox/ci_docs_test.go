@@ -30,14 +30,14 @@ func readYAML(t *testing.T, name string) map[string]any {
 	return doc
 }
 
-// commandFlags returns the flags `spine-sandbox CMD -h` lists.
+// commandFlags returns the flags `spine-sandbox CMD -h` lists (on stdout).
 func commandFlags(t *testing.T, cmd string) []string {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := mainContext(context.Background(), []string{cmd, "-h"}, noenv, &out, &errb, nil)
 	assert.Equal(t, code, 0, cmd+" -h")
 	var flags []string
-	for _, m := range regexp.MustCompile(`(?m)^\s+-([a-z-]+)`).FindAllStringSubmatch(errb.String(), -1) {
+	for _, m := range regexp.MustCompile(`(?m)^\s+--?([a-z][a-z-]*)`).FindAllStringSubmatch(out.String(), -1) {
 		flags = append(flags, m[1])
 	}
 	return flags

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/clihelp"
 	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
 	"github.com/spine-sandbox/spine-sandbox/internal/runner"
 	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
@@ -34,7 +35,8 @@ commands:
   health  exit 0 when a sandbox answers: spine-sandbox health [--url URL] (the image's HEALTHCHECK)
   certs   write a test PKI for serve --tls: spine-sandbox certs --out DIR [--host NAME]...
 
-run 'spine-sandbox <command> -h' for a command's flags; spine-sandbox --version for the build
+run 'spine-sandbox help <command>' (or '<command> -h') for a command's flags and environment variables;
+spine-sandbox --version for the build
 `
 
 // Main runs the command line args and returns the exit status: 0 on
@@ -58,6 +60,11 @@ func mainContext(ctx context.Context, args []string, getenv func(string) string,
 	switch args[0] {
 	case "serve":
 		cfg, err := parseServe(args[1:], getenv, stderr)
+		var h helpRequested
+		if errors.As(err, &h) {
+			fmt.Fprint(stdout, string(h))
+			return 0
+		}
 		if err != nil {
 			return usageError(err, stderr)
 		}
@@ -70,11 +77,17 @@ func mainContext(ctx context.Context, args []string, getenv func(string) string,
 		fs := flag.NewFlagSet("check", flag.ContinueOnError)
 		fs.SetOutput(stderr)
 		format := fs.String("format", "text", "text, or github: also print GitHub Actions ::error annotations (github.go)")
-		if err := fs.Parse(args[1:]); err != nil {
+		setUsage("check", fs)
+		if clihelp.Wants(args[1:]) {
+			fmt.Fprint(stdout, commandHelp("check", fs))
+			return 0
+		}
+		paths, err := clihelp.Parse(fs, args[1:])
+		if err != nil {
 			return usageError(err, stderr)
 		}
-		if fs.NArg() == 0 {
-			fmt.Fprintln(stderr, "usage: spine-sandbox check PATH...\n       spine-sandbox check --format github PATH...   (also GitHub Actions ::error annotations)")
+		if len(paths) == 0 {
+			fmt.Fprint(stderr, commandHelp("check", fs))
 			return 2
 		}
 		if err := validFormat(*format); err != nil {
@@ -86,13 +99,13 @@ func mainContext(ctx context.Context, args []string, getenv func(string) string,
 			out = io.MultiWriter(stdout, &checked)
 			defer func() { checkAnnotations(checked.Bytes(), stdout) }()
 		}
-		if err := scenario.Check(fs.Args(), out, conformance.ScenarioProblems); err != nil {
+		if err := scenario.Check(paths, out, conformance.ScenarioProblems); err != nil {
 			fmt.Fprintln(stderr, "spine-sandbox check:", err)
 			return 1
 		}
 		return 0
 	case "run":
-		return runCommand(ctx, args[1:], stdout, stderr)
+		return runCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "health":
 		return health(ctx, args[1:], getenv, stdout, stderr)
 	case "certs":
@@ -101,6 +114,13 @@ func mainContext(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintln(stdout, version.String("spine-sandbox"))
 		return 0
 	case "-h", "-help", "--help", "help":
+		if len(args) > 1 && args[0] == "help" {
+			if _, ok := commandAbout[args[1]]; !ok {
+				fmt.Fprintf(stderr, "spine-sandbox help: unknown command %q\n%s", args[1], usageText)
+				return 2
+			}
+			return mainContext(ctx, []string{args[1], "--help"}, getenv, stdout, stderr, ready)
+		}
 		fmt.Fprint(stdout, usageText)
 		return 0
 	default:
@@ -213,7 +233,8 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.StringVar(&c.PublicURL, "public-url", getenv("SPINE_SANDBOX_PUBLIC_URL"), "base URL consumers use; service roots are built from it (default: each request's Host, so any address the sandbox is reached on works; env SPINE_SANDBOX_PUBLIC_URL)")
 	fs.StringVar(&c.Scenario, "scenario", getenv("SPINE_SANDBOX_SCENARIO"), "scenario file for the default session (default: the built-in world)")
 	fs.StringVar(&c.ScenarioDir, "scenarios-dir", def("SPINE_SANDBOX_SCENARIOS", "scenarios"), "folder POST /_admin/sessions finds scenarios in by name")
-	fs.StringVar(&c.FixtureDir, "fixtures-dir", def("SPINE_SANDBOX_FIXTURES", "fixtures"), "folder fault bodies given as fixture: are read from")
+	fs.StringVar(&c.FixtureDir, "fixtures", def("SPINE_SANDBOX_FIXTURES", "fixtures"), "folder fault bodies given as fixture: and the verdict's expect.requests bodies are read from (as run --fixtures)")
+	fs.StringVar(&c.FixtureDir, "fixtures-dir", c.FixtureDir, "old name of --fixtures")
 	fs.BoolVar(&c.Lenient, "lenient", getenv("SPINE_SANDBOX_LENIENT") == "true", "record failed SSP checks and forward anyway")
 	for _, v := range strings.Split(getenv("SPINE_SANDBOX_UPSTREAMS"), ",") {
 		if v = strings.TrimSpace(v); v == "" {
@@ -232,9 +253,13 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	limitFlags(fs, &c.Limits)
 	fs.StringVar(&c.LDAPAddr, "ldap-addr", def("SPINE_SANDBOX_LDAP_ADDR", "127.0.0.1:4389"), "SDS LDAP directory address (gpconnect-1.6.md §1.2a; \"\" turns it off; env SPINE_SANDBOX_LDAP_ADDR)")
 	fs.BoolVar(&c.TrustForwarded, "trust-forwarded", getenv("SPINE_SANDBOX_TRUST_FORWARDED") == "true", "without --public-url, build URLs from X-Forwarded-Host and X-Forwarded-Proto when present (only behind a proxy that sets them; env SPINE_SANDBOX_TRUST_FORWARDED)")
-	fs.StringVar(&c.TLSDir, "tls", getenv("SPINE_SANDBOX_TLS"), "PKI folder from `spine-sandbox certs`: serve HTTPS and LDAPS with mutual TLS, client certificates required by PDS, SDS, the SSP and the provider (env SPINE_SANDBOX_TLS)")
+	fs.StringVar(&c.TLSDir, "tls", getenv("SPINE_SANDBOX_TLS"), "`DIR` of the PKI spine-sandbox certs wrote: serve HTTPS and LDAPS with mutual TLS, client certificates required by PDS, SDS, the SSP and the provider (env SPINE_SANDBOX_TLS)")
 	fs.StringVar(&c.TLSVersions, "tls-versions", def("SPINE_SANDBOX_TLS_VERSIONS", "1.2"), "with --tls: 1.2 (Spine's) or 1.2,1.3")
 	fs.Func("upstream-ca", "with --tls: a PEM CA file the SSP also trusts for external providers; repeatable", func(v string) error { c.UpstreamCAs = append(c.UpstreamCAs, v); return nil })
+	setUsage("serve", fs)
+	if clihelp.Wants(args) {
+		return c, helpRequested(commandHelp("serve", fs))
+	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

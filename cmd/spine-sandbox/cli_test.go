@@ -30,7 +30,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"unknown flag", []string{"serve", "--nope"}, "flag provided but not defined"},
 		{"bad addr", []string{"serve", "--addr", "nohostport"}, "--addr"},
 		{"serve with arguments", []string{"serve", "extra"}, "serve takes no arguments"},
-		{"check without paths", []string{"check"}, "usage: spine-sandbox check PATH"},
+		{"check without paths", []string{"check"}, "usage: spine-sandbox check [--format text|github] PATH..."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/clihelp"
 	"github.com/spine-sandbox/spine-sandbox/internal/pki"
 )
 
@@ -30,6 +31,11 @@ func health(ctx context.Context, args []string, getenv func(string) string, stdo
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
 	quiet := fs.Bool("q", false, "print nothing when healthy")
 	caFile := fs.String("ca", getenv("SPINE_SANDBOX_HEALTH_CA"), "PEM CA to trust for an https:// URL (serve --tls's ca.pem; env SPINE_SANDBOX_HEALTH_CA); the health endpoint needs no client certificate")
+	setUsage("health", fs)
+	if clihelp.Wants(args) {
+		fmt.Fprint(stdout, commandHelp("health", fs))
+		return 0
+	}
 	if err := fs.Parse(args); err != nil {
 		return usageError(err, stderr)
 	}

@@ -64,18 +64,18 @@ func execForm(t *testing.T, what, s string) []string {
 	return out
 }
 
-// serveFlags returns the flags `serve -h` lists.
+// serveFlags returns the flags `serve -h` lists (on stdout).
 func serveFlags(t *testing.T) []string {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := mainContext(context.Background(), []string{"serve", "-h"}, noenv, &out, &errb, nil)
 	assert.Equal(t, code, 0, "serve -h")
 	var flags []string
-	for _, m := range regexp.MustCompile(`(?m)^\s+-([a-z-]+)`).FindAllStringSubmatch(errb.String(), -1) {
+	for _, m := range regexp.MustCompile(`(?m)^\s+--?([a-z][a-z-]*)`).FindAllStringSubmatch(out.String(), -1) {
 		flags = append(flags, m[1])
 	}
 	if !slices.Contains(flags, "addr") {
-		t.Fatalf("serve -h lists no --addr: %s", errb.String())
+		t.Fatalf("serve -h lists no --addr: %s", out.String())
 	}
 	return flags
 }

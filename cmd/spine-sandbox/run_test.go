@@ -18,7 +18,7 @@ var mine = []string{"deceased", "restricted", "not-found", "invalid-number", "an
 func TestRunPassesAndWritesReports(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	args := []string{"run", "--parallel", "4", "--fixtures", filepath.Join("..", "..", "fixtures"),
+	args := []string{"run", "-v", "--parallel", "4", "--fixtures", filepath.Join("..", "..", "fixtures"),
 		"--junit", filepath.Join(dir, "junit.xml"), "--markdown", filepath.Join(dir, "report.md"), "--json", filepath.Join(dir, "report.json")}
 	for _, m := range mine {
 		args = append(args, filepath.Join("..", "..", "scenarios", m+".yaml"))
@@ -30,7 +30,10 @@ func TestRunPassesAndWritesReports(t *testing.T) {
 	}
 	assert.Contains(t, out.String(), "10 passed, 0 failed in ", "summary")
 	assert.Contains(t, out.String(), "PASS slot taken before book", "scenario line")
-	assert.Contains(t, out.String(), "✗ provider.book appointment → 409 DUPLICATE_REJECTED", "the taken slot's 409")
+	assert.Contains(t, out.String(), "⚡ provider.book appointment → 409 DUPLICATE_REJECTED", "the taken slot's 409, as planned")
+	if strings.Contains(out.String(), "✗") {
+		t.Errorf("a passing run marks a hop ✗ (a real failure):\n%s", out.String())
+	}
 	b, err := os.ReadFile(filepath.Join(dir, "junit.xml"))
 	assert.NilError(t, err)
 	var suites struct {
@@ -121,4 +124,48 @@ func TestRunBrokenScenarioExits1(t *testing.T) {
 	var out, errb bytes.Buffer
 	assert.Equal(t, Main([]string{"run", file}, noenv, &out, &errb), 1, "exit code")
 	assert.Contains(t, errb.String(), "broken.yaml:3:", "position")
+}
+
+// TestRunOutputModes: by default one line per passing scenario and the
+// whole story of a failing one; -q only the failing ones, -v every hop;
+// the summary names each failed scenario with its first failed rule and
+// the closing line stays "N passed, N failed in …"; flags may follow the
+// paths; no colour when stdout is not a terminal.
+func TestRunOutputModes(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile(filepath.Join("..", "..", "scenarios", "provider-500-book.yaml"))
+	assert.NilError(t, err)
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "mutant.yaml")
+	assert.NilError(t, os.WriteFile(bad, []byte(strings.Replace(string(src), "code: INTERNAL_SERVER_ERROR}}", "code: DUPLICATE_REJECTED}}", 1)), 0o644))
+	good := filepath.Join("..", "..", "scenarios", "provider-500-book.yaml")
+	slow := filepath.Join("..", "..", "scenarios", "pds-slow.yaml")
+	fixtures := filepath.Join("..", "..", "fixtures")
+	run := func(args ...string) string {
+		var out, errb bytes.Buffer
+		code := Main(append([]string{"run"}, args...), func(string) string { return "" }, &out, &errb)
+		assert.Equal(t, code, 1, "exit code of "+strings.Join(args, " ")+": "+errb.String())
+		return out.String()
+	}
+	def := run(good, bad, "--fixtures", fixtures) // flags after the paths
+	assert.Contains(t, def, "PASS provider 500 on book ("+good+") ", "one line for the passing scenario")
+	assert.Contains(t, def, "⚡ 1 planned failure(s)\n", "its planned failure, counted")
+	if strings.Count(def, "provider.book appointment → 500") != 1 {
+		t.Errorf("the passing scenario's hops are printed by default:\n%s", def)
+	}
+	assert.Contains(t, def, "✗ outcome [scenario-format §expect.outcome]", "the failing scenario's failure")
+	assert.Contains(t, def, "failed:\n  ✗ provider 500 on book ("+bad+"): outcome: want error provider 500 DUPLICATE_REJECTED", "summary names the failed scenario and its first rule")
+	assert.Contains(t, def, "\n1 passed, 1 failed in ", "closing line")
+	if strings.Contains(def, "\x1b[") {
+		t.Errorf("colour on a stdout that is not a terminal:\n%q", def)
+	}
+
+	quiet := run("-q", "--fixtures", fixtures, good, bad)
+	if strings.Contains(quiet, "PASS") {
+		t.Errorf("-q prints a passing scenario:\n%s", quiet)
+	}
+	assert.Contains(t, quiet, "FAIL provider 500 on book", "-q prints the failing one")
+
+	verbose := run(slow, "-v", bad, "--fixtures", fixtures)
+	assert.Contains(t, verbose, "⚡ pds.retrieve → no answer in time [fault injected as planned: delay 1s; the consumer gave up waiting]", "-v: the delay fault, labelled as a delay")
 }

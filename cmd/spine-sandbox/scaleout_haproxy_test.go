@@ -95,7 +95,7 @@ func TestScaleOutBehindHAProxy(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if (status != http.StatusNotFound && status != http.StatusServiceUnavailable) || !strings.Contains(string(body), `"error"`) {
+		if (status != http.StatusNotFound && status != http.StatusServiceUnavailable) || !strings.Contains(string(body), `"detail"`) {
 			return fmt.Errorf("a session of the stopped replica answered %d %s: want a JSON error", status, body)
 		}
 		return nil

@@ -89,8 +89,8 @@ func TestScaleOutBehindNginx(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		var e struct{ Error string }
-		if json.Unmarshal(body, &e) != nil || (status != http.StatusNotFound && status != http.StatusServiceUnavailable) || !strings.Contains(e.Error, "session") {
+		var e struct{ Detail string }
+		if json.Unmarshal(body, &e) != nil || (status != http.StatusNotFound && status != http.StatusServiceUnavailable) || !strings.Contains(e.Detail, "session") {
 			return fmt.Errorf("a session of the stopped replica answered %d %s: want a JSON error saying the session is gone", status, body)
 		}
 		return nil

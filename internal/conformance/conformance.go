@@ -23,6 +23,7 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
 	"github.com/spine-sandbox/spine-sandbox/internal/nhsnumber"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+	"github.com/spine-sandbox/spine-sandbox/internal/suggest"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 	"github.com/spine-sandbox/spine-sandbox/mocks/provider"
 	"github.com/spine-sandbox/spine-sandbox/mocks/ssp"
@@ -265,7 +266,7 @@ func ScenarioProblems(sc *scenario.Scenario) []scenario.Problem {
 			if !Known(name) {
 				at := c.At.Of(list.key)
 				out = append(out, scenario.Problem{File: sc.File, Line: at.Line, Column: at.Column,
-					Message: fmt.Sprintf("expect.checks.%s[%d]: unknown check %q (the names are in docs/conformance-checks.md)", list.key, i, name)})
+					Message: fmt.Sprintf("expect.checks.%s[%d]: unknown check %q%s (the names are in docs/conformance-checks.md)", list.key, i, name, suggest.Hint(name, checkNames()))})
 			}
 		}
 	}
@@ -470,4 +471,16 @@ func acceptsFHIRJSON(accept string) bool {
 		}
 	}
 	return false
+}
+
+// checkNames are every check's name, for "did you mean".
+func checkNames() []string {
+	var out []string
+	for _, c := range Checks {
+		out = append(out, c.Name)
+	}
+	for _, c := range ssp.Checks {
+		out = append(out, c.Name)
+	}
+	return out
 }

@@ -62,22 +62,46 @@ func SessionVerdict(ss *sandbox.Session, fixtures string) Result {
 
 // VerdictJSON is the admin API's view of a SessionVerdict.
 type VerdictJSON struct {
-	Session  string    `json:"session"`
-	Scenario string    `json:"scenario"`
+	Session  string `json:"session"`
+	Scenario string `json:"scenario"`
+	// Status is pending (no traffic and no run yet: nothing to judge),
+	// running (the built-in consumer's run is in flight), passed or
+	// failed. Passed is true only for passed; Failures are empty while
+	// pending or running.
+	Status   string    `json:"status"`
 	Passed   bool      `json:"passed"`
 	Outcome  string    `json:"outcome"`
 	Failures []Failure `json:"failures"`
 }
 
+// Verdict statuses (VerdictJSON.Status).
+const (
+	VerdictPending = "pending"
+	VerdictRunning = "running"
+	VerdictPassed  = "passed"
+	VerdictFailed  = "failed"
+)
+
 // AdminVerdict is the function sandbox.Config.Verdict takes.
 func AdminVerdict(fixtures string) func(*sandbox.Session) any {
 	return func(ss *sandbox.Session) any {
+		run := ss.Run()
+		switch {
+		case run.Status == sandbox.RunRunning:
+			return VerdictJSON{Session: ss.ID, Scenario: ss.Scenario.Name, Status: VerdictRunning, Outcome: scenario.OutcomeNone, Failures: []Failure{}}
+		case run.Status == sandbox.RunNone && ss.Journal.Len() == 0:
+			return VerdictJSON{Session: ss.ID, Scenario: ss.Scenario.Name, Status: VerdictPending, Outcome: scenario.OutcomeNone, Failures: []Failure{}}
+		}
 		res := SessionVerdict(ss, fixtures)
 		fs := res.Failures
 		if fs == nil {
 			fs = []Failure{}
 		}
-		return VerdictJSON{Session: ss.ID, Scenario: ss.Scenario.Name, Passed: res.Passed, Outcome: res.Outcome, Failures: fs}
+		status := VerdictFailed
+		if res.Passed {
+			status = VerdictPassed
+		}
+		return VerdictJSON{Session: ss.ID, Scenario: ss.Scenario.Name, Status: status, Passed: res.Passed, Outcome: res.Outcome, Failures: fs}
 	}
 }
 

@@ -35,22 +35,40 @@ func TestRunSessionThroughTheAdminAPI(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, resp.StatusCode, 201, "create")
 
+	verdict := func() VerdictJSON {
+		var got VerdictJSON
+		resp, err := http.Get(base + "/_admin/sessions/" + info.ID + "/verdict")
+		assert.NilError(t, err)
+		assert.NilError(t, json.NewDecoder(resp.Body).Decode(&got))
+		resp.Body.Close()
+		return got
+	}
+	runStatus := func() string {
+		resp, err := http.Get(base + "/_admin/sessions/" + info.ID)
+		assert.NilError(t, err)
+		var info sandbox.SessionInfo
+		assert.NilError(t, json.NewDecoder(resp.Body).Decode(&info))
+		resp.Body.Close()
+		return info.Run.Status
+	}
+	// Before any traffic or run there is nothing to judge: pending, not a
+	// failure to book.
+	got := verdict()
+	assert.Equal(t, got.Status, VerdictPending, "status before the run")
+	assert.Equal(t, len(got.Failures), 0, "failures before the run")
+	assert.Equal(t, runStatus(), sandbox.RunNone, "run status before the run")
+
 	resp, err = http.Post(base+"/_admin/sessions/"+info.ID+"/run", "application/json", nil)
 	assert.NilError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, resp.StatusCode, 202, "run")
 
-	ss, _ := srv.Session(info.ID)
 	deadline := time.Now().Add(20 * time.Second)
-	for JournalOutcome(ss.Journal.Hops()) != "booked" && time.Now().Before(deadline) {
+	for got = verdict(); (got.Status == VerdictRunning || got.Status == VerdictPending) && time.Now().Before(deadline); got = verdict() {
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond) // the reply legs after the booking
-	var got VerdictJSON
-	resp, err = http.Get(base + "/_admin/sessions/" + info.ID + "/verdict")
-	assert.NilError(t, err)
-	assert.NilError(t, json.NewDecoder(resp.Body).Decode(&got))
-	resp.Body.Close()
+	assert.Equal(t, runStatus(), sandbox.RunFinished, "run status after the run")
+	assert.Equal(t, got.Status, VerdictPassed, "status")
 	assert.Equal(t, got.Outcome, "booked", "outcome")
 	assert.Equal(t, got.Passed, true, "passed")
 	if len(got.Failures) != 0 {

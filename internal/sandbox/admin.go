@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+	"github.com/spine-sandbox/spine-sandbox/internal/suggest"
 )
 
 // adminRoutes is the admin API's route table. gorilla/mux gives the path
@@ -35,6 +38,9 @@ func (s *Server) adminRoutes() http.Handler {
 	r.HandleFunc("/_admin/sessions/{id}/events", s.events).Methods("GET")
 	r.HandleFunc("/_admin/sessions/{id}/verdict", s.verdict).Methods("GET")
 	r.HandleFunc("/_admin/sessions/{id}/run", s.run).Methods("POST")
+	r.HandleFunc("/_admin/sessions/{id}/faults", s.getFaults).Methods("GET")       // faultsapi.go
+	r.HandleFunc("/_admin/sessions/{id}/faults", s.addFaults).Methods("POST")      // faultsapi.go
+	r.HandleFunc("/_admin/sessions/{id}/faults", s.deleteFaults).Methods("DELETE") // faultsapi.go
 	r.HandleFunc("/_admin/scenarios", s.listScenarios).Methods("GET")
 	r.Handle("/_admin/metrics", s.metricsHandler()).Methods("GET") // metrics.go
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -55,16 +61,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-func writeJSONError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
-}
-
 func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	if s.Draining() { // scaleout.go: a load balancer stops sending new sessions here
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "draining", "sessions": len(s.Sessions())})
+		writeJSON(w, http.StatusServiceUnavailable, Health{Status: "draining", Sessions: len(s.Sessions())})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "sessions": len(s.Sessions())})
+	writeJSON(w, http.StatusOK, Health{Status: "ok", Sessions: len(s.Sessions())})
 }
 
 // SessionInfo is the admin API's view of a session.
@@ -88,6 +90,8 @@ type SessionInfo struct {
 	// (POST …/run), once it has ended; the live diagram's session picker
 	// shows it.
 	LastRun *RunVerdict `json:"last_run,omitempty"`
+	// Run is the built-in consumer's latest run (POST …/run).
+	Run RunInfo `json:"run"`
 }
 
 // Info describes the session.
@@ -105,6 +109,7 @@ func (ss *Session) Info() SessionInfo {
 		Dropped:     ss.Journal.Dropped(),
 		URLs:        ss.URLs(),
 		LastRun:     ss.lastRun(),
+		Run:         ss.Run(),
 	}
 }
 
@@ -174,11 +179,7 @@ func (s *Server) readScenarioRequest(w http.ResponseWriter, r *http.Request) (*s
 		return nil, "", false
 	}
 	name := r.URL.Query().Get("scenario")
-	var req struct {
-		Scenario string `json:"scenario"`
-		ID       string `json:"id"`
-		Lenient  bool   `json:"lenient"`
-	}
+	var req SessionRequest
 	trimmed := strings.TrimSpace(string(body))
 	if strings.HasPrefix(trimmed, "{") {
 		if err := json.Unmarshal(body, &req); err != nil {
@@ -199,7 +200,12 @@ func (s *Server) readScenarioRequest(w http.ResponseWriter, r *http.Request) (*s
 		return nil, req.ID, true
 	}
 	if err != nil {
-		if !writeLoadError(w, err) {
+		var unknown *unknownScenarioError
+		switch {
+		case writeLoadError(w, err):
+		case errors.As(err, &unknown):
+			writeJSONError(w, http.StatusNotFound, err.Error())
+		default:
 			writeJSONError(w, http.StatusBadRequest, err.Error())
 		}
 		return nil, "", false
@@ -228,17 +234,6 @@ func writeCreateError(w http.ResponseWriter, err error) bool {
 	return true
 }
 
-// writeLoadError answers a scenario's problems (file:line:column) with 422
-// and reports whether err was such problems.
-func writeLoadError(w http.ResponseWriter, err error) bool {
-	var le *scenario.LoadError
-	if !errors.As(err, &le) {
-		return false
-	}
-	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "the scenario does not load", "problems": le.Problems})
-	return true
-}
-
 func validID(id string) bool {
 	if len(id) == 0 || len(id) > 64 {
 		return false
@@ -264,7 +259,39 @@ func (s *Server) namedScenario(name string) (*scenario.Scenario, error) {
 	if !strings.HasSuffix(clean, ".yaml") && !strings.HasSuffix(clean, ".yml") {
 		clean += ".yaml"
 	}
-	return scenario.LoadFileWith(filepath.Join(s.cfg.ScenarioDir, filepath.FromSlash(clean)), s.ScenarioLimits())
+	path := filepath.Join(s.cfg.ScenarioDir, filepath.FromSlash(clean))
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, &unknownScenarioError{name: name, hint: suggest.Hint(strings.TrimSuffix(strings.TrimSuffix(name, ".yaml"), ".yml"), s.scenarioNames())}
+	}
+	return scenario.LoadFileWith(path, s.ScenarioLimits())
+}
+
+// unknownScenarioError is a scenario name with no file under the scenario
+// folder: 404, with the nearest name when there is one.
+type unknownScenarioError struct{ name, hint string }
+
+func (e *unknownScenarioError) Error() string {
+	return fmt.Sprintf("no scenario %q in the scenario folder%s; GET /_admin/scenarios lists them", e.name, e.hint)
+}
+
+// scenarioNames are the names POST /_admin/sessions takes: the folder's
+// .yaml and .yml files, without the extension, with slashes.
+func (s *Server) scenarioNames() []string {
+	var out []string
+	_ = filepath.WalkDir(s.cfg.ScenarioDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		ext := filepath.Ext(p)
+		if ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		if rel, err := filepath.Rel(s.cfg.ScenarioDir, p); err == nil {
+			out = append(out, strings.TrimSuffix(filepath.ToSlash(rel), ext))
+		}
+		return nil
+	})
+	return out
 }
 
 // ScenarioLimits are the server's limits as the scenario loader takes
@@ -630,11 +657,21 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotImplemented, "this sandbox was started without a scenario runner")
 		return
 	}
-	err := s.startRun(ss, func(ctx context.Context) {
-		if err := s.cfg.Run(ctx, ss); err != nil {
+	if rn := ss.Scenario.Run; rn == nil || rn.Consumer == "external" {
+		what := "has no run: section"
+		if rn != nil {
+			what = "is for an external consumer (run: {consumer: external})"
+		}
+		writeJSONError(w, http.StatusConflict, fmt.Sprintf("scenario %q %s, so the built-in consumer has nothing to do; drive the session with your own consumer and read GET /_admin/sessions/%s/verdict, or create the session from a scenario whose run: the built-in consumer does", ss.Scenario.Name, what, ss.ID))
+		return
+	}
+	err := s.startRun(ss, func(ctx context.Context) error {
+		err := s.cfg.Run(ctx, ss)
+		if err != nil {
 			s.cfg.Logger.Warn("running the scenario", "session", ss.ID, "err", err)
 		}
 		s.keepRunVerdict(ss)
+		return err
 	})
 	switch {
 	case errors.Is(err, errTooManyRuns):
@@ -650,5 +687,5 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"session": ss.ID, "status": "running", "events": "/_admin/sessions/" + ss.ID + "/events"})
+	writeJSON(w, http.StatusAccepted, RunStarted{Session: ss.ID, Status: RunRunning, Events: "/_admin/sessions/" + ss.ID + "/events"})
 }

@@ -18,6 +18,8 @@ import (
 const scenarioYAML = `name: admin test
 description: The built-in world, created through the admin API.
 extends: builtin
+run:
+  nhs_number: "9693632109"
 `
 
 // TestAdminAPI: every admin route with its status and JSON body.
@@ -47,7 +49,7 @@ func TestAdminAPI(t *testing.T) {
 		{"hostile name", "POST", "/_admin/sessions", `{"scenario":"../../etc/passwd"}`, 400, `a name under the scenario folder is expected`, false},
 		{"absolute name", "POST", "/_admin/sessions", `{"scenario":"/etc/passwd"}`, 400, `a name under the scenario folder is expected`, false},
 		{"hostile name in query", "POST", "/_admin/sessions?scenario=../scenarios/happy-path", "", 400, `a name under the scenario folder is expected`, false},
-		{"missing scenario", "POST", "/_admin/sessions", `{"scenario":"no-such-scenario"}`, 400, `no-such-scenario`, false},
+		{"missing scenario", "POST", "/_admin/sessions", `{"scenario":"no-such-scenario"}`, 404, `no-such-scenario`, false},
 		{"bad id", "POST", "/_admin/sessions", `{"id":"../x"}`, 400, `session id must be`, false},
 		{"id too long", "POST", "/_admin/sessions", `{"id":"` + strings.Repeat("a", 65) + `"}`, 400, `session id must be`, false},
 		{"bad JSON", "POST", "/_admin/sessions", `{"scenario":`, 400, `JSON body`, false},
@@ -67,7 +69,11 @@ func TestAdminAPI(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := e.do(t, plain(t, tt.method, e.URL+tt.url, tt.body))
 			assert.Equal(t, r.status, tt.status, "status: "+r.String())
-			assert.Equal(t, r.header.Get("Content-Type"), "application/json", "Content-Type")
+			if tt.status >= 400 {
+				problemOf(t, r)
+			} else {
+				assert.Equal(t, r.header.Get("Content-Type"), "application/json", "Content-Type")
+			}
 			var m map[string]any
 			if strings.HasPrefix(strings.TrimSpace(string(r.body)), "[") {
 				var list []any
@@ -77,7 +83,7 @@ func TestAdminAPI(t *testing.T) {
 			}
 			assert.Contains(t, string(r.body), tt.wantInBody, "body")
 			if tt.status >= 400 && tt.status != 422 {
-				if s, _ := m["error"].(string); s == "" {
+				if s, _ := m["detail"].(string); s == "" {
 					t.Errorf("no error message: %s", r)
 				}
 			}
@@ -118,14 +124,14 @@ func TestAdminBrokenYAMLPosition(t *testing.T) {
 	r := e.do(t, plain(t, "POST", e.URL+"/_admin/sessions", "name: x\nextends: builtin\nlenient: maybe\n"))
 	assert.Equal(t, r.status, 422, "status: "+r.String())
 	var b struct {
-		Error    string
+		Detail   string
 		Problems []struct {
 			Line, Column int
 			Message      string
 		}
 	}
 	assert.NilError(t, json.Unmarshal(r.body, &b))
-	assert.Equal(t, b.Error, "the scenario does not load", "error")
+	assert.Contains(t, b.Detail, "the scenario does not load", "detail")
 	if len(b.Problems) != 1 {
 		t.Fatalf("want one problem, got %+v", b.Problems)
 	}

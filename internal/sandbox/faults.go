@@ -28,6 +28,7 @@ type fault struct {
 	scenario.Fault
 	dir  string
 	used int
+	live bool // added through the admin API (faultsapi.go), not the scenario
 }
 
 func newFaults(fs []scenario.Fault, dir string) *faults {
@@ -68,7 +69,7 @@ func (fs *faults) match(hop scenario.Hop, name string, in gpc.Interaction) *faul
 func (f *fault) describe() string {
 	var parts []string
 	if f.Status != 0 || f.SpineCode != "" {
-		parts = append(parts, fmt.Sprintf("status %d %s", f.status(), f.SpineCode))
+		parts = append(parts, strings.TrimSpace(fmt.Sprintf("status %d %s", f.status(), f.SpineCode)))
 	}
 	if f.Delay != 0 {
 		parts = append(parts, "delay "+f.Delay.D().String())
@@ -76,7 +77,11 @@ func (f *fault) describe() string {
 	if f.Drop {
 		parts = append(parts, "drop")
 	}
-	return strings.TrimSpace(string(f.Hop) + " fault: " + strings.Join(parts, ", "))
+	live := ""
+	if f.live {
+		live = " (added live)"
+	}
+	return strings.TrimSpace(string(f.Hop) + " fault: " + strings.Join(parts, ", ") + live)
 }
 
 func (f *fault) status() int {

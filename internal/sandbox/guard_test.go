@@ -76,7 +76,9 @@ func TestAdminRefusesCrossOrigin(t *testing.T) {
 			}
 			r := e.do(t, req)
 			assert.Equal(t, r.status, tt.status, "status: "+r.String())
-			assert.Equal(t, r.header.Get("Content-Type"), "application/json", "Content-Type")
+			if tt.status >= 400 {
+				problemOf(t, r)
+			}
 			assert.Contains(t, string(r.body), tt.want, "body")
 			if tt.status >= 400 {
 				assert.Equal(t, len(e.Server.Sessions()), before, "sessions after a refusal")
@@ -126,7 +128,9 @@ func TestAdminToken(t *testing.T) {
 			}
 			r := e.do(t, req)
 			assert.Equal(t, r.status, tt.status, "status: "+r.String())
-			assert.Equal(t, r.header.Get("Content-Type"), "application/json", "Content-Type")
+			if tt.status >= 400 {
+				problemOf(t, r)
+			}
 			if tt.status == 401 {
 				assert.Equal(t, r.header.Get("WWW-Authenticate"), `Bearer realm="spine-sandbox admin"`, "WWW-Authenticate")
 				assert.Contains(t, string(r.body), "admin token", "body")

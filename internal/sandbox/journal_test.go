@@ -113,9 +113,7 @@ func TestJournalPages(t *testing.T) {
 	for _, q := range []string{"since=-1", "since=x", "limit=0", "limit=1001", "limit=ten", "status=4x", "status=abc", "status=6xx"} {
 		r := e.do(t, plain(t, "GET", base+"?"+q, ""))
 		assert.Equal(t, r.status, 400, q)
-		var body struct{ Error string }
-		assert.NilError(t, json.Unmarshal(r.body, &body))
-		assert.Contains(t, body.Error, strings.SplitN(q, "=", 2)[0]+"=", q+": error names the parameter")
+		assert.Contains(t, problemOf(t, r).Detail, strings.SplitN(q, "=", 2)[0]+"=", q+": error names the parameter")
 	}
 }
 

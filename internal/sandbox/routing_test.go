@@ -41,11 +41,7 @@ func TestRouting(t *testing.T) {
 			r := e.do(t, pdsGet(t, tt.url))
 			assert.Equal(t, r.status, tt.status, "status of "+tt.url)
 			if tt.session == nil {
-				var body struct{ Error string }
-				if err := json.Unmarshal(r.body, &body); err != nil || body.Error == "" {
-					t.Fatalf("want a JSON error, got %s", r)
-				}
-				assert.Equal(t, r.header.Get("Content-Type"), "application/json", "Content-Type")
+				problemOf(t, r)
 				assert.Equal(t, len(def.Journal.Hops()), beforeDef, "default journal")
 				assert.Equal(t, len(ss.Journal.Hops()), beforeSS, "session journal")
 				return

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"time"
 )
 
 // runTracker owns the built-in consumer's runs (POST …/run): it bounds how
@@ -24,10 +25,41 @@ var (
 	errShuttingDown = errors.New("the sandbox is shutting down")
 )
 
+// RunInfo is the state of a session's built-in consumer run, as GET
+// /_admin/sessions/{id} shows it: Status is "none" before any run,
+// "running" while one is in flight, "finished" when it ended (Error says
+// why it stopped short, if it did).
+type RunInfo struct {
+	Status  string     `json:"status"`
+	Started *time.Time `json:"started,omitempty"`
+	Ended   *time.Time `json:"ended,omitempty"`
+	Error   string     `json:"error,omitempty"`
+}
+
+// Run statuses (RunInfo.Status).
+const (
+	RunNone     = "none"
+	RunRunning  = "running"
+	RunFinished = "finished"
+)
+
+// Run returns the state of the session's latest built-in consumer run.
+func (ss *Session) Run() RunInfo {
+	ss.runMu.Lock()
+	defer ss.runMu.Unlock()
+	if ss.runInfo.Status == "" {
+		return RunInfo{Status: RunNone}
+	}
+	return ss.runInfo
+}
+
+// Running reports whether a built-in consumer run is in flight.
+func (ss *Session) Running() bool { return ss.Run().Status == RunRunning }
+
 // start runs fn in a goroutine the tracker owns, with a context derived
 // from the server's lifetime and the session's (cancelled by Server.Close
 // and by the session's close), or says why it cannot.
-func (s *Server) startRun(ss *Session, fn func(ctx context.Context)) error {
+func (s *Server) startRun(ss *Session, fn func(ctx context.Context) error) error {
 	t := &s.runs
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -51,22 +83,30 @@ func (s *Server) startRun(ss *Session, fn func(ctx context.Context)) error {
 	ss.runCancel = cancel
 	ss.runsBegun++
 	ss.Journal.Wake()
+	started := time.Now().UTC()
+	ss.runInfo = RunInfo{Status: RunRunning, Started: &started}
 	t.active++
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
+		var err error
 		defer func() {
 			cancel()
+			ended := time.Now().UTC()
 			ss.runMu.Lock()
 			ss.runCancel = nil
 			ss.runsEnded++
+			ss.runInfo.Status, ss.runInfo.Ended = RunFinished, &ended
+			if err != nil {
+				ss.runInfo.Error = err.Error()
+			}
 			ss.runMu.Unlock()
 			ss.Journal.Wake()
 			t.mu.Lock()
 			t.active--
 			t.mu.Unlock()
 		}()
-		fn(ctx)
+		err = fn(ctx)
 	}()
 	return nil
 }

@@ -27,7 +27,7 @@ func TestRunsBoundedAndOwned(t *testing.T) {
 		return ctx.Err()
 	}
 	e := start(t, sandbox.Config{Run: hook, Limits: sandbox.Limits{MaxRuns: 2}})
-	a, b, c := e.session(t, ""), e.session(t, ""), e.session(t, "")
+	a, b, c := e.session(t, scenarioYAML), e.session(t, scenarioYAML), e.session(t, scenarioYAML)
 	run := func(ss *sandbox.Session) response {
 		return e.do(t, plain(t, "POST", e.URL+"/_admin/sessions/"+ss.ID+"/run", ""))
 	}

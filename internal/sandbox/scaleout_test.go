@@ -100,8 +100,8 @@ func TestDrain(t *testing.T) {
 		return nil
 	}
 	e := start(t, sandbox.Config{Run: hook})
-	ss := e.session(t, "")
-	other := e.session(t, "")
+	ss := e.session(t, scenarioYAML)
+	other := e.session(t, scenarioYAML)
 	r := e.do(t, plain(t, "POST", e.URL+"/_admin/sessions/"+ss.ID+"/run", ""))
 	assert.Equal(t, r.status, 202, "run before draining: "+r.String())
 

@@ -64,6 +64,7 @@ type Session struct {
 	// stream's "run" events (the live diagram's verdict banner).
 	runsBegun, runsEnded int
 	lastVerdict          *RunVerdict // the last run's, for the session list
+	runInfo              RunInfo     // the latest run, for GET /_admin/sessions/{id}
 }
 
 // URLs are the base URLs a consumer needs for one session.

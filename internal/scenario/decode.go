@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/suggest"
 )
 
 // Problem is one mistake in a scenario file, where it was written.
@@ -275,7 +277,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, where string) {
 			for j, f := range fs {
 				keys[j] = f.key
 			}
-			d.errorf(k, "%s: unknown key %q (known: %s)", where, k.Value, strings.Join(keys, ", "))
+			d.errorf(k, "%s: unknown key %q%s (known: %s)", where, k.Value, suggest.Hint(k.Value, keys), strings.Join(keys, ", "))
 			continue
 		}
 		if seen[k.Value] {

@@ -94,13 +94,13 @@ func load(file string, data []byte, lim Limits) (*Scenario, []Problem) {
 		if errors.Is(err, io.EOF) {
 			return nil, []Problem{{file, 1, 1, "empty scenario file"}}
 		}
-		return nil, []Problem{syntaxProblem(file, err)}
+		return nil, []Problem{syntaxProblem(file, data, err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return nil, []Problem{{file, extra.Line, extra.Column, "a scenario file holds one YAML document; found a second"}}
 	} else if !errors.Is(err, io.EOF) {
-		return nil, []Problem{syntaxProblem(file, err)}
+		return nil, []Problem{syntaxProblem(file, data, err)}
 	}
 	root := doc.Content[0]
 	s := &Scenario{limits: lim}
@@ -123,11 +123,11 @@ func load(file string, data []byte, lim Limits) (*Scenario, []Problem) {
 
 // syntaxProblem turns a yaml.v3 error into a problem. yaml.v3 reports a
 // line but no column for syntax errors, so the column is 1.
-func syntaxProblem(file string, err error) Problem {
+func syntaxProblem(file string, data []byte, err error) Problem {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return Problem{file, line, 1, "YAML syntax error: " + m[2]}
+		return Problem{file, line, 1, "YAML syntax error: " + tabProblem(data, line) + m[2]}
 	}
 	return Problem{file, 1, 1, "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")}
 }
@@ -173,6 +173,9 @@ func Check(paths []string, stdout io.Writer, more ...func(*Scenario) []Problem) 
 			switch {
 			case err == nil:
 				fmt.Fprintf(stdout, "ok  %s\n", f)
+				for _, w := range sc.Warnings() {
+					fmt.Fprintf(stdout, "    warning: %s\n", w)
+				}
 			case errors.As(err, &le):
 				fmt.Fprintf(stdout, "FAIL %s\n", f)
 				for _, pr := range le.Problems {

@@ -19,6 +19,8 @@ type Scenario struct {
 	File string `yaml:"-"`
 	// limits are what the scenario was loaded with; World holds to them.
 	limits Limits
+	// warnings are what Warnings reports (suggest.go).
+	warnings []Problem
 	// Now, when set, pins the session's clock to this absolute time.
 	Now *When `yaml:"now"`
 	// Lenient makes the SSP record failed checks and forward anyway.

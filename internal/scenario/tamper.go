@@ -169,7 +169,7 @@ func (d *decoder) validateTamper(i int, t *Tamper) {
 		if t.Interaction != "" {
 			in, ok := ParseInteraction(t.Interaction)
 			if !ok {
-				d.errorAt(t.At, "interaction", "%s: unknown interaction %q (use a name such as \"book appointment\" or a URN)", where, t.Interaction)
+				d.errorAt(t.At, "interaction", "%s: unknown interaction %q%s (use a name such as \"book appointment\" or a URN)", where, t.Interaction, interactionHint(t.Interaction))
 			}
 			t.InteractionID = in
 		}

@@ -4,12 +4,15 @@ import (
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/suggest"
 )
 
 // validate runs the checks that span values: references between sections,
 // duplicates, ordering of times and combinations of keys. Decoding has
 // already checked each value on its own.
 func (d *decoder) validate(s *Scenario) {
+	defer d.worldWarnings(s, s.Patients != nil, s.Practices != nil)
 	switch s.Extends {
 	case "":
 		if s.Consumer == nil {
@@ -75,7 +78,7 @@ func (d *decoder) validate(s *Scenario) {
 		}
 		patients[p.NHSNumber] = p
 		if p.Practice != "" && practices[p.Practice] == nil {
-			d.errorAt(p.At, "practice", "patients: practice %q of patient %s is not in practices", p.Practice, p.NHSNumber)
+			d.errorAt(p.At, "practice", "patients: practice %q of patient %s is not in practices%s", p.Practice, p.NHSNumber, suggest.Hint(string(p.Practice), odsCodes(s.Practices)))
 		}
 		if p.Version < 0 {
 			d.errorAt(p.At, "version", "patients: version must not be negative")
@@ -88,7 +91,7 @@ func (d *decoder) validate(s *Scenario) {
 		if p.SupersededBy == p.NHSNumber {
 			d.errorAt(p.At, "superseded_by", "patients: patient %s cannot be superseded by itself", p.NHSNumber)
 		} else if patients[p.SupersededBy] == nil {
-			d.errorAt(p.At, "superseded_by", "patients: superseded_by %s is not in patients", p.SupersededBy)
+			d.errorAt(p.At, "superseded_by", "patients: superseded_by %s is not in patients%s", p.SupersededBy, suggest.Hint(string(p.SupersededBy), nhsNumbers(s.Patients)))
 		}
 	}
 
@@ -251,7 +254,7 @@ func (d *decoder) validateFault(f *Fault) {
 		default:
 			in, ok := ParseInteraction(f.Interaction)
 			if !ok {
-				d.errorAt(f.At, "interaction", "faults: unknown interaction %q (use a name such as \"book appointment\" or a URN)", f.Interaction)
+				d.errorAt(f.At, "interaction", "faults: unknown interaction %q%s (use a name such as \"book appointment\" or a URN)", f.Interaction, interactionHint(f.Interaction))
 			}
 			f.Target = in
 		}
@@ -318,4 +321,20 @@ func (d *decoder) validateRun(r *Run, now time.Time) {
 	for i := range r.Tamper {
 		d.validateTamper(i, &r.Tamper[i])
 	}
+}
+
+func odsCodes(ps []Practice) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p.ODS)
+	}
+	return out
+}
+
+func nhsNumbers(ps []Patient) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p.NHSNumber)
+	}
+	return out
 }

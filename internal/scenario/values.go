@@ -97,7 +97,7 @@ func (x *Date) decodeNode(d *decoder, n *yaml.Node, where string) {
 		return
 	}
 	if _, err := time.Parse(time.DateOnly, s); err != nil || len(s) != 10 {
-		d.errorf(n, "%s: date %q is not yyyy-mm-dd", where, s)
+		d.errorf(n, "%s: %s", where, dateProblem(s))
 		return
 	}
 	*x = Date(s)
@@ -369,7 +369,7 @@ func (x *Interaction) decodeNode(d *decoder, n *yaml.Node, where string) {
 	}
 	in, ok := ParseInteraction(s)
 	if !ok {
-		d.errorf(n, "%s: unknown interaction %q (use a name such as \"book appointment\" or a URN)", where, s)
+		d.errorf(n, "%s: unknown interaction %q%s (use a name such as \"book appointment\" or a URN)", where, s, interactionHint(s))
 		return
 	}
 	*x = Interaction(in)

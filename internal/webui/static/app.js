@@ -761,7 +761,7 @@
     });
     let data = null;
     try { data = await res.json(); } catch (_) { /* no body */ }
-    if (!res.ok) throw new Error((data && data.error) || `HTTP ${res.status}`);
+    if (!res.ok) throw new Error((data && (data.detail || data.error)) || `HTTP ${res.status}`);
     return data;
   }
 
