@@ -19,6 +19,7 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
+	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 )
 
 // hopsOf are the hops of views read from the admin API.
@@ -418,7 +419,10 @@ func TestEventsStartAndRun(t *testing.T) {
 	release := make(chan struct{})
 	ts := httptest.NewUnstartedServer(nil)
 	url := "http://" + ts.Listener.Addr().String()
-	srv, err := sandbox.New(sandbox.Config{PublicURL: url, Run: func(ctx context.Context, ss *sandbox.Session) error {
+	// A scenario with a run: section: POST …/run refuses one without (409).
+	withRun, err := scenario.Load("run.yaml", []byte(scenarioYAML))
+	assert.NilError(t, err)
+	srv, err := sandbox.New(sandbox.Config{PublicURL: url, Default: withRun, Run: func(ctx context.Context, ss *sandbox.Session) error {
 		id := ss.Journal.Begin(journal.Start{From: journal.Consumer, To: journal.PDS, Step: "1a", Name: "pds.retrieve"})
 		select {
 		case <-release:
