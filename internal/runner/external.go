@@ -72,6 +72,29 @@ type VerdictJSON struct {
 	Passed   bool      `json:"passed"`
 	Outcome  string    `json:"outcome"`
 	Failures []Failure `json:"failures"`
+	// Faults are the hops a fault applied to — from the scenario or added
+	// live (POST …/faults, marked "(added live)") — so a verdict says
+	// which failures the sandbox caused on purpose.
+	Faults []FaultedHop `json:"faults"`
+}
+
+// FaultedHop is one hop a fault applied to.
+type FaultedHop struct {
+	Seq   int64  `json:"seq"`
+	Step  string `json:"step"`
+	Hop   string `json:"hop"`
+	Fault string `json:"fault"`
+}
+
+// faultedHops lists the hops of hops that a fault applied to.
+func faultedHops(hops []journal.Hop) []FaultedHop {
+	out := []FaultedHop{}
+	for _, h := range hops {
+		if h.Fault != "" {
+			out = append(out, FaultedHop{Seq: h.Seq, Step: h.Step, Hop: h.Name, Fault: h.Fault})
+		}
+	}
+	return out
 }
 
 // Verdict statuses (VerdictJSON.Status).
@@ -88,9 +111,9 @@ func AdminVerdict(fixtures string) func(*sandbox.Session) any {
 		run := ss.Run()
 		switch {
 		case run.Status == sandbox.RunRunning:
-			return VerdictJSON{Session: ss.ID, Scenario: ss.Scenario.Name, Status: VerdictRunning, Outcome: scenario.OutcomeNone, Failures: []Failure{}}
+			return VerdictJSON{Session: ss.ID, Scenario: ss.Scenario.Name, Status: VerdictRunning, Outcome: scenario.OutcomeNone, Failures: []Failure{}, Faults: []FaultedHop{}}
 		case run.Status == sandbox.RunNone && ss.Journal.Len() == 0:
-			return VerdictJSON{Session: ss.ID, Scenario: ss.Scenario.Name, Status: VerdictPending, Outcome: scenario.OutcomeNone, Failures: []Failure{}}
+			return VerdictJSON{Session: ss.ID, Scenario: ss.Scenario.Name, Status: VerdictPending, Outcome: scenario.OutcomeNone, Failures: []Failure{}, Faults: []FaultedHop{}}
 		}
 		res := SessionVerdict(ss, fixtures)
 		fs := res.Failures
@@ -101,7 +124,7 @@ func AdminVerdict(fixtures string) func(*sandbox.Session) any {
 		if res.Passed {
 			status = VerdictPassed
 		}
-		return VerdictJSON{Session: ss.ID, Scenario: ss.Scenario.Name, Status: status, Passed: res.Passed, Outcome: res.Outcome, Failures: fs}
+		return VerdictJSON{Session: ss.ID, Scenario: ss.Scenario.Name, Status: status, Passed: res.Passed, Outcome: res.Outcome, Failures: fs, Faults: faultedHops(res.Hops)}
 	}
 }
 

@@ -60,14 +60,16 @@ func TestAdminVerdictForAnExternalConsumer(t *testing.T) {
 	t.Cleanup(ts.Close)
 
 	for _, tt := range []struct {
-		name, expect string
-		passed       bool
-		rule         string
+		name, expect, faults string
+		passed               bool
+		rule                 string
+		faulted              []string // the hops the verdict says a fault applied to
 	}{
-		{"met", "outcome: booked", true, ""},
-		{"not met", "outcome: {error: {hop: provider, status: 409}}", false, "outcome"},
+		{"met", "outcome: booked", "", true, "", nil},
+		{"not met", "outcome: {error: {hop: provider, status: 409}}", "", false, "outcome", nil},
+		{"met through a fault", "outcome: booked", "faults:\n  - {hop: pds, interaction: retrieve, status: 503, times: 1}\n", true, "", []string{"pds.retrieve"}},
 	} {
-		yaml := "name: external " + tt.name + "\nextends: builtin\nrun: {consumer: external}\nexpect:\n  " + tt.expect + "\n"
+		yaml := "name: external " + tt.name + "\nextends: builtin\n" + tt.faults + "run: {consumer: external}\nexpect:\n  " + tt.expect + "\n"
 		sc, err := scenario.Load("external.yaml", []byte(yaml))
 		assert.NilError(t, err)
 		ss, err := srv.CreateSession("", sc)
@@ -89,6 +91,12 @@ func TestAdminVerdictForAnExternalConsumer(t *testing.T) {
 		assert.Equal(t, resp.StatusCode, 200, tt.name+": status")
 		assert.Equal(t, got.Outcome, "booked", tt.name+": outcome")
 		assert.Equal(t, got.Passed, tt.passed, tt.name+": passed")
+		var faulted []string
+		for _, f := range got.Faults {
+			faulted = append(faulted, f.Hop)
+			assert.Contains(t, f.Fault, "503", tt.name+": the fault's description")
+		}
+		assert.DeepEqual(t, faulted, tt.faulted, tt.name+": hops a fault applied to")
 		if tt.rule != "" {
 			if len(got.Failures) != 1 {
 				t.Fatalf("%s: failures = %+v, want one", tt.name, got.Failures)
