@@ -4,10 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/spine-sandbox/spine-sandbox/internal/clihelp"
 	"io"
 	"net/url"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/clihelp"
 	"github.com/spine-sandbox/spine-sandbox/internal/pki"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"

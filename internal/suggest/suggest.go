@@ -20,7 +20,7 @@ func Closest(word string, candidates []string) string {
 		if lc == w {
 			return c
 		}
-		d := distance(w, lc)
+		d := Distance(w, lc)
 		if d < bestD {
 			best, bestD = c, d
 		}
@@ -36,8 +36,9 @@ func Hint(word string, candidates []string) string {
 	return ""
 }
 
-// distance is the Levenshtein distance between a and b, in runes.
-func distance(a, b string) int {
+// Distance is the Levenshtein distance between a and b, in runes: the
+// edits that turn one into the other (PDS's fuzzy name match uses it too).
+func Distance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)

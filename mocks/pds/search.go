@@ -13,6 +13,7 @@ import (
 
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/suggest"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
 
@@ -365,7 +366,7 @@ func (q query) matchName(want, got string) (float64, bool) {
 	switch {
 	case w == g:
 		return scoreExact, true
-	case editDistance(w, g) <= 2:
+	case suggest.Distance(w, g) <= 2:
 		return scoreFuzzy, true
 	}
 	return 0, false
@@ -413,25 +414,4 @@ func letters(s string) string {
 		}
 		return -1
 	}, s)
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
