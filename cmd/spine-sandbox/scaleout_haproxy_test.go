@@ -67,16 +67,8 @@ func TestScaleOutBehindHAProxy(t *testing.T) {
 	}
 	forEach(t, ids, func(id string) error { return putSession(hc, public, id, http.StatusCreated) })
 	forEach(t, ids, func(id string) error { return runAndPass(hc, public, id) })
-	home := map[string]int{}
-	for i, sv := range replicas {
-		n := 0
-		for _, id := range replicaSessions(t, hc, sv.addr) {
-			if id != "default" {
-				home[id] = i
-				n++
-			}
-		}
-		t.Logf("replica %d holds %d sessions", i, n)
+	home, held := sessionHomes(t, hc, replicas)
+	for i, n := range held {
 		if n == 0 {
 			t.Errorf("replica %d holds no session: HAProxy does not spread them", i)
 		}

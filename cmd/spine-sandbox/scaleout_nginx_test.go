@@ -58,16 +58,8 @@ func TestScaleOutBehindNginx(t *testing.T) {
 	t.Logf("%d sessions created and run through nginx in %v", len(ids), time.Since(began).Round(time.Millisecond))
 
 	// Where nginx put them: each replica's own session list.
-	home := map[string]int{} // session id → replica index
-	for i, sv := range replicas {
-		n := 0
-		for _, id := range replicaSessions(t, hc, sv.addr) {
-			if id != "default" {
-				home[id] = i
-				n++
-			}
-		}
-		t.Logf("replica %d holds %d sessions", i, n)
+	home, held := sessionHomes(t, hc, replicas) // session id → replica index
+	for i, n := range held {
 		if n < scaleSessions/scaleReplicas/2 || n > scaleSessions/scaleReplicas*3/2 {
 			t.Errorf("replica %d holds %d of %d sessions: want roughly a third", i, n, scaleSessions)
 		}
@@ -303,6 +295,23 @@ func runAndPass(hc *http.Client, base, id string) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// sessionHomes asks each replica directly which named sessions it holds:
+// the replica index of each session id, and how many each replica holds.
+func sessionHomes(t *testing.T, hc *http.Client, replicas []*served) (map[string]int, []int) {
+	t.Helper()
+	home, held := map[string]int{}, make([]int, len(replicas))
+	for i, sv := range replicas {
+		for _, id := range replicaSessions(t, hc, sv.addr) {
+			if id != "default" {
+				home[id] = i
+				held[i]++
+			}
+		}
+		t.Logf("replica %d holds %d sessions", i, held[i])
+	}
+	return home, held
 }
 
 // replicaSessions lists the session ids a replica holds, asked directly.

@@ -42,9 +42,15 @@ func makePKI(t testing.TB) string {
 
 func startTLS(t testing.TB, cfg sandbox.Config, allow13 bool) *tlsEnv {
 	t.Helper()
-	dir := makePKI(t)
+	return startTLSIn(t, makePKI(t), cfg, allow13)
+}
+
+// startTLSIn is startTLS with the PKI in dir, the SSP also trusting
+// upstreamCAs for external providers (serve --upstream-ca).
+func startTLSIn(t testing.TB, dir string, cfg sandbox.Config, allow13 bool, upstreamCAs ...string) *tlsEnv {
+	t.Helper()
 	var err error
-	cfg.TLS, err = sandbox.LoadTLS(dir)
+	cfg.TLS, err = sandbox.LoadTLS(dir, upstreamCAs...)
 	assert.NilError(t, err)
 	ts := httptest.NewUnstartedServer(nil)
 	cfg.PublicURL = "https://" + ts.Listener.Addr().String()
@@ -237,21 +243,7 @@ func TestSSPToExternalProviderOverMTLS(t *testing.T) {
 	up.StartTLS()
 	t.Cleanup(up.Close)
 
-	cfg := sandbox.Config{Upstreams: upstreamsOf(t, strings.TrimPrefix(up.URL, "https://"))}
-	cfg.TLS, err = sandbox.LoadTLS(dir)
-	assert.NilError(t, err)
-	ts := httptest.NewUnstartedServer(nil)
-	cfg.PublicURL = "https://" + ts.Listener.Addr().String()
-	srv, err := sandbox.New(cfg)
-	assert.NilError(t, err)
-	t.Cleanup(func() { srv.Close() })
-	ts.Config.Handler = srv
-	ts.TLS, err = pki.ServerConfig(dir, false)
-	assert.NilError(t, err)
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
-	e := &tlsEnv{env: &env{URL: cfg.PublicURL, Server: srv}, dir: dir}
-	e.client = e.clientWith(t, "consumer")
+	e := startTLSIn(t, dir, sandbox.Config{Upstreams: upstreamsOf(t, strings.TrimPrefix(up.URL, "https://"))}, false)
 	ss := e.session(t, endpointScenario(up.URL+"/gp"))
 	r := e.do(t, gpcRequest(t, ss, true, gpc.ReadMetadata, "GET", "/metadata", ""))
 	assert.Equal(t, r.status, 200, "through the SSP to the external provider: "+r.String())
@@ -294,21 +286,7 @@ func TestUpstreamCA(t *testing.T) {
 		extra  []string
 		status int
 	}{{nil, 502}, {[]string{filepath.Join(other, pki.CAFile)}, 200}} {
-		cfg := sandbox.Config{Upstreams: upstreamsOf(t, strings.TrimPrefix(up.URL, "https://"))}
-		cfg.TLS, err = sandbox.LoadTLS(dir, tt.extra...)
-		assert.NilError(t, err)
-		ts := httptest.NewUnstartedServer(nil)
-		cfg.PublicURL = "https://" + ts.Listener.Addr().String()
-		srv, err := sandbox.New(cfg)
-		assert.NilError(t, err)
-		t.Cleanup(func() { srv.Close() })
-		ts.Config.Handler = srv
-		ts.TLS, err = pki.ServerConfig(dir, false)
-		assert.NilError(t, err)
-		ts.StartTLS()
-		t.Cleanup(ts.Close)
-		e := &tlsEnv{env: &env{URL: cfg.PublicURL, Server: srv}, dir: dir}
-		e.client = e.clientWith(t, "consumer")
+		e := startTLSIn(t, dir, sandbox.Config{Upstreams: upstreamsOf(t, strings.TrimPrefix(up.URL, "https://"))}, false, tt.extra...)
 		ss := e.session(t, endpointScenario(up.URL+"/gp"))
 		r := e.do(t, gpcRequest(t, ss, true, gpc.ReadMetadata, "GET", "/metadata", ""))
 		assert.Equal(t, r.status, tt.status, fmt.Sprintf("upstream CAs %q: %s", tt.extra, r))
