@@ -382,6 +382,9 @@ func TestChecksAnswers(t *testing.T) {
 			assert.DeepEqual(t, a, conformance.Answer{}, c.Name+" answer")
 			continue
 		}
+		if a.By == "" && a.Note != "" && a.Status == 0 {
+			continue // an error no one refuses, saying why (FHIR_IF_MATCH_SENT)
+		}
 		if !c.Answered() || !slices.Contains(bys, a.By) || !slices.Contains(shapes, a.Shape) ||
 			a.Status < 400 || a.Issue == "" || a.Code == "" || a.Display == "" {
 			t.Errorf("incomplete answer for %s: %+v", c.Name, a)

@@ -55,6 +55,9 @@ func markdown() string {
 // strictAnswer is the "strict answer" cell: who, status, code, shape, note.
 func strictAnswer(c Check) string {
 	if !c.Answered() {
+		if c.Answer.Note != "" {
+			return "none: recorded only; " + c.Answer.Note
+		}
 		return "none: recorded only"
 	}
 	a := c.Answer

@@ -280,8 +280,12 @@ func (w *World) Book(ods string, b Booking) (Appointment, error) {
 // Change is an amend or cancel. Check sees the stored appointment under the
 // lock and rejects a request that changes what it may not.
 type Change struct {
-	Version     int // from If-Match
-	Check       func(current Appointment) error
+	Version int // from If-Match
+	// Unconditional skips the version check: the request sent no
+	// If-Match, and an HTTP server applies a precondition only when one
+	// is sent (RFC 9110 §13.1.1).
+	Unconditional bool
+	Check               func(current Appointment) error
 	Description string
 	Comment     string
 	// CancelReason, when set, cancels the appointment and frees its slots.
@@ -304,7 +308,7 @@ func (w *World) Update(ods, id string, c Change) (Appointment, error) {
 	if !ok {
 		return Appointment{}, gpc.Errorf(gpc.NoRecordFound, "No appointment with id %s", id)
 	}
-	if c.Version != a.VersionID {
+	if !c.Unconditional && c.Version != a.VersionID {
 		return Appointment{}, gpc.Errorf(gpc.FHIRConstraintViolation, "If-Match version %d does not match the current version %d of Appointment/%s", c.Version, a.VersionID, id)
 	}
 	if a.Status == Cancelled {

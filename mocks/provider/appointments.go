@@ -336,25 +336,30 @@ func (s *server) readAppointment(rw http.ResponseWriter, r *request) error {
 	return nil
 }
 
-// ifMatch reads If-Match: W/"n" (§4.4: required). A value that is no
+// ifMatch reads If-Match: W/"n". §4.4 and §4.5 say consumers SHALL send
+// it, but a provider applies the version check only when it is sent (an
+// HTTP precondition, RFC 9110 §13.1.1), and NHS's suite amends and cancels
+// without one and expects the request to be processed; the sandbox records
+// the omission as the consumer's fault (conformance FHIR_IF_MATCH_SENT)
+// instead. present is false without the header. A value that is no
 // version number can match nothing, so it is version -1 (409 from the
 // world).
-func ifMatch(r *request) (int, error) {
+func ifMatch(r *request) (version int, present bool) {
 	return ifMatchValue(r.Header.Get("If-Match"))
 }
 
 // ifMatchValue is ifMatch of the header's value.
-func ifMatchValue(v string) (int, error) {
+func ifMatchValue(v string) (int, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
-		return 0, gpc.Errorf(gpc.BadRequest, "If-Match header with the appointment's ETag (W/\"versionId\") is required")
+		return 0, false
 	}
 	v = strings.Trim(strings.TrimPrefix(v, "W/"), `"`)
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return -1, nil
+		return -1, true
 	}
-	return n, nil
+	return n, true
 }
 
 // sameBooking reports the first element of a request that differs from the
@@ -402,44 +407,41 @@ func sameBooking(c checkedAppointment, cur world.Appointment) string {
 
 // changeRequest decodes and checks an amend or cancel body, and the id and
 // If-Match it applies to.
-func changeRequest(r *request) (string, int, stu3.Appointment, checkedAppointment, error) {
+func changeRequest(r *request) (string, world.Change, stu3.Appointment, checkedAppointment, error) {
 	id := lastSegment(r.path)
-	version, err := ifMatch(r)
-	if err != nil {
-		return "", 0, stu3.Appointment{}, checkedAppointment{}, err
-	}
+	var ch world.Change
+	var present bool
+	ch.Version, present = ifMatch(r)
+	ch.Unconditional = !present
 	a, err := decodeAppointment(r)
 	if err != nil {
-		return "", 0, a, checkedAppointment{}, err
+		return "", ch, a, checkedAppointment{}, err
 	}
 	if a.ID != "" && a.ID != id {
-		return "", 0, a, checkedAppointment{}, gpc.Errorf(gpc.BadRequest, "Appointment id %s in the body does not match %s in the URL", a.ID, id)
+		return "", ch, a, checkedAppointment{}, gpc.Errorf(gpc.BadRequest, "Appointment id %s in the body does not match %s in the URL", a.ID, id)
 	}
 	c, err := checkAppointment(a, false)
-	return id, version, a, c, err
+	return id, ch, a, c, err
 }
 
 // amendAppointment answers PUT /Appointment/{id} for the update interaction
 // (§4.4): only description and comment may change.
 func (s *server) amendAppointment(rw http.ResponseWriter, r *request) error {
-	id, version, a, c, err := changeRequest(r)
+	id, ch, a, c, err := changeRequest(r)
 	if err != nil {
 		return err
 	}
 	if err := amendRules(a); err != nil {
 		return err
 	}
-	updated, err := s.world.Update(r.practice.ODS, id, world.Change{
-		Version:     version,
-		Description: a.Description,
-		Comment:     a.Comment,
-		Check: func(cur world.Appointment) error {
-			if f := sameBooking(c, cur); f != "" {
-				return gpc.Errorf(gpc.InvalidResource, "Appointment %s may not be amended; only description and comment may change", f)
-			}
-			return nil
-		},
-	})
+	ch.Description, ch.Comment = a.Description, a.Comment
+	ch.Check = func(cur world.Appointment) error {
+		if f := sameBooking(c, cur); f != "" {
+			return gpc.Errorf(gpc.InvalidResource, "Appointment %s may not be amended; only description and comment may change", f)
+		}
+		return nil
+	}
+	updated, err := s.world.Update(r.practice.ODS, id, ch)
 	if err != nil {
 		return err
 	}
@@ -452,7 +454,7 @@ func (s *server) amendAppointment(rw http.ResponseWriter, r *request) error {
 // interaction (§4.5): status cancelled and the cancellation reason are
 // required (422 INVALID_PARAMETER, test suite); nothing else may change.
 func (s *server) cancelAppointment(rw http.ResponseWriter, r *request) error {
-	id, version, a, c, err := changeRequest(r)
+	id, ch, a, c, err := changeRequest(r)
 	if err != nil {
 		return err
 	}
@@ -460,24 +462,21 @@ func (s *server) cancelAppointment(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	updated, err := s.world.Update(r.practice.ODS, id, world.Change{
-		Version:      version,
-		Cancel:       true,
-		CancelReason: reason,
-		Check: func(cur world.Appointment) error {
-			f := sameBooking(c, cur)
-			switch {
-			case f != "":
-			case a.Description != cur.Description:
-				f = "description"
-			case a.Comment != cur.Comment:
-				f = "comment"
-			default:
-				return nil
-			}
-			return gpc.Errorf(gpc.InvalidResource, "Appointment %s may not change when cancelling; only status and the cancellation reason may", f)
-		},
-	})
+	ch.Cancel, ch.CancelReason = true, reason
+	ch.Check = func(cur world.Appointment) error {
+		f := sameBooking(c, cur)
+		switch {
+		case f != "":
+		case a.Description != cur.Description:
+			f = "description"
+		case a.Comment != cur.Comment:
+			f = "comment"
+		default:
+			return nil
+		}
+		return gpc.Errorf(gpc.InvalidResource, "Appointment %s may not change when cancelling; only status and the cancellation reason may", f)
+	}
+	updated, err := s.world.Update(r.practice.ODS, id, ch)
 	if err != nil {
 		return err
 	}

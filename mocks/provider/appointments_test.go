@@ -391,7 +391,11 @@ func TestAmendAndCancel(t *testing.T) {
 		status int
 		code   gpc.Code
 	}{
-		{"amend without If-Match", func(t *testing.T, f *fixture) call { return amend(changeBody(t, f, set("description", "x")), "") }, 400, gpc.BadRequest},
+		// Without If-Match the provider applies no version check but every
+		// other rule (NHS's suite amends without one).
+		{"amend without If-Match changes start", func(t *testing.T, f *fixture) call {
+			return amend(changeBody(t, f, set("start", "2026-05-14T09:05:00+01:00")), "")
+		}, 422, gpc.InvalidResource},
 		{"amend stale ETag", func(t *testing.T, f *fixture) call { return amend(changeBody(t, f, set("description", "x")), `W/"7"`) }, 409, gpc.FHIRConstraintViolation},
 		{"amend start", func(t *testing.T, f *fixture) call {
 			return amend(changeBody(t, f, set("start", "2026-05-14T09:05:00+01:00")), `W/"1"`)
@@ -436,7 +440,9 @@ func TestAmendAndCancel(t *testing.T) {
 			return cancel(changeBody(t, f, both(cancelled("ill"), set("end", "2026-05-14T09:20:00+01:00"))), `W/"1"`)
 		}, 422, gpc.InvalidResource},
 		{"cancel stale ETag", func(t *testing.T, f *fixture) call { return cancel(changeBody(t, f, cancelled("ill")), `W/"2"`) }, 409, gpc.FHIRConstraintViolation},
-		{"cancel without If-Match", func(t *testing.T, f *fixture) call { return cancel(changeBody(t, f, cancelled("ill")), "") }, 400, gpc.BadRequest},
+		{"cancel without If-Match changes comment", func(t *testing.T, f *fixture) call {
+			return cancel(changeBody(t, f, both(cancelled("ill"), set("comment", "other"))), "")
+		}, 422, gpc.InvalidResource},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -465,6 +471,15 @@ func TestAmendAndCancel(t *testing.T) {
 		wantOK(t, f.do(amend(changeBody(t, f, set("description", "Knee pain review, bring scan")), `W/"1"`)), 200, &a)
 		assert.Equal(t, a.Description, "Knee pain review, bring scan", "description")
 		wantOK(t, f.do(cancel(changeBody(t, f, cancelled("Patient feels better")), `W/"2"`)), 200, &a)
+		assert.Equal(t, a.Status, "cancelled", "status")
+	})
+	t.Run("amend and cancel without If-Match", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		var a stu3.Appointment
+		wantOK(t, f.do(amend(changeBody(t, f, set("description", "Knee pain review, bring scan")), "")), 200, &a)
+		assert.Equal(t, a.Description, "Knee pain review, bring scan", "description")
+		wantOK(t, f.do(cancel(changeBody(t, f, cancelled("Patient feels better")), "")), 200, &a)
 		assert.Equal(t, a.Status, "cancelled", "status")
 	})
 	t.Run("amend adds a booking organisation the appointment has not", func(t *testing.T) {

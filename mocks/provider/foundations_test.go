@@ -167,14 +167,14 @@ func TestRegisterPatient(t *testing.T) {
 		{"no official name", registerBody(t, set("name", []any{map[string]any{"use": "usual", "family": "Okafor", "given": []any{"Grace"}}})), 400, gpc.BadRequest},
 		{"no family name", registerBody(t, set("name", official("", "Grace"))), 400, gpc.BadRequest},
 		{"no given name", registerBody(t, set("name", official("Okafor", ""))), 400, gpc.BadRequest},
-		{"two names", registerBody(t, set("name", append(official("Okafor", "Grace"), official("Okafor", "G")...))), 422, gpc.InvalidResource},
+		{"two official names", registerBody(t, set("name", append(official("Okafor", "Grace"), official("Okafor", "G")...))), 422, gpc.InvalidResource},
 		{"no birthDate", registerBody(t, del("birthDate")), 400, gpc.BadRequest},
 		{"invalid address use", registerBody(t, set("address", []any{map[string]any{"use": "work", "city": "Leeds"}})), 422, gpc.InvalidResource},
 		{"two home addresses", registerBody(t, set("address", []any{map[string]any{"use": "home"}, map[string]any{"use": "home"}})), 422, gpc.InvalidResource},
 		{"two home phones", registerBody(t, set("telecom", []any{
-			map[string]any{"system": "phone", "value": "1", "use": "home"}, map[string]any{"system": "phone", "value": "2", "use": "home"}})), 422, gpc.InvalidResource},
+			map[string]any{"system": "phone", "value": "1", "use": "home"}, map[string]any{"system": "phone", "value": "2", "use": "home"}})), 400, gpc.BadRequest},
 		{"two emails", registerBody(t, set("telecom", []any{
-			map[string]any{"system": "email", "value": "a@example.com"}, map[string]any{"system": "email", "value": "b@example.com"}})), 422, gpc.InvalidResource},
+			map[string]any{"system": "email", "value": "a@example.com"}, map[string]any{"system": "email", "value": "b@example.com"}})), 400, gpc.BadRequest},
 		{"two nhsCommunication", registerBody(t, set("extension", []any{
 			map[string]any{"url": gpc.ExtNHSCommunication}, map[string]any{"url": gpc.ExtNHSCommunication}})), 422, gpc.InvalidResource},
 		{"not allowed element maritalStatus", registerBody(t, set("maritalStatus", map[string]any{"text": "single"})), 422, gpc.InvalidResource},
