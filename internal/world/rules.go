@@ -285,9 +285,9 @@ type Change struct {
 	// If-Match, and an HTTP server applies a precondition only when one
 	// is sent (RFC 9110 §13.1.1).
 	Unconditional bool
-	Check               func(current Appointment) error
-	Description string
-	Comment     string
+	Check         func(current Appointment) error
+	Description   string
+	Comment       string
 	// CancelReason, when set, cancels the appointment and frees its slots.
 	Cancel       bool
 	CancelReason string
