@@ -209,6 +209,14 @@ func (w *World) Book(ods string, b Booking) (Appointment, error) {
 	for _, id := range b.Slots {
 		s, ok := p.slots[id]
 		if !ok {
+			if !isNumber(id) && p.numericSlotIDs() {
+				// An id unlike any this practice issues is a malformed
+				// reference, which NHS's suite expects as 422
+				// INVALID_RESOURCE (AppointmentBook.feature "invalid slot
+				// reference": Slot/hello); a well-formed unknown id is the
+				// spec's REFERENCE_NOT_FOUND (§4.2).
+				return Appointment{}, gpc.Errorf(gpc.InvalidResource, "Slot reference Slot/%s is malformed: this practice's slot ids are numbers", id)
+			}
 			return Appointment{}, gpc.Errorf(gpc.ReferenceNotFound, "Reference to Slot/%s - no such slot exists at the server", id)
 		}
 		if slices.Contains(slots, s) {
@@ -428,4 +436,29 @@ func clonePracticeMeta(p Practice) Practice {
 	c.Schedules = slices.Clone(p.Schedules)
 	c.Records, c.Slots, c.Appointments = nil, nil, nil
 	return c
+}
+
+// isNumber reports whether id is a run of ASCII digits.
+func isNumber(id string) bool {
+	if id == "" {
+		return false
+	}
+	for _, c := range id {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// numericSlotIDs reports whether every slot id of the practice is a number
+// (the built-in world's and generated slots' are). It walks every slot, so
+// it is for error paths only.
+func (p *practice) numericSlotIDs() bool {
+	for id := range p.slots {
+		if !isNumber(id) {
+			return false
+		}
+	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +52,12 @@ func decodeAppointmentBody(body []byte) (stu3.Appointment, error) {
 	return a, nil
 }
 
+// appointmentExtensions are the extensions GPConnect-Appointment-1 defines.
+var appointmentExtensions = []string{gpc.ExtBookingOrganisation, gpc.ExtCancellationReason, gpc.ExtDeliveryChannel, gpc.ExtPractitionerRole}
+
+// fhirIDRE is the syntax of a FHIR logical id (STU3 datatypes: id).
+var fhirIDRE = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+
 // parseDateTime reads a FHIR dateTime with seconds and an offset (§7.2).
 func parseDateTime(field, v string) (time.Time, error) {
 	if !dateTimeRE.MatchString(v) {
@@ -88,6 +95,22 @@ func checkAppointment(a stu3.Appointment, booking bool) (checkedAppointment, err
 	if a.Meta == nil || !slices.Contains(a.Meta.Profile, gpc.ProfileAppointment) {
 		return c, gpc.Errorf(gpc.InvalidResource, "Appointment meta.profile must be %s", gpc.ProfileAppointment)
 	}
+	// GPConnect-Appointment-1 defines four extensions; any other URL, a
+	// misspelt cancellation reason's among them, is 422 INVALID_RESOURCE
+	// (AppointmentCancel.feature "invalid cancellation extension url").
+	for i, e := range a.Extension {
+		if !slices.Contains(appointmentExtensions, e.URL) {
+			return c, gpc.Errorf(gpc.InvalidResource, "Appointment extension[%d] url %q is not an extension of %s", i, e.URL, gpc.ProfileAppointment)
+		}
+	}
+	// A business identifier carries a value (NHS's suite books with a
+	// system and no value and expects 422 INVALID_RESOURCE,
+	// AppointmentBook.feature "remove identifier value").
+	for i, id := range a.Identifier {
+		if strings.TrimSpace(id.Value) == "" {
+			return c, gpc.Errorf(gpc.InvalidResource, "Appointment identifier[%d] has no value", i)
+		}
+	}
 	var err error
 	for _, f := range []struct {
 		name, v string
@@ -108,7 +131,7 @@ func checkAppointment(a stu3.Appointment, booking bool) (checkedAppointment, err
 	}
 	for i, ref := range a.Slot {
 		typ, id, ok := ref.Split()
-		if !ok || typ != "Slot" {
+		if !ok || typ != "Slot" || !fhirIDRE.MatchString(id) {
 			return c, gpc.Errorf(gpc.InvalidResource, "Appointment slot[%d] reference %q must be a relative Slot/{id}", i, ref.Reference)
 		}
 		c.slots = append(c.slots, id)
@@ -134,7 +157,7 @@ func checkAppointment(a stu3.Appointment, booking bool) (checkedAppointment, err
 			return c, gpc.Errorf(gpc.InvalidResource, "Appointment participant[%d] has no status", i)
 		}
 		typ, id, ok := p.Actor.Split()
-		if !ok {
+		if !ok || !fhirIDRE.MatchString(id) {
 			return c, gpc.Errorf(gpc.InvalidResource, "Appointment participant[%d] reference %q must be relative (Type/{id})", i, p.Actor.Reference)
 		}
 		switch typ {
