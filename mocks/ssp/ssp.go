@@ -109,6 +109,10 @@ func New(cfg Config) http.Handler {
 // ServeHTTP runs the checks in the order of Checks, then forwards.
 func (s *server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	x := newExchange(s, r)
+	if r.Method == http.MethodOptions {
+		s.preflight(rw, x)
+		return
+	}
 	failures, refusal := s.check(x)
 	if s.cfg.Report != nil {
 		s.cfg.Report(r, failures)
