@@ -236,7 +236,148 @@ func rows() []row {
 	add(amendRows()...)
 	add(cancelRows()...)
 	add(registerRows()...)
+	add(patientRows()...)
+	add(slotRows()...)
 	return out
+}
+
+func patientRows() []row {
+	const active = "9693632109" // the suite's patient2: an active record
+	search := func(scenario, query string, w want) row {
+		return row{feature: "PatientSearch.feature", scenario: scenario, suite: w, run: func(s *suite) response {
+			return s.send(gpc.SearchPatient, "/Patient"+query, "")
+		}}
+	}
+	id := func(v string) string { return "identifier=" + gpc.SystemNHSNumber + "%7C" + v }
+	invalidParam := status(422, "INVALID_PARAMETER")
+	badRequest := status(400, "BAD_REQUEST")
+	read := func(scenario, logicalID string, w want) row {
+		return row{feature: "PatientRead.feature", scenario: scenario, suite: w, run: func(s *suite) response {
+			return s.send(gpc.ReadPatient, "/Patient/"+logicalID, "")
+		}}
+	}
+	rs := []row{
+		search("Returned patients should contain a logical identifier", "?"+id(active), success),
+		search("Provider should return an error when no system is supplied in the identifier parameter", "?identifier="+active, invalidParam),
+		search("Provider should return an error when a blank system is supplied in the identifier parameter", "?identifier=%7C"+active, invalidParam),
+		search("When a patient is not found on the provider system an empty bundle should be returned", "?"+id("9000000009"), success),
+		search("Patient search should fail if no identifier parameter is include", "", badRequest),
+		search("The identifier parameter should be rejected if the case is incorrect", "?Identifier="+gpc.SystemNHSNumber+"%7C"+active, badRequest),
+		search("The response should be an error if no value is sent in the identifier parameter", "?identifier="+gpc.SystemNHSNumber+"%7C", invalidParam),
+		search("The patient search endpoint should accept the accept header: JSON", "?"+id(active), success),
+		search("Patient search response does not return deceased patient", "?"+id("9000000009"), success),
+		search("System should error if multiple parameters valid or invalid are sent: patient2, patient2", "?"+id(active)+"&"+id(active), badRequest),
+		search("System should error if multiple parameters valid or invalid are sent: patient1, patient2", "?"+id("9736363015")+"&"+id(active), badRequest),
+		search("System should error if multiple parameters valid or invalid are sent: patient2, patient1", "?"+id(active)+"&"+id("9736363015"), badRequest),
+		search("Patient Search include count and sort parameters", "?"+id(active)+"&_count=1&_sort=status", success),
+		search("Patient search valid response check caching headers exist", "?"+id(active), success),
+		search("Patient search invalid response check caching headers exist", "?Identifier="+gpc.SystemNHSNumber+"%7C"+active, badRequest),
+		search("When a patient on the provider system has sensitive flag", "?"+id("9000000025"), success),
+		read("Read patient should contain correct logical identifier", recordID, success),
+		read("Read patient using the Accept header to request response format: JSON", recordID, success),
+		read("Patient read valid response check caching headers exist", recordID, success),
+		read("Patient read invalid response check caching headers exist", "AABa", status(404, "")),
+	}
+	for _, v := range []string{"SomthingIncorrectWhichIsNotTheOnProviderSystem", "4543567638475665845564986758479086840564796854665748763454"} {
+		rs = append(rs, read("Read patient 404 if patient not found: "+v, v, status(404, "PATIENT_NOT_FOUND")))
+	}
+	for _, v := range []string{"aaBA", "1ZEc2", "z.as.dd", "1.1.22", "40-9", "nd-skdm.mks--s"} {
+		rs = append(rs, read("Patient Read with valid identifier which does not exist on providers system: "+v, v, status(404, "")))
+	}
+	return rs
+}
+
+func slotRows() []row {
+	// The suite's "required parameters": start=ge{tomorrow}, end=le{+days},
+	// status=free, _include=Slot:schedule and two searchFilters.
+	query := func(s *suite, startP, start, endP, end string, drop ...string) string {
+		q := map[string]string{"start": startP + start, "end": endP + end, "status": "free", "_include": "Slot:schedule"}
+		for _, d := range drop {
+			delete(q, d)
+		}
+		out := ""
+		for _, k := range []string{"start", "end", "status", "_include"} {
+			if v, ok := q[k]; ok {
+				out += "&" + k + "=" + strings.ReplaceAll(v, "+", "%2B")
+			}
+		}
+		out += "&searchFilter=" + gpc.SystemODSCode + "%7CA1001&searchFilter=https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-OrganisationType-1%7Curgent-care"
+		return "/Slot?" + out[1:]
+	}
+	day := func(s *suite, n int) string { return s.ss.World.Now().In(london()).AddDate(0, 0, n).Format(time.DateOnly) }
+	slots := func(scenario string, w want, q func(s *suite) string) row {
+		return row{feature: "SearchForFreeSlots.feature", scenario: scenario, suite: w, run: func(s *suite) response {
+			return s.send(gpc.SearchSlots, q(s), "")
+		}}
+	}
+	invalidParam := status(422, "INVALID_PARAMETER")
+	var rs []row
+	for _, tc := range []struct {
+		days int
+		w    want
+	}{{8, success}, {0, success}, {14, success}, {15, invalidParam}, {31, invalidParam}, {-1, invalidParam}} {
+		name := "Searching for free slots with valid parameters should return success"
+		if tc.w.negative() {
+			name = "Searching for free slots with invalid date range should return error"
+		}
+		rs = append(rs, slots(fmt.Sprintf("%s: %d days", name, tc.days), tc.w, func(s *suite) string {
+			return query(s, "ge", day(s, 1), "le", day(s, 1+tc.days))
+		}))
+	}
+	for _, keys := range [][]string{{"start", "end"}, {"start"}, {"status"}} {
+		rs = append(rs, slots("Searching for free slots should fail due to missing parameters: "+strings.Join(keys, ","), status(400, "BAD_REQUEST"), func(s *suite) string {
+			return query(s, "ge", day(s, 1), "le", day(s, 4), keys...)
+		}))
+	}
+	for _, p := range [][2]string{{"lt", "gt"}, {"gt", "gt"}, {"lt", "lt"}, {"le", "ge"}, {"eq", "eq"}, {"gt", "lt"}, {"ne", "ne"}, {"gt", "ne"}, {"ne", "lt"}, {"ge", "ne"}, {"ne", "le"}} {
+		rs = append(rs, slots("Searching for free slots with invalid or unknown prefixes: "+p[0]+", "+p[1], status(422, ""), func(s *suite) string {
+			return query(s, p[0], day(s, 0), p[1], day(s, 3))
+		}))
+	}
+	for _, kv := range [][2]string{{"start", "invalidStartDate"}, {"start", ""}, {"end", "invalidEnddate"}, {"end", ""}, {"status", "busy"}} {
+		rs = append(rs, slots("Searching for free slots should fail due to invalid parameter values: "+kv[0]+"="+kv[1], invalidParam, func(s *suite) string {
+			q := query(s, "ge", day(s, 1), "le", day(s, 4))
+			i := strings.Index(q, kv[0]+"=")
+			j := strings.Index(q[i:], "&")
+			return q[:i] + kv[0] + "=" + kv[1] + q[i+j:]
+		}))
+	}
+	dt := func(s *suite, n int, layout string) string {
+		return s.ss.World.Now().In(london()).AddDate(0, 0, n).Format(layout)
+	}
+	const offset, plain, zulu = "2006-01-02T15:04:05-07:00", "2006-01-02T15:04:05", "2006-01-02T15:04:05Z"
+	for _, f := range []struct {
+		start, end string
+		w          want
+	}{
+		{time.DateOnly, time.DateOnly, success}, {offset, offset, success}, {offset, time.DateOnly, success}, {time.DateOnly, offset, success},
+		{plain, plain, invalidParam}, {zulu, plain, invalidParam}, {plain, zulu, invalidParam}, {"2006", "2006-01", invalidParam}, {"2006-01", "2006", invalidParam},
+	} {
+		name := "Searching for free slots with valid partial dateTime strings"
+		if f.w.negative() {
+			name = "Searching for free slots with invalid partial dateTime strings"
+		}
+		rs = append(rs, slots(name+": "+f.start+", "+f.end, f.w, func(s *suite) string {
+			return query(s, "ge", dt(s, 0, f.start), "le", dt(s, 3, f.end))
+		}))
+	}
+	rs = append(rs,
+		slots("Searching for free slots with other searchFilter system", success, func(s *suite) string {
+			return query(s, "ge", day(s, 1), "le", day(s, 4)) + "&searchFilter=TypeCategory%7COtherTypeCategory"
+		}),
+		slots("Searching for free slots with valid prefixes", success, func(s *suite) string {
+			return query(s, "ge", day(s, 0), "le", day(s, 3)) + "&searchFilter=FilterCategory-7%7COtherConsumerCategory&searchFilter=https://fhir.nhs.uk/Id/otherIdentifier%7CotherID"
+		}),
+	)
+	return rs
+}
+
+func london() *time.Location {
+	l, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		return time.UTC
+	}
+	return l
 }
 
 func bookRows() []row {
