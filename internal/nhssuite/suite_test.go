@@ -304,7 +304,9 @@ func slotRows() []row {
 		out += "&searchFilter=" + gpc.SystemODSCode + "%7CA1001&searchFilter=https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-OrganisationType-1%7Curgent-care"
 		return "/Slot?" + out[1:]
 	}
-	day := func(s *suite, n int) string { return s.ss.World.Now().In(london()).AddDate(0, 0, n).Format(time.DateOnly) }
+	day := func(s *suite, n int) string {
+		return s.ss.World.Now().In(london()).AddDate(0, 0, n).Format(time.DateOnly)
+	}
 	slots := func(scenario string, w want, q func(s *suite) string) row {
 		return row{feature: "SearchForFreeSlots.feature", scenario: scenario, suite: w, run: func(s *suite) response {
 			return s.send(gpc.SearchSlots, q(s), "")
