@@ -131,8 +131,12 @@ func (s *suite) send(in gpc.Interaction, path, body string, mods ...mod) respons
 		h.Set("Content-Type", "application/fhir+json;charset=utf-8")
 	}
 	for k, vs := range r.header {
+		for hk := range h {
+			if strings.EqualFold(hk, k) {
+				delete(h, hk) // the Ssp-* keys are set as spelt, not canonical
+			}
+		}
 		if len(vs) == 1 && vs[0] == "" {
-			h.Del(k)
 			continue
 		}
 		h[k] = vs

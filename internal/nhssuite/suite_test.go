@@ -238,7 +238,86 @@ func rows() []row {
 	add(registerRows()...)
 	add(patientRows()...)
 	add(slotRows()...)
+	add(retrieveRows()...)
+	add(organizationRows()...)
 	return out
+}
+
+func retrieveRows() []row {
+	// Record 1 at A20047 has a booking made first when book is set.
+	retrieve := func(scenario string, w want, book bool, query func(s *suite) string, mods ...mod) row {
+		return row{feature: "AppointmentRetrieve.feature", scenario: scenario, suite: w, run: func(s *suite) response {
+			s.reset()
+			if book {
+				if r := s.book(nil); r.status != http.StatusCreated {
+					return r
+				}
+			}
+			return s.send(gpc.SearchPatientAppts, "/Patient/"+recordID+"/Appointment?"+query(s), "", mods...)
+		}}
+	}
+	day := func(s *suite, n int, layout string) string {
+		return s.ss.World.Now().In(london()).AddDate(0, 0, n).Format(layout)
+	}
+	period := func(days int) func(s *suite) string {
+		return func(s *suite) string {
+			return "start=ge" + day(s, 0, time.DateOnly) + "&start=le" + day(s, days, time.DateOnly)
+		}
+	}
+	fixed := func(q string) func(*suite) string { return func(*suite) string { return q } }
+	invalidParam := status(422, "INVALID_PARAMETER")
+	rs := []row{
+		retrieve("Appointment retrieve success valid id where appointment resource returned is not required", success, false, period(1)),
+		retrieve("Appointment retrieve multiple appointment retrived", success, true, period(14)),
+		retrieve("Appointment retrieve accept header to request response format: JSON", success, true, period(14)),
+		retrieve("Appointment retrieve bundle valid resources returned in the response", success, true, period(14)),
+		retrieve("Appointment retrieve valid response check caching headers exist", success, false, period(1)),
+		retrieve("Appointment retrieve and response should contain valid booking orgainzation", success, true, period(14)),
+		retrieve("Appointment retrieve with only one start parameter: le2030-03-03", invalidParam, false, fixed("start=le2030-03-03")),
+		retrieve("Appointment retrieve with only one start parameter: ge2030-03-03", invalidParam, false, fixed("start=ge2030-03-03")),
+		retrieve("Appointment retreive with date parameters in the past: 2010-02-03, 2010-03-03", invalidParam, false, fixed("start=2010-02-03&start=2010-03-03")),
+		retrieve("Appointment retreive with date parameters in the past: 2010-03-03, 2030-03-30", invalidParam, false, fixed("start=2010-03-03&start=2030-03-30")),
+		retrieve("Appointment retreive with end date before start date", invalidParam, true, fixed("start=ge2030-03-03&start=le2030-01-01")),
+		retrieve("Appointment retrieve sending additional valid parameters in the request", success, false, fixed("start=ge2030-03-03&start=le2030-03-30&_sort=date")),
+		retrieve("Appointment retrieve invalid response check caching headers exist", status(400, "BAD_REQUEST"), false, period(14),
+			header("Ssp-InteractionID", string(gpc.SearchOrganization)+" ")),
+	}
+	for _, scope := range []string{"organization/*.write", "patient/*.write"} {
+		rs = append(rs, retrieve("Appointment retrieve JWT patient type request invalid: "+scope, status(400, "BAD_REQUEST"), true, period(14), claims(setClaim("requested_scope", scope))))
+	}
+	for _, f := range [][2]string{
+		{time.DateOnly, "2006"}, {time.DateOnly, "2006-01"}, {time.DateOnly, "2006-01-02T15:04:05"}, {time.DateOnly, "2006-01-02T15:04:05Z"},
+		{"2006", time.DateOnly}, {"2006-01", time.DateOnly}, {"2006-01-02T15:04:05", time.DateOnly}, {"2006-01-02T15:04:05Z", time.DateOnly},
+	} {
+		rs = append(rs, retrieve("Appointment retrieve invalid date format: "+f[0]+", "+f[1], invalidParam, false, func(s *suite) string {
+			return "start=ge" + day(s, 0, f[0]) + "&start=le" + day(s, 14, f[1])
+		}))
+	}
+	for _, p := range [][2]string{{"ge", "lt"}, {"ge", "gt"}, {"ge", "eq"}, {"ge", "ge"}, {"lt", "le"}, {"gt", "le"}, {"eqs", "le"}, {"le", "le"}, {"random123", "random123"}} {
+		rs = append(rs, retrieve("Appointment retrieve invalid date prefix: "+p[0]+", "+p[1], invalidParam, false, func(s *suite) string {
+			return "start=" + p[0] + day(s, 0, time.DateOnly) + "&start=" + p[1] + day(s, 14, time.DateOnly)
+		}))
+	}
+	for _, id := range []string{"null", "dd"} {
+		rs = append(rs, row{feature: "AppointmentRetrieve.feature", scenario: "Appointment retrieve fail due to invalid patient logical id: " + id, suite: status(404, ""),
+			run: func(s *suite) response {
+				return s.send(gpc.SearchPatientAppts, "/Patient/"+id+"/Appointment?start=ge2030-03-30&start=le2030-04-30", "")
+			}})
+	}
+	return rs
+}
+
+func organizationRows() []row {
+	read := func(scenario, id string, w want) row {
+		return row{feature: "OrganizationRead.feature", scenario: scenario, suite: w, run: func(s *suite) response {
+			return s.send(gpc.ReadOrganization, "/Organization/"+id, "")
+		}}
+	}
+	rs := []row{read("Organization Read successful request validate all of response", "1", success)}
+	for _, id := range []string{"ddBm", "1Zcr4", "z.as.e", "1.1445.23", "40-9223", "nc-sfem.mks--s"} {
+		rs = append(rs, read("Organization Read with valid identifier which does not exist on providers system: "+id, id, status(404, "ORGANISATION_NOT_FOUND")))
+	}
+	return rs
 }
 
 func patientRows() []row {
