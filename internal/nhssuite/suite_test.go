@@ -240,7 +240,43 @@ func rows() []row {
 	add(slotRows()...)
 	add(retrieveRows()...)
 	add(organizationRows()...)
+	add(practitionerRows()...)
 	return out
+}
+
+func practitionerRows() []row {
+	const sds = "G8133401" // the built-in world's practitioner 1 at A20047
+	read := func(scenario, id string, w want, mods ...mod) row {
+		return row{feature: "PractitionerRead.feature", scenario: scenario, suite: w, run: func(s *suite) response {
+			return s.send(gpc.ReadPractitioner, "/Practitioner/"+id, "", mods...)
+		}}
+	}
+	search := func(scenario, query string, w want, mods ...mod) row {
+		return row{feature: "PractitionerSearch.feature", scenario: scenario, suite: w, run: func(s *suite) response {
+			return s.send(gpc.SearchPractitioner, "/Practitioner"+query, "", mods...)
+		}}
+	}
+	id := func(v string) string { return "identifier=" + gpc.SystemSDSUserID + "%7C" + v }
+	badRequest := status(400, "BAD_REQUEST")
+	rs := []row{
+		read("Practitioner read successful request validate all of response", "1", success),
+		read("Practitioner read valid response check caching headers exist", "1", success),
+		read("Practitioner read invalid response check caching headers exist", "1", badRequest, header("Ssp-InteractionID", string(gpc.ReadLocation))),
+		search("Practitioner search success and validate the practitioner identifiers", "?"+id(sds), success),
+		search("Practitioner search with failure due to invalid identifier: no value", "?"+id(""), status(422, "INVALID_PARAMETER")),
+		search("Practitioner search with failure due to invalid identifier: no system", "?identifier=%7C"+sds, status(422, "INVALID_PARAMETER")),
+		search("Practitioner search without the identifier parameter", "", failure),
+		search("Practitioner search where identifier contains the incorrect case or spelling: Identifier", "?Identifier="+gpc.SystemSDSUserID+"%7C"+sds, badRequest),
+		search("Practitioner search multiple identifier parameter failure", "?"+id(sds)+"&"+id(sds), badRequest),
+		search("Practitioner search multiple multiple identifiers for different practitioner parameter failure", "?"+id(sds)+"&"+id("G8133402"), badRequest),
+		search("Practitioner search include count and sort parameters", "?"+id(sds)+"&_sort=practitioner.coding&_count=1", success),
+		search("Practitioner search invalid response check caching headers exist", "?"+id(sds), badRequest, header("Ssp-InteractionID", string(gpc.ReadPractitioner))),
+		search("Practitioner search with unknown identifier", "?"+id("UNKNOWN999"), success),
+	}
+	for _, v := range []string{"aaBA", "1ZEc2", "z.as.dd", "1.1.22", "40-9", "nd-skdm.mks--s"} {
+		rs = append(rs, read("Practitioner Read with valid identifier which does not exist on providers system: "+v, v, status(404, "")))
+	}
+	return rs
 }
 
 func retrieveRows() []row {
