@@ -327,3 +327,26 @@ func appendTo(p map[string]any, k string, v any) {
 	l, _ := p[k].([]any)
 	p[k] = append(l, v)
 }
+
+// TestBrowserPreflight: a preflight as a browser sends it (no Ssp-*
+// headers, no JWT) passes the sandbox, strict as it is, to the SSP, which
+// answers it.
+func TestBrowserPreflight(t *testing.T) {
+	s := newSuite(t)
+	req, err := http.NewRequest("OPTIONS", s.ss.URLs().SSP+s.root()+"/Appointment/1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Origin", "https://consumer.example")
+	req.Header.Set("Access-Control-Request-Method", "PUT")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Header.Get("Access-Control-Allow-Origin") != "https://consumer.example" ||
+		res.Header.Get("Access-Control-Allow-Methods") != "GET, PUT" {
+		t.Errorf("got %d, Allow-Origin %q, Allow-Methods %q; want 200, the origin, GET, PUT", res.StatusCode,
+			res.Header.Get("Access-Control-Allow-Origin"), res.Header.Get("Access-Control-Allow-Methods"))
+	}
+}
