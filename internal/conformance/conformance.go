@@ -168,7 +168,7 @@ func buildChecks() []Check {
 	}
 	return append(cs,
 		Check{InteractionMatchesRequest, "the method and path below the service root are those of Ssp-InteractionID", "gpconnect-1.6.md §1.6", Error,
-			byProvider(http.StatusBadRequest, gpc.BadRequest, "a target below no registered service root is refused by mocks/ssp first (400 ENDPOINT_<registered endpoint>_CPAID_<cpaid>_VARIES_FROM_TARGETURL_<target url>)")},
+			byProvider(http.StatusBadRequest, gpc.BadRequest, "a target below no registered service root is refused by mocks/ssp first (400 ENDPOINT_<registered endpoint>_CPAID_<cpaid>_VARIES_FROM_TARGETURL_<target url>); a read with an empty id (GET /Appointment/) is 404 NO_RECORD_FOUND")},
 		Check{AcceptFHIRJSON, "Accept asks for application/fhir+json", "gpconnect-1.6.md §1.3", Warning, Answer{}},
 		Check{FHIRFindPatient, "find patient's identifier parameter is https://fhir.nhs.uk/Id/nhs-number|{a valid NHS number}, sent once", "gpconnect-1.6.md §3.2, §6.2", Error,
 			byProvider(http.StatusBadRequest, gpc.InvalidNHSNumber, "400 INVALID_IDENTIFIER_SYSTEM for another system, 400 BAD_REQUEST without the parameter, 422 INVALID_PARAMETER without system|value")},

@@ -13,6 +13,9 @@
 // anyway, but still refuses overlong URIs and any target that is not a
 // registered service root.
 //
+// An OPTIONS below a registered service root is a CORS preflight the SSP
+// answers itself (cors.go); it is never forwarded.
+//
 // Errors are the SSP's own OperationOutcome shape (gpc.SSPOutcome, §1.5),
 // with a fresh UUID as id.
 package ssp
