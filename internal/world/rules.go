@@ -302,8 +302,8 @@ type Change struct {
 }
 
 // Update amends or cancels an appointment (gpconnect-1.6.md §4.4, §4.5). A
-// stale version gives 409 FHIR_CONSTRAINT_VIOLATION, and a past or cancelled
-// appointment 422 INVALID_RESOURCE.
+// stale version gives 409 FHIR_CONSTRAINT_VIOLATION (unless the change is
+// Unconditional), and a past or cancelled appointment 422 INVALID_RESOURCE.
 func (w *World) Update(ods, id string, c Change) (Appointment, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
