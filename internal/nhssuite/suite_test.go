@@ -581,6 +581,31 @@ func bookRows() []row {
 			return s.send(gpc.CreateAppointment, "/Appointment", body)
 		}},
 	}
+	// The suite's booking adds the slot's serviceType, participant types
+	// and, per example, an organisation type, the delivery channel and the
+	// practitioner role.
+	for _, opt := range [][3]bool{{false, false, false}, {false, false, true}, {false, true, false}, {false, true, true},
+		{true, false, false}, {true, false, true}, {true, true, false}, {true, true, true}} {
+		rs = append(rs, book(fmt.Sprintf("Book single appointment for patient with optional elements: org type %t, channel %t, prac role %t", opt[0], opt[1], opt[2]),
+			created, func(a map[string]any) {
+				a["serviceType"] = []any{map[string]any{"text": "General GP Appointment"}}
+				for _, p := range a["participant"].([]any) {
+					p.(map[string]any)["type"] = []any{map[string]any{"coding": []any{map[string]any{
+						"system": "http://hl7.org/fhir/v3/ParticipationType", "code": "PART", "display": "Participation"}}}}
+				}
+				if opt[0] {
+					a["contained"].([]any)[0].(map[string]any)["type"] = []any{map[string]any{"coding": []any{map[string]any{
+						"system": "https://fhir.nhs.uk/STU3/CodeSystem/GPConnect-OrganisationType-1", "code": "urgent-care", "display": "Urgent Care"}}}}
+				}
+				if opt[1] {
+					appendTo(a, "extension", map[string]any{"url": gpc.ExtDeliveryChannel, "valueCode": "In-person"})
+				}
+				if opt[2] {
+					appendTo(a, "extension", map[string]any{"url": gpc.ExtPractitionerRole, "valueCodeableConcept": map[string]any{"coding": []any{map[string]any{
+						"system": "https://fhir.nhs.uk/STU3/CodeSystem/CareConnect-SDSJobRoleName-1", "code": "R0260", "display": "General Medical Practitioner"}}}})
+				}
+			}))
+	}
 	for _, ref := range []string{"Slot/45555g55555", "Slot/45555555##", "Slot/hello", "https://test1.supplier.thirdparty.nhs.uk/A11111/STU3/1/GPConnect/Slot/#12345"} {
 		rs = append(rs, book("Book appointment with invalid slot reference: "+ref, invalid, func(a map[string]any) {
 			a["slot"] = []any{map[string]any{"reference": ref}}
