@@ -230,6 +230,18 @@ func TestRegisterPatient(t *testing.T) {
 		assert.DeepEqual(t, bundleTypes(t, r.body), []string{"Patient/22"}, "find after register")
 	})
 
+	t.Run("a nickname beside the official name", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		var b stu3.Bundle
+		wantOK(t, f.do(call{method: "POST", path: "/Patient/$gpc.registerpatient", interaction: gpc.RegisterPatient, body: registerBody(t, func(p map[string]any) {
+			p["name"] = append(p["name"].([]any), map[string]any{"use": "nickname", "family": "Okafor", "given": []any{"Gracie"}})
+		})}), 200, &b)
+		var p stu3.Patient
+		assert.NilError(t, json.Unmarshal(b.Entry[0].Resource, &p))
+		assert.Equal(t, p.Name[0].Given[0], "Grace", "the official name is kept")
+	})
+
 	t.Run("inactive record reactivated as temporary", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
