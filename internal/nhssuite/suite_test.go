@@ -241,7 +241,39 @@ func rows() []row {
 	add(retrieveRows()...)
 	add(organizationRows()...)
 	add(practitionerRows()...)
+	add(locationRows()...)
 	return out
+}
+
+func locationRows() []row {
+	read := func(scenario, id string, w want, mods ...mod) row {
+		return row{feature: "LocationRead.feature", scenario: scenario, suite: w, run: func(s *suite) response {
+			return s.send(gpc.ReadLocation, "/Location/"+id, "", mods...)
+		}}
+	}
+	orgSearch := func(scenario, query string, w want, mods ...mod) row {
+		return row{feature: "OrganizationSearch.feature", scenario: scenario, suite: w, run: func(s *suite) response {
+			return s.send(gpc.SearchOrganization, "/Organization"+query, "", mods...)
+		}}
+	}
+	ods := func(v string) string { return "identifier=" + gpc.SystemODSCode + "%7C" + v }
+	rs := []row{
+		read("Location read successful request validate the response contains logical identifier: SIT1", "1", success),
+		read("Location read successful request validate the response contains logical identifier: SIT2", "2", success),
+		read("Location Read using the _format parameter to request response format: JSON", "1?_format=application/fhir%2Bjson", success),
+		read("Location read should contain ETag", "1", success),
+		read("Location read invalid response check caching headers exist", "1", status(400, "BAD_REQUEST"), header("Ssp-InteractionID", string(gpc.ReadPractitioner))),
+		orgSearch("Organization search success: unknownORG", "?"+ods("unknownORG"), success),
+		orgSearch("Organization search success: ORG1", "?"+ods(practiceODS), success),
+		orgSearch("Organization search failure due to no identifier parameter", "", failure),
+		orgSearch("Organization search add _format parameter to request and check for correct response format: JSON", "?"+ods(practiceODS)+"&_format=application/fhir%2Bjson", success, header("Accept", "")),
+		orgSearch("Organization search include count and sort parameters", "?"+ods(practiceODS)+"&_count=1", success),
+		orgSearch("Organization search invalid response check caching headers exist", "?"+ods(practiceODS), status(400, "BAD_REQUEST"), header("Ssp-InteractionID", string(gpc.ReadPractitioner))),
+	}
+	for _, id := range []string{"mfpBm", "231Zcr64", "th.as.e", "11dd4.45-23", "40-95-3", "a-tm.mss..s"} {
+		rs = append(rs, read("Location Read with valid identifier which does not exist on providers system: "+id, id, status(404, "")))
+	}
+	return rs
 }
 
 func practitionerRows() []row {
