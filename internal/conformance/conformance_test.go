@@ -470,6 +470,24 @@ func TestFHIRRequest(t *testing.T) {
 	assert.Contains(t, vs[0].Message, "422 INVALID_RESOURCE: ", "message")
 
 	assert.Equal(t, len(conformance.FHIRRequest(req(gpc.ReadMetadata, "/ssp/x/metadata"), nil)), 0, "read metadata has no such rules")
+
+	// An amend or cancel is also judged on If-Match, apart from its body:
+	// the provider processes one without it (no version check), so the
+	// failure is the consumer's alone and no one refuses it.
+	body := []byte(`{"resourceType":"Appointment","status":"booked"}`)
+	for _, in := range []gpc.Interaction{gpc.AmendAppointment, gpc.CancelAppointment} {
+		r := req(in, "/ssp/x/Appointment/1")
+		vs = conformance.FHIRRequest(r, body)
+		assert.Contains(t, strings.Join(failed(vs), ","), "FHIR_IF_MATCH_SENT", string(in)+" without If-Match")
+		r.Header.Set("If-Match", `W/"1"`)
+		vs = conformance.FHIRRequest(r, body)
+		if strings.Contains(strings.Join(failed(vs), ","), "FHIR_IF_MATCH_SENT") {
+			t.Errorf("%s with If-Match failed FHIR_IF_MATCH_SENT", in)
+		}
+	}
+	c, _ := conformance.Lookup(conformance.FHIRIfMatchSent)
+	assert.Equal(t, c.Severity, conformance.Error, "severity")
+	assert.Equal(t, c.Answered(), false, "answered in strict mode")
 }
 
 // TestJourneyTraceWindow: the reused-trace-id check remembers only the last
