@@ -3,6 +3,7 @@ package consumer
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +101,71 @@ func TestDo(t *testing.T) {
 		t.Parallel()
 		_, _, err := run(t, Request{Action: ActionCancel, AppointmentID: "1"})
 		assert.Equal(t, err != nil && strings.Contains(err.Error(), "needs a practice"), true, "error: "+errString(err))
+	})
+}
+
+// TestR4Answers: PDS and SDS answers are read with the R4 models, and
+// their sharp edges (decodeR4) are covered: a resource of another type, a
+// code outside its value set, an SDS entry that is not what was asked for.
+func TestR4Answers(t *testing.T) {
+	t.Parallel()
+	trace := func(t *testing.T, body string) (*Trace, error) {
+		f := newFakeSpine(t)
+		f.pds["9693632109"] = body
+		return f.client(f.config()).NewSession().Trace(context.Background(), "9693632109", false)
+	}
+	t.Run("the PDS patient", func(t *testing.T) {
+		t.Parallel()
+		tr, err := trace(t, pdsPatient("9693632109", "9693632109", "A20047", "", "U", "01"))
+		assert.NilError(t, err)
+		assert.Equal(t, tr.ODS, "A20047", "practice")
+		assert.Equal(t, code(tr.Patient.Gender), "male", "gender")
+		reg := registerPatient(tr)
+		assert.Equal(t, reg.Name[0].Family+" "+reg.Address[0].City+" "+reg.BirthDate, "Garton Leeds 1946-06-23", "register demographics")
+		assert.Equal(t, len(reg.Telecom), 1, "one home phone")
+	})
+	for _, c := range []struct{ name, body, want string }{
+		{"another resource type", `{"resourceType":"OperationOutcome","issue":[]}`, "resourceType OperationOutcome, want Patient"},
+		{"no resource type", `{"id":"9693632109"}`, "resourceType is missing"},
+		{"a gender outside its value set", strings.Replace(pdsPatient("9693632109", "9693632109", "A20047", "", "U", "01"), `"male"`, `"M"`, 1), "unknown AdministrativeGender code"},
+		{"not JSON", `<Patient/>`, "not a JSON resource"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := trace(t, c.body)
+			assert.Equal(t, errors.Is(err, ErrBadResponse), true, "ErrBadResponse: "+errString(err))
+			assert.Contains(t, errString(err), c.want, "why")
+		})
+	}
+	t.Run("SDS entries of another type are skipped", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeSpine(t)
+		f.override = func(w http.ResponseWriter, r *http.Request, path string) bool {
+			if path != "/sds/Endpoint" {
+				return false
+			}
+			writeJSON(w, 200, `{"resourceType":"Bundle","type":"searchset","entry":[
+			 {"resource":{"resourceType":"Device","address":"https://wrong.invalid/","identifier":[{"system":"https://fhir.nhs.uk/Id/nhsMhsPartyKey","value":"X-1"}]}},
+			 {"resource":{"resourceType":"Endpoint","status":"no-such-status","address":"https://bad.invalid/","identifier":[{"system":"https://fhir.nhs.uk/Id/nhsMhsPartyKey","value":"X-2"}]}},
+			 {"resource":{"resourceType":"Endpoint","status":"active","address":"`+f.root("A20047")+`","identifier":[{"system":"https://fhir.nhs.uk/Id/nhsMhsPartyKey","value":"A20047-1"}]}}]}`)
+			return true
+		}
+		ep, err := f.client(f.config()).NewSession().Endpoint(context.Background(), "A20047", "urn:x")
+		assert.NilError(t, err)
+		assert.Equal(t, ep.Address, f.root("A20047"), "the first Endpoint the models read")
+		assert.Equal(t, ep.PartyKey+" "+ep.ASID, "A20047-1 918999198993", "party key and ASID")
+	})
+	t.Run("an SDS answer that is not a Bundle", func(t *testing.T) {
+		t.Parallel()
+		f := newFakeSpine(t)
+		f.override = func(w http.ResponseWriter, r *http.Request, path string) bool {
+			if path != "/sds/Device" {
+				return false
+			}
+			writeJSON(w, 200, `{"resourceType":"Device"}`)
+			return true
+		}
+		_, err := f.client(f.config()).NewSession().Endpoint(context.Background(), "A20047", "urn:x")
+		assert.Equal(t, errors.Is(err, ErrBadResponse), true, "ErrBadResponse: "+errString(err))
 	})
 }

@@ -303,29 +303,30 @@ func registerPatient(t *Trace) stu3.Patient {
 		ResourceType: "Patient",
 		Meta:         &stu3.Meta{Profile: []string{gpc.ProfilePatient}},
 		Identifier:   []stu3.Identifier{{System: gpc.SystemNHSNumber, Value: t.NHSNumber}},
-		Gender:       src.Gender,
-		BirthDate:    src.BirthDate,
+		Gender:       code(src.Gender),
+		BirthDate:    str(src.BirthDate),
 	}
 	for _, n := range src.Name {
-		if n.Use == "usual" || n.Use == "official" || n.Use == "" {
-			p.Name = []stu3.HumanName{{Use: "official", Family: n.Family, Given: n.Given, Prefix: n.Prefix}}
+		if use := code(n.Use); use == "usual" || use == "official" || use == "" {
+			p.Name = []stu3.HumanName{{Use: "official", Family: str(n.Family), Given: n.Given, Prefix: n.Prefix}}
 			break
 		}
 	}
 	for _, a := range src.Address {
-		if a.Use == "home" {
-			p.Address = []stu3.Address{{Use: "home", Type: "physical", Line: a.Line, City: a.City, District: a.District, PostalCode: a.PostalCode}}
+		if code(a.Use) == "home" {
+			p.Address = []stu3.Address{{Use: "home", Type: "physical", Line: a.Line, City: str(a.City), District: str(a.District), PostalCode: str(a.PostalCode)}}
 			break
 		}
 	}
 	seen := map[string]bool{}
 	for _, tc := range src.Telecom {
-		key := tc.System + "/" + tc.Use
+		system, value, use := code(tc.System), str(tc.Value), code(tc.Use)
+		key := system + "/" + use
 		switch {
-		case tc.Value == "" || seen[key]:
+		case value == "" || seen[key]:
 			continue
-		case tc.System == "phone" && (tc.Use == "home" || tc.Use == "work" || tc.Use == "mobile"):
-		case tc.System == "email":
+		case system == "phone" && (use == "home" || use == "work" || use == "mobile"):
+		case system == "email":
 			key = "email"
 			if seen[key] {
 				continue
@@ -334,7 +335,7 @@ func registerPatient(t *Trace) stu3.Patient {
 			continue
 		}
 		seen[key] = true
-		p.Telecom = append(p.Telecom, stu3.ContactPoint{System: tc.System, Value: tc.Value, Use: tc.Use})
+		p.Telecom = append(p.Telecom, stu3.ContactPoint{System: system, Value: value, Use: use})
 	}
 	return p
 }
