@@ -1,6 +1,12 @@
 // Package runner runs scenario files end to end: one in-process sandbox, one
 // session per scenario, the built-in consumer doing the scenario's `run:`,
 // then a verdict against its `expect:` (docs/scenario-format.md, "expect").
+//
+// The run is consumer.Session.Do with the Request the scenario's run:
+// makes (request); how it ended is a typed Outcome, compared with
+// expect.outcome by Outcome.Matches and worded by Outcome.String. The
+// runner reaches the sandbox only through internal/sandbox, never a mocks/*
+// package.
 package runner
 
 import (
