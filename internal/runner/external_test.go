@@ -47,6 +47,9 @@ func TestJournalOutcome(t *testing.T) {
 		{"booked then cancelled", []journal.Hop{hop(1, journal.SSP, "ssp.book appointment", 201, ""), hop(2, journal.SSP, "ssp.cancel appointment", 200, "")}, "cancelled"},
 		{"amended", []journal.Hop{hop(1, journal.SSP, "ssp.read appointment", 200, ""), hop(2, journal.SSP, "ssp.amend appointment", 200, "")}, "amended"},
 		{"booked, then a second booking fails", []journal.Hop{hop(1, journal.SSP, "ssp.book appointment", 201, ""), hop(2, journal.SSP, "ssp.book appointment", 409, "DUPLICATE_REJECTED")}, "error ssp 409 DUPLICATE_REJECTED"},
+		// The interaction tells what a request was, whatever the hop's name.
+		{"told by the interaction", []journal.Hop{{Time: at(1), From: journal.Consumer, To: journal.SSP, Name: "ssp.unknown interaction", Interaction: string(gpc.CreateAppointment), Status: 201}}, "booked"},
+		{"not by the name", []journal.Hop{{Time: at(1), From: journal.Consumer, To: journal.SSP, Name: "ssp.book appointment", Interaction: "urn:x", Status: 201}}, "none"},
 		{"a failed cancel", []journal.Hop{hop(1, journal.SSP, "ssp.book appointment", 201, ""), hop(2, journal.SSP, "ssp.cancel appointment", 409, "FHIR_CONSTRAINT_VIOLATION")}, "error ssp 409 FHIR_CONSTRAINT_VIOLATION"},
 	}
 	for _, tt := range tests {
