@@ -166,7 +166,7 @@ func (s *Server) buildMocks(ss *Session, w *world.World) *mockSet {
 		ssp: ss.record(journal.Consumer, journal.SSP, scenario.HopSSP, ssp.New(ssp.Config{
 			World:     w,
 			Prefix:    prefix + SSPPath,
-			Transport: &inProcess{s: s, provider: prefix + ProviderPath + "/"},
+			Transport: &inProcess{s: s, ss: ss, provider: prefix + ProviderPath + "/"},
 			Lenient:   ss.Lenient,
 			Timeout:   ss.Scenario.SSPTimeout.D(),
 			Report:    reportSSP,
