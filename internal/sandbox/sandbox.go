@@ -366,7 +366,8 @@ type inProcess struct {
 var errNotOwnProvider = errors.New("spine-sandbox: on the sandbox itself the SSP forwards only to the session's own provider")
 
 // RoundTrip serves an in-process forward into a buffer, the provider's
-// journal hop recorded before the SSP copies a byte back.
+// journal hop recorded before the SSP copies a byte back, and tells the
+// SSP's hop not to flush that answer write by write.
 func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.s.ownOrigin(req.Context(), req.URL.Scheme, req.URL.Host) {
 		return t.s.network.RoundTrip(req)
@@ -399,6 +400,11 @@ func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if err := req.Context().Err(); err != nil {
 		return nil, err
+	}
+	// The SSP streams a network provider's answer write by write (§1.1);
+	// this one is already whole, so the SSP's hop writes it unflushed.
+	if tee, ok := req.Context().Value(teeKey{}).(*teeWriter); ok {
+		tee.whole = true
 	}
 	return rec.response(req), nil
 }

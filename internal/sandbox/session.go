@@ -214,8 +214,8 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 			r.Body = io.NopCloser(bytes.NewReader(reqBody))
 		}
 		v := &verdicts{}
-		r = r.WithContext(context.WithValue(r.Context(), checksKey{}, v))
 		tee := &teeWriter{ResponseWriter: w, status: http.StatusOK, limit: lim.Body}
+		r = r.WithContext(context.WithValue(context.WithValue(r.Context(), checksKey{}, v), teeKey{}, tee))
 		name, in := hopName(hop, r)
 		var judged []journal.Verdict
 		if judge != nil && hopFrom == journal.Consumer {
@@ -375,7 +375,14 @@ type teeWriter struct {
 	limit       int
 	size        int64
 	body        bytes.Buffer
+	// whole is set by the in-process transport when the answer being
+	// relayed was complete before its first byte was copied (inProcess):
+	// flushing it write by write would only cost syscalls and chunks.
+	whole bool
 }
+
+// teeKey carries the hop's teeWriter to the SSP's in-process transport.
+type teeKey struct{}
 
 func (t *teeWriter) WriteHeader(code int) {
 	if !t.wroteHeader {
@@ -395,6 +402,9 @@ func (t *teeWriter) Write(b []byte) (int, error) {
 }
 
 func (t *teeWriter) Flush() {
+	if t.whole {
+		return
+	}
 	if f, ok := t.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
