@@ -135,10 +135,9 @@ func byProvider(status int, code gpc.Code, note string) Answer {
 func buildChecks() []Check {
 	sdsBadRequest := Answer{BySDS, journal.SDS, http.StatusBadRequest, "required", string(gpc.BadRequest), "Bad request", ""}
 	sdsParams := sdsBadRequest
-	sdsParams.By = BySandbox
-	sdsParams.Note = "mocks/sds refuses a missing or wrong system| prefix itself with the same status and code; the sandbox answers " +
-		"every failure first so that a blank value after system|, which the service ignores in an optional parameter, " +
-		"is refused too (the sandbox's choice: §3.1 wants system|value)"
+	sdsParams.Note = "the service's own diagnostics for the parameter (Missing or invalid '<name>' query parameter. Should be ...); " +
+		"mocks/sds in a strict session also refuses a blank value after system|, which the service ignores in an optional parameter " +
+		"(the sandbox's choice: §3.1 wants system|value)"
 	cs := []Check{
 		{PDSXRequestID, "PDS requests carry an X-Request-ID header that is a UUID", "pds-sds-fhir.md §2.2", Error,
 			Answer{ByPDS, journal.PDS, http.StatusBadRequest, "value", "INVALID_VALUE", "Provided value is invalid",

@@ -386,14 +386,19 @@ func TestChecksAnswers(t *testing.T) {
 			a.Status < 400 || a.Issue == "" || a.Code == "" || a.Display == "" {
 			t.Errorf("incomplete answer for %s: %+v", c.Name, a)
 		}
+		if a.By == conformance.BySandbox && a.Shape != journal.SSP {
+			// internal/sandbox writes its refusals with the SSP's writer alone.
+			t.Errorf("%s: the sandbox answers only in the SSP's shape, got %s", c.Name, a.Shape)
+		}
 		if a.Shape == journal.SSP && a.Code != a.Display {
 			t.Errorf("%s: the SSP's code is its display, got %q and %q", c.Name, a.Code, a.Display)
 		}
 	}
-	// The two the sandbox answers itself, and the JWT rule the SSP answers.
+	// The one the sandbox answers itself, SDS's parameters (its own words
+	// since issue 10), and the JWT rule the SSP answers.
 	for name, want := range map[string]conformance.Answer{
 		conformance.JourneyTraceIDReused: {By: conformance.BySandbox, Shape: journal.SSP, Status: 400, Issue: "invalid", Code: "REUSED_HEADER_SSP-TRACEID", Display: "REUSED_HEADER_SSP-TRACEID"},
-		conformance.SDSParameters:        {By: conformance.BySandbox, Shape: journal.SDS, Status: 400, Issue: "required", Code: "BAD_REQUEST", Display: "Bad request"},
+		conformance.SDSParameters:        {By: conformance.BySDS, Shape: journal.SDS, Status: 400, Issue: "required", Code: "BAD_REQUEST", Display: "Bad request"},
 		jwt.RuleMissing:                  {By: conformance.BySSP, Shape: journal.SSP, Status: 400, Issue: "invalid", Code: "MISSING_HEADER_AUTHORIZATION", Display: "MISSING_HEADER_AUTHORIZATION"},
 		jwt.RuleDeviceInvalid:            {By: conformance.ByProvider, Shape: journal.Provider, Status: 422, Issue: "invalid", Code: "INVALID_RESOURCE", Display: "Invalid validation of resource"},
 	} {
@@ -420,7 +425,7 @@ func TestRefusal(t *testing.T) {
 		{"warning", []journal.Verdict{{Check: conformance.JourneyBookWithoutFind}, {Check: conformance.AcceptFHIRJSON}}, ""},
 		{"unknown check", []journal.Verdict{{Check: "SSP_TARGET_MATCHES_ENDPOINT"}}, ""},
 		{"reused trace", []journal.Verdict{{Check: conformance.SSPTraceIDUUID}, {Check: conformance.JourneyTraceIDReused, Message: "m"}}, conformance.JourneyTraceIDReused},
-		{"first of two", []journal.Verdict{{Check: conformance.SDSParameters}, {Check: conformance.JourneyTraceIDReused}}, conformance.SDSParameters},
+		{"the SDS mock's own", []journal.Verdict{{Check: conformance.SDSParameters}, {Check: conformance.JourneyTraceIDReused}}, conformance.JourneyTraceIDReused},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

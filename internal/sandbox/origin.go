@@ -159,9 +159,13 @@ func (s *Server) buildMocks(ss *Session, w *world.World) *mockSet {
 	judgeSSP := func(r *http.Request, body []byte) []journal.Verdict {
 		return conformance.SSPRequest(r, body, prefix+SSPPath, w, ss.journey)
 	}
+	var sdsOpts []sds.Option
+	if !ss.Lenient {
+		sdsOpts = append(sdsOpts, sds.Strict())
+	}
 	return &mockSet{
 		pds:      ss.record(journal.Consumer, journal.PDS, scenario.HopPDS, pds.New(w), headersOnly(conformance.PDS)),
-		sds:      ss.record(journal.Consumer, journal.SDS, scenario.HopSDS, sds.New(w), headersOnly(conformance.SDS)),
+		sds:      ss.record(journal.Consumer, journal.SDS, scenario.HopSDS, sds.New(w, sdsOpts...), headersOnly(conformance.SDS)),
 		provider: ss.record(journal.Consumer, journal.Provider, scenario.HopProvider, provider.New(w), nil),
 		ssp: ss.record(journal.Consumer, journal.SSP, scenario.HopSSP, ssp.New(ssp.Config{
 			World:     w,
