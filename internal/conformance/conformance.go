@@ -23,10 +23,9 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
 	"github.com/spine-sandbox/spine-sandbox/internal/nhsnumber"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 	"github.com/spine-sandbox/spine-sandbox/internal/suggest"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
-	"github.com/spine-sandbox/spine-sandbox/mocks/provider"
-	"github.com/spine-sandbox/spine-sandbox/mocks/ssp"
 )
 
 // Check describes one named conformance check.
@@ -102,7 +101,7 @@ const (
 )
 
 // fhirRules names the check of each interaction whose parameters or body
-// gpconnect-1.6.md sets rules for (mocks/provider CheckRequest).
+// gpconnect-1.6.md sets rules for (RequestRules).
 var fhirRules = map[gpc.Interaction]string{
 	gpc.SearchPatient:      FHIRFindPatient,
 	gpc.RegisterPatient:    FHIRRegisterPatient,
@@ -219,17 +218,24 @@ func Lookup(name string) (Check, bool) {
 	return Check{}, false
 }
 
+// RequestRules applies the rules the spec sets for a request of an
+// interaction that can be judged from the request alone, and returns the
+// error the provider answers it with, or nil. The provider's own
+// (mocks/provider CheckRequest) is handed in by the sandbox, so the judge
+// and the provider cannot disagree and this package imports no mock.
+type RequestRules func(in gpc.Interaction, h http.Header, q url.Values, body []byte) error
+
 // FHIRRequest judges the parameters and body of a request for the
-// interaction it names (Ssp-InteractionID) against the rules the spec sets
-// for that interaction, the provider's own (mocks/provider CheckRequest). A
-// request for an interaction without such rules gets no verdict.
-func FHIRRequest(r *http.Request, body []byte) []journal.Verdict {
+// interaction it names (Ssp-InteractionID) against rules. A request for an
+// interaction without such rules, or with no rules handed in, gets no
+// verdict.
+func FHIRRequest(r *http.Request, body []byte, rules RequestRules) []journal.Verdict {
 	in := gpc.Interaction(gpc.HeaderValue(r.Header, "Ssp-InteractionID"))
 	name, ok := fhirRules[in]
-	if !ok {
+	if !ok || rules == nil {
 		return nil
 	}
-	if err := provider.CheckRequest(in, r.Header, r.URL.Query(), body); err != nil {
+	if err := rules(in, r.Header, r.URL.Query(), body); err != nil {
 		msg := err.Error()
 		var e *gpc.Error
 		if errors.As(err, &e) {
@@ -241,12 +247,12 @@ func FHIRRequest(r *http.Request, body []byte) []journal.Verdict {
 }
 
 // Known reports whether name is a check a scenario can expect to pass or
-// fire: one of this table or one of the SSP's own (ssp.Checks).
+// fire: one of this table or one of the SSP's own (spinerules.SSPChecks).
 func Known(name string) bool {
 	if _, ok := Lookup(name); ok {
 		return true
 	}
-	return slices.ContainsFunc(ssp.Checks, func(c ssp.CheckInfo) bool { return c.Name == name }) || isTLSCheck(name)
+	return slices.ContainsFunc(spinerules.SSPChecks, func(c spinerules.SSPCheck) bool { return c.Name == name }) || isTLSCheck(name)
 }
 
 // ScenarioProblems lists the names in a scenario's expect.checks that are
@@ -478,7 +484,7 @@ func checkNames() []string {
 	for _, c := range Checks {
 		out = append(out, c.Name)
 	}
-	for _, c := range ssp.Checks {
+	for _, c := range spinerules.SSPChecks {
 		out = append(out, c.Name)
 	}
 	return out

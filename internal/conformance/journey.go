@@ -123,15 +123,15 @@ func (j *Journey) Observe(r *http.Request, interaction gpc.Interaction, ods stri
 // SSPRequest judges a consumer request that reached the SSP mounted at
 // prefix (the path before the target URL), with its body: SSP's checks
 // against the practice service root the target starts with, the
-// interaction's parameter and body rules, then the journey's.
-func SSPRequest(r *http.Request, body []byte, prefix string, w *world.World, j *Journey) []journal.Verdict {
+// interaction's parameter and body rules (rules), then the journey's.
+func SSPRequest(r *http.Request, body []byte, prefix string, w *world.World, j *Journey, rules RequestRules) []journal.Verdict {
 	target := rawURI(r)
 	if i := len(prefix); i <= len(target) && target[:i] == prefix {
 		target = target[i:]
 	}
 	root, ods := ServiceRoot(target, w)
 	out := SSP(r, root, w)
-	out = append(out, FHIRRequest(r, body)...)
+	out = append(out, FHIRRequest(r, body, rules)...)
 	id, _ := gpc.Header(r.Header, "Ssp-InteractionID")
 	return append(out, j.Observe(r, gpc.Interaction(id), ods)...)
 }
