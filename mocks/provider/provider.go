@@ -169,6 +169,35 @@ func (s *server) route(path string) (world.Practice, string, error) {
 // *gpc.Error becomes its GPConnect-OperationOutcome-1 (§6.1); anything else
 // is logged in full and answered with a generic 500.
 func (s *server) writeError(rw http.ResponseWriter, r *http.Request, err error) {
+	WriteError(rw, r, err)
+}
+
+// faultDefaults is the code §6.2's table gives a status; WriteFault sends
+// INTERNAL_SERVER_ERROR for any other.
+var faultDefaults = map[int]gpc.Code{
+	http.StatusBadRequest: gpc.BadRequest, http.StatusForbidden: "ACCESS DENIED", http.StatusNotFound: gpc.NoRecordFound,
+	http.StatusConflict: gpc.DuplicateRejected, http.StatusPreconditionFailed: "PRECONDITION_FAILED",
+	http.StatusUnsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE", http.StatusUnprocessableEntity: gpc.InvalidResource,
+	http.StatusNotImplemented: "NOT_IMPLEMENTED",
+}
+
+// WriteFault answers r with status as the provider answers its own errors,
+// for answers given in its name (the sandbox's injected faults): code, or
+// the one §6.2 gives status when it is "".
+func WriteFault(rw http.ResponseWriter, r *http.Request, status int, code gpc.Code, diagnostics string) {
+	if code == "" {
+		code = gpc.InternalServerError
+		if c, ok := faultDefaults[status]; ok {
+			code = c
+		}
+	}
+	WriteError(rw, r, &gpc.Error{Status: status, Code: code, Diagnostics: diagnostics})
+}
+
+// WriteError answers r with err as the provider answers its own errors:
+// the one writer of its GPConnect-OperationOutcome-1 (§6.1) — a typed
+// *gpc.Error as itself, anything else logged and a generic 500.
+func WriteError(rw http.ResponseWriter, r *http.Request, err error) {
 	var e *gpc.Error
 	if !errors.As(err, &e) {
 		log.Printf("provider: %s %s: %v", r.Method, r.URL.Path, err)

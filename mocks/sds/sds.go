@@ -268,3 +268,30 @@ func BadRequest(reason string) *gpc.Error { return badRequest("%s", reason) }
 func WriteError(rw http.ResponseWriter, r *http.Request, e *gpc.Error) {
 	(&server{}).writeError(rw, r, tolerantCorrelationID(r), e)
 }
+
+// faultDefaults is the code and issue type the service's error table gives
+// a status (pds-sds-fhir.md §3.5); WriteFault sends INTERNAL_SERVER_ERROR
+// (exception) for any other.
+var faultDefaults = map[int]struct {
+	code  gpc.Code
+	issue string
+}{
+	http.StatusBadRequest: {gpc.BadRequest, "required"}, http.StatusNotFound: {gpc.NoRecordFound, "not-found"},
+	http.StatusMethodNotAllowed: {gpc.NotImplemented, "not-supported"}, http.StatusNotAcceptable: {"MISSING_OR_INVALID_HEADER", "not-supported"},
+	http.StatusGatewayTimeout: {gpc.InternalServerError, "timeout"},
+}
+
+// WriteFault answers r with status in SDS's error shape, for answers given
+// in its name (the sandbox's injected faults): code with issue type
+// exception, or when code is "" the code and issue the service's table
+// gives status.
+func WriteFault(rw http.ResponseWriter, r *http.Request, status int, code gpc.Code, diagnostics string) {
+	e := sdsError(status, code, "exception", diagnostics)
+	if code == "" {
+		e.Code = gpc.InternalServerError
+		if d, ok := faultDefaults[status]; ok {
+			e.Code, e.Issue = d.code, d.issue
+		}
+	}
+	WriteError(rw, r, e)
+}
