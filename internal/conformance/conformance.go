@@ -208,12 +208,21 @@ func Refusal(vs []journal.Verdict) (Check, journal.Verdict, bool) {
 	return Check{}, journal.Verdict{}, false
 }
 
+// byName indexes Checks: every verdict looks its check up.
+var byName = func() map[string]int {
+	m := make(map[string]int, len(Checks))
+	for i, c := range Checks {
+		if _, dup := m[c.Name]; !dup {
+			m[c.Name] = i
+		}
+	}
+	return m
+}()
+
 // Lookup returns the check called name.
 func Lookup(name string) (Check, bool) {
-	for _, c := range Checks {
-		if c.Name == name {
-			return c, true
-		}
+	if i, ok := byName[name]; ok {
+		return Checks[i], true
 	}
 	return Check{}, false
 }
@@ -357,18 +366,6 @@ func hasAnyPrefix(s string, ps []string) bool {
 }
 
 func quote(s string) string { return "'" + s + "'" }
-
-// ServiceRoot finds the practice whose service root the SSP target starts
-// with (the longest such root), or "" when none does.
-func ServiceRoot(target string, w *world.World) (root, ods string) {
-	for _, p := range w.Practices() {
-		sr := w.ServiceRoot(p)
-		if strings.HasPrefix(target, sr) && len(sr) > len(root) {
-			root, ods = sr, p.ODS
-		}
-	}
-	return root, ods
-}
 
 // rawURI is the request target as the client sent it.
 func rawURI(r *http.Request) string {

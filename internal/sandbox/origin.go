@@ -156,9 +156,7 @@ func (s *Server) buildMocks(ss *Session, w *world.World) *mockSet {
 	prefix := ss.Prefix
 	// Conformance verdicts on the consumer's requests; in strict mode record
 	// answers those no mock enforces (strict.go).
-	judgeSSP := func(r *http.Request, body []byte) []journal.Verdict {
-		return conformance.SSPRequest(r, body, prefix+SSPPath, w, ss.journey, provider.CheckRequest)
-	}
+	judgeSSP := conformance.NewSSPJudge(prefix+SSPPath, w, ss.journey, provider.CheckRequest).Judge
 	var sdsOpts []sds.Option
 	if !ss.Lenient {
 		sdsOpts = append(sdsOpts, sds.Strict())

@@ -192,7 +192,7 @@ func forwarded(in *http.Request) string {
 func quoteIfNeeded(v string) string {
 	for i := 0; i < len(v); i++ {
 		if !isTokenByte(v[i]) {
-			return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+			return `"` + quotedPair.Replace(v) + `"`
 		}
 	}
 	if v == "" {
@@ -200,6 +200,9 @@ func quoteIfNeeded(v string) string {
 	}
 	return v
 }
+
+// quotedPair escapes a quoted string's backslashes and quotes (RFC 7230).
+var quotedPair = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
 func isTokenByte(c byte) bool {
 	switch {
