@@ -403,8 +403,8 @@ func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	// The SSP streams a network provider's answer write by write (§1.1);
 	// this one is already whole, so the SSP's hop writes it unflushed.
-	if tee, ok := req.Context().Value(teeKey{}).(*teeWriter); ok {
-		tee.whole = true
+	if st := hopOf(req); st != nil {
+		st.tee.whole = true
 	}
 	return rec.response(req), nil
 }

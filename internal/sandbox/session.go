@@ -189,6 +189,7 @@ type hopState struct {
 	name string
 	in   gpc.Interaction
 	body []byte // the request body, as read (at most 8 MiB)
+	tee  *teeWriter
 
 	mu       sync.Mutex
 	reported []journal.Verdict // through the hook, from the mocks and the TLS check
@@ -308,7 +309,8 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 			r.Body = io.NopCloser(bytes.NewReader(st.body))
 		}
 		tee := &teeWriter{ResponseWriter: w, status: http.StatusOK, limit: lim.Body}
-		r = r.WithContext(context.WithValue(context.WithValue(r.Context(), hopKey{}, st), teeKey{}, tee))
+		st.tee = tee
+		r = r.WithContext(context.WithValue(r.Context(), hopKey{}, st))
 		st.name, st.in = hopName(hop, r)
 		// The request's headers as received, taken before a handler can
 		// change them, and clipped now so a huge one is never copied whole
@@ -440,8 +442,6 @@ type teeWriter struct {
 	whole bool
 }
 
-// teeKey carries the hop's teeWriter to the SSP's in-process transport.
-type teeKey struct{}
 
 func (t *teeWriter) WriteHeader(code int) {
 	if !t.wroteHeader {
