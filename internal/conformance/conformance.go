@@ -1,11 +1,16 @@
 // Package conformance holds the named checks the sandbox applies to every
 // request a consumer sends to PDS, SDS and the SSP, turns them into journal
 // verdicts, and says how strict mode answers each failed one (Answer).
-// Most failures are refused by the mocks themselves (PDS's headers, the
-// SSP's header syntax, the provider's JWT and interaction checks); the few
-// no mock enforces are answered by the sandbox before any mock runs, in the
-// shape of the service that would refuse them (internal/sandbox strict.go).
-// Lenient mode records every verdict and answers none.
+// Most failures are refused by the mocks themselves (PDS's headers, SDS's
+// parameters, the SSP's header syntax, the provider's JWT and interaction
+// checks); what no single mock can see — the journey's order, a reused
+// trace id — is answered by the sandbox before any mock runs, in the SSP's
+// shape (internal/sandbox strict.go). Lenient mode records every verdict
+// and answers none.
+//
+// It imports no mock: rules it shares with one live in internal/jwt,
+// internal/spinerules and internal/gpc, and the provider's FHIR rules are
+// handed in (RequestRules).
 package conformance
 
 import (

@@ -3,6 +3,12 @@
 // provider) to the session's mocks — at the root for session "default" and
 // under /s/{id}/ for the others —, applies the scenario's faults, records
 // every hop, and serves the admin API.
+//
+// It is the only package that imports the mocks (TestImportLayers). Each
+// mock judges its own requests and writes its own errors; the sandbox
+// wraps each in small middlewares (session.go: journal, judge, refusals,
+// faults) and hands the SSP a transport that calls the session's own
+// recording provider handler in process, never the router again.
 package sandbox
 
 import (
