@@ -442,7 +442,6 @@ type teeWriter struct {
 	whole bool
 }
 
-
 func (t *teeWriter) WriteHeader(code int) {
 	if !t.wroteHeader {
 		t.status = code
