@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -298,18 +297,13 @@ func verdict(name string, passed bool, message string) journal.Verdict {
 	return journal.Verdict{Check: name, Passed: passed, Severity: c.Severity, Section: c.Section, Message: message}
 }
 
-var (
-	uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	asidRE = regexp.MustCompile(`^[0-9]{12}$`)
-)
-
 // PDS judges a consumer request to PDS (r.URL.Path below the PDS base).
 func PDS(r *http.Request) []journal.Verdict {
 	var out []journal.Verdict
 	switch id, ok := gpc.Header(r.Header, "X-Request-ID"); {
 	case !ok:
 		out = append(out, verdict(PDSXRequestID, false, "X-Request-ID header missing"))
-	case !uuidRE.MatchString(id):
+	case !spinerules.IsUUID(id):
 		out = append(out, verdict(PDSXRequestID, false, "X-Request-ID "+quote(id)+" is not a UUID"))
 	default:
 		out = append(out, verdict(PDSXRequestID, true, ""))
@@ -338,7 +332,7 @@ func SDS(r *http.Request) []journal.Verdict {
 	// As the service does (mocks/sds): repeated headers are joined, so they
 	// fail; an empty one counts as absent (a new id is generated).
 	if id := strings.Join(gpc.HeaderValues(r.Header, "X-Correlation-Id"), ","); id != "" {
-		if uuidRE.MatchString(id) {
+		if spinerules.IsUUID(id) {
 			out = append(out, verdict(SDSCorrelationIDUUID, true, ""))
 		} else {
 			out = append(out, verdict(SDSCorrelationIDUUID, false, "X-Correlation-Id "+quote(id)+" is not a UUID"))
@@ -404,20 +398,20 @@ func below(r *http.Request, root string) (string, bool) {
 // against method and path, and the Accept header.
 func SSP(r *http.Request, root string, w *world.World) []journal.Verdict {
 	var out []journal.Verdict
-	format := func(name, hdr string, re *regexp.Regexp, what string) {
+	format := func(name, hdr string, valid func(string) bool, what string) {
 		v, ok := gpc.Header(r.Header, hdr)
 		switch {
 		case !ok:
 			out = append(out, verdict(name, false, hdr+" header missing"))
-		case !re.MatchString(v):
+		case !valid(v):
 			out = append(out, verdict(name, false, hdr+" "+quote(v)+" is not "+what))
 		default:
 			out = append(out, verdict(name, true, ""))
 		}
 	}
-	format(SSPTraceIDUUID, "Ssp-TraceID", uuidRE, "a UUID")
-	format(SSPFromASIDFormat, "Ssp-From", asidRE, "an ASID (12 digits)")
-	format(SSPToASIDFormat, "Ssp-To", asidRE, "an ASID (12 digits)")
+	format(SSPTraceIDUUID, "Ssp-TraceID", spinerules.IsUUID, "a UUID")
+	format(SSPFromASIDFormat, "Ssp-From", spinerules.IsASID, "an ASID (12 digits)")
+	format(SSPToASIDFormat, "Ssp-To", spinerules.IsASID, "an ASID (12 digits)")
 
 	idv, _ := gpc.Header(r.Header, "Ssp-InteractionID")
 	in := gpc.Interaction(idv)

@@ -6,7 +6,8 @@
 // internal/conformance lists them for scenarios and the docs. The JWT's
 // rules are internal/jwt's, shared the same way; each interaction's FHIR
 // parameter and body rules stay with mocks/provider, which hands them to
-// the judge (conformance.RequestRules).
+// the judge (conformance.RequestRules). The header syntax both judge (IsUUID,
+// IsASID) is here too.
 package spinerules
 
 import "net/http"
@@ -72,4 +73,40 @@ func SSPCheckNamed(name string) (SSPCheck, bool) {
 		}
 	}
 	return SSPCheck{}, false
+}
+
+// IsASID reports whether v is an ASID: 12 digits (gpconnect-1.6.md §1.3).
+func IsASID(v string) bool {
+	if len(v) != 12 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// IsUUID reports whether v is a UUID in the 8-4-4-4-12 hex form, in either
+// case; Spine does not ask for a particular version (Ssp-TraceID, §1.3; PDS's
+// X-Request-ID, pds-sds-fhir.md §2.2).
+func IsUUID(v string) bool {
+	if len(v) != 36 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }

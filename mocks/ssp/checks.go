@@ -177,21 +177,21 @@ func checkHeadersPresent(x *exchange) *Failure {
 }
 
 func checkTraceID(x *exchange) *Failure {
-	if v, ok := x.values[hTraceID]; ok && !isUUID(v) {
+	if v, ok := x.values[hTraceID]; ok && !spinerules.IsUUID(v) {
 		return fail(CheckTraceIDUUID, http.StatusBadRequest, "invalid", headerMessage("INVALID", hTraceID))
 	}
 	return nil
 }
 
 func checkFromFormat(x *exchange) *Failure {
-	if v, ok := x.values[hFrom]; ok && !isASID(v) {
+	if v, ok := x.values[hFrom]; ok && !spinerules.IsASID(v) {
 		return fail(CheckFromASIDFormat, http.StatusBadRequest, "invalid", headerMessage("INVALID", hFrom))
 	}
 	return nil
 }
 
 func checkToFormat(x *exchange) *Failure {
-	if v, ok := x.values[hTo]; ok && !isASID(v) {
+	if v, ok := x.values[hTo]; ok && !spinerules.IsASID(v) {
 		return fail(CheckToASIDFormat, http.StatusBadRequest, "invalid", headerMessage("INVALID", hTo))
 	}
 	return nil
@@ -321,38 +321,4 @@ func checkAuthorization(x *exchange) *Failure {
 		return fail(CheckAuthorizationPresent, http.StatusBadRequest, "invalid", headerMessage("MISSING", "Authorization"))
 	}
 	return nil
-}
-
-func isASID(v string) bool {
-	if len(v) != 12 {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// isUUID accepts the 8-4-4-4-12 hex form in either case; Spine does not ask
-// for a particular version.
-func isUUID(v string) bool {
-	if len(v) != 36 {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
