@@ -14,6 +14,7 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 	"github.com/spine-sandbox/spine-sandbox/mocks/ssp"
 )
@@ -224,7 +225,11 @@ func reportSSP(r *http.Request, failures []ssp.Failure) {
 		return
 	}
 	for _, f := range failures {
-		st.report(journal.Verdict{Check: f.Check, Passed: false, Severity: "error", Section: "gpconnect-1.6.md §1.4", Message: f.Message})
+		section := "§1.4"
+		if c, ok := spinerules.SSPCheckNamed(f.Check); ok {
+			section = c.Section
+		}
+		st.report(journal.Verdict{Check: f.Check, Passed: false, Severity: "error", Section: "gpconnect-1.6.md " + section, Message: f.Message})
 	}
 }
 
