@@ -9,6 +9,7 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
+	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
 	"github.com/spine-sandbox/spine-sandbox/mocks/provider"
 )
 
@@ -43,4 +44,24 @@ func TestFHIRRequestWithProviderRules(t *testing.T) {
 	vs = conformance.FHIRRequest(req(gpc.CreateAppointment, "/ssp/x/Appointment"), []byte(`{"resourceType":"Appointment","status":"booked"}`), rules)
 	assert.DeepEqual(t, failed(vs), []string{"FHIR_BOOK_APPOINTMENT_BODY"}, "an empty booking")
 	assert.Contains(t, vs[0].Message, "422 INVALID_RESOURCE: ", "message")
+}
+
+// TestSSPVerdictSection: a verdict the SSP reports through its hook names
+// the check's own section (internal/spinerules), not one for every check.
+func TestSSPVerdictSection(t *testing.T) {
+	t.Parallel()
+	e := start(t, sandbox.Config{})
+	ss := e.session(t, "")
+	req := gpcRequest(t, ss, true, gpc.ReadMetadata, http.MethodGet, "/metadata", "")
+	req.Header.Set("Ssp-TraceID", "not-a-uuid")
+	r := e.do(t, req)
+	assert.Equal(t, r.status, http.StatusBadRequest, "status: "+r.String())
+	h := consumerHop(t, ss)
+	for _, v := range h.Checks {
+		if v.Check == "SSP_TRACEID_UUID" {
+			assert.Equal(t, v.Section, "gpconnect-1.6.md §1.3", "section")
+			return
+		}
+	}
+	t.Fatalf("no SSP_TRACEID_UUID verdict in %+v", h.Checks)
 }
