@@ -79,6 +79,7 @@ func (s *Scenario) World(now time.Time) (world.Data, error) {
 			Address:      addresses(p.Address),
 			Telecom:      telecoms(p.Telecom),
 			VersionID:    p.Version,
+			Resource:     slices.Clone(p.resource),
 		})
 	}
 	for _, p := range s.Practices {

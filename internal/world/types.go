@@ -73,6 +73,11 @@ type Patient struct {
 	Address      []Address
 	Telecom      []Telecom
 	VersionID    int // meta.versionId; ETag W/"n"
+	// Resource, when set, is the patient's PDS record verbatim (one of NHS's
+	// own sandbox records): PDS serves it, with id and meta.versionId from
+	// the fields above, instead of building one from them. The fields hold
+	// the same facts, for searches and the provider.
+	Resource json.RawMessage
 }
 
 // Practice is a GP practice: its SDS registration and the GP Connect

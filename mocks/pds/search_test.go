@@ -75,7 +75,9 @@ func TestSearch(t *testing.T) {
 		{"no parameters", "", 400, "UNSUPPORTED_SERVICE", nil, nil},
 		{"unknown parameter", "family=Smith&birthdate=2010-10-22&nhs-number=9000000009", 400, "ADDITIONAL_PROPERTIES", nil, nil},
 		{"missing birthdate", "family=Smith&gender=female", 400, "MISSING_VALUE", nil, nil},
-		{"empty birthdate", "family=Smith&birthdate=", 400, "MISSING_VALUE", nil, nil},
+		{"empty birthdate", "family=Smith&birthdate=", 400, "INVALID_VALUE", nil, nil}, // NHS checks the form before presence
+		{"bad birthdate before missing family", "birthdate=22-10-2010", 400, "INVALID_VALUE", nil, nil},
+		{"two unknown parameters", "foo=1&family=Smith&bar=2&birthdate=2010-10-22", 400, "ADDITIONAL_PROPERTIES", nil, nil},
 		{"missing family", "gender=female&birthdate=eq2010-10-22", 400, "INVALID_SEARCH_DATA", nil, nil},
 		{"family twice", "family=Smith&family=Smyth&birthdate=2010-10-22", 400, "INVALID_SEARCH_DATA", nil, nil},
 		{"bad gender", "family=Smith&gender=f&birthdate=2010-10-22", 400, "INVALID_VALUE", nil, nil},
