@@ -11,9 +11,14 @@ import (
 
 // nhsRecords are the Patient records of NHS's own PDS FHIR sandbox, element
 // for element as it answers them (recorded 2026-11-29; docs/fidelity.md):
-// the retrieve answers for 9693632109, 9733162043, 9736363015, 9000000009,
-// 9000000025 and 9000000033, and for 9000000017, which NHS's sandbox only
-// returns from its searches, the search answer.
+// {nhs}.json is its retrieve answer for 9693632109, 9733162043, 9736363015,
+// 9000000009, 9000000025 and 9000000033, and for 9000000017, which NHS's
+// sandbox only returns from its searches, its search answer.
+// {nhs}.search.json is its search answer where that disagrees with its
+// retrieve answer (9000000009's name suffix; 9000000025's birth and death
+// dates, 2005-06-16 in its searches and its API specification's search
+// example, 2010-10-22 on retrieve): PDS matches and answers searches with
+// it, so both of NHS's answers are ours too.
 //
 //go:embed nhsrecords/*.json
 var nhsRecords embed.FS
@@ -24,15 +29,17 @@ func NHSRecordNumbers() []string {
 	entries, _ := nhsRecords.ReadDir("nhsrecords")
 	var out []string
 	for _, e := range entries {
-		out = append(out, strings.TrimSuffix(e.Name(), ".json"))
+		if nhs, ok := strings.CutSuffix(e.Name(), ".json"); ok && !strings.Contains(nhs, ".") {
+			out = append(out, nhs)
+		}
 	}
 	return out
 }
 
-// nhsRecord returns NHS's record for nhs, or false when NHS's sandbox has
-// none.
-func nhsRecord(nhs NHSNumber) (json.RawMessage, bool) {
-	b, err := nhsRecords.ReadFile("nhsrecords/" + string(nhs) + ".json")
+// nhsRecord returns NHS's record for nhs (kind "" for retrieve, ".search"
+// for search), or false when NHS's sandbox has none.
+func nhsRecord(nhs NHSNumber, kind string) (json.RawMessage, bool) {
+	b, err := nhsRecords.ReadFile("nhsrecords/" + string(nhs) + kind + ".json")
 	if err != nil {
 		return nil, false
 	}
@@ -83,7 +90,7 @@ func (d *decoder) expandNHSRecord(p *Patient) {
 	if !p.NHSRecord || p.resource != nil {
 		return // not asked for, or already expanded (the built-in world's)
 	}
-	res, ok := nhsRecord(p.NHSNumber)
+	res, ok := nhsRecord(p.NHSNumber, "")
 	if !ok {
 		d.errorAt(p.At, "nhs_record", "patients: NHS's PDS sandbox has no record for %s (it has %s)", p.NHSNumber, strings.Join(NHSRecordNumbers(), ", "))
 		return
@@ -100,10 +107,26 @@ func (d *decoder) expandNHSRecord(p *Patient) {
 			d.errorAt(p.At, k.key, "patients: %s of %s comes from NHS's record (nhs_record: true); leave it out", k.key, p.NHSNumber)
 		}
 	}
-	var r pdsPatient
-	if err := json.Unmarshal(res, &r); err != nil {
+	if err := p.fillFrom(res); err != nil {
 		d.errorAt(p.At, "nhs_record", "patients: NHS's record for %s does not decode: %v", p.NHSNumber, err)
 		return
+	}
+	if res, ok := nhsRecord(p.NHSNumber, ".search"); ok {
+		search := &Patient{At: p.At, NHSNumber: p.NHSNumber}
+		if err := search.fillFrom(res); err != nil {
+			d.errorAt(p.At, "nhs_record", "patients: NHS's search record for %s does not decode: %v", p.NHSNumber, err)
+			return
+		}
+		p.search = search
+	}
+}
+
+// fillFrom sets p's fields from the PDS Patient res and keeps res as the
+// record PDS serves.
+func (p *Patient) fillFrom(res json.RawMessage) error {
+	var r pdsPatient
+	if err := json.Unmarshal(res, &r); err != nil {
+		return err
 	}
 	p.resource = res
 	p.Version, _ = strconv.Atoi(r.Meta.VersionID)
@@ -132,4 +155,5 @@ func (d *decoder) expandNHSRecord(p *Patient) {
 	for _, t := range r.Telecom {
 		p.Telecom = append(p.Telecom, Telecom{At: p.At, System: Enum(t.System), Value: t.Value, Use: Enum(t.Use)})
 	}
+	return nil
 }

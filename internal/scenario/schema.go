@@ -101,6 +101,7 @@ type Patient struct {
 	Version      int       `yaml:"version"`
 	NHSRecord    bool      `yaml:"nhs_record"`
 	resource     []byte    // NHS's record when NHSRecord is set
+	search       *Patient  // NHS's search record, where it differs
 }
 
 // Practice is a GP practice: its SDS registration and its provider system.

@@ -107,6 +107,9 @@ func (s *server) search(rw http.ResponseWriter, r *http.Request) error {
 		if p.SupersededBy != "" || p.Invalidated || (p.Restricted && q.withholdsRestricted()) {
 			continue
 		}
+		if p.Search != nil {
+			p = *p.Search // NHS's search record, where it differs from its retrieve record
+		}
 		if score, ok := q.match(p); ok {
 			matches = append(matches, match{p, score})
 		}
