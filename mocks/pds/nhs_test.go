@@ -239,4 +239,3 @@ func jsonEqual(a, b any) bool {
 	jb, _ := json.Marshal(b)
 	return bytes.Equal(ja, jb)
 }
-
