@@ -3,10 +3,12 @@ package sds_test
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"net/http"
 	"net/url"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 // docs/fidelity.md says how to record them again). Its directory holds
 // NHS's mock data (B82617, X26, YES), ours the built-in world's.
 type nhsAnswers struct {
+	About string `json:"about"`
 	Cases []struct {
 		Name    string            `json:"name"`
 		Path    string            `json:"path"`
@@ -44,6 +47,49 @@ var nhsDataOnly = map[string]struct {
 	},
 }
 
+// With -nhs-sds the test sends the recorded requests to a running copy of
+// NHS's SDS FHIR service in its mock-LDAP mode first and compares ours with its live answers
+// instead; -record-nhs also writes them to testdata/nhs/answers.json
+// (docs/fidelity.md).
+var (
+	nhsURL    = flag.String("nhs-sds", "", "base URL of a running copy of NHS's SDS FHIR service in its mock-LDAP mode (e.g. http://localhost:9000): compare with its live answers")
+	recordNHS = flag.Bool("record-nhs", false, "with -nhs-sds, rewrite testdata/nhs/answers.json from its answers")
+)
+
+// liveAnswers replaces the recorded answers with the live ones.
+func liveAnswers(t *testing.T, answers *nhsAnswers) {
+	t.Helper()
+	for i := range answers.Cases {
+		c := &answers.Cases[i]
+		req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(*nhsURL, "/")+"/"+c.Path, nil)
+		assert.NilError(t, err)
+		for k, v := range c.Headers {
+			req.Header.Set(k, v)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		var body bytes.Buffer
+		_, err = body.ReadFrom(res.Body)
+		res.Body.Close()
+		assert.NilError(t, err)
+		c.NHS.Status = res.StatusCode
+		c.NHS.Headers = map[string]string{}
+		for _, h := range []string{"content-type", "etag", "x-request-id", "x-correlation-id"} {
+			if v := res.Header.Get(h); v != "" {
+				c.NHS.Headers[h] = v
+			}
+		}
+		c.NHS.JSON = json.RawMessage(bytes.Clone(body.Bytes()))
+	}
+	if *recordNHS {
+		out, err := json.MarshalIndent(answers, "", "  ")
+		assert.NilError(t, err)
+		assert.NilError(t, os.WriteFile("testdata/nhs/answers.json", append(out, '\n'), 0o644))
+	}
+}
+
 // TestNHSSandbox replays every request recorded from NHS's SDS service
 // against our SDS over the built-in world, through HTTP. Errors are
 // compared whole (status, issue code, Spine code, display, diagnostics, the
@@ -56,6 +102,9 @@ func TestNHSSandbox(t *testing.T) {
 	assert.NilError(t, err)
 	var answers nhsAnswers
 	assert.NilError(t, json.Unmarshal(raw, &answers))
+	if *nhsURL != "" {
+		liveAnswers(t, &answers)
+	}
 	if len(answers.Cases) < 30 {
 		t.Fatalf("testdata/nhs/answers.json has %d cases, want NHS's 31", len(answers.Cases))
 	}
