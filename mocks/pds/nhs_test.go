@@ -312,3 +312,38 @@ func jsonEqual(a, b any) bool {
 	jb, _ := json.Marshal(b)
 	return bytes.Equal(ja, jb)
 }
+
+// TestSearchReducesNHSRecord: without NHS's search record, a search answers
+// with the retrieve record cut down to PDS's search data set (§2.4), which
+// is NHS's search answer for Jane Smith apart from the name suffix only its
+// search data has.
+func TestSearchReducesNHSRecord(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("testdata/nhs/answers.json")
+	assert.NilError(t, err)
+	var answers nhsAnswers
+	assert.NilError(t, json.Unmarshal(raw, &answers))
+	var want json.RawMessage
+	for _, c := range answers.Cases {
+		if c.Name == "search Smith female eq2010-10-22" {
+			want = c.NHS.JSON
+		}
+	}
+	data, err := scenario.Default().World(fixedNow)
+	assert.NilError(t, err)
+	for i := range data.Patients {
+		if data.Patients[i].NHSNumber == "9000000009" {
+			assert.Equal(t, data.Patients[i].Search != nil, true, "9000000009 has NHS's search record")
+			data.Patients[i].Search = nil
+		}
+	}
+	srv := httptest.NewServer(pds.New(world.New(data, baseURL, func() time.Time { return fixedNow })))
+	t.Cleanup(srv.Close)
+	res := send(t, srv, http.MethodGet, "/Patient?family=Smith&gender=female&birthdate=eq2010-10-22", nil)
+	assert.Equal(t, res.status, http.StatusOK, "status")
+	got, exp := normalise(t, res.body), normalise(t, want)
+	assert.DeepEqual(t, pluck(exp, "entry/0/resource/name/0/suffix"), any([]any{"MBE"}), "NHS's search suffix")
+	gotJSON, _ := json.Marshal(got)
+	wantJSON, _ := json.Marshal(exp)
+	assert.JSONEqual(t, gotJSON, wantJSON, "reduced retrieve record against NHS's search answer")
+}
