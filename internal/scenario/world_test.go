@@ -47,6 +47,12 @@ func TestDefault(t *testing.T) {
 	}
 	assert.Equal(t, byNHS["9000000025"].Deceased, "2010-10-22", "9000000025 deceased (NHS's record)")
 	assert.Equal(t, byNHS["9000000017"].Practice, "Y12345", "9000000017 practice")
+	// Where NHS's search data disagrees with its retrieve record, searches
+	// see NHS's search record.
+	assert.Equal(t, byNHS["9000000025"].Search.BirthDate, "2005-06-16", "9000000025 search birth date (NHS's search record)")
+	assert.Equal(t, byNHS["9000000025"].Search.Restricted, true, "9000000025 search record restricted")
+	assert.Equal(t, byNHS["9000000009"].Search != nil, true, "9000000009 has NHS's search record")
+	assert.Equal(t, byNHS["9693632109"].Search == nil, true, "9693632109 has one record")
 	// Ours: restricted and alive, for the journeys NHS's data has no patient for.
 	assert.Equal(t, byNHS["9990000018"].Restricted, true, "9990000018 restricted")
 	assert.Equal(t, byNHS["9990000018"].Deceased, "", "9990000018 alive")
