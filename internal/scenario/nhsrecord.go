@@ -23,9 +23,9 @@ import (
 //go:embed nhsrecords/*.json
 var nhsRecords embed.FS
 
-// NHSRecordNumbers lists the NHS numbers a patient may take NHS's record
+// nhsRecordNumbers lists the NHS numbers a patient may take NHS's record
 // for (nhs_record: true), in order.
-func NHSRecordNumbers() []string {
+func nhsRecordNumbers() []string {
 	entries, _ := nhsRecords.ReadDir("nhsrecords")
 	var out []string
 	for _, e := range entries {
@@ -92,7 +92,7 @@ func (d *decoder) expandNHSRecord(p *Patient) {
 	}
 	res, ok := nhsRecord(p.NHSNumber, "")
 	if !ok {
-		d.errorAt(p.At, "nhs_record", "patients: NHS's PDS sandbox has no record for %s (it has %s)", p.NHSNumber, strings.Join(NHSRecordNumbers(), ", "))
+		d.errorAt(p.At, "nhs_record", "patients: NHS's PDS sandbox has no record for %s (it has %s)", p.NHSNumber, strings.Join(nhsRecordNumbers(), ", "))
 		return
 	}
 	for _, k := range []struct {
