@@ -87,8 +87,8 @@ type pdsPatient struct {
 // (nhs_record: true). The record's own keys may not be given beside it:
 // the record is the whole patient.
 func (d *decoder) expandNHSRecord(p *Patient) {
-	if !p.NHSRecord || p.resource != nil {
-		return // not asked for, or already expanded (the built-in world's)
+	if !p.NHSRecord || p.resource != nil || p.NHSNumber == "" {
+		return // not asked for, already expanded (the built-in world's), or the number did not decode
 	}
 	res, ok := nhsRecord(p.NHSNumber, "")
 	if !ok {
