@@ -13,7 +13,7 @@ import (
 // query and body, without the practice's state or clock: the find patient
 // identifier (§3.2), the register patient Parameters (§3.3), the slot
 // search parameters (§4.1), the Appointment of book, amend and cancel
-// (§4.2, §4.4, §4.5; If-Match is judged apart, IfMatchSent) and the appointment search's dates
+// (§4.2, §4.4, §4.5; If-Match is judged apart: conformance FHIR_IF_MATCH_SENT) and the appointment search's dates
 // (§4.6). It returns the *gpc.Error this provider answers such a request
 // with, or nil; the handlers apply the same functions, so the two cannot
 // disagree. Interactions without such rules give nil.
@@ -66,13 +66,4 @@ func jsonBody(body []byte) error {
 		return gpc.Errorf(gpc.BadRequest, "Request body is not valid JSON")
 	}
 	return nil
-}
-
-// IfMatchSent reports whether an amend or cancel carries If-Match, which
-// §4.4 and §4.5 say the consumer SHALL send. The provider does not refuse
-// a request without it (it then applies no version check, see ifMatch), so
-// this is a rule about the consumer only.
-func IfMatchSent(h http.Header) bool {
-	_, present := ifMatchValue(h.Get("If-Match"))
-	return present
 }
