@@ -123,6 +123,8 @@ type Server struct {
 
 	// janitorDone is closed when the idle janitor (ttl.go) has stopped.
 	janitorDone chan struct{}
+	// templates are the scenarios' worlds sessions start from (templates.go).
+	templates templates
 }
 
 // New builds a Server with its default session.

@@ -1,0 +1,61 @@
+package sandbox
+
+import (
+	"sync"
+	"time"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+	"github.com/spine-sandbox/spine-sandbox/internal/world"
+)
+
+// maxTemplates bounds the worlds kept for making sessions: one per
+// scenario (and day, for worlds built on today's date) in use. A run of
+// the library holds about 75; past the bound the store starts afresh.
+const maxTemplates = 128
+
+// templateKey is what a session's world data depends on: the scenario as
+// loaded (scenarios are not changed once loaded) and the epoch of the
+// instant it is built at (scenario.WorldEpoch).
+type templateKey struct {
+	sc    *scenario.Scenario
+	epoch int64
+}
+
+// templates keeps each scenario's world built once, so that a session
+// starts as a copy of it (world.Template) instead of expanding the
+// scenario and building every slot again, and so that answers computed
+// from a pristine world are shared by every session of the scenario.
+type templates struct {
+	mu sync.Mutex
+	m  map[templateKey]*world.Template
+}
+
+// get returns the template of sc's world at now, building it on first
+// demand.
+func (t *templates) get(sc *scenario.Scenario, now time.Time) (*world.Template, error) {
+	k := templateKey{sc: sc, epoch: sc.WorldEpoch(now)}
+	t.mu.Lock()
+	tmpl, ok := t.m[k]
+	t.mu.Unlock()
+	if ok {
+		return tmpl, nil
+	}
+	data, err := sc.World(now)
+	if err != nil {
+		return nil, err
+	}
+	tmpl = world.Build(data)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil || len(t.m) >= maxTemplates {
+		t.m = make(map[templateKey]*world.Template)
+	}
+	t.m[k] = tmpl
+	return tmpl, nil
+}
+
+func (t *templates) len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.m)
+}
