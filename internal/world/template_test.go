@@ -2,8 +2,8 @@ package world
 
 import (
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
 )
