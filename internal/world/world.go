@@ -496,6 +496,21 @@ func (w *World) Slots(ods string) []Slot {
 	return p.sortedSlots(func(*Slot) bool { return true })
 }
 
+// Slot returns one slot of a practice by id.
+func (w *World) Slot(ods, id string) (Slot, bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	p, ok := w.practices[ods]
+	if !ok {
+		return Slot{}, false
+	}
+	s, ok := p.slots[id]
+	if !ok {
+		return Slot{}, false
+	}
+	return cloneSlot(*s), true
+}
+
 func (p *practice) sortedSlots(keep func(*Slot) bool) []Slot {
 	var out []Slot
 	for _, s := range p.byStart {

@@ -51,10 +51,10 @@ type request struct {
 
 type server struct {
 	world  *world.World
-	index  map[string]*practiceIndex // by ODS code
 	routes map[gpc.Interaction]handler
 	// slotAnswers keeps encoded slot searches until the world's slots
-	// change (a search encodes every Slot: the bulk of its cost).
+	// change (a search encodes every Slot: the bulk of its cost); while
+	// the world is pristine they come from its template's (slotSource).
 	slotAnswers answers
 }
 
@@ -64,7 +64,7 @@ type server struct {
 // and paths outside a service root are answered with a
 // GPConnect-OperationOutcome-1, never plain text.
 func New(w *world.World) http.Handler {
-	s := &server{world: w, index: indexPractices(w)}
+	s := &server{world: w}
 	s.routes = map[gpc.Interaction]handler{
 		gpc.ReadMetadata:       s.metadata,            // §3.1
 		gpc.SearchPatient:      s.findPatient,         // §3.2

@@ -238,50 +238,35 @@ type appointmentContext struct {
 
 func (s *server) contextOf(ods string, a world.Appointment) appointmentContext {
 	var c appointmentContext
-	ix := s.index[ods]
-	if ix == nil || len(a.Slots) == 0 {
+	if len(a.Slots) == 0 {
 		return c
 	}
-	sl, ok := ix.slots[a.Slots[0]]
+	// A slot's schedule, times, channel and type never change (only its
+	// status does, which is not used here), nor do schedules and
+	// practitioners: the world's current copies are the booking's.
+	sl, ok := s.world.Slot(ods, a.Slots[0])
 	if !ok {
 		return c
 	}
 	c.slot = &sl
-	if sc, ok := ix.schedules[sl.Schedule]; ok {
+	if sc, ok := lastByID(s.world.Schedules(ods), sl.Schedule, func(sc world.Schedule) string { return sc.ID }); ok {
 		c.schedule = &sc
-		if pr, ok := ix.practitioners[sc.Practitioner]; ok {
+		if pr, ok := lastByID(s.world.Practitioners(ods), sc.Practitioner, func(pr world.Practitioner) string { return pr.ID }); ok {
 			c.practitioner = &pr
 		}
 	}
 	return c
 }
 
-// practiceIndex holds what never changes in a practice — its slots'
-// schedule, times, channel and type (only their status changes, and the
-// index's copy of it is not used), schedules and practitioners — so that
-// rendering an appointment does not copy and sort every slot.
-type practiceIndex struct {
-	slots         map[string]world.Slot
-	schedules     map[string]world.Schedule
-	practitioners map[string]world.Practitioner
-}
-
-func indexPractices(w *world.World) map[string]*practiceIndex {
-	out := map[string]*practiceIndex{}
-	for _, p := range w.Practices() {
-		ix := &practiceIndex{slots: map[string]world.Slot{}, schedules: map[string]world.Schedule{}, practitioners: map[string]world.Practitioner{}}
-		for _, sl := range w.Slots(p.ODS) {
-			ix.slots[sl.ID] = sl
+// lastByID returns the last of xs with the given id.
+func lastByID[T any](xs []T, id string, idOf func(T) string) (T, bool) {
+	for i := len(xs) - 1; i >= 0; i-- {
+		if idOf(xs[i]) == id {
+			return xs[i], true
 		}
-		for _, sc := range w.Schedules(p.ODS) {
-			ix.schedules[sc.ID] = sc
-		}
-		for _, pr := range w.Practitioners(p.ODS) {
-			ix.practitioners[pr.ID] = pr
-		}
-		out[p.ODS] = ix
 	}
-	return out
+	var zero T
+	return zero, false
 }
 
 // appointment is GPConnect-Appointment-1 as stored (§4.2–§4.6): booking
