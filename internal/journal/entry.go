@@ -3,12 +3,14 @@ package journal
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -223,25 +225,69 @@ func ClipHeader(h http.Header, budget int) (http.Header, int) {
 // or decodes to more than limit. A body that does not decode is shown as it
 // came. The result may share b.Data's array: callers must not change it.
 func Decode(b Body, limit int) []byte {
+	out, _ := decode(b, limit)
+	return out
+}
+
+// decode is Decode, and reports whether the result is a buffer of its own
+// (decoded or marked clipped) rather than b.Data itself.
+func decode(b Body, limit int) (out []byte, fresh bool) {
 	clipped := b.Size > int64(len(b.Data))
-	out := b.Data
+	out = b.Data
 	if strings.EqualFold(b.Encoding, "gzip") && len(b.Data) > 0 {
-		if zr, err := gzip.NewReader(bytes.NewReader(b.Data)); err == nil {
-			// Read one byte past the limit to know whether there is more.
-			d, err := io.ReadAll(io.LimitReader(zr, int64(limit)+1))
-			if len(d) > 0 || err == nil || errors.Is(err, io.ErrUnexpectedEOF) {
-				out = d
-			}
+		if d, ok := gunzip(b.Data, limit, clipped); ok {
+			out, fresh = d, true
 		}
 	}
 	if len(out) > limit {
 		out, clipped = out[:limit], true
 	}
 	if !clipped {
-		return out
+		return out, fresh
 	}
-	return append(out[:len(out):len(out)], Truncated...)
+	return append(out[:len(out):len(out)], Truncated...), true
 }
+
+// text returns a decoded body as a string, copying it only when it is
+// the journal's own data.
+func text(b Body, limit int) string {
+	out, fresh := decode(b, limit)
+	if !fresh || len(out) == 0 {
+		return string(out)
+	}
+	return unsafe.String(&out[0], len(out)) // nobody else holds out
+}
+
+// gunzip decodes gzip data, at most limit+1 bytes (one past the limit
+// tells whether there is more), and reports whether it decoded anything to
+// show. Unless the data was clipped, its gzip trailer gives the decoded
+// size, so the result is read into a buffer of that size at once.
+func gunzip(data []byte, limit int, clipped bool) ([]byte, bool) {
+	zr := gzipReaders.Get().(*gzip.Reader)
+	defer gzipReaders.Put(zr)
+	if zr.Reset(bytes.NewReader(data)) != nil {
+		return nil, false
+	}
+	size := 512
+	if n := len(data); !clipped && n >= 18 {
+		size = int(binary.LittleEndian.Uint32(data[n-4:])) // ISIZE, RFC 1952 §2.3.1
+	}
+	lr := io.LimitReader(zr, int64(limit)+1)
+	d := make([]byte, 0, min(size, limit)+1)
+	for {
+		if len(d) == cap(d) {
+			d = append(d, 0)[:len(d)] // grow: the trailer's size was wrong
+		}
+		n, err := lr.Read(d[len(d):cap(d)])
+		d = d[:len(d)+n]
+		if err != nil {
+			return d, len(d) > 0 || err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF)
+		}
+	}
+}
+
+// gzipReaders are reused: a gzip reader's state is tens of KB.
+var gzipReaders = sync.Pool{New: func() any { return new(gzip.Reader) }}
 
 // View is a hop as the admin API shows it: the Hop, with bodies that are
 // JSON objects or arrays given as JSON values and any other body as a

@@ -229,6 +229,11 @@ func TestBodiesKeptAsReceived(t *testing.T) {
 		{"larger than the limit", Body{Data: bytes.Repeat([]byte("a"), 2*limit)}, strings.Repeat("a", limit), true, limit},
 		{"gzip bomb", Body{Data: bomb, Encoding: "gzip"}, string(make([]byte, limit)), true, limit},
 		{"not really gzip", Body{Data: []byte("plain text"), Encoding: "gzip"}, "plain text", false, 10},
+		// Decoding sizes its buffer from the gzip trailer: one that says
+		// less than the data holds (two members, the last one's size) is
+		// read in full all the same.
+		{"two gzip members", Body{Data: append(gz(t, bytes.Repeat([]byte("x"), 600)), gz(t, []byte("yz"))...), Encoding: "gzip"}, strings.Repeat("x", 600) + "yz", false, 100},
+		{"trailer over the limit", Body{Data: gz(t, bytes.Repeat([]byte("q"), limit+1)), Encoding: "gzip"}, strings.Repeat("q", limit), true, 64},
 		{"clipped gzip: what decodes", Body{Data: gz(t, bytes.Repeat([]byte("z"), 500))[:20], Encoding: "gzip", Size: 40}, strings.Repeat("z", 500), true, 20},
 	}
 	for _, tt := range tests {
