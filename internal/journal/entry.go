@@ -249,13 +249,72 @@ func decode(b Body, limit int) (out []byte, fresh bool) {
 }
 
 // text returns a decoded body as a string, copying it only when it is
-// the journal's own data.
+// the journal's own data. A gzip body's text is kept (texts): sessions
+// made from one scenario record the same compressed answers hop after hop,
+// and each would otherwise decode them again.
 func text(b Body, limit int) string {
+	gz := strings.EqualFold(b.Encoding, "gzip") && len(b.Data) > 0
+	clipped := b.Size > int64(len(b.Data))
+	if gz {
+		if t, ok := texts.get(b.Data, limit, clipped); ok {
+			return t
+		}
+	}
 	out, fresh := decode(b, limit)
 	if !fresh || len(out) == 0 {
 		return string(out)
 	}
-	return unsafe.String(&out[0], len(out)) // nobody else holds out
+	t := unsafe.String(&out[0], len(out)) // nobody else holds out
+	if gz {
+		texts.put(b.Data, limit, clipped, t)
+	}
+	return t
+}
+
+// maxTexts bounds the decoded texts kept process-wide: at most
+// maxTexts × (Limits.Body + the compressed data), 2 × 64 KiB each with the
+// sandbox's limits.
+const maxTexts = 32
+
+// texts keeps the text of recently decoded gzip bodies by their compressed
+// bytes: decoding is a function of those, the limit and whether the body
+// was clipped, so a kept text is never stale.
+var texts textStore
+
+type textStore struct {
+	mu sync.Mutex
+	m  map[string]keptText
+}
+
+type keptText struct {
+	limit   int
+	clipped bool
+	text    string
+}
+
+func (s *textStore) get(data []byte, limit int, clipped bool) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.m[string(data)]
+	if !ok || k.limit != limit || k.clipped != clipped {
+		return "", false
+	}
+	return k.text, true
+}
+
+func (s *textStore) put(data []byte, limit int, clipped bool, text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil || len(s.m) >= maxTexts {
+		s.m = make(map[string]keptText, maxTexts)
+	}
+	s.m[string(data)] = keptText{limit: limit, clipped: clipped, text: text}
+}
+
+func (s *textStore) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
 }
 
 // gunzip decodes gzip data, at most limit+1 bytes (one past the limit

@@ -441,3 +441,31 @@ func TestRequests(t *testing.T) {
 	assert.Equal(t, got[0].ResponseBody, "", "response body left out")
 	assert.Equal(t, len(j.Hops()[0].ResponseBody), 1<<20, "Hops still decodes it")
 }
+
+// TestTextsKept: a gzip body's text is kept by its compressed bytes and
+// found again only for the same limit and clipping; the store stays within
+// maxTexts. Red when a kept text ignores the limit (a hop of a journal
+// with another Body limit would show the wrong length).
+func TestTextsKept(t *testing.T) {
+	data := gz(t, bytes.Repeat([]byte("k"), 300))
+	for _, limit := range []int{100, 1000, 100} {
+		j := New(Limits{Body: limit})
+		j.Record(Hop{}, Body{}, Body{Data: data, Encoding: "gzip"})
+		got := j.Hops()[0].ResponseBody
+		want := strings.Repeat("k", min(limit, 300))
+		if limit < 300 {
+			want += Truncated
+		}
+		assert.Equal(t, got, want, fmt.Sprintf("limit %d", limit))
+	}
+	j := New(Limits{Body: 1000})
+	j.Record(Hop{}, Body{}, Body{Data: data, Encoding: "gzip", Size: int64(len(data)) + 1})
+	assert.Equal(t, j.Hops()[0].ResponseBody, strings.Repeat("k", 300)+Truncated, "clipped when sent")
+	for i := range 3 * maxTexts {
+		j.Record(Hop{}, Body{}, Body{Data: gz(t, []byte(fmt.Sprint(i))), Encoding: "gzip"})
+	}
+	_ = j.Hops()
+	if n := texts.len(); n > maxTexts {
+		t.Errorf("%d texts kept, limit %d", n, maxTexts)
+	}
+}
