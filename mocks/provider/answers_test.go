@@ -197,3 +197,20 @@ func TestSharedSlotAnswerNeverStale(t *testing.T) {
 	assert.DeepEqual(t, freeSlotIDs(t, f, true), []string(nil), "all booked in f")
 	assert.DeepEqual(t, freeSlotIDs(t, fixtures[1], true), []string{"1", "2", "3"}, "all free in another world")
 }
+
+// TestMetadataEncodedOnce: the CapabilityStatement, encoded once, reads
+// the same plain and gzipped, request after request.
+func TestMetadataEncodedOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var first []byte
+	for _, enc := range []string{"identity", "gzip", "identity", "gzip"} {
+		r := f.do(call{path: "/metadata", interaction: gpc.ReadMetadata, header: map[string]string{"Accept-Encoding": enc}})
+		assert.Equal(t, r.status, http.StatusOK, "status")
+		assert.Equal(t, r.header.Get("Content-Type"), "application/fhir+json;charset=utf-8", "Content-Type")
+		if first == nil {
+			first = r.body
+		}
+		assert.JSONEqual(t, r.body, first, enc)
+	}
+}
