@@ -8,10 +8,16 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
 
-// maxTemplates bounds the worlds kept for making sessions: one per
-// scenario (and day, for worlds built on today's date) in use. A run of
-// the library holds about 75; past the bound the store starts afresh.
-const maxTemplates = 128
+// maxTemplates and maxTemplateSlots bound the worlds kept for making
+// sessions: one per scenario (and day, for worlds built on today's date)
+// in use, and their slots together (about 250 bytes each kept, so 50 MB
+// at most besides what each template's shared answers hold). Past either
+// the store starts afresh; a world larger than the slot bound is built
+// for its session alone, as every world was before templates.
+const (
+	maxTemplates     = 64
+	maxTemplateSlots = 200_000
+)
 
 // templateKey is what a session's world data depends on: the scenario as
 // loaded (scenarios are not changed once loaded) and the epoch of the
@@ -26,8 +32,11 @@ type templateKey struct {
 // scenario and building every slot again, and so that answers computed
 // from a pristine world are shared by every session of the scenario.
 type templates struct {
-	mu sync.Mutex
-	m  map[templateKey]*world.Template
+	mu    sync.Mutex
+	m     map[templateKey]*world.Template
+	slots int // of the templates in m
+	// maxSlots, when not 0, replaces maxTemplateSlots (for tests).
+	maxSlots int
 }
 
 // get returns the template of sc's world at now, building it on first
@@ -45,17 +54,27 @@ func (t *templates) get(sc *scenario.Scenario, now time.Time) (*world.Template, 
 		return nil, err
 	}
 	tmpl = world.Build(data)
+	n, limit := sc.SlotCount(), maxTemplateSlots
+	if t.maxSlots > 0 {
+		limit = t.maxSlots
+	}
+	if n > limit {
+		return tmpl, nil
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.m == nil || len(t.m) >= maxTemplates {
-		t.m = make(map[templateKey]*world.Template)
+	if t.m == nil || len(t.m) >= maxTemplates || t.slots+n > limit {
+		t.m, t.slots = make(map[templateKey]*world.Template), 0
+	}
+	if _, ok := t.m[k]; !ok {
+		t.slots += n
 	}
 	t.m[k] = tmpl
 	return tmpl, nil
 }
 
-func (t *templates) len() int {
+func (t *templates) len() (templates, slots int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.m)
+	return len(t.m), t.slots
 }

@@ -18,10 +18,15 @@ import (
 // places and each request fills them in (answer.render), instead of
 // building and indenting the same searchset again for every session.
 
-// maxAnswers bounds the encoded answers kept per template; past it the
-// store starts afresh. A journey asks a handful of searches; the key holds
-// the raw query, so odd spellings of one search each take a place.
-const maxAnswers = 64
+// maxAnswers and maxAnswerBytes bound the encoded answers kept per
+// template; past either the store starts afresh, and an answer over a
+// quarter of the bytes is not kept. A journey asks a handful of searches of
+// a few KB; the key holds the raw query, so odd spellings of one search
+// each take a place.
+const (
+	maxAnswers     = 64
+	maxAnswerBytes = 512 << 10
+)
 
 // baseMark and idMark stand for the base URL and the Bundle id in an
 // encoded answer: random per process, made only of characters JSON writes
@@ -97,8 +102,9 @@ func (a *answer) render(base, id string) []byte {
 
 // answers are the encoded answers of one template's worlds.
 type answers struct {
-	mu sync.Mutex
-	m  map[answerKey]*answer
+	mu    sync.Mutex
+	m     map[answerKey]*answer
+	bytes int // the parts' sizes of the answers in m
 }
 
 // answersKey is the key of a template's answers (world.Template.Shared).
@@ -146,13 +152,24 @@ func (s *server) writeSearch(rw http.ResponseWriter, r *request, contentType str
 			return err
 		}
 		a = splitAnswer(body)
-		store.mu.Lock()
-		if store.m == nil || len(store.m) >= maxAnswers {
-			store.m = make(map[answerKey]*answer)
-		}
-		store.m[k] = a
-		store.mu.Unlock()
+		store.put(k, a)
 	}
 	s.writeOK(rw, r, contentType, a.render(base, newUUID()))
 	return nil
+}
+
+func (c *answers) put(k answerKey, a *answer) {
+	if a.size > maxAnswerBytes/4 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxAnswers || c.bytes+a.size > maxAnswerBytes {
+		c.m, c.bytes = make(map[answerKey]*answer), 0
+	}
+	if old, ok := c.m[k]; ok {
+		c.bytes -= old.size
+	}
+	c.m[k] = a
+	c.bytes += a.size
 }
