@@ -78,3 +78,53 @@ func (t *templates) len() (templates, slots int) {
 	defer t.mu.Unlock()
 	return len(t.m), t.slots
 }
+
+// maxParsed and maxParsedBytes bound the scenarios kept parsed for the
+// admin API: a scenario is a pure function of its file name, its bytes and
+// the limits, so one POSTed (or named) again is the same *Scenario — and
+// its sessions share its world and answers (templates) — without being
+// parsed again. A file changed on disk has other bytes: it is parsed anew.
+// Files over a quarter of the bytes are parsed each time.
+const (
+	maxParsed      = 64
+	maxParsedBytes = 4 << 20
+)
+
+type parsedKey struct {
+	file, data string
+	lim        scenario.Limits
+}
+
+// parsed keeps scenarios loaded from the admin API.
+type parsed struct {
+	mu    sync.Mutex
+	m     map[parsedKey]*scenario.Scenario
+	bytes int
+}
+
+// load is scenario.LoadWith, answered from the scenarios kept when file
+// and data were loaded before with the same limits. Failures are not
+// kept.
+func (p *parsed) load(file string, data []byte, lim scenario.Limits) (*scenario.Scenario, error) {
+	p.mu.Lock()
+	sc, ok := p.m[parsedKey{file, string(data), lim}]
+	p.mu.Unlock()
+	if ok {
+		return sc, nil
+	}
+	sc, err := scenario.LoadWith(file, data, lim)
+	if err != nil || len(data) > maxParsedBytes/4 {
+		return sc, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil || len(p.m) >= maxParsed || p.bytes+len(data) > maxParsedBytes {
+		p.m, p.bytes = make(map[parsedKey]*scenario.Scenario), 0
+	}
+	k := parsedKey{file, string(data), lim}
+	if _, ok := p.m[k]; !ok {
+		p.bytes += len(data)
+	}
+	p.m[k] = sc
+	return sc, nil
+}
