@@ -185,8 +185,19 @@ func ClipHeader(h http.Header, budget int) (http.Header, int) {
 	}
 	out := make(http.Header, len(h))
 	if rawSize(h) <= budget {
+		// One array for every value: a header is a dozen keys of one value.
+		n := 0
+		for _, vs := range h {
+			n += len(vs)
+		}
+		all := make([]string, 0, n)
 		for k, vs := range h {
-			out[k] = append([]string(nil), vs...)
+			if len(vs) == 0 {
+				out[k] = nil // as a copy of none is
+				continue
+			}
+			all = append(all, vs...)
+			out[k] = all[len(all)-len(vs) : len(all) : len(all)]
 		}
 		return out, 0
 	}
