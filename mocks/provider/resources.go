@@ -238,35 +238,56 @@ type appointmentContext struct {
 
 func (s *server) contextOf(ods string, a world.Appointment) appointmentContext {
 	var c appointmentContext
-	if len(a.Slots) == 0 {
+	ix := s.index[ods]
+	if ix == nil || len(a.Slots) == 0 {
 		return c
 	}
 	// A slot's schedule, times, channel and type never change (only its
-	// status does, which is not used here), nor do schedules and
-	// practitioners: the world's current copies are the booking's.
+	// status does, which is not used here): the world's copy is the
+	// booking's, and the provider keeps no copy of every slot.
 	sl, ok := s.world.Slot(ods, a.Slots[0])
 	if !ok {
 		return c
 	}
 	c.slot = &sl
-	if sc, ok := lastByID(s.world.Schedules(ods), sl.Schedule, func(sc world.Schedule) string { return sc.ID }); ok {
+	if sc, ok := ix.schedules[sl.Schedule]; ok {
 		c.schedule = &sc
-		if pr, ok := lastByID(s.world.Practitioners(ods), sc.Practitioner, func(pr world.Practitioner) string { return pr.ID }); ok {
+		if pr, ok := ix.practitioners[sc.Practitioner]; ok {
 			c.practitioner = &pr
 		}
 	}
 	return c
 }
 
-// lastByID returns the last of xs with the given id.
-func lastByID[T any](xs []T, id string, idOf func(T) string) (T, bool) {
-	for i := len(xs) - 1; i >= 0; i-- {
-		if idOf(xs[i]) == id {
-			return xs[i], true
+// practiceIndex holds what never changes in a practice — its metadata,
+// service root, schedules and practitioners — so that a request and the
+// rendering of an appointment copy none of them. Slots are read from the
+// world (World.Slot): a copy of every slot per provider was most of what
+// making a session cost.
+type practiceIndex struct {
+	// practice is the practice's metadata and root its service root, read
+	// once: a world never changes either, and copying every practitioner
+	// and location on each request cost more than the check it served.
+	// Handlers only read them.
+	practice      world.Practice
+	root          string
+	schedules     map[string]world.Schedule
+	practitioners map[string]world.Practitioner
+}
+
+func indexPractices(w *world.World) map[string]*practiceIndex {
+	out := map[string]*practiceIndex{}
+	for _, p := range w.Practices() {
+		ix := &practiceIndex{practice: p, root: w.ServiceRoot(p), schedules: map[string]world.Schedule{}, practitioners: map[string]world.Practitioner{}}
+		for _, sc := range w.Schedules(p.ODS) {
+			ix.schedules[sc.ID] = sc
 		}
+		for _, pr := range w.Practitioners(p.ODS) {
+			ix.practitioners[pr.ID] = pr
+		}
+		out[p.ODS] = ix
 	}
-	var zero T
-	return zero, false
+	return out
 }
 
 // appointment is GPConnect-Appointment-1 as stored (§4.2–§4.6): booking
