@@ -39,7 +39,7 @@ func (s *server) metadata(rw http.ResponseWriter, r *request) error {
 		// acceptUnknown "both" as in the spec's example, although this
 		// provider rejects elements its profiles forbid (§3.3, §4.2).
 		AcceptUnknown: "both",
-		Format:        []string{"application/fhir+json"},
+		Format:        []string{"application/fhir+json", "application/fhir+xml"},
 		Rest: []stu3.CapabilityRest{{
 			Mode:     "server",
 			Security: &stu3.CapabilitySecurity{CORS: &t},

@@ -26,15 +26,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/fhirxml"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
 	"github.com/spine-sandbox/spine-sandbox/internal/stu3"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
-
-// contentType is the only representation the provider writes (§1.3: JSON is
-// mandatory, charset with no space before it).
-const contentType = "application/fhir+json;charset=utf-8"
 
 // handler serves one interaction. It validates its own input and returns an
 // error for anything wrong.
@@ -177,23 +174,31 @@ func (s *server) writeError(rw http.ResponseWriter, r *http.Request, err error) 
 	writeJSON(rw, r, e.HTTPStatus(), gpc.ProviderOutcome(e), nil)
 }
 
-// writeJSON writes v with the headers every response carries (§1.3:
+// writeJSON writes v, in FHIR JSON or, when the request asks for it
+// (wantsXML), FHIR XML, with the headers every response carries (§1.3:
 // Content-Type with charset, Cache-Control: no-store) plus extra, gzipped
-// when the client asks for it (§1.3: servers SHALL support gzip).
+// when the client asks for it (§1.3: servers SHALL support gzip). It is
+// the one place a resource becomes a response body.
 func writeJSON(rw http.ResponseWriter, r *http.Request, status int, v any, extra http.Header) {
 	// stu3.Marshal copies a Bundle's already-encoded entries instead of
 	// letting encoding/json scan each of them again.
 	body, err := stu3.Marshal(v)
+	ctype := contentType
+	if err == nil && wantsXML(r) {
+		if body, err = fhirxml.JSONToXML(body); err == nil {
+			ctype = contentTypeXML
+		}
+	}
 	if err != nil {
 		log.Printf("provider: encoding %T: %v", v, err)
-		status = http.StatusInternalServerError
+		status, ctype = http.StatusInternalServerError, contentType
 		body, _ = json.Marshal(gpc.ProviderOutcome(gpc.AsError(err)))
 	}
 	h := rw.Header()
 	for k, vs := range extra {
 		h[k] = vs
 	}
-	h.Set("Content-Type", contentType)
+	h.Set("Content-Type", ctype)
 	h.Set("Cache-Control", "no-store")
 	h.Add("Vary", "Accept-Encoding")
 	if acceptsGzip(r) {
@@ -229,8 +234,9 @@ func etag(version string) http.Header {
 	return http.Header{"Etag": {`W/"` + version + `"`}}
 }
 
-// readBody reads a JSON request body; a body that is not JSON is 400
-// BAD_REQUEST (§6.2: malformed JSON body).
+// readBody reads a request body as JSON, converting an XML one
+// (requestJSON); a body that is not JSON or FHIR XML is 400 BAD_REQUEST
+// (§6.2: malformed JSON/XML body).
 func readBody(r *request) ([]byte, error) {
 	const max = 1 << 20
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, max))
@@ -241,8 +247,5 @@ func readBody(r *request) ([]byte, error) {
 		}
 		return nil, gpc.Errorf(gpc.BadRequest, "Reading request body: %v", err)
 	}
-	if err := jsonBody(body); err != nil {
-		return nil, err
-	}
-	return body, nil
+	return requestJSON(r.Header, body)
 }

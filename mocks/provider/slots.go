@@ -150,8 +150,7 @@ func (s *server) searchSlots(rw http.ResponseWriter, r *request) error {
 	// The version is read before the world (see answers).
 	version := s.world.SlotsVersion()
 	if a := s.slotAnswers.get(key, version); a != nil {
-		writeAnswer(rw, r.Request, a)
-		return nil
+		return writeAnswer(rw, r.Request, a)
 	}
 	slots := s.world.FreeSlots(ods, search.query)
 	var out []any
@@ -221,6 +220,5 @@ func (s *server) searchSlots(rw http.ResponseWriter, r *request) error {
 	}
 	a := &answer{plain: body}
 	s.slotAnswers.put(key, version, a)
-	writeAnswer(rw, r.Request, a)
-	return nil
+	return writeAnswer(rw, r.Request, a)
 }
