@@ -424,3 +424,17 @@ func writeString(b *bytes.Buffer, s string) {
 	q, _ := json.Marshal(s) // a string always encodes
 	b.Write(q)
 }
+
+// AsJSON returns body as FHIR JSON when it is FHIR XML (its first
+// non-space byte is '<' and it converts), and body itself otherwise: for
+// readers of recorded answers, such as the journal's Spine code, that
+// take either representation.
+func AsJSON(body []byte) []byte {
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '<' {
+		return body
+	}
+	if j, err := XMLToJSON(body); err == nil {
+		return j
+	}
+	return body
+}

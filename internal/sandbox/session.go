@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
+	"github.com/spine-sandbox/spine-sandbox/internal/fhirxml"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
@@ -272,7 +273,7 @@ func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handl
 			entry.ResponseHeader = tee.Header()
 			res := journal.Body{Data: tee.body.Bytes(), Encoding: tee.Header().Get("Content-Encoding"), Size: tee.size}
 			if entry.Status >= 400 {
-				entry.Code, _ = gpc.SpineCode(journal.Decode(res, lim.Body))
+				entry.Code, _ = gpc.SpineCode(fhirxml.AsJSON(journal.Decode(res, lim.Body)))
 			}
 			v.mu.Lock()
 			entry.Checks = append(entry.Checks, conformance.Merge(v.list, judged)...)
