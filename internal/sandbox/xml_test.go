@@ -80,7 +80,9 @@ var xmlInteractions = []struct {
 }
 
 func get(path string) func(*testing.T, *env, *sandbox.Session) xmlRequest {
-	return func(*testing.T, *env, *sandbox.Session) xmlRequest { return xmlRequest{method: http.MethodGet, path: path} }
+	return func(*testing.T, *env, *sandbox.Session) xmlRequest {
+		return xmlRequest{method: http.MethodGet, path: path}
+	}
 }
 
 func marshal(t *testing.T, v any) string {
