@@ -76,6 +76,9 @@ func XMLToJSON(body []byte) ([]byte, error) {
 // parse reads the document into a tree, checking what encoding/xml does
 // not: no DTD, no text beside FHIR elements, the depth and element limits.
 func parse(body []byte) (*node, error) {
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) > 0 && t[0] != '<' {
+		return nil, errors.New("fhirxml: not XML: the body does not start with <")
+	}
 	d := xml.NewDecoder(bytes.NewReader(body))
 	d.Strict = true
 	var (

@@ -176,7 +176,9 @@ func TestXMLToJSONRefuses(t *testing.T) {
 	tests := []struct {
 		name, xml, want string
 	}{
-		{"not XML", `{"resourceType":"Patient"}`, "text content"},
+		{"not XML", `{"resourceType":"Patient"}`, "not XML"},
+		{"text before the root", `x<Patient xmlns="http://hl7.org/fhir"/>`, "not XML"},
+		{"text after the root", `<Patient xmlns="http://hl7.org/fhir"/>x`, "text content"},
 		{"nothing", ` `, "no root element"},
 		{"unclosed", `<Patient xmlns="http://hl7.org/fhir"><gender value="male"/>`, "not well-formed"},
 		{"no namespace", `<Patient><gender value="male"/></Patient>`, "not in the FHIR namespace"},

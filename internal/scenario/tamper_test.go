@@ -63,7 +63,7 @@ func TestTamperProblems(t *testing.T) {
 		{"unknown ssp interaction", "    - {hop: ssp, interaction: fly, method: GET}\n",
 			[]Problem{{Line: 6, Column: 31, Message: `run.tamper[0]: unknown interaction "fly" (use a name such as "book appointment" or a URN)`}}},
 		{"does nothing", "    - {hop: ssp, times: 2}\n",
-			[]Problem{{Line: 6, Column: 7, Message: "run.tamper[0]: the tamper changes nothing (give method, target, path, query, headers, content_type, jwt, body or reuse_trace_id)"}}},
+			[]Problem{{Line: 6, Column: 7, Message: "run.tamper[0]: the tamper changes nothing (give method, target, path, query, headers, content_type, jwt, body, format or reuse_trace_id)"}}},
 		{"jwt on sds", "    - {hop: sds, jwt: {signature: x}}\n",
 			[]Problem{{Line: 6, Column: 23, Message: "run.tamper[0]: jwt applies to ssp requests only"}}},
 		{"target on pds", "    - {hop: pds, target: http://x}\n",
