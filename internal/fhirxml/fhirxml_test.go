@@ -190,6 +190,7 @@ func TestXMLToJSONRefuses(t *testing.T) {
 		{"unknown attribute", `<Patient xmlns="http://hl7.org/fhir"><gender value="male" lang="en"/></Patient>`, "attribute"},
 		{"nesting", `<Patient xmlns="http://hl7.org/fhir">` + deep + `</Patient>`, "nested deeper"},
 		{"nesting inside a div", `<Patient xmlns="http://hl7.org/fhir"><text><div xmlns="http://www.w3.org/1999/xhtml">` + strings.Repeat("<b>", 70) + strings.Repeat("</b>", 70) + `</div></text></Patient>`, "nested deeper"},
+		{"a megabyte of empty elements", `<Patient xmlns="http://hl7.org/fhir">` + strings.Repeat("<x/>", 250_000) + `</Patient>`, "more than 200000 elements"},
 		{"two roots", `<Patient xmlns="http://hl7.org/fhir"/><Patient xmlns="http://hl7.org/fhir"/>`, "more than one root"},
 		{"empty primitive", `<Patient xmlns="http://hl7.org/fhir"><gender/></Patient>`, "no value"},
 		{"resource wrapper with two resources", `<Bundle xmlns="http://hl7.org/fhir"><entry><resource><Patient/><Patient/></resource></entry></Bundle>`, "exactly one resource"},

@@ -36,7 +36,7 @@ func formatOf(v string) format {
 		mt = strings.ToLower(strings.TrimSpace(v))
 	}
 	switch mt {
-	case "application/fhir+json", "application/json+fhir", "application/json", "text/json", "json":
+	case "application/fhir+json", "application/json+fhir", "application/json", "json":
 		return formatJSON
 	case "application/fhir+xml", "application/xml+fhir", "application/xml", "text/xml", "xml":
 		return formatXML

@@ -8,10 +8,16 @@
 // equal to the practice's ASID, an interaction that matches the method and
 // path, the audit JWT (§2.4, via internal/jwt, with the practice's service
 // root as audience and the interaction's scope), and content negotiation
-// (§1.3). Handlers then decode, check the use case's rules (§3, §4), ask the
-// world, and encode. They return errors; writeError alone turns an error into
-// a GPConnect-OperationOutcome-1 (§6.1), and anything untyped into a logged,
-// generic 500.
+// (§1.3, negotiate.go). Handlers then decode, check the use case's rules (§3,
+// §4), ask the world, and encode. They return errors; writeError alone turns
+// an error into a GPConnect-OperationOutcome-1 (§6.1), and anything untyped
+// into a logged, generic 500.
+//
+// FHIR XML is handled at the edge only (internal/fhirxml): an XML body is
+// converted to JSON as it is read (readBody, and CheckRequest for the
+// conformance checks), so every rule and Spine code is the JSON path's, and
+// writeJSON and writeAnswer, the two places a body is written, convert the
+// answer — error or not — when the request asks for XML (wantsXML).
 package provider
 
 import (
