@@ -75,7 +75,6 @@ expects.
 | an XML body the STU3 types cannot read (an element the profile forbids, an integer that is no number) | serialises valid resources only | converted to the JSON it stands for and refused as that JSON would be (422 ` + "`INVALID_RESOURCE`" + `) | one set of rules for both formats; only XML that is not FHIR XML (not well-formed, a DTD, text content, another namespace, nesting past 64) is 400 ` + "`BAD_REQUEST`" + ` (§6.2: malformed body) |
 `
 
-
 // strictAnswer is the "strict answer" cell: who, status, code, shape, note.
 func strictAnswer(c Check) string {
 	if !c.Answered() {
