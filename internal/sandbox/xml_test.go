@@ -204,6 +204,10 @@ func sameAnswer(t *testing.T, got, want []byte) {
 	}
 }
 
+// pinned is the built-in world with its clock pinned (a Monday morning),
+// so two sessions answer the same request with the same times.
+const pinned = "name: pinned\nextends: builtin\nnow: 2026-11-30T08:00:00+00:00\n"
+
 // TestXMLThroughSSP: every provider interaction, through the SSP, answers
 // in the format Accept or _format asks for (_format wins), takes an XML
 // body where it takes one, and its XML answer is the JSON answer (the
@@ -234,7 +238,7 @@ func TestXMLThroughSSP(t *testing.T) {
 			}
 			t.Run(ic.in.Name()+"/"+v.name, func(t *testing.T) {
 				t.Parallel()
-				ss := e.session(t, "")
+				ss := e.session(t, pinned)
 				rq := ic.req(t, e, ss)
 				r := send(t, e, ss, ic.in, rq, v.xmlIn, v.header, v.query)
 				if r.status != ic.status {
@@ -248,7 +252,7 @@ func TestXMLThroughSSP(t *testing.T) {
 				assert.Equal(t, rt, ic.resType, "resourceType")
 
 				// The same request in JSON, in a fresh session.
-				base := e.session(t, "")
+				base := e.session(t, pinned)
 				want := send(t, e, base, ic.in, ic.req(t, e, base), false, nil, "")
 				assert.Equal(t, want.status, ic.status, "JSON status")
 				assert.Equal(t, want.header.Get("Content-Type"), jsonType, "JSON Content-Type")
