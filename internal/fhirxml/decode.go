@@ -21,7 +21,7 @@ const (
 	maxDepth = 64
 	// maxElements bounds the elements of one document, so a body of
 	// empty elements cannot make a tree many times its size.
-	maxElements = 200_000
+	maxElements = 50_000
 )
 
 var errTooDeep = fmt.Errorf("fhirxml: elements nested deeper than %d", maxDepth)
