@@ -131,6 +131,9 @@ func (w *writer) elem(name string, e *elem, v, ext any) error {
 	if !many && !extMany {
 		return w.one(name, e, v, ext)
 	}
+	if !many && v != nil {
+		vs = []any{v} // a single value beside an array of "_name": one occurrence
+	}
 	n := max(len(vs), len(exts))
 	for i := range n {
 		var x, xe any
@@ -139,8 +142,6 @@ func (w *writer) elem(name string, e *elem, v, ext any) error {
 		}
 		if i < len(exts) {
 			xe = exts[i]
-		} else if !extMany {
-			xe = nil
 		}
 		if err := w.one(name, e, x, xe); err != nil {
 			return err
