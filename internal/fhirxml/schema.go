@@ -48,8 +48,9 @@ func (c *complexType) lookup(name string) *elem {
 }
 
 var (
-	rawMessage = reflect.TypeFor[json.RawMessage]()
-	jsonNumber = reflect.TypeFor[json.Number]()
+	rawMessage    = reflect.TypeFor[json.RawMessage]()
+	extensionType = reflect.TypeFor[stu3.Extension]()
+	jsonNumber    = reflect.TypeFor[json.Number]()
 
 	schemaMu sync.Mutex
 	types    = map[reflect.Type]*complexType{}
@@ -87,7 +88,9 @@ func build(t reflect.Type) *complexType {
 	if c, ok := types[t]; ok {
 		return c
 	}
-	c := &complexType{byName: map[string]*elem{}}
+	// A type is complete before resourceSchema returns it and is never
+	// written again, so readers need no lock.
+	c := &complexType{byName: map[string]*elem{}, urlAttr: t == extensionType}
 	types[t] = c
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -123,9 +126,6 @@ func build(t reflect.Type) *complexType {
 		case ft.Kind() == reflect.Struct:
 			e.kind = kindComplex
 			e.typ = build(ft)
-			if name == "extension" || name == "modifierExtension" {
-				e.typ.urlAttr = true
-			}
 		case ft.Kind() == reflect.Bool:
 			e.kind = kindBool
 		case ft.Kind() >= reflect.Int && ft.Kind() <= reflect.Float64:
