@@ -67,10 +67,28 @@ var codes = map[code]codeInfo{
 type pdsError struct {
 	code        code
 	diagnostics string // "" leaves diagnostics out, as PDS does for some codes
+	// status and issue answer a code the table does not hold, and status
+	// replaces the table's (WriteFault); zero for PDS's own errors.
+	status int
+	issue  fhir.IssueType
 }
 
 func (e *pdsError) Error() string {
-	return fmt.Sprintf("%d %s: %s", codes[e.code].status, e.code, e.diagnostics)
+	return fmt.Sprintf("%d %s: %s", e.info().status, e.code, e.diagnostics)
+}
+
+// info is how e is answered: the code's row of codes, or for a code PDS
+// does not answer with, an error with the code as display; an explicit
+// status wins.
+func (e *pdsError) info() codeInfo {
+	info, ok := codes[e.code]
+	if !ok {
+		info = codeInfo{http.StatusInternalServerError, e.issue, fhir.IssueSeverityError, string(e.code)}
+	}
+	if e.status != 0 {
+		info.status = e.status
+	}
+	return info
 }
 
 // pdsErrorf returns a pdsError with formatted diagnostics.
@@ -80,7 +98,7 @@ func pdsErrorf(c code, format string, args ...any) *pdsError {
 
 // outcome builds PDS's R4 OperationOutcome for e.
 func outcome(e *pdsError) fhir.OperationOutcome {
-	info := codes[e.code]
+	info := e.info()
 	issue := fhir.OperationOutcomeIssue{
 		Severity: info.severity,
 		Code:     info.issue,
@@ -106,7 +124,7 @@ func writeError(rw http.ResponseWriter, r *http.Request, err error) {
 		log.Printf("pds: %s %s: %v", r.Method, r.URL, err)
 		e = &pdsError{code: internalError, diagnostics: "Internal server error"}
 	}
-	if werr := writeJSON(rw, codes[e.code].status, outcome(e)); werr != nil {
+	if werr := writeJSON(rw, e.info().status, outcome(e)); werr != nil {
 		log.Printf("pds: encoding OperationOutcome: %v", werr)
 		rw.WriteHeader(http.StatusInternalServerError)
 	}
