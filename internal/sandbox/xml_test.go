@@ -355,3 +355,23 @@ func TestXMLErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestXMLInjectedFault: a fault the scenario injects at the provider is
+// answered with the provider's own writer, so in the format the request
+// asked for: XML when it asked for XML, JSON otherwise.
+func TestXMLInjectedFault(t *testing.T) {
+	t.Parallel()
+	e := start(t, sandbox.Config{})
+	ss := e.session(t, pinned+"faults:\n  - {hop: provider, interaction: read metadata, status: 500, spine_code: INTERNAL_SERVER_ERROR}\n")
+	for _, tt := range []struct {
+		accept, ctype string
+	}{{"application/fhir+xml", xmlType}, {"application/fhir+json", jsonType}} {
+		r := send(t, e, ss, gpc.ReadMetadata, xmlRequest{method: http.MethodGet, path: "/metadata"}, false, map[string]string{"Accept": tt.accept}, "")
+		assert.Equal(t, r.header.Get("Content-Type"), tt.ctype, "Content-Type for Accept "+tt.accept)
+		code, _ := gpc.SpineCode(asJSON(t, r))
+		if r.status != 500 || code != string(gpc.InternalServerError) {
+			t.Errorf("Accept %s: got %d %s, want 500 INTERNAL_SERVER_ERROR: %s", tt.accept, r.status, code, r.body)
+		}
+		assert.Equal(t, consumerHop(t, ss).Code, string(gpc.InternalServerError), "journal Spine code")
+	}
+}
