@@ -25,9 +25,8 @@ const module = "github.com/spine-sandbox/spine-sandbox"
 // layerExceptions are edges the rules forbid that exist for now, each with
 // why; remove one when it is gone (the test says so).
 var layerExceptions = map[string]string{
-	// The runner asks the LDAP mock for its client-certificate rules;
-	// branch `consumer` reworks runner and consumer (issue 14, temporary).
-	module + "/internal/runner -> " + module + "/mocks/sdsldap": "temporary: issue 14, branch consumer",
+	// None: internal/runner serves the LDAP directory through
+	// sandbox.Server.ServeLDAP (branch consumer, issue 14).
 }
 
 // importEdgeProblem says what is wrong with from importing to, or "".

@@ -193,7 +193,7 @@ func (s *Server) readScenarioRequest(w http.ResponseWriter, r *http.Request) (*s
 	case name != "":
 		sc, err = s.namedScenario(name)
 	case trimmed != "":
-		sc, err = scenario.LoadWith("request body", body, s.ScenarioLimits())
+		sc, err = s.parsed.load("request body", body, s.ScenarioLimits())
 	case req.Lenient:
 		sc = s.cfg.Default
 	default:
@@ -263,7 +263,11 @@ func (s *Server) namedScenario(name string) (*scenario.Scenario, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, &unknownScenarioError{name: name, hint: suggest.Hint(strings.TrimSuffix(strings.TrimSuffix(name, ".yaml"), ".yml"), s.scenarioNames())}
 	}
-	return scenario.LoadFileWith(path, s.ScenarioLimits())
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return s.parsed.load(path, data, s.ScenarioLimits())
 }
 
 // unknownScenarioError is a scenario name with no file under the scenario

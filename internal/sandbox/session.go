@@ -112,7 +112,9 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 		real := s.cfg.Clock
 		clock = func() time.Time { return pinned.Add(real().Sub(start)) }
 	}
-	data, err := sc.World(clock())
+	// The world is built once per scenario and epoch (templates.go) and
+	// each session's starts as its copy.
+	tmpl, err := s.templates.get(sc, clock())
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +128,7 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 		Lenient:  s.cfg.Lenient || sc.Lenient,
 		ui:       s.cfg.UI,
 	}
-	ss.World = world.New(data, ss.Base, clock)
+	ss.World = tmpl.World(ss.Base, clock)
 	ss.faults = newFaults(sc.Faults, s.cfg.FixtureDir)
 	ss.server = s
 	ss.journey = conformance.NewJourney(ss.World, s.cfg.Limits.TraceIDWindow)

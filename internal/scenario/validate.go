@@ -73,6 +73,7 @@ func (d *decoder) validate(s *Scenario) {
 	patients := map[NHSNumber]*Patient{}
 	for i := range s.Patients {
 		p := &s.Patients[i]
+		d.expandNHSRecord(p)
 		if patients[p.NHSNumber] != nil {
 			d.errorAt(p.At, "nhs_number", "patients: NHS number %s listed twice", p.NHSNumber)
 		}
