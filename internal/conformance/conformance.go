@@ -169,7 +169,7 @@ func buildChecks() []Check {
 	return append(cs,
 		Check{InteractionMatchesRequest, "the method and path below the service root are those of Ssp-InteractionID", "gpconnect-1.6.md §1.6", Error,
 			byProvider(http.StatusBadRequest, gpc.BadRequest, "a target below no registered service root is refused by mocks/ssp first (400 ENDPOINT_<registered endpoint>_CPAID_<cpaid>_VARIES_FROM_TARGETURL_<target url>)")},
-		Check{AcceptFHIRJSON, "Accept asks for application/fhir+json", "gpconnect-1.6.md §1.3", Warning, Answer{}},
+		Check{AcceptFHIRJSON, "Accept asks for application/fhir+json or application/fhir+xml", "gpconnect-1.6.md §1.3", Warning, Answer{}},
 		Check{FHIRFindPatient, "find patient's identifier parameter is https://fhir.nhs.uk/Id/nhs-number|{a valid NHS number}, sent once", "gpconnect-1.6.md §3.2, §6.2", Error,
 			byProvider(http.StatusBadRequest, gpc.InvalidNHSNumber, "400 INVALID_IDENTIFIER_SYSTEM for another system, 400 BAD_REQUEST without the parameter, 422 INVALID_PARAMETER without system|value")},
 		Check{FHIRRegisterPatient, "the register patient body is a Parameters with one registerPatient Patient that meets §3.3's content rules", "gpconnect-1.6.md §3.3, §6.2", Error,
@@ -447,10 +447,10 @@ func SSP(r *http.Request, root string, w *world.World) []journal.Verdict {
 	}
 
 	accept, _ := gpc.Header(r.Header, "Accept")
-	if acceptsFHIRJSON(accept) {
+	if acceptsFHIR(accept) {
 		out = append(out, verdict(AcceptFHIRJSON, true, ""))
 	} else {
-		out = append(out, verdict(AcceptFHIRJSON, false, "Accept "+quote(accept)+" does not ask for application/fhir+json"))
+		out = append(out, verdict(AcceptFHIRJSON, false, "Accept "+quote(accept)+" asks for neither application/fhir+json nor application/fhir+xml"))
 	}
 	return out
 }
@@ -464,10 +464,14 @@ func inList(in gpc.Interaction, ins []gpc.Interaction) bool {
 	return false
 }
 
-func acceptsFHIRJSON(accept string) bool {
+// acceptsFHIR reports whether Accept names one of the two FHIR types
+// §1.3 lists for the consumer's Accept: application/fhir+json, or
+// application/fhir+xml (which the provider SHOULD support, §7).
+func acceptsFHIR(accept string) bool {
 	for _, part := range strings.Split(accept, ",") {
 		mt, _, _ := strings.Cut(part, ";")
-		if strings.EqualFold(strings.TrimSpace(mt), "application/fhir+json") {
+		mt = strings.TrimSpace(mt)
+		if strings.EqualFold(mt, "application/fhir+json") || strings.EqualFold(mt, "application/fhir+xml") {
 			return true
 		}
 	}

@@ -207,7 +207,8 @@ func TestSSP(t *testing.T) {
 		}, []string{"SSP_INTERACTION_KNOWN"}},
 		{"interaction does not match path", gpc.SearchSlots, "GET", "/Appointment/12", nil, []string{"INTERACTION_MATCHES_REQUEST"}},
 		{"interaction does not match method", gpc.ReadAppointment, "DELETE", "/Appointment/12", nil, []string{"INTERACTION_MATCHES_REQUEST"}},
-		{"accept xml", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { h.Set("Accept", "application/fhir+xml"); return tok }, []string{"ACCEPT_FHIR_JSON"}},
+		{"accept xml", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { h.Set("Accept", "application/fhir+xml"); return tok }, []string{}},
+		{"accept plain xml", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { h.Set("Accept", "application/xml"); return tok }, []string{"ACCEPT_FHIR_JSON"}},
 		{"accept missing", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { h.Del("Accept"); return tok }, []string{"ACCEPT_FHIR_JSON"}},
 		{"exp is iat+301", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { return retimed(t, tok, 301) }, []string{"JWT_EXP_NOT_IAT_PLUS_300"}},
 		{"token for another audience", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
+	"github.com/spine-sandbox/spine-sandbox/internal/fhirxml"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
@@ -347,7 +348,7 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 				entry.Status, entry.ResponseHeader = tee.status, tee.Header()
 				res = journal.Body{Data: tee.body.Bytes(), Encoding: tee.Header().Get("Content-Encoding"), Size: tee.size}
 				if entry.Status >= 400 {
-					entry.Code, _ = gpc.SpineCode(journal.Decode(res, lim.Body))
+					entry.Code, _ = gpc.SpineCode(fhirxml.AsJSON(journal.Decode(res, lim.Body)))
 				}
 				entry.Checks = st.checks()
 			}

@@ -160,7 +160,7 @@ func (d *decoder) validateTamper(i int, t *Tamper) {
 		for _, k := range []struct {
 			key string
 			set bool
-		}{{"target", t.ServiceRoot != ""}, {"jwt", t.JWT != nil}, {"reuse_trace_id", t.ReuseTraceID}} {
+		}{{"target", t.ServiceRoot != ""}, {"jwt", t.JWT != nil}, {"reuse_trace_id", t.ReuseTraceID}, {"format", t.Format != ""}} {
 			if k.set {
 				d.errorAt(t.At, k.key, "%s: %s applies to ssp requests only", where, k.key)
 			}
@@ -226,9 +226,12 @@ func (d *decoder) validateTamper(i int, t *Tamper) {
 			d.errorAt(b.At, "", "%s.body: give set or del", where)
 		}
 	}
+	if t.Format != "" && t.Format != "xml" {
+		d.errorAt(t.At, "format", "%s: format %q: the only format a tamper can switch to is xml (the consumer speaks JSON)", where, t.Format)
+	}
 	if !t.ReuseTraceID && t.Headers == nil && t.ContentType == "" && t.JWT == nil && t.Method == "" &&
-		t.ServiceRoot == "" && t.Path == "" && t.Query == nil && t.Body == nil {
-		d.errorAt(t.At, "", "%s: the tamper changes nothing (give method, target, path, query, headers, content_type, jwt, body or reuse_trace_id)", where)
+		t.ServiceRoot == "" && t.Path == "" && t.Query == nil && t.Body == nil && t.Format == "" {
+		d.errorAt(t.At, "", "%s: the tamper changes nothing (give method, target, path, query, headers, content_type, jwt, body, format or reuse_trace_id)", where)
 	}
 }
 

@@ -56,7 +56,7 @@ func capabilityStatement() stu3.CapabilityStatement {
 		// acceptUnknown "both" as in the spec's example, although this
 		// provider rejects elements its profiles forbid (§3.3, §4.2).
 		AcceptUnknown: "both",
-		Format:        []string{"application/fhir+json"},
+		Format:        []string{"application/fhir+json", "application/fhir+xml"},
 		Rest: []stu3.CapabilityRest{{
 			Mode:     "server",
 			Security: &stu3.CapabilitySecurity{CORS: &t},

@@ -8,10 +8,16 @@
 // equal to the practice's ASID, an interaction that matches the method and
 // path, the audit JWT (§2.4, via internal/jwt, with the practice's service
 // root as audience and the interaction's scope), and content negotiation
-// (§1.3). Handlers then decode, check the use case's rules (§3, §4), ask the
-// world, and encode. They return errors; writeError alone turns an error into
-// a GPConnect-OperationOutcome-1 (§6.1), and anything untyped into a logged,
-// generic 500.
+// (§1.3, negotiate.go). Handlers then decode, check the use case's rules (§3,
+// §4), ask the world, and encode. They return errors; writeError alone turns
+// an error into a GPConnect-OperationOutcome-1 (§6.1), and anything untyped
+// into a logged, generic 500.
+//
+// FHIR XML is handled at the edge only (internal/fhirxml): an XML body is
+// converted to JSON as it is read (readBody, and CheckRequest for the
+// conformance checks), so every rule and Spine code is the JSON path's, and
+// writeJSON and writeAnswer, the two places a body is written, convert the
+// answer — error or not — when the request asks for XML (wantsXML).
 package provider
 
 import (
@@ -26,15 +32,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/fhirxml"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
 	"github.com/spine-sandbox/spine-sandbox/internal/stu3"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
-
-// contentType is the only representation the provider writes (§1.3: JSON is
-// mandatory, charset with no space before it).
-const contentType = "application/fhir+json;charset=utf-8"
 
 // handler serves one interaction. It validates its own input and returns an
 // error for anything wrong.
@@ -208,23 +211,31 @@ func WriteError(rw http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(rw, r, e.HTTPStatus(), gpc.ProviderOutcome(e), nil)
 }
 
-// writeJSON writes v with the headers every response carries (§1.3:
+// writeJSON writes v, in FHIR JSON or, when the request asks for it
+// (wantsXML), FHIR XML, with the headers every response carries (§1.3:
 // Content-Type with charset, Cache-Control: no-store) plus extra, gzipped
-// when the client asks for it (§1.3: servers SHALL support gzip).
+// when the client asks for it (§1.3: servers SHALL support gzip). It is
+// the one place a resource becomes a response body.
 func writeJSON(rw http.ResponseWriter, r *http.Request, status int, v any, extra http.Header) {
 	// stu3.Marshal copies a Bundle's already-encoded entries instead of
 	// letting encoding/json scan each of them again.
 	body, err := stu3.Marshal(v)
+	ctype := contentType
+	if err == nil && wantsXML(r) {
+		if body, err = fhirxml.JSONToXML(body); err == nil {
+			ctype = contentTypeXML
+		}
+	}
 	if err != nil {
 		log.Printf("provider: encoding %T: %v", v, err)
-		status = http.StatusInternalServerError
+		status, ctype = http.StatusInternalServerError, contentType
 		body, _ = json.Marshal(gpc.ProviderOutcome(gpc.AsError(err)))
 	}
 	h := rw.Header()
 	for k, vs := range extra {
 		h[k] = vs
 	}
-	h.Set("Content-Type", contentType)
+	h.Set("Content-Type", ctype)
 	h.Set("Cache-Control", "no-store")
 	h.Add("Vary", "Accept-Encoding")
 	if acceptsGzip(r) {
@@ -260,8 +271,9 @@ func etag(version string) http.Header {
 	return http.Header{"Etag": {`W/"` + version + `"`}}
 }
 
-// readBody reads a JSON request body; a body that is not JSON is 400
-// BAD_REQUEST (§6.2: malformed JSON body).
+// readBody reads a request body as JSON, converting an XML one
+// (requestJSON); a body that is not JSON or FHIR XML is 400 BAD_REQUEST
+// (§6.2: malformed JSON/XML body).
 func readBody(r *request) ([]byte, error) {
 	const max = 1 << 20
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, max))
@@ -272,8 +284,5 @@ func readBody(r *request) ([]byte, error) {
 		}
 		return nil, gpc.Errorf(gpc.BadRequest, "Reading request body: %v", err)
 	}
-	if err := jsonBody(body); err != nil {
-		return nil, err
-	}
-	return body, nil
+	return requestJSON(r.Header, body)
 }
