@@ -170,13 +170,14 @@ func load(file string, data []byte, o Options, base func() *Scenario) (*Scenario
 		// values, where every alias is a copy.
 		d.problems = append(d.problems, s.worldProblems(s.pinnedOr(d.now), "")...)
 	}
-	sortProblems(d.problems)
+	SortProblems(d.problems)
 	return s, d.problems
 }
 
-// sortProblems puts problems in file order: by file, line and column, and
-// in the order found for problems at one place.
-func sortProblems(ps []Problem) {
+// SortProblems puts problems in file order: by file, line and column, and
+// in the order found for problems at one place. A LoadError's problems are
+// in this order; a caller that adds its own sorts them again.
+func SortProblems(ps []Problem) {
 	slices.SortStableFunc(ps, func(a, b Problem) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	})

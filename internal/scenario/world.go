@@ -93,7 +93,7 @@ func (s *Scenario) worldProblems(now time.Time, at string) []Problem {
 // loading cannot make a world too big to hold.
 func (s *Scenario) World(now time.Time) (world.Data, error) {
 	if probs := s.worldProblems(now, " at "+now.Format(time.RFC3339)); len(probs) > 0 {
-		sortProblems(probs)
+		SortProblems(probs)
 		return world.Data{}, &LoadError{Problems: probs}
 	}
 	var data world.Data
