@@ -3,7 +3,6 @@ package pds
 import (
 	"errors"
 	"fmt"
-	"log"
 	"net/http"
 
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -100,14 +99,14 @@ func outcome(e *pdsError) fhir.OperationOutcome {
 // writeError is the one place an error becomes a response. A pdsError is
 // answered as PDS would; anything else is a bug in the mock, logged in full
 // and answered with a generic 500.
-func writeError(rw http.ResponseWriter, r *http.Request, err error) {
+func (s *server) writeError(rw http.ResponseWriter, r *http.Request, err error) {
 	var e *pdsError
 	if !errors.As(err, &e) {
-		log.Printf("pds: %s %s: %v", r.Method, r.URL, err)
+		s.log.Error("pds: answering 500", "method", r.Method, "url", r.URL.String(), "err", err)
 		e = &pdsError{code: internalError, diagnostics: "Internal server error"}
 	}
-	if werr := writeJSON(rw, codes[e.code].status, outcome(e)); werr != nil {
-		log.Printf("pds: encoding OperationOutcome: %v", werr)
+	if werr := s.writeJSON(rw, codes[e.code].status, outcome(e)); werr != nil {
+		s.log.Error("pds: encoding OperationOutcome", "err", werr)
 		rw.WriteHeader(http.StatusInternalServerError)
 	}
 }

@@ -69,7 +69,7 @@ func (s *server) metadata(rw http.ResponseWriter, r *request) error {
 		gpc.ProfileOperationOutcome, gpc.ProfileAppointment, gpc.ProfileSchedule, gpc.ProfileSlot} {
 		cs.Profile = append(cs.Profile, stu3.Reference{Reference: p})
 	}
-	writeJSON(rw, r.Request, http.StatusOK, cs, nil)
+	s.writeJSON(rw, r.Request, http.StatusOK, cs, nil)
 	return nil
 }
 
@@ -122,7 +122,7 @@ func (s *server) findPatient(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(rw, r.Request, http.StatusOK, b, nil)
+	s.writeJSON(rw, r.Request, http.StatusOK, b, nil)
 	return nil
 }
 
@@ -153,7 +153,7 @@ func (s *server) readPatient(rw http.ResponseWriter, r *request) error {
 	}
 	pds, _ := s.world.Patient(rec.NHSNumber)
 	res := patient(r.practice, rec, pds)
-	writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
+	s.writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
 	return nil
 }
 
@@ -174,7 +174,7 @@ func (s *server) findPractitioner(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(rw, r.Request, http.StatusOK, b, nil)
+	s.writeJSON(rw, r.Request, http.StatusOK, b, nil)
 	return nil
 }
 
@@ -184,7 +184,7 @@ func (s *server) readPractitioner(rw http.ResponseWriter, r *request) error {
 	for _, pr := range s.world.Practitioners(r.practice.ODS) {
 		if pr.ID == id {
 			res := practitioner(pr)
-			writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
+			s.writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
 			return nil
 		}
 	}
@@ -206,7 +206,7 @@ func (s *server) findOrganization(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(rw, r.Request, http.StatusOK, b, nil)
+	s.writeJSON(rw, r.Request, http.StatusOK, b, nil)
 	return nil
 }
 
@@ -217,7 +217,7 @@ func (s *server) readOrganization(rw http.ResponseWriter, r *request) error {
 		return gpc.Errorf(gpc.OrganisationNotFound, "No organization with id %s at this provider", id)
 	}
 	res := organization(r.practice)
-	writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
+	s.writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
 	return nil
 }
 
@@ -228,7 +228,7 @@ func (s *server) readLocation(rw http.ResponseWriter, r *request) error {
 	for _, l := range s.world.Locations(r.practice.ODS) {
 		if l.ID == id {
 			res := location(r.practice, l)
-			writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
+			s.writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
 			return nil
 		}
 	}

@@ -20,7 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -50,6 +50,9 @@ type request struct {
 }
 
 type server struct {
+	// log receives what the provider cannot answer as GP Connect would:
+	// a bug answered with a generic 500 (writeError, writeJSON).
+	log    *slog.Logger
 	world  *world.World
 	index  map[string]*practiceIndex // by ODS code
 	routes map[gpc.Interaction]handler
@@ -63,8 +66,11 @@ type server struct {
 // service root SDS hands out is w.ServiceRoot(practice). Unknown ODS codes
 // and paths outside a service root are answered with a
 // GPConnect-OperationOutcome-1, never plain text.
-func New(w *world.World) http.Handler {
-	s := &server{world: w, index: indexPractices(w)}
+func New(w *world.World, opts ...Option) http.Handler {
+	s := &server{world: w, index: indexPractices(w), log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(s)
+	}
 	s.routes = map[gpc.Interaction]handler{
 		gpc.ReadMetadata:       s.metadata,            // §3.1
 		gpc.SearchPatient:      s.findPatient,         // §3.2
@@ -83,6 +89,20 @@ func New(w *world.World) http.Handler {
 		gpc.SearchPatientAppts: s.patientAppointments, // §4.6
 	}
 	return s
+}
+
+// Option configures New.
+type Option func(*server)
+
+// WithLogger sends the provider's reports of its own failures (an error it
+// answers with a generic 500) to l; without it, or with nil, they are
+// discarded.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *server) {
+		if l != nil {
+			s.log = l
+		}
+	}
 }
 
 // ServeHTTP applies the provider's checks in order, then the interaction's
@@ -171,21 +191,21 @@ func (s *server) route(path string) (world.Practice, string, error) {
 func (s *server) writeError(rw http.ResponseWriter, r *http.Request, err error) {
 	var e *gpc.Error
 	if !errors.As(err, &e) {
-		log.Printf("provider: %s %s: %v", r.Method, r.URL.Path, err)
+		s.log.Error("provider: answering 500", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = gpc.AsError(err)
 	}
-	writeJSON(rw, r, e.HTTPStatus(), gpc.ProviderOutcome(e), nil)
+	s.writeJSON(rw, r, e.HTTPStatus(), gpc.ProviderOutcome(e), nil)
 }
 
 // writeJSON writes v with the headers every response carries (§1.3:
 // Content-Type with charset, Cache-Control: no-store) plus extra, gzipped
 // when the client asks for it (§1.3: servers SHALL support gzip).
-func writeJSON(rw http.ResponseWriter, r *http.Request, status int, v any, extra http.Header) {
+func (s *server) writeJSON(rw http.ResponseWriter, r *http.Request, status int, v any, extra http.Header) {
 	// stu3.Marshal copies a Bundle's already-encoded entries instead of
 	// letting encoding/json scan each of them again.
 	body, err := stu3.Marshal(v)
 	if err != nil {
-		log.Printf("provider: encoding %T: %v", v, err)
+		s.log.Error("provider: encoding", "type", fmt.Sprintf("%T", v), "err", err)
 		status = http.StatusInternalServerError
 		body, _ = json.Marshal(gpc.ProviderOutcome(gpc.AsError(err)))
 	}

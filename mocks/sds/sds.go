@@ -21,7 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -66,6 +66,9 @@ type request struct {
 }
 
 type server struct {
+	// log receives what SDS cannot answer as SDS would: a bug answered
+	// with a generic 500.
+	log    *slog.Logger
 	world  *world.World
 	base   string // public SDS base URL, for fullUrl and the self link
 	routes map[string]route
@@ -73,8 +76,11 @@ type server struct {
 
 // New returns the SDS FHIR R4 API for one session's world. Paths are
 // relative to the SDS base (the server strips BasePath), e.g. "/Endpoint".
-func New(w *world.World) http.Handler {
-	s := &server{world: w, base: w.BaseURL() + BasePath}
+func New(w *world.World, opts ...Option) http.Handler {
+	s := &server{world: w, base: w.BaseURL() + BasePath, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(s)
+	}
 	s.routes = map[string]route{
 		"/Endpoint": s.searchEndpoints, // MHS records: service root, party key (§3.2)
 		"/Device":   s.searchDevices,   // AS records: ASID (§3.1)
@@ -187,12 +193,26 @@ func outcome(id string, e *gpc.Error) gpc.OperationOutcome {
 	}
 }
 
+// Option configures New.
+type Option func(*server)
+
+// WithLogger sends the mock's reports of its own failures (an error it
+// answers with a generic 500) to l; without it, or with nil, they are
+// discarded.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *server) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
+
 // writeError is the one place an error becomes a response. Untyped errors
 // are logged in full and answered with a generic 500.
 func (s *server) writeError(rw http.ResponseWriter, r *http.Request, correlationID string, err error) {
 	var e *gpc.Error
 	if !errors.As(err, &e) {
-		log.Printf("sds: %s %s: %v", r.Method, r.URL, err)
+		s.log.Error("sds: answering 500", "method", r.Method, "url", r.URL.String(), "err", err)
 		e = sdsError(http.StatusInternalServerError, gpc.InternalServerError, "exception", "Internal server error")
 	}
 	body, merr := marshal(outcome(correlationID, e), "    ")
