@@ -2,10 +2,15 @@
 // (consumer system, PDS patients, practices with their SDS entries and
 // provider records, schedules and slots), faults to inject per hop, what the
 // built-in consumer should do and what must be seen. Everything is parsed
-// and checked at load time (STYLE.md lesson 12) and every mistake in a file
-// is reported with its file:line:column, so request handling and the runner
-// only look things up. Relative dates ("+1d 09:00", "next monday") resolve
-// in Europe/London when a session starts, so files never go stale.
+// and checked at load time (STYLE.md lesson 12), in one pass (LoadOptions):
+// the schema, the references between sections, the conformance check names
+// handed in (Options.CheckNames) and the world as it would be built at the
+// load's clock (Options.Now), every mistake of every kind reported at once
+// with its file:line:column, so request handling and the runner only look
+// things up. Relative dates ("+1d 09:00", "next monday") resolve in
+// Europe/London when a session starts, so files never go stale. The
+// package keeps no mutable state: clocks and limits are passed in, and the
+// built-in world is parsed on first use.
 package scenario
 
 import (
