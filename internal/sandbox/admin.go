@@ -138,7 +138,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) error {
 	if s.full() {
 		return refuse(http.StatusTooManyRequests, ErrTooManySessions)
 	}
-	sc, bodyID, err := s.readScenarioRequest(w, r)
+	sc, bodyID, err := s.readScenarioRequest(w, r, "")
 	if err != nil {
 		return err
 	}
@@ -162,9 +162,10 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) error {
 // echo), then a YAML scenario, or JSON {"scenario": NAME, "id": ID,
 // "lenient": bool}, or ?scenario=NAME. It returns the scenario (nil for
 // none: the built-in world) and the JSON body's id, or the refusal. A
-// scenario is loaded in one pass (loadOptions): every problem of every
-// kind in one 422.
-func (s *Server) readScenarioRequest(w http.ResponseWriter, r *http.Request) (*scenario.Scenario, string, error) {
+// scenario is loaded in one pass (loadOptions) for the session it will be
+// — id, the path's (PUT), else the JSON body's, else one still to be
+// chosen —: every problem of every kind in one 422.
+func (s *Server) readScenarioRequest(w http.ResponseWriter, r *http.Request, id string) (*scenario.Scenario, string, error) {
 	limit := s.cfg.Limits.MaxScenarioBytes
 	tooBig := errorf(http.StatusRequestEntityTooLarge, "the scenario is over the limit of %d bytes (serve --max-scenario-bytes)", limit)
 	if r.ContentLength > limit {
@@ -187,12 +188,15 @@ func (s *Server) readScenarioRequest(w http.ResponseWriter, r *http.Request) (*s
 		}
 		name, trimmed = req.Scenario, ""
 	}
+	if id == "" {
+		id = req.ID
+	}
 	var sc *scenario.Scenario
 	switch {
 	case name != "":
-		sc, err = s.namedScenario(name)
+		sc, err = s.namedScenario(name, id)
 	case trimmed != "":
-		sc, err = scenario.LoadOptions("request body", body, s.loadOptions())
+		sc, err = scenario.LoadOptions("request body", body, s.loadOptions(id))
 	case req.Lenient:
 		sc = s.cfg.Default
 	default:
@@ -246,7 +250,7 @@ func validID(id string) bool {
 
 // namedScenario loads NAME (with or without .yaml) from the scenario
 // folder, refusing anything that would leave it.
-func (s *Server) namedScenario(name string) (*scenario.Scenario, error) {
+func (s *Server) namedScenario(name, id string) (*scenario.Scenario, error) {
 	if s.cfg.ScenarioDir == "" {
 		return nil, fmt.Errorf("this sandbox has no scenario folder; send the scenario YAML as the body")
 	}
@@ -261,7 +265,7 @@ func (s *Server) namedScenario(name string) (*scenario.Scenario, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, &unknownScenarioError{name: name, hint: suggest.Hint(strings.TrimSuffix(strings.TrimSuffix(name, ".yaml"), ".yml"), s.scenarioNames())}
 	}
-	return scenario.LoadFileOptions(path, s.loadOptions())
+	return scenario.LoadFileOptions(path, s.loadOptions(id))
 }
 
 // unknownScenarioError is a scenario name with no file under the scenario
@@ -298,11 +302,24 @@ func (s *Server) ScenarioLimits() scenario.Limits {
 	return s.cfg.Limits.Scenario()
 }
 
-// loadOptions are what a scenario sent to the admin API is loaded with:
-// the server's limits and clock, and the conformance check names, so one
-// load reports every problem a session could be refused for.
-func (s *Server) loadOptions() scenario.Options {
-	return scenario.Options{Limits: s.ScenarioLimits(), Now: s.cfg.Clock, CheckNames: conformance.ScenarioChecks()}
+// loadOptions are what a scenario sent to the admin API for session id is
+// loaded with: the server's limits and clock, the conformance check names
+// and its practice endpoints against the upstream policy (endpointProblems),
+// so one load reports every problem the session could be refused for. An
+// id still to be chosen ("") has a provider path no endpoint can name.
+func (s *Server) loadOptions(id string) scenario.Options {
+	prefix := "/s/" + id
+	switch id {
+	case DefaultSession:
+		prefix = ""
+	case "":
+		prefix = "/s/{id}"
+	}
+	endpoints := func(sc *scenario.Scenario) []scenario.Problem {
+		return s.endpointProblems(sc, prefix+ProviderPath+"/")
+	}
+	return scenario.Options{Limits: s.ScenarioLimits(), Now: s.cfg.Clock, CheckNames: conformance.ScenarioChecks(),
+		More: []func(*scenario.Scenario) []scenario.Problem{endpoints}}
 }
 
 // noSession is the refusal for an id no session has.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log"
 	"log/slog"
 	"os"
@@ -125,4 +126,25 @@ func TestLogsGoToTheLoggerPassedIn(t *testing.T) {
 	assert.Contains(t, got.String(), "running the scenario", "the logger passed in")
 	assert.Contains(t, got.String(), "the consumer gave up: boom", "the logger passed in")
 	assert.Equal(t, global.String(), "", "the global logger")
+}
+
+// TestCreateReportsEndpointsWithTheRest: a practice endpoint the sandbox's
+// upstream policy refuses is one more problem of the same 422, beside a
+// schema mistake of the same file, for a session whose id is still to be
+// chosen (POST) and for one named by its path (PUT).
+func TestCreateReportsEndpointsWithTheRest(t *testing.T) {
+	t.Parallel()
+	e := start(t, sandbox.Config{})
+	body := endpointScenario("http://169.254.169.254/latest/meta-data") + "colour: red\n"
+	for _, req := range [][2]string{{"POST", "/_admin/sessions"}, {"PUT", "/_admin/sessions/ep"}} {
+		r := e.do(t, plain(t, req[0], e.URL+req[1], body))
+		assert.Equal(t, r.status, 422, req[0]+": "+r.String())
+		p := problemOf(t, r)
+		if len(p.Problems) != 2 {
+			t.Fatalf("%s: want the endpoint and the unknown key, got %s", req[0], r)
+		}
+		assert.Equal(t, fmt.Sprintf("%d:%d", p.Problems[0].Line, p.Problems[0].Column), "8:15", "the endpoint's position")
+		assert.Contains(t, p.Problems[0].Message, "cloud metadata address", "the endpoint's problem")
+		assert.Contains(t, p.Problems[1].Message, `unknown key "colour"`, "the schema's problem")
+	}
 }

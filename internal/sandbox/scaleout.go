@@ -78,7 +78,7 @@ func (s *Server) putSession(w http.ResponseWriter, r *http.Request) error {
 	if !exists && s.full() {
 		return refuse(http.StatusTooManyRequests, ErrTooManySessions)
 	}
-	sc, bodyID, err := s.readScenarioRequest(w, r)
+	sc, bodyID, err := s.readScenarioRequest(w, r, id)
 	if err != nil {
 		return err
 	}

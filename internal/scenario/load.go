@@ -46,6 +46,12 @@ type Options struct {
 	// package, so the names are handed in). Nil leaves the names
 	// unchecked.
 	CheckNames []string
+	// More are the caller's own checks of the world, made in the same
+	// pass (the sandbox's: practice endpoints against its upstream
+	// policy). Each gets the scenario as decoded — a value that did not
+	// decode is left zero, its problem reported — and its problems join
+	// the others, in file order.
+	More []func(*Scenario) []Problem
 }
 
 func (o Options) withDefaults() Options {
@@ -174,6 +180,9 @@ func load(file string, data []byte, o Options, base func() *Scenario) (*Scenario
 		// The world, as it would be built now: counted on the decoded
 		// values, where every alias is a copy.
 		d.problems = append(d.problems, s.worldProblems(s.pinnedOr(d.now), "")...)
+		for _, more := range o.More {
+			d.problems = append(d.problems, more(s)...)
+		}
 	}
 	SortProblems(d.problems)
 	return s, d.problems
