@@ -267,7 +267,7 @@ func (d *decoder) validateGenerator(ods ODSCode, g Generator, scheds refSet) {
 }
 
 func (d *decoder) validateFault(f *Fault) {
-	if f.Interaction != "" {
+	if f.Interaction != "" && f.At.sound("hop") {
 		switch f.Hop {
 		case HopPDS, HopSDS:
 			if !slices.Contains(hopInteractions[f.Hop], f.Interaction) {
