@@ -130,14 +130,29 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 //
 // It is how the checks that span values report, and it keeps a problem
 // already reported from being reported again in another form: nothing is
-// reported about a value that did not decode (key broken), about a
-// mapping that was not one, or, for a problem with the mapping as a whole
-// (key ""; "needs end or length", "does nothing"), about a mapping with an
-// unknown key or a value that did not decode, which may be the key meant.
+// reported about a value that did not decode (key broken) or about a
+// mapping that was not one. A problem with the mapping as a whole ("needs
+// end or length", "does nothing") is wholeAt's, which names the keys it
+// depends on; with key "" here any value that did not decode, or an
+// unknown key, silences it.
 func (d *decoder) errorAt(a At, key string, format string, args ...any) {
 	if !a.decoded || a.broken[key] || (key == "" && (a.unknown || len(a.broken) > 0)) {
 		return
 	}
+	d.report(a, key, format, args...)
+}
+
+// wholeAt reports a problem with the mapping a as a whole, made of the
+// values of deps ("needs end or length"), unless one of those did not
+// decode or the mapping has an unknown key, which may be the one meant.
+func (d *decoder) wholeAt(a At, deps []string, format string, args ...any) {
+	if !a.sound(deps...) || a.unknown {
+		return
+	}
+	d.report(a, "", format, args...)
+}
+
+func (d *decoder) report(a At, key string, format string, args ...any) {
 	p, file := a.Of(key), a.file
 	if file == "" {
 		file = d.file

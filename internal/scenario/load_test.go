@@ -168,6 +168,11 @@ func TestLoadProblems(t *testing.T) {
 				{Line: 7, Column: 15, Message: `patients: practice "B99999" of patient 9693632109 is not in practices`},
 				{Line: 23, Column: 10, Message: `scenario.lenient: expected true or false, got "sometimes"`},
 			}},
+		{"a broken value beside a missing one", strings.Replace(base, "consumer:\n  asid: \"200000000115\"\n  ods: A1001\n", "lenient: sometimes\n", 1),
+			[]Problem{
+				{Line: 1, Column: 1, Message: `scenario: missing required key "consumer" (or write extends: builtin)`},
+				{Line: 2, Column: 10, Message: `scenario.lenient: expected true or false, got "sometimes"`},
+			}},
 		{"a schedule that is not a mapping hides no slot", strings.Replace(base, "      - {id: S1, location: L1, practitioner: P1}\n", "      - S1\n", 1),
 			[]Problem{{Line: 18, Column: 9, Message: `scenario.practices[0].schedules[0]: expected a mapping, got "S1"`}}},
 		{"a consumer that is not a mapping is not missing", strings.Replace(base, "consumer:\n  asid: \"200000000115\"\n  ods: A1001\n", "consumer: 5\n", 1),

@@ -16,7 +16,7 @@ func (d *decoder) validate(s *Scenario) {
 	switch s.Extends {
 	case "":
 		if s.Consumer == nil {
-			d.errorAt(s.At, "", "scenario: missing required key \"consumer\" (or write extends: builtin)")
+			d.wholeAt(s.At, []string{"consumer", "extends"}, "scenario: missing required key \"consumer\" (or write extends: builtin)")
 		}
 	case "builtin":
 		if d.base == nil {
@@ -135,7 +135,7 @@ func (d *decoder) validate(s *Scenario) {
 		if c := e.Checks; c != nil {
 			for _, n := range slices.Concat(c.Pass, c.Fire) {
 				if n == "" {
-					d.errorAt(c.At, "", "expect.checks: a check name must not be empty")
+					d.wholeAt(c.At, []string{"pass", "fire"}, "expect.checks: a check name must not be empty")
 				}
 			}
 		}
@@ -203,7 +203,7 @@ func (d *decoder) validatePractice(p *Practice, now time.Time) {
 		}
 		switch {
 		case s.End == nil && s.Length == 0:
-			d.errorAt(s.At, "", "practices[%s].slots: slot %q needs end or length", ods, s.ID)
+			d.wholeAt(s.At, []string{"end", "length"}, "practices[%s].slots: slot %q needs end or length", ods, s.ID)
 		case s.End != nil && s.Length != 0:
 			d.errorAt(s.At, "length", "practices[%s].slots: slot %q has both end and length; give one", ods, s.ID)
 		}
@@ -251,18 +251,18 @@ func (d *decoder) validateGenerator(ods ODSCode, g Generator, scheds refSet) {
 		d.errorAt(g.At, "times", "%s: give times, or from/until/every, not both", where)
 	case len(g.Times) > 0:
 		if g.Length == 0 {
-			d.errorAt(g.At, "", "%s: with times, length is required", where)
+			d.wholeAt(g.At, []string{"times", "length"}, "%s: with times, length is required", where)
 		}
 	case ranged:
 		if g.From == nil || g.Until == nil || g.Every == 0 {
-			d.errorAt(g.At, "", "%s: from, until and every go together", where)
+			d.wholeAt(g.At, []string{"from", "until", "every"}, "%s: from, until and every go together", where)
 		} else if g.Every.D() < time.Minute || g.Every.D()%time.Minute != 0 {
 			d.errorAt(g.At, "every", "%s: every must be whole minutes, at least 1m", where)
 		} else if *g.Until <= *g.From {
 			d.errorAt(g.At, "until", "%s: until (%s) must be after from (%s)", where, *g.Until, *g.From)
 		}
 	default:
-		d.errorAt(g.At, "", "%s: give times, or from, until and every", where)
+		d.wholeAt(g.At, []string{"times", "from", "until", "every"}, "%s: give times, or from, until and every", where)
 	}
 }
 
@@ -291,10 +291,10 @@ func (d *decoder) validateFault(f *Fault) {
 		d.errorAt(f.At, "drop", "faults: a dropped connection has no status, body or spine_code")
 	}
 	if (f.Body != nil || f.SpineCode != "") && f.Status == 0 && !f.Drop {
-		d.errorAt(f.At, "", "faults: a fault with a body or spine_code needs a status")
+		d.wholeAt(f.At, []string{"body", "spine_code", "status", "drop"}, "faults: a fault with a body or spine_code needs a status")
 	}
 	if f.Status == 0 && f.Body == nil && f.SpineCode == "" && f.Delay == 0 && !f.Drop {
-		d.errorAt(f.At, "", "faults: the fault does nothing (give status, body, spine_code, delay or drop)")
+		d.wholeAt(f.At, []string{"status", "body", "spine_code", "delay", "drop"}, "faults: the fault does nothing (give status, body, spine_code, delay or drop)")
 	}
 	if f.Times < 0 {
 		d.errorAt(f.At, "times", "faults: times must not be negative")
@@ -319,9 +319,9 @@ func (d *decoder) validateRun(r *Run, now time.Time) {
 	}
 	switch {
 	case r.Action == "slots" && r.NHSNumber == "" && r.ODS == "":
-		d.errorAt(r.At, "", "run: action slots needs nhs_number (to trace the registered practice) or ods")
+		d.wholeAt(r.At, []string{"action", "nhs_number", "ods", "consumer"}, "run: action slots needs nhs_number (to trace the registered practice) or ods")
 	case r.Action != "slots" && r.NHSNumber == "":
-		d.errorAt(r.At, "", "run: action %s needs nhs_number", r.Action)
+		d.wholeAt(r.At, []string{"action", "nhs_number", "consumer"}, "run: action %s needs nhs_number", r.Action)
 	}
 	if r.Appointment != "" && r.Action != "cancel" && r.Action != "amend" {
 		d.errorAt(r.At, "appointment", "run: appointment is for the cancel and amend actions, not %s", r.Action)
