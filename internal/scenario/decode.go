@@ -329,7 +329,15 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, where string) {
 		d.errorf(n, "%s: expected a mapping, got %s", where, kind(n))
 		return
 	}
-	at := At{Pos: Pos{n.Line, n.Column}, file: d.file, keys: map[string]Pos{}, broken: map[string]bool{}, decoded: true}
+	at := At{Pos: Pos{n.Line, n.Column}, file: d.file, keys: map[string]Pos{}, decoded: true}
+	// broken is made on the first key that needs it: most mappings decode
+	// whole, and a file may hold a hundred thousand of them.
+	breaks := func(key string) {
+		if at.broken == nil {
+			at.broken = map[string]bool{}
+		}
+		at.broken[key] = true
+	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], resolve(n.Content[i+1])
@@ -365,13 +373,13 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, where string) {
 		}
 		if f.required && (isNull(val) || (val.Kind == yaml.ScalarNode && val.Value == "")) {
 			d.errorf(val, "%s: %s must not be empty", where, f.key)
-			at.broken[f.key] = true
+			breaks(f.key)
 			continue
 		}
 		before := len(d.problems)
 		d.decode(val, v.Field(f.index), where+"."+f.key, f.enum)
 		if len(d.problems) > before || d.overBudget {
-			at.broken[f.key] = true
+			breaks(f.key)
 		}
 		if val.Kind == yaml.SequenceNode && len(val.Content) > 0 && resolve(val.Content[0]).Kind == yaml.ScalarNode {
 			if at.items == nil {
@@ -387,7 +395,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, where string) {
 	for _, f := range fs {
 		if f.required && !seen[f.key] {
 			d.errorf(n, "%s: missing required key %q", where, f.key)
-			at.broken[f.key] = true
+			breaks(f.key)
 		}
 	}
 	for i := range v.NumField() {
