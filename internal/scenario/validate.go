@@ -72,7 +72,7 @@ func (d *decoder) validate(s *Scenario) {
 				d.errorAt(p.At, "endpoint", "practices: endpoint %q is not an absolute http(s) URL", p.Endpoint)
 			}
 		}
-		d.validatePractice(p, now)
+		d.validatePractice(p)
 	}
 
 	patients := map[NHSNumber]*Patient{}
@@ -170,7 +170,7 @@ func (d *decoder) ids(what string, ods ODSCode, n int, id func(int) (string, At)
 	return seen
 }
 
-func (d *decoder) validatePractice(p *Practice, now time.Time) {
+func (d *decoder) validatePractice(p *Practice) {
 	ods := p.ODS
 	locs := d.ids("locations", ods, len(p.Locations), func(i int) (string, At) { return p.Locations[i].ID, p.Locations[i].At })
 	pracs := d.ids("practitioners", ods, len(p.Practitioners), func(i int) (string, At) { return p.Practitioners[i].ID, p.Practitioners[i].At })
