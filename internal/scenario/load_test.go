@@ -173,6 +173,11 @@ func TestLoadProblems(t *testing.T) {
 				{Line: 1, Column: 1, Message: `scenario: missing required key "consumer" (or write extends: builtin)`},
 				{Line: 2, Column: 10, Message: `scenario.lenient: expected true or false, got "sometimes"`},
 			}},
+		{"a practices section that is not a list hides no patient", strings.Replace(base, "practices:\n  - ods: A20047\n", "practices: A20047\nx:\n  - ods: A20047\n", 1),
+			[]Problem{
+				{Line: 8, Column: 12, Message: `scenario.practices: expected a list, got "A20047"`},
+				{Line: 9, Column: 1, Message: `scenario: unknown key "x" (known: name, description, now, lenient, ssp_timeout, extends, consumer, patients, practices, faults, run, expect)`},
+			}},
 		{"a schedule that is not a mapping hides no slot", strings.Replace(base, "      - {id: S1, location: L1, practitioner: P1}\n", "      - S1\n", 1),
 			[]Problem{{Line: 18, Column: 9, Message: `scenario.practices[0].schedules[0]: expected a mapping, got "S1"`}}},
 		{"a consumer that is not a mapping is not missing", strings.Replace(base, "consumer:\n  asid: \"200000000115\"\n  ods: A1001\n", "consumer: 5\n", 1),

@@ -22,14 +22,16 @@ func (d *decoder) validate(s *Scenario) {
 		if d.base == nil {
 			break // the built-in world itself: it extends nothing
 		}
+		// A section the file leaves out comes from the built-in world; one
+		// it wrote that did not decode is not replaced behind its problem.
 		base := d.base()
-		if s.Consumer == nil {
+		if s.Consumer == nil && !s.At.broken["consumer"] {
 			s.Consumer = base.Consumer
 		}
-		if s.Patients == nil {
+		if s.Patients == nil && !s.At.broken["patients"] {
 			s.Patients = base.Patients
 		}
-		if s.Practices == nil {
+		if s.Practices == nil && !s.At.broken["practices"] {
 			s.Practices = base.Practices
 		}
 	default:
@@ -45,7 +47,9 @@ func (d *decoder) validate(s *Scenario) {
 	}
 
 	practices := map[ODSCode]*Practice{}
-	allPractices := true // every practice's ODS code decoded
+	// Every practice's ODS code decoded, so a reference to none of them
+	// is a mistake of its own.
+	allPractices := s.Practices != nil || !s.At.broken["practices"]
 	asids := map[ASID]string{}
 	if c := s.Consumer; c != nil {
 		asids[c.ASID] = "the consumer"
@@ -76,7 +80,7 @@ func (d *decoder) validate(s *Scenario) {
 	}
 
 	patients := map[NHSNumber]*Patient{}
-	allPatients := true // every patient's NHS number decoded
+	allPatients := s.Patients != nil || !s.At.broken["patients"] // as allPractices
 	for i := range s.Patients {
 		p := &s.Patients[i]
 		allPatients = allPatients && p.At.sound("nhs_number")
