@@ -13,6 +13,9 @@ import (
 // already checked each value on its own.
 func (d *decoder) validate(s *Scenario) {
 	defer d.worldWarnings(s, s.Patients != nil, s.Practices != nil)
+	// An extends that did not decode, or names no world, may have been
+	// meant to bring the patients and practices the file refers to.
+	baseUnknown := s.At.broken["extends"]
 	switch s.Extends {
 	case "":
 		if s.Consumer == nil {
@@ -36,6 +39,7 @@ func (d *decoder) validate(s *Scenario) {
 		}
 	default:
 		d.errorAt(s.At, "extends", "scenario.extends: unknown world %q (want builtin)", s.Extends)
+		baseUnknown = true
 	}
 	now := d.now
 	if s.Now != nil {
@@ -49,7 +53,7 @@ func (d *decoder) validate(s *Scenario) {
 	practices := map[ODSCode]*Practice{}
 	// Every practice's ODS code decoded, so a reference to none of them
 	// is a mistake of its own.
-	allPractices := s.Practices != nil || !s.At.broken["practices"]
+	allPractices := (s.Practices != nil || !s.At.broken["practices"]) && !baseUnknown
 	asids := map[ASID]string{}
 	if c := s.Consumer; c != nil {
 		asids[c.ASID] = "the consumer"
@@ -80,7 +84,7 @@ func (d *decoder) validate(s *Scenario) {
 	}
 
 	patients := map[NHSNumber]*Patient{}
-	allPatients := s.Patients != nil || !s.At.broken["patients"] // as allPractices
+	allPatients := (s.Patients != nil || !s.At.broken["patients"]) && !baseUnknown // as allPractices
 	for i := range s.Patients {
 		p := &s.Patients[i]
 		allPatients = allPatients && p.At.sound("nhs_number")
@@ -117,6 +121,8 @@ func (d *decoder) validate(s *Scenario) {
 		if s.Run != nil && s.Run.Consumer != "external" {
 			action = string(s.Run.Action)
 		}
+		// What the run does is unknown when its action did not decode.
+		runKnown := s.Run == nil || s.Run.At.sound("action", "consumer")
 		for _, c := range []struct {
 			key, action string
 			n           *int
@@ -125,7 +131,7 @@ func (d *decoder) validate(s *Scenario) {
 			case c.n == nil:
 			case *c.n < 0:
 				d.errorAt(e.At, c.key, "expect.%s must not be negative", c.key)
-			case action != c.action:
+			case action != c.action && runKnown:
 				d.errorAt(e.At, c.key, "expect.%s counts what run.action %s finds; this run does not do %s", c.key, c.action, c.action)
 			}
 		}
@@ -327,7 +333,7 @@ func (d *decoder) validateRun(r *Run, now time.Time) {
 	case r.Action != "slots" && r.NHSNumber == "":
 		d.wholeAt(r.At, []string{"action", "nhs_number", "consumer"}, "run: action %s needs nhs_number", r.Action)
 	}
-	if r.Appointment != "" && r.Action != "cancel" && r.Action != "amend" {
+	if r.Appointment != "" && r.Action != "cancel" && r.Action != "amend" && r.At.sound("action") {
 		d.errorAt(r.At, "appointment", "run: appointment is for the cancel and amend actions, not %s", r.Action)
 	}
 	if r.From != nil && r.To != nil && !r.To.Resolve(now).After(r.From.Resolve(now)) {
