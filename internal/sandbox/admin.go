@@ -44,7 +44,7 @@ func (s *Server) adminRoutes() http.Handler {
 	route("/_admin/sessions/{id}/faults", "POST", s.addFaults)      // faultsapi.go
 	route("/_admin/sessions/{id}/faults", "DELETE", s.deleteFaults) // faultsapi.go
 	route("/_admin/scenarios", "GET", s.listScenarios)
-	r.Handle("/_admin/metrics", s.metricsHandler()).Methods("GET") // metrics.go
+	route("/_admin/metrics", "GET", s.metricsHandler()) // metrics.go
 	r.NotFoundHandler = s.handle(func(_ http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "no admin resource at %s", r.URL.Path)
 	})

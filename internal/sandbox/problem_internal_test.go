@@ -55,3 +55,27 @@ func TestOneWriter(t *testing.T) {
 		t.Errorf("want one log line, for the bug only: %q", logged.String())
 	}
 }
+
+// TestMetricsScrapesBounded: a scrape past maxScrapes in flight is refused
+// with a 503 problem from the one writer, not the client library's plain
+// text.
+func TestMetricsScrapesBounded(t *testing.T) {
+	t.Parallel()
+	s, err := New(Config{PublicURL: "http://127.0.0.1:4000"})
+	assert.NilError(t, err)
+	t.Cleanup(func() { s.Close() })
+	get := func() *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("GET", "/_admin/metrics", nil))
+		return rec
+	}
+	assert.Equal(t, get().Code, 200, "a scrape")
+	for range maxScrapes {
+		s.metrics.scrapes <- struct{}{} // scrapes in flight
+	}
+	rec := get()
+	assert.Equal(t, rec.Code, 503, "a scrape past the bound")
+	assert.Equal(t, rec.Header().Get("Content-Type"), ProblemContentType, "Content-Type")
+	<-s.metrics.scrapes
+	assert.Equal(t, get().Code, 200, "a scrape once one ended")
+}
