@@ -359,7 +359,7 @@ func (f Failure) String() string {
 // Verdict judges the journal so far against the scenario's expectations.
 func (sb *Sandbox) Verdict() Verdict {
 	res := runner.SessionVerdict(sb.session(), sb.fixtures)
-	v := Verdict{Passed: res.Passed, Outcome: res.Outcome}
+	v := Verdict{Passed: res.Passed, Outcome: res.Outcome.String()}
 	for _, f := range res.Failures {
 		v.Failures = append(v.Failures, Failure(f))
 	}

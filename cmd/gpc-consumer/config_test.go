@@ -112,35 +112,6 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
-func TestWindow(t *testing.T) {
-	t.Parallel()
-	day := func(s string) time.Time { d, _ := time.Parse(time.DateOnly, s); return d }
-	tests := []struct {
-		name              string
-		from, to          string
-		windows           int
-		wantDays, wantWin int
-	}{
-		{"default", "", "", 0, 14, 0},
-		{"windows flag", "", "", 3, 14, 3},
-		{"one week", "2030-01-07", "2030-01-14", 0, 7, 1},
-		{"one day", "2030-01-07", "2030-01-07", 0, 1, 1},
-		{"four weeks is two windows", "2030-01-07", "2030-02-04", 0, 14, 2},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			o := &options{Windows: tt.windows}
-			if tt.from != "" {
-				o.From, o.To = day(tt.from), day(tt.to)
-			}
-			_, days, win := window(o, day("2030-01-07"))
-			assert.Equal(t, days, tt.wantDays, "days")
-			assert.Equal(t, win, tt.wantWin, "windows")
-		})
-	}
-}
-
 func TestMainUsageExits2(t *testing.T) {
 	t.Parallel()
 	var out, errb bytes.Buffer

@@ -179,44 +179,32 @@ func describe(err error) *errorJSON {
 	return ej
 }
 
-// window turns --from/--to/--windows into the library's search windows.
-func window(o *options, now time.Time) (from time.Time, days, windows int) {
-	from = o.From
-	if from.IsZero() {
-		from = now
-	}
-	if o.To.IsZero() {
-		return from, consumer.MaxWindowDays, o.Windows
-	}
-	d := int(o.To.Sub(time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC)).Hours() / 24)
-	days = min(max(d, 1), consumer.MaxWindowDays)
-	windows = (d + days) / (days + 1)
-	return from, days, max(windows, 1)
+// request is the consumer's request for o: the flags as they are, every
+// rule about windows and defaults is the consumer's (consumer.Session.Do),
+// as it is for the runner.
+func request(o *options) consumer.Request {
+	return consumer.Request{Action: o.Command, NHSNumber: o.NHSNumber, ODS: o.ODS, From: o.From, To: o.To, Windows: o.Windows,
+		Prefer: consumer.Preference{Channel: o.Channel}, Description: o.Description, Comment: o.Comment, Reason: o.Reason, AppointmentID: o.ID}
 }
 
+// execute does o's action and notes what it learned in res; the text
+// lines go to stdout unless --json.
 func execute(ctx context.Context, s *consumer.Session, o *options, res *result, stdout io.Writer) error {
-	ods := o.ODS
-	if o.NHSNumber != "" && o.Command != "book" {
-		t, err := s.Trace(ctx, o.NHSNumber, o.ODS != "")
-		if err != nil {
-			return err
-		}
-		noteTrace(res, t)
-		if ods == "" {
-			ods = t.ODS
-		}
+	r, err := s.Do(ctx, request(o))
+	if r.Trace != nil {
+		noteTrace(res, r.Trace)
 	}
-	res.ODS = ods
+	res.ODS = r.ODS
+	if r.Patient != nil {
+		res.PatientID, res.Registered = r.Patient.ID, r.Patient.Registered
+	}
+	if err != nil {
+		return err
+	}
 	switch o.Command {
-	case "book":
-		from, days, windows := window(o, time.Now())
-		b, err := s.Book(ctx, consumer.BookRequest{NHSNumber: o.NHSNumber, ODS: o.ODS, From: from, Days: days, Windows: windows,
-			Prefer: consumer.Preference{Channel: o.Channel}, Description: o.Description, Comment: o.Comment})
-		if err != nil {
-			return err
-		}
-		noteTrace(res, b.Trace)
-		res.ODS, res.PatientID, res.Registered, res.Reconciled = b.ODS, b.Patient.ID, b.Patient.Registered, b.Reconciled
+	case consumer.ActionBook:
+		b := r.Booking
+		res.Reconciled = b.Reconciled
 		res.Slot, res.Appointment = &b.Slot, b.Appointment.Resource
 		if !o.JSON {
 			a := b.Appointment.Resource
@@ -226,62 +214,24 @@ func execute(ctx context.Context, s *consumer.Session, o *options, res *result, 
 				fmt.Fprintln(stdout, "(the book call got no answer; the appointment was found by listing the patient's appointments)")
 			}
 		}
-	case "slots":
-		from, days, windows := window(o, time.Now())
-		for range max(windows, 1) {
-			to := from.AddDate(0, 0, days)
-			r, err := s.SearchSlots(ctx, ods, from, to)
-			if err != nil {
-				return err
-			}
-			res.Slots = append(res.Slots, r.Slots...)
-			from = to.AddDate(0, 0, 1)
-		}
+	case consumer.ActionSlots:
+		res.Slots = r.Slots
 		if !o.JSON {
 			for _, sl := range res.Slots {
 				fmt.Fprintf(stdout, "slot %s  %s – %s  %s  %s  %s\n", sl.ID, sl.Start, sl.End, sl.Channel, sl.LocationName, sl.Practitioner)
 			}
 			fmt.Fprintf(stdout, "%d free slots\n", len(res.Slots))
 		}
-	case "appointments":
-		p, err := s.FindPatient(ctx, ods, o.NHSNumber)
-		if err != nil {
-			return err
-		}
-		if p == nil {
-			return fmt.Errorf("practice %s has no record of NHS number %s", ods, o.NHSNumber)
-		}
-		res.PatientID = p.ID
-		from := o.From
-		if from.IsZero() {
-			from = time.Now()
-		}
-		to := o.To
-		if to.IsZero() {
-			to = from.AddDate(0, 0, 28)
-		}
-		list, err := s.PatientAppointments(ctx, ods, p.ID, from, to)
-		if err != nil {
-			return err
-		}
-		res.Appointments = list
+	case consumer.ActionAppointments:
+		res.Appointments = r.Appointments
 		if !o.JSON {
-			for _, a := range list {
+			for _, a := range r.Appointments {
 				fmt.Fprintf(stdout, "appointment %s  %s  %s – %s  %s\n", a.ID, a.Status, a.Start, a.End, a.Description)
 			}
-			fmt.Fprintf(stdout, "%d appointments\n", len(list))
+			fmt.Fprintf(stdout, "%d appointments\n", len(r.Appointments))
 		}
-	case "cancel", "amend":
-		var a *consumer.Appointment
-		var err error
-		if o.Command == "cancel" {
-			a, err = s.CancelAppointment(ctx, ods, o.ID, o.Reason)
-		} else {
-			a, err = s.AmendAppointment(ctx, ods, o.ID, o.Description, o.Comment)
-		}
-		if err != nil {
-			return err
-		}
+	case consumer.ActionCancel, consumer.ActionAmend:
+		a := r.Appointment
 		res.Appointment = a.Resource
 		if !o.JSON {
 			fmt.Fprintf(stdout, "appointment %s is %s (version %s): %s\n", a.ID(), a.Resource.Status, a.ETag, a.Resource.Description)

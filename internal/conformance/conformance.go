@@ -1,18 +1,22 @@
 // Package conformance holds the named checks the sandbox applies to every
 // request a consumer sends to PDS, SDS and the SSP, turns them into journal
 // verdicts, and says how strict mode answers each failed one (Answer).
-// Most failures are refused by the mocks themselves (PDS's headers, the
-// SSP's header syntax, the provider's JWT and interaction checks); the few
-// no mock enforces are answered by the sandbox before any mock runs, in the
-// shape of the service that would refuse them (internal/sandbox strict.go).
-// Lenient mode records every verdict and answers none.
+// Most failures are refused by the mocks themselves (PDS's headers, SDS's
+// parameters, the SSP's header syntax, the provider's JWT and interaction
+// checks); what no single mock can see — the journey's order, a reused
+// trace id — is answered by the sandbox before any mock runs, in the SSP's
+// shape (internal/sandbox strict.go). Lenient mode records every verdict
+// and answers none.
+//
+// It imports no mock: rules it shares with one live in internal/jwt,
+// internal/spinerules and internal/gpc, and the provider's FHIR rules are
+// handed in (RequestRules).
 package conformance
 
 import (
 	"errors"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,9 +26,8 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
 	"github.com/spine-sandbox/spine-sandbox/internal/nhsnumber"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
-	"github.com/spine-sandbox/spine-sandbox/mocks/provider"
-	"github.com/spine-sandbox/spine-sandbox/mocks/ssp"
 )
 
 // Check describes one named conformance check.
@@ -100,7 +103,7 @@ const (
 )
 
 // fhirRules names the check of each interaction whose parameters or body
-// gpconnect-1.6.md sets rules for (mocks/provider CheckRequest).
+// gpconnect-1.6.md sets rules for (RequestRules).
 var fhirRules = map[gpc.Interaction]string{
 	gpc.SearchPatient:      FHIRFindPatient,
 	gpc.RegisterPatient:    FHIRRegisterPatient,
@@ -133,10 +136,9 @@ func byProvider(status int, code gpc.Code, note string) Answer {
 func buildChecks() []Check {
 	sdsBadRequest := Answer{BySDS, journal.SDS, http.StatusBadRequest, "required", string(gpc.BadRequest), "Bad request", ""}
 	sdsParams := sdsBadRequest
-	sdsParams.By = BySandbox
-	sdsParams.Note = "mocks/sds refuses a missing or wrong system| prefix itself with the same status and code; the sandbox answers " +
-		"every failure first so that a blank value after system|, which the service ignores in an optional parameter, " +
-		"is refused too (the sandbox's choice: §3.1 wants system|value)"
+	sdsParams.Note = "the service's own diagnostics for the parameter (Missing or invalid '<name>' query parameter. Should be ...); " +
+		"mocks/sds in a strict session also refuses a blank value after system|, which the service ignores in an optional parameter " +
+		"(the sandbox's choice: §3.1 wants system|value)"
 	cs := []Check{
 		{PDSXRequestID, "PDS requests carry an X-Request-ID header that is a UUID", "pds-sds-fhir.md §2.2", Error,
 			Answer{ByPDS, journal.PDS, http.StatusBadRequest, "value", "INVALID_VALUE", "Provided value is invalid",
@@ -208,27 +210,43 @@ func Refusal(vs []journal.Verdict) (Check, journal.Verdict, bool) {
 	return Check{}, journal.Verdict{}, false
 }
 
+// byName indexes Checks: every verdict looks its check up.
+var byName = func() map[string]int {
+	m := make(map[string]int, len(Checks))
+	for i, c := range Checks {
+		if _, dup := m[c.Name]; !dup {
+			m[c.Name] = i
+		}
+	}
+	return m
+}()
+
 // Lookup returns the check called name.
 func Lookup(name string) (Check, bool) {
-	for _, c := range Checks {
-		if c.Name == name {
-			return c, true
-		}
+	if i, ok := byName[name]; ok {
+		return Checks[i], true
 	}
 	return Check{}, false
 }
 
+// RequestRules applies the rules the spec sets for a request of an
+// interaction that can be judged from the request alone, and returns the
+// error the provider answers it with, or nil. The provider's own
+// (mocks/provider CheckRequest) is handed in by the sandbox, so the judge
+// and the provider cannot disagree and this package imports no mock.
+type RequestRules func(in gpc.Interaction, h http.Header, q url.Values, body []byte) error
+
 // FHIRRequest judges the parameters and body of a request for the
-// interaction it names (Ssp-InteractionID) against the rules the spec sets
-// for that interaction, the provider's own (mocks/provider CheckRequest). A
-// request for an interaction without such rules gets no verdict.
-func FHIRRequest(r *http.Request, body []byte) []journal.Verdict {
+// interaction it names (Ssp-InteractionID) against rules. A request for an
+// interaction without such rules, or with no rules handed in, gets no
+// verdict.
+func FHIRRequest(r *http.Request, body []byte, rules RequestRules) []journal.Verdict {
 	in := gpc.Interaction(gpc.HeaderValue(r.Header, "Ssp-InteractionID"))
 	name, ok := fhirRules[in]
-	if !ok {
+	if !ok || rules == nil {
 		return nil
 	}
-	if err := provider.CheckRequest(in, r.Header, r.URL.Query(), body); err != nil {
+	if err := rules(in, r.Header, r.URL.Query(), body); err != nil {
 		msg := err.Error()
 		var e *gpc.Error
 		if errors.As(err, &e) {
@@ -240,16 +258,16 @@ func FHIRRequest(r *http.Request, body []byte) []journal.Verdict {
 }
 
 // Known reports whether name is a check a scenario can expect to pass or
-// fire: one of this table or one of the SSP's own (ssp.Checks).
+// fire: one of this table or one of the SSP's own (spinerules.SSPChecks).
 func Known(name string) bool {
 	if _, ok := Lookup(name); ok {
 		return true
 	}
-	return slices.ContainsFunc(ssp.Checks, func(c ssp.CheckInfo) bool { return c.Name == name }) || isTLSCheck(name)
+	return slices.ContainsFunc(spinerules.SSPChecks, func(c spinerules.SSPCheck) bool { return c.Name == name }) || isTLSCheck(name)
 }
 
 // ScenarioChecks are the names a scenario's expect.checks may use: the
-// table's, the SSP's own (ssp.Checks) and the TLS checks. The scenario
+// table's, the SSP's own (spinerules.SSPChecks) and the TLS checks. The scenario
 // loader takes them as scenario.Options.CheckNames (this package imports
 // internal/scenario, so the names are handed in, not looked up).
 func ScenarioChecks() []string {
@@ -272,18 +290,13 @@ func verdict(name string, passed bool, message string) journal.Verdict {
 	return journal.Verdict{Check: name, Passed: passed, Severity: c.Severity, Section: c.Section, Message: message}
 }
 
-var (
-	uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	asidRE = regexp.MustCompile(`^[0-9]{12}$`)
-)
-
 // PDS judges a consumer request to PDS (r.URL.Path below the PDS base).
 func PDS(r *http.Request) []journal.Verdict {
 	var out []journal.Verdict
 	switch id, ok := gpc.Header(r.Header, "X-Request-ID"); {
 	case !ok:
 		out = append(out, verdict(PDSXRequestID, false, "X-Request-ID header missing"))
-	case !uuidRE.MatchString(id):
+	case !spinerules.IsUUID(id):
 		out = append(out, verdict(PDSXRequestID, false, "X-Request-ID "+quote(id)+" is not a UUID"))
 	default:
 		out = append(out, verdict(PDSXRequestID, true, ""))
@@ -312,7 +325,7 @@ func SDS(r *http.Request) []journal.Verdict {
 	// As the service does (mocks/sds): repeated headers are joined, so they
 	// fail; an empty one counts as absent (a new id is generated).
 	if id := strings.Join(gpc.HeaderValues(r.Header, "X-Correlation-Id"), ","); id != "" {
-		if uuidRE.MatchString(id) {
+		if spinerules.IsUUID(id) {
 			out = append(out, verdict(SDSCorrelationIDUUID, true, ""))
 		} else {
 			out = append(out, verdict(SDSCorrelationIDUUID, false, "X-Correlation-Id "+quote(id)+" is not a UUID"))
@@ -346,18 +359,6 @@ func hasAnyPrefix(s string, ps []string) bool {
 
 func quote(s string) string { return "'" + s + "'" }
 
-// ServiceRoot finds the practice whose service root the SSP target starts
-// with (the longest such root), or "" when none does.
-func ServiceRoot(target string, w *world.World) (root, ods string) {
-	for _, p := range w.Practices() {
-		sr := w.ServiceRoot(p)
-		if strings.HasPrefix(target, sr) && len(sr) > len(root) {
-			root, ods = sr, p.ODS
-		}
-	}
-	return root, ods
-}
-
 // rawURI is the request target as the client sent it.
 func rawURI(r *http.Request) string {
 	if r.RequestURI != "" {
@@ -390,20 +391,20 @@ func below(r *http.Request, root string) (string, bool) {
 // against method and path, and the Accept header.
 func SSP(r *http.Request, root string, w *world.World) []journal.Verdict {
 	var out []journal.Verdict
-	format := func(name, hdr string, re *regexp.Regexp, what string) {
+	format := func(name, hdr string, valid func(string) bool, what string) {
 		v, ok := gpc.Header(r.Header, hdr)
 		switch {
 		case !ok:
 			out = append(out, verdict(name, false, hdr+" header missing"))
-		case !re.MatchString(v):
+		case !valid(v):
 			out = append(out, verdict(name, false, hdr+" "+quote(v)+" is not "+what))
 		default:
 			out = append(out, verdict(name, true, ""))
 		}
 	}
-	format(SSPTraceIDUUID, "Ssp-TraceID", uuidRE, "a UUID")
-	format(SSPFromASIDFormat, "Ssp-From", asidRE, "an ASID (12 digits)")
-	format(SSPToASIDFormat, "Ssp-To", asidRE, "an ASID (12 digits)")
+	format(SSPTraceIDUUID, "Ssp-TraceID", spinerules.IsUUID, "a UUID")
+	format(SSPFromASIDFormat, "Ssp-From", spinerules.IsASID, "an ASID (12 digits)")
+	format(SSPToASIDFormat, "Ssp-To", spinerules.IsASID, "an ASID (12 digits)")
 
 	idv, _ := gpc.Header(r.Header, "Ssp-InteractionID")
 	in := gpc.Interaction(idv)
@@ -472,7 +473,7 @@ func checkNames() []string {
 	for _, c := range Checks {
 		out = append(out, c.Name)
 	}
-	for _, c := range ssp.Checks {
+	for _, c := range spinerules.SSPChecks {
 		out = append(out, c.Name)
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -386,14 +387,19 @@ func TestChecksAnswers(t *testing.T) {
 			a.Status < 400 || a.Issue == "" || a.Code == "" || a.Display == "" {
 			t.Errorf("incomplete answer for %s: %+v", c.Name, a)
 		}
+		if a.By == conformance.BySandbox && a.Shape != journal.SSP {
+			// internal/sandbox writes its refusals with the SSP's writer alone.
+			t.Errorf("%s: the sandbox answers only in the SSP's shape, got %s", c.Name, a.Shape)
+		}
 		if a.Shape == journal.SSP && a.Code != a.Display {
 			t.Errorf("%s: the SSP's code is its display, got %q and %q", c.Name, a.Code, a.Display)
 		}
 	}
-	// The two the sandbox answers itself, and the JWT rule the SSP answers.
+	// The one the sandbox answers itself, SDS's parameters (its own words
+	// since issue 10), and the JWT rule the SSP answers.
 	for name, want := range map[string]conformance.Answer{
 		conformance.JourneyTraceIDReused: {By: conformance.BySandbox, Shape: journal.SSP, Status: 400, Issue: "invalid", Code: "REUSED_HEADER_SSP-TRACEID", Display: "REUSED_HEADER_SSP-TRACEID"},
-		conformance.SDSParameters:        {By: conformance.BySandbox, Shape: journal.SDS, Status: 400, Issue: "required", Code: "BAD_REQUEST", Display: "Bad request"},
+		conformance.SDSParameters:        {By: conformance.BySDS, Shape: journal.SDS, Status: 400, Issue: "required", Code: "BAD_REQUEST", Display: "Bad request"},
 		jwt.RuleMissing:                  {By: conformance.BySSP, Shape: journal.SSP, Status: 400, Issue: "invalid", Code: "MISSING_HEADER_AUTHORIZATION", Display: "MISSING_HEADER_AUTHORIZATION"},
 		jwt.RuleDeviceInvalid:            {By: conformance.ByProvider, Shape: journal.Provider, Status: 422, Issue: "invalid", Code: "INVALID_RESOURCE", Display: "Invalid validation of resource"},
 	} {
@@ -420,7 +426,7 @@ func TestRefusal(t *testing.T) {
 		{"warning", []journal.Verdict{{Check: conformance.JourneyBookWithoutFind}, {Check: conformance.AcceptFHIRJSON}}, ""},
 		{"unknown check", []journal.Verdict{{Check: "SSP_TARGET_MATCHES_ENDPOINT"}}, ""},
 		{"reused trace", []journal.Verdict{{Check: conformance.SSPTraceIDUUID}, {Check: conformance.JourneyTraceIDReused, Message: "m"}}, conformance.JourneyTraceIDReused},
-		{"first of two", []journal.Verdict{{Check: conformance.SDSParameters}, {Check: conformance.JourneyTraceIDReused}}, conformance.SDSParameters},
+		{"the SDS mock's own", []journal.Verdict{{Check: conformance.SDSParameters}, {Check: conformance.JourneyTraceIDReused}}, conformance.JourneyTraceIDReused},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -443,9 +449,10 @@ func TestScenarioProblems(t *testing.T) {
 	assert.Equal(t, len(conformance.ScenarioProblems(scenario.Default())), 0, "the built-in world expects nothing")
 }
 
-// TestFHIRRequest: the interaction's parameter and body rules give one
-// verdict, failed with the provider's status, code and diagnostics; an
-// interaction without such rules gives none.
+// TestFHIRRequest: the rules handed in give one verdict, failed with
+// their status, code and diagnostics; an interaction without such rules,
+// or no rules at all, gives none. (With the provider's own rules:
+// internal/sandbox TestFHIRRequestWithProviderRules.)
 func TestFHIRRequest(t *testing.T) {
 	t.Parallel()
 	req := func(in gpc.Interaction, target string) *http.Request {
@@ -453,20 +460,23 @@ func TestFHIRRequest(t *testing.T) {
 		r.Header["Ssp-InteractionID"] = []string{string(in)}
 		return r
 	}
-	vs := conformance.FHIRRequest(req(gpc.SearchSlots, "/ssp/x/Slot?status=free&start=ge2026-03-02&end=le2026-03-09&_include=Slot:schedule"), nil)
+	rules := func(in gpc.Interaction, _ http.Header, q url.Values, _ []byte) error {
+		if q.Get("bad") != "" {
+			return gpc.Errorf(gpc.InvalidParameter, "bad is %s", q.Get("bad"))
+		}
+		return nil
+	}
+	vs := conformance.FHIRRequest(req(gpc.SearchSlots, "/ssp/x/Slot?status=free"), nil, rules)
 	assert.DeepEqual(t, names(vs), []string{"FHIR_SLOT_SEARCH_PARAMETERS"}, "checks")
 	assert.DeepEqual(t, failed(vs), []string{}, "a valid search")
 
-	vs = conformance.FHIRRequest(req(gpc.SearchSlots, "/ssp/x/Slot?status=free&start=ge2026-03-02&end=le2026-03-30&_include=Slot:schedule"), nil)
-	assert.DeepEqual(t, failed(vs), []string{"FHIR_SLOT_SEARCH_PARAMETERS"}, "a 28-day search")
-	assert.Contains(t, vs[0].Message, "422 INVALID_PARAMETER: ", "message")
+	vs = conformance.FHIRRequest(req(gpc.SearchSlots, "/ssp/x/Slot?bad=yes"), nil, rules)
+	assert.DeepEqual(t, failed(vs), []string{"FHIR_SLOT_SEARCH_PARAMETERS"}, "a bad search")
+	assert.Equal(t, vs[0].Message, "422 INVALID_PARAMETER: bad is yes", "message")
 	assert.Equal(t, vs[0].Section, "gpconnect-1.6.md §4.1, §6.2", "section")
 
-	vs = conformance.FHIRRequest(req(gpc.CreateAppointment, "/ssp/x/Appointment"), []byte(`{"resourceType":"Appointment","status":"booked"}`))
-	assert.DeepEqual(t, failed(vs), []string{"FHIR_BOOK_APPOINTMENT_BODY"}, "an empty booking")
-	assert.Contains(t, vs[0].Message, "422 INVALID_RESOURCE: ", "message")
-
-	assert.Equal(t, len(conformance.FHIRRequest(req(gpc.ReadMetadata, "/ssp/x/metadata"), nil)), 0, "read metadata has no such rules")
+	assert.Equal(t, len(conformance.FHIRRequest(req(gpc.ReadMetadata, "/ssp/x/metadata?bad=yes"), nil, rules)), 0, "read metadata has no such rules")
+	assert.Equal(t, len(conformance.FHIRRequest(req(gpc.SearchSlots, "/ssp/x/Slot?bad=yes"), nil, nil)), 0, "no rules handed in")
 }
 
 // TestJourneyTraceWindow: the reused-trace-id check remembers only the last

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
-	"github.com/spine-sandbox/spine-sandbox/mocks/ssp"
+	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/conformance-checks.md from the Checks table")
@@ -19,7 +19,7 @@ const docPath = "../../docs/conformance-checks.md"
 func markdown() string {
 	var b strings.Builder
 	b.WriteString("# Conformance checks\n\n")
-	b.WriteString("Generated from `internal/conformance.Checks` and `mocks/ssp.Checks` by `go test ./internal/conformance -run TestDoc -update`;\n")
+	b.WriteString("Generated from `internal/conformance.Checks` and `internal/spinerules.SSPChecks` by `go test ./internal/conformance -run TestDoc -update`;\n")
 	b.WriteString("do not edit by hand. Every name a scenario's `expect.checks` may use is in this table.\n\n")
 	b.WriteString("The sandbox applies these checks to every request the consumer sends to PDS, SDS and the SSP and records each\n")
 	b.WriteString("failed one as a verdict on the journal entry of that hop. When the SSP reports a failure under the same name, its\n")
@@ -36,9 +36,9 @@ func markdown() string {
 	for _, c := range Checks {
 		b.WriteString("| `" + c.Name + "` | " + cell(c.What) + " | " + c.Section + " | " + c.Severity + " | " + cell(strictAnswer(c)) + " |\n")
 	}
-	// The SSP's own checks (mocks/ssp.Checks) that the table above does not
+	// The SSP's own checks (internal/spinerules.SSPChecks) that the table above does not
 	// hold, so that one table names every check a scenario can expect.
-	for _, c := range ssp.Checks {
+	for _, c := range spinerules.SSPChecks {
 		if _, ok := Lookup(c.Name); ok {
 			continue
 		}
@@ -97,7 +97,7 @@ func TestDoc(t *testing.T) {
 			t.Errorf("%s does not list %s", docPath, c.Name)
 		}
 	}
-	for _, c := range ssp.Checks {
+	for _, c := range spinerules.SSPChecks {
 		if !strings.Contains(string(got), "`"+c.Name+"`") {
 			t.Errorf("%s does not list %s", docPath, c.Name)
 		}

@@ -3,6 +3,7 @@ package conformance
 import (
 	"hash/maphash"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
@@ -78,6 +79,17 @@ func (t *traceWindow) add(id string) (reused bool) {
 // Observe records one consumer→SSP request for interaction at the
 // practice ods and judges it against the ones before.
 func (j *Journey) Observe(r *http.Request, interaction gpc.Interaction, ods string) []journal.Verdict {
+	asid := ""
+	p, known := j.world.Practice(ods)
+	if known {
+		asid = p.ProviderASID
+	}
+	return j.observe(r, interaction, ods, asid, known && ods != "")
+}
+
+// observe is Observe with the practice's provider ASID looked up already
+// (known: ods is a practice of the world).
+func (j *Journey) observe(r *http.Request, interaction gpc.Interaction, ods, providerASID string, known bool) []journal.Verdict {
 	var out []journal.Verdict
 	trace, _ := gpc.Header(r.Header, "Ssp-TraceID")
 	j.mu.Lock()
@@ -109,31 +121,72 @@ func (j *Journey) Observe(r *http.Request, interaction gpc.Interaction, ods stri
 			out = append(out, verdict(JourneyBookWithoutFind, false, "booking at "+quote(ods)+" without a find patient or register patient there first"))
 		}
 	}
-	if p, ok := j.world.Practice(ods); ok && ods != "" {
+	if known {
 		to, _ := gpc.Header(r.Header, "Ssp-To")
-		if to == p.ProviderASID {
+		if to == providerASID {
 			out = append(out, verdict(JourneySSPToNotFromSDS, true, ""))
 		} else {
-			out = append(out, verdict(JourneySSPToNotFromSDS, false, "Ssp-To "+quote(to)+" is not "+quote(p.ProviderASID)+", the ASID SDS holds for "+ods))
+			out = append(out, verdict(JourneySSPToNotFromSDS, false, "Ssp-To "+quote(to)+" is not "+quote(providerASID)+", the ASID SDS holds for "+ods))
 		}
 	}
 	return out
 }
 
-// SSPRequest judges a consumer request that reached the SSP mounted at
-// prefix (the path before the target URL), with its body: SSP's checks
-// against the practice service root the target starts with, the
-// interaction's parameter and body rules, then the journey's.
-func SSPRequest(r *http.Request, body []byte, prefix string, w *world.World, j *Journey) []journal.Verdict {
+// SSPJudge judges the consumer's requests to one session's SSP as seen
+// from one origin (one view of the world): the SSP's header and JWT rules
+// against the service root the target starts with, the interaction's FHIR
+// rules, then the journey's. It indexes the practices' service roots once
+// — a practice's root and ASID never change in a world — instead of
+// copying every practice per request. It is safe for concurrent use.
+type SSPJudge struct {
+	prefix  string
+	world   *world.World
+	journey *Journey
+	rules   RequestRules
+	roots   []practiceRoot
+}
+
+type practiceRoot struct{ root, ods, asid string }
+
+// NewSSPJudge judges requests to the SSP mounted at prefix (the path
+// before the target URL) over w, following journey j, with the
+// interactions' FHIR rules.
+func NewSSPJudge(prefix string, w *world.World, j *Journey, rules RequestRules) *SSPJudge {
+	sj := &SSPJudge{prefix: prefix, world: w, journey: j, rules: rules}
+	for _, p := range w.Practices() {
+		sj.roots = append(sj.roots, practiceRoot{w.ServiceRoot(p), p.ODS, p.ProviderASID})
+	}
+	return sj
+}
+
+// Judge gives the verdicts on one request, with its body.
+func (sj *SSPJudge) Judge(r *http.Request, body []byte) []journal.Verdict {
 	target := rawURI(r)
-	if i := len(prefix); i <= len(target) && target[:i] == prefix {
+	if i := len(sj.prefix); i <= len(target) && target[:i] == sj.prefix {
 		target = target[i:]
 	}
-	root, ods := ServiceRoot(target, w)
-	out := SSP(r, root, w)
-	out = append(out, FHIRRequest(r, body)...)
+	// The longest root the target starts with (ServiceRoot).
+	var at *practiceRoot
+	for i := range sj.roots {
+		if pr := &sj.roots[i]; strings.HasPrefix(target, pr.root) && (at == nil || len(pr.root) > len(at.root)) {
+			at = pr
+		}
+	}
+	root, ods, asid := "", "", ""
+	if at != nil {
+		root, ods, asid = at.root, at.ods, at.asid
+	}
+	out := SSP(r, root, sj.world)
+	out = append(out, FHIRRequest(r, body, sj.rules)...)
 	id, _ := gpc.Header(r.Header, "Ssp-InteractionID")
-	return append(out, j.Observe(r, gpc.Interaction(id), ods)...)
+	return append(out, sj.journey.observe(r, gpc.Interaction(id), ods, asid, at != nil)...)
+}
+
+// SSPRequest judges a consumer request that reached the SSP mounted at
+// prefix: NewSSPJudge(prefix, w, j, rules).Judge(r, body), for one
+// request.
+func SSPRequest(r *http.Request, body []byte, prefix string, w *world.World, j *Journey, rules RequestRules) []journal.Verdict {
+	return NewSSPJudge(prefix, w, j, rules).Judge(r, body)
 }
 
 // Merge appends the failed verdicts of mine to reported, leaving out any

@@ -4,6 +4,13 @@
 // search free slots, find or register the patient and book, read, amend,
 // cancel and list appointments (gpconnect-1.6.md §1, §3–§5).
 //
+// Its five actions (book, slots, appointments, cancel, amend) are
+// Session.Do: gpc-consumer and the scenario runner both call it, so for the
+// same Request they make the same requests; the rules of slot search
+// windows are searchPlan's. PDS and SDS answers (R4) are decoded with the R4
+// models of samply/golang-fhir-models (r4.go has their sharp edges), the
+// provider's (STU3) with internal/stu3.
+//
 // It knows nothing of the sandbox: it speaks only HTTP to the base URLs it is
 // given, so it works against NHS's integration environment (with mutual TLS)
 // exactly as against spine-sandbox.

@@ -264,7 +264,10 @@ func TestE2EPDSFailures(t *testing.T) {
 		wantCode    string
 	}{
 		{"deceased", "9000000009", consumer.ErrDeceased, []string{"1a pds GET 200"}, []string{"1a pds.retrieve 200"}, 200, ""},
-		{"restricted", "9000000025", consumer.ErrRestricted, []string{"1a pds GET 200"}, []string{"1a pds.retrieve 200"}, 200, ""},
+		// NHS's restricted 9000000025 is also deceased: the world's own
+		// restricted, living patient is 9990000018.
+		{"restricted and deceased", "9000000025", consumer.ErrDeceased, []string{"1a pds GET 200"}, []string{"1a pds.retrieve 200"}, 200, ""},
+		{"restricted", "9990000018", consumer.ErrRestricted, []string{"1a pds GET 200"}, []string{"1a pds.retrieve 200"}, 200, ""},
 		{"invalid: no call at all", "9000000000", consumer.ErrInvalidNHSNumber, nil, nil, 0, ""},
 		{"not found", "9111231130", consumer.ErrPatientNotFound, []string{"1a pds GET 404"}, []string{"1a pds.retrieve 404"}, 404, "RESOURCE_NOT_FOUND"},
 	}

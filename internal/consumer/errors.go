@@ -18,6 +18,7 @@ const (
 var (
 	ErrInvalidNHSNumber = errors.New("invalid NHS number")
 	ErrPatientNotFound  = errors.New("patient not found on PDS")
+	ErrNoRecord         = errors.New("the practice has no record of the patient")
 	ErrInvalidated      = errors.New("NHS number invalidated on PDS")
 	ErrDeceased         = errors.New("patient is deceased")
 	ErrRestricted       = errors.New("patient is restricted (no registered practice available)")

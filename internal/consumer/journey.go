@@ -14,6 +14,67 @@ import (
 // MaxWindowDays is the longest slot search GP Connect allows (§4.1).
 const MaxWindowDays = 14
 
+// DefaultWindows is how many windows of MaxWindowDays a slot search tries
+// when neither To nor Windows is given.
+const DefaultWindows = 4
+
+// window is one slot search: the dates from and to.
+type window struct{ from, to time.Time }
+
+// searchPlan is the slot searches of the range [from, to] (the windows
+// book tries in turn and slots lists), in the one way both gpc-consumer
+// and the runner search (gpconnect-1.6.md §4.1: a search spans at most two
+// weeks; §5.1: "repeat with other date ranges if nothing comes back"):
+//
+//   - from zero is now; to zero is from + days (days 0 or over 14: 14).
+//   - With to, the window length is the range's length in calendar days
+//     (at least 1, at most 14), and the range is covered by as many
+//     windows as it takes, the last one ending on to.
+//   - Each window starts the day after the previous one ended.
+//   - windows is how many to search in all: at least those covering the
+//     range; 0 means those alone when to is given, DefaultWindows when not.
+func searchPlan(from, to time.Time, days, windows int, now time.Time) []window {
+	if from.IsZero() {
+		from = now
+	}
+	cover := 1
+	if to.IsZero() {
+		if days <= 0 || days > MaxWindowDays {
+			days = MaxWindowDays
+		}
+		if windows <= 0 {
+			windows = DefaultWindows
+		}
+	} else {
+		d := daysBetween(from, to)
+		days = min(max(d, 1), MaxWindowDays)
+		// A window covers days+1 calendar days (both ends included).
+		cover = max((d+days)/(days+1), 1)
+	}
+	windows = max(windows, cover)
+	plan := make([]window, 0, windows)
+	for i := range windows {
+		end := from.AddDate(0, 0, days)
+		if i == cover-1 && !to.IsZero() {
+			if left := daysBetween(from, to); left >= 0 && left < days {
+				end = from.AddDate(0, 0, left)
+			}
+		}
+		plan = append(plan, window{from, end})
+		from = end.AddDate(0, 0, 1)
+	}
+	return plan
+}
+
+// daysBetween is the number of calendar days from a's date to b's, each
+// read in its own time zone (a --to date is written in UTC, a run's from
+// in the world's zone): what a search's date parameters say.
+func daysBetween(a, b time.Time) int {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return int(time.Date(by, bm, bd, 0, 0, 0, 0, time.UTC).Sub(time.Date(ay, am, ad, 0, 0, 0, 0, time.UTC)).Hours() / 24)
+}
+
 // BookRequest says what to book.
 type BookRequest struct {
 	NHSNumber string
@@ -21,13 +82,15 @@ type BookRequest struct {
 	// from PDS. Naming one is booking elsewhere (gpconnect-1.6.md §5.2):
 	// PDS still traces the patient.
 	ODS string
-	// From is the first day searched (zero: today by the clock); Days the
-	// window length (0 or more than 14: 14); Windows how many consecutive
-	// windows to search before giving up (0: 4).
-	From    time.Time
-	Days    int
-	Windows int
-	Prefer  Preference
+	// From is the first day searched (zero: today by the clock); To, when
+	// set, the last day of the range (then Days is ignored); Days the
+	// window length without To (0 or more than 14: 14); Windows how many
+	// consecutive windows to search before giving up (0: those covering
+	// [From, To], or DefaultWindows without To). searchPlan has the rules.
+	From, To time.Time
+	Days     int
+	Windows  int
+	Prefer   Preference
 	// Description (≤ 100 characters) and Comment (≤ 500) go on the
 	// Appointment; Description "" becomes a neutral text.
 	Description, Comment string
@@ -138,23 +201,12 @@ func (s *Session) Book(ctx context.Context, r BookRequest) (*Booking, error) {
 	}
 }
 
-// findSlots searches successive windows until one has a slot matching the
-// hard preferences.
+// findSlots searches successive windows (searchPlan) until one has a slot
+// matching the hard preferences.
 func (s *Session) findSlots(ctx context.Context, ods string, r BookRequest, tried []string) (from, to time.Time, slots []Slot, err error) {
-	days := r.Days
-	if days <= 0 || days > MaxWindowDays {
-		days = MaxWindowDays
-	}
-	windows := r.Windows
-	if windows <= 0 {
-		windows = 4
-	}
-	from = r.From
-	if from.IsZero() {
-		from = s.c.cfg.Now()
-	}
-	for range windows {
-		to = from.AddDate(0, 0, days)
+	plan := searchPlan(r.From, r.To, r.Days, r.Windows, s.c.cfg.Now())
+	for _, w := range plan {
+		from, to = w.from, w.to
 		slots, err = s.searchWindow(ctx, ods, from, to)
 		if err != nil {
 			return from, to, nil, err
@@ -162,10 +214,9 @@ func (s *Session) findSlots(ctx context.Context, ods string, r BookRequest, trie
 		if len(choose(slots, r.Prefer, "", tried)) > 0 {
 			return from, to, slots, nil
 		}
-		from = to.AddDate(0, 0, 1)
 	}
 	return from, to, nil, &Error{Kind: ErrNoSlots, Hop: HopProvider, Step: "4a", Interaction: string(gpc.SearchSlots), Status: http.StatusOK,
-		Diagnostics: "no free slot in " + itoa(windows) + " windows of " + itoa(days) + " days up to " + to.Format(time.DateOnly)}
+		Diagnostics: "no free slot in " + itoa(len(plan)) + " windows from " + plan[0].from.Format(time.DateOnly) + " to " + to.Format(time.DateOnly)}
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

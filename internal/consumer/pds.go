@@ -2,11 +2,12 @@ package consumer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/nhsnumber"
@@ -26,53 +27,12 @@ type Trace struct {
 	ODS        string // registered practice; "" when restricted or none
 	Restricted bool   // security label R: address, telecom and GP removed
 	Warnings   []string
-	Patient    PDSPatient
+	Patient    PDSPatient // as PDS gave it
 }
 
-// PDSPatient is the part of a PDS R4 Patient the consumer uses.
-type PDSPatient struct {
-	ResourceType string `json:"resourceType"`
-	ID           string `json:"id"`
-	Identifier   []struct {
-		System    string `json:"system"`
-		Value     string `json:"value"`
-		Extension []struct {
-			URL                  string               `json:"url"`
-			ValueCodeableConcept *gpc.CodeableConcept `json:"valueCodeableConcept"`
-		} `json:"extension"`
-	} `json:"identifier"`
-	Meta struct {
-		Security []gpc.Coding `json:"security"`
-	} `json:"meta"`
-	Name []struct {
-		Use    string   `json:"use"`
-		Family string   `json:"family"`
-		Given  []string `json:"given"`
-		Prefix []string `json:"prefix"`
-	} `json:"name"`
-	Gender           string `json:"gender"`
-	BirthDate        string `json:"birthDate"`
-	DeceasedDateTime string `json:"deceasedDateTime"`
-	DeceasedBoolean  bool   `json:"deceasedBoolean"`
-	Address          []struct {
-		Use        string   `json:"use"`
-		Line       []string `json:"line"`
-		City       string   `json:"city"`
-		District   string   `json:"district"`
-		PostalCode string   `json:"postalCode"`
-	} `json:"address"`
-	Telecom []struct {
-		System string `json:"system"`
-		Value  string `json:"value"`
-		Use    string `json:"use"`
-	} `json:"telecom"`
-	GeneralPractitioner []struct {
-		Identifier *struct {
-			System string `json:"system"`
-			Value  string `json:"value"`
-		} `json:"identifier"`
-	} `json:"generalPractitioner"`
-}
+// PDSPatient is a PDS FHIR R4 Patient, decoded with the R4 models of
+// samply/golang-fhir-models (decodeR4 has what they leave out).
+type PDSPatient = fhir.Patient
 
 // Trace verifies nhs on PDS (step 1a/1b) and returns the registered
 // practice. With allowNoPractice (booking at a named practice) a restricted
@@ -115,12 +75,12 @@ func (s *Session) Trace(ctx context.Context, nhs string, allowNoPractice bool) (
 		return nil, err
 	}
 	t := &Trace{Requested: nhs}
-	if err := json.Unmarshal(resp.body, &t.Patient); err != nil || t.Patient.ResourceType != "Patient" {
-		return nil, badResponse(c, resp.status, "PDS answer is not a Patient")
+	if err := decodeR4(resp.body, "Patient", &t.Patient); err != nil {
+		return nil, badResponse(c, resp.status, "PDS answer is not a Patient: %v", err)
 	}
 	p := &t.Patient
-	t.NHSNumber = p.ID
-	if p.ID == "" {
+	t.NHSNumber = str(p.Id)
+	if t.NHSNumber == "" {
 		t.NHSNumber = nhs
 	}
 	if t.NHSNumber != nhs {
@@ -129,17 +89,17 @@ func (s *Session) Trace(ctx context.Context, nhs string, allowNoPractice bool) (
 		t.Superseded = true
 		t.Warnings = append(t.Warnings, "NHS number "+nhs+" is superseded by "+t.NHSNumber)
 	}
-	if p.DeceasedDateTime != "" || p.DeceasedBoolean {
-		return nil, &Error{Kind: ErrDeceased, Hop: HopPDS, Step: "1a", Status: resp.status, Diagnostics: "deceased " + p.DeceasedDateTime}
+	if str(p.DeceasedDateTime) != "" || p.DeceasedBoolean != nil && *p.DeceasedBoolean {
+		return nil, &Error{Kind: ErrDeceased, Hop: HopPDS, Step: "1a", Status: resp.status, Diagnostics: "deceased " + str(p.DeceasedDateTime)}
 	}
 	verified := ""
 	for _, id := range p.Identifier {
-		if id.System != gpc.SystemNHSNumber {
+		if str(id.System) != gpc.SystemNHSNumber {
 			continue
 		}
 		for _, x := range id.Extension {
-			if x.URL == extVerificationStatus && x.ValueCodeableConcept != nil && len(x.ValueCodeableConcept.Coding) > 0 {
-				verified = x.ValueCodeableConcept.Coding[0].Code
+			if x.Url == extVerificationStatus && x.ValueCodeableConcept != nil && len(x.ValueCodeableConcept.Coding) > 0 {
+				verified = str(x.ValueCodeableConcept.Coding[0].Code)
 			}
 		}
 	}
@@ -150,14 +110,16 @@ func (s *Session) Trace(ctx context.Context, nhs string, allowNoPractice bool) (
 	default:
 		return nil, &Error{Kind: ErrUnverified, Hop: HopPDS, Step: "1a", Status: resp.status, Code: verified, Diagnostics: "verification status " + verified + ", want 01"}
 	}
-	for _, sec := range p.Meta.Security {
-		if sec.System == systemConfidentiality && sec.Code == "R" {
-			t.Restricted = true
+	if p.Meta != nil {
+		for _, sec := range p.Meta.Security {
+			if str(sec.System) == systemConfidentiality && str(sec.Code) == "R" {
+				t.Restricted = true
+			}
 		}
 	}
 	for _, gp := range p.GeneralPractitioner {
-		if gp.Identifier != nil && gp.Identifier.System == gpc.SystemODSCode && gp.Identifier.Value != "" {
-			t.ODS = gp.Identifier.Value
+		if id := gp.Identifier; id != nil && str(id.System) == gpc.SystemODSCode && str(id.Value) != "" {
+			t.ODS = str(id.Value)
 			break
 		}
 	}

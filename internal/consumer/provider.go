@@ -134,28 +134,64 @@ func (s *Session) SearchSlots(ctx context.Context, ods string, from, to time.Tim
 	return parseSlots(&b)
 }
 
+// slotEntry is one resource of a slot searchset, as far as the consumer
+// reads it: the elements it uses of Slot, Schedule, Location, Practitioner
+// and Organization in one flat view, so each entry is decoded in one typed
+// pass (issue 15: not ResourceTypeOf and then DecodeResource's reflective
+// second decode, about a sixth of a journey's CPU). name is a string on a
+// Location and a list of HumanName on a Practitioner: it stays raw until
+// the resourceType says which.
+type slotEntry struct {
+	ResourceType    string                 `json:"resourceType"`
+	ID              string                 `json:"id"`
+	Status          string                 `json:"status"`
+	Start           string                 `json:"start"`
+	End             string                 `json:"end"`
+	Schedule        *stu3.Reference        `json:"schedule"`
+	ServiceType     []stu3.CodeableConcept `json:"serviceType"`
+	Extension       []stu3.Extension       `json:"extension"`
+	Actor           []stu3.Reference       `json:"actor"`
+	ServiceCategory *stu3.CodeableConcept  `json:"serviceCategory"`
+	Name            json.RawMessage        `json:"name"`
+}
+
+// parseSlots reads a slot searchset: each entry decoded once into a
+// slotEntry (one that does not decode is the provider's business and
+// skipped, as an unknown resource is), the Organization alone again as the
+// stu3 type Slots carries.
 func parseSlots(b *stu3.Bundle) (*Slots, error) {
 	out := &Slots{}
-	schedules := map[string]*stu3.Schedule{}
-	locations := map[string]*stu3.Location{}
-	practitioners := map[string]*stu3.Practitioner{}
-	var slots []*stu3.Slot
+	schedules := map[string]*slotEntry{}
+	locations := map[string]string{}
+	practitioners := map[string]string{}
+	var slots []*slotEntry
 	for _, e := range b.Entry {
-		_, v, err := e.Decode()
-		if err != nil {
-			continue // unknown resources are the provider's business
+		r := new(slotEntry)
+		if json.Unmarshal(e.Resource, r) != nil {
+			continue
 		}
-		switch r := v.(type) {
-		case *stu3.Slot:
+		switch r.ResourceType {
+		case "Slot":
 			slots = append(slots, r)
-		case *stu3.Schedule:
+		case "Schedule":
 			schedules[r.ID] = r
-		case *stu3.Location:
-			locations[r.ID] = r
-		case *stu3.Practitioner:
-			practitioners[r.ID] = r
-		case *stu3.Organization:
-			out.Organization = r
+		case "Location":
+			var name string
+			_ = json.Unmarshal(r.Name, &name)
+			locations[r.ID] = name
+		case "Practitioner":
+			var names []stu3.HumanName
+			if json.Unmarshal(r.Name, &names) == nil && len(names) > 0 {
+				n := names[0]
+				practitioners[r.ID] = strings.TrimSpace(strings.Join(append(append(append([]string{}, n.Prefix...), n.Given...), n.Family), " "))
+			} else {
+				practitioners[r.ID] = ""
+			}
+		case "Organization":
+			var org stu3.Organization
+			if json.Unmarshal(e.Resource, &org) == nil {
+				out.Organization = &org
+			}
 		}
 	}
 	for _, sl := range slots {
@@ -190,15 +226,10 @@ func parseSlots(b *stu3.Bundle) (*Slots, error) {
 				case !ok:
 				case typ == "Location":
 					x.LocationID = id
-					if l := locations[id]; l != nil {
-						x.LocationName = l.Name
-					}
+					x.LocationName = locations[id]
 				case typ == "Practitioner":
 					x.PractitionerID = id
-					if p := practitioners[id]; p != nil && len(p.Name) > 0 {
-						n := p.Name[0]
-						x.Practitioner = strings.TrimSpace(strings.Join(append(append(append([]string{}, n.Prefix...), n.Given...), n.Family), " "))
-					}
+					x.Practitioner = practitioners[id]
 				}
 			}
 		}
@@ -303,29 +334,30 @@ func registerPatient(t *Trace) stu3.Patient {
 		ResourceType: "Patient",
 		Meta:         &stu3.Meta{Profile: []string{gpc.ProfilePatient}},
 		Identifier:   []stu3.Identifier{{System: gpc.SystemNHSNumber, Value: t.NHSNumber}},
-		Gender:       src.Gender,
-		BirthDate:    src.BirthDate,
+		Gender:       code(src.Gender),
+		BirthDate:    str(src.BirthDate),
 	}
 	for _, n := range src.Name {
-		if n.Use == "usual" || n.Use == "official" || n.Use == "" {
-			p.Name = []stu3.HumanName{{Use: "official", Family: n.Family, Given: n.Given, Prefix: n.Prefix}}
+		if use := code(n.Use); use == "usual" || use == "official" || use == "" {
+			p.Name = []stu3.HumanName{{Use: "official", Family: str(n.Family), Given: n.Given, Prefix: n.Prefix}}
 			break
 		}
 	}
 	for _, a := range src.Address {
-		if a.Use == "home" {
-			p.Address = []stu3.Address{{Use: "home", Type: "physical", Line: a.Line, City: a.City, District: a.District, PostalCode: a.PostalCode}}
+		if code(a.Use) == "home" {
+			p.Address = []stu3.Address{{Use: "home", Type: "physical", Line: a.Line, City: str(a.City), District: str(a.District), PostalCode: str(a.PostalCode)}}
 			break
 		}
 	}
 	seen := map[string]bool{}
 	for _, tc := range src.Telecom {
-		key := tc.System + "/" + tc.Use
+		system, value, use := code(tc.System), str(tc.Value), code(tc.Use)
+		key := system + "/" + use
 		switch {
-		case tc.Value == "" || seen[key]:
+		case value == "" || seen[key]:
 			continue
-		case tc.System == "phone" && (tc.Use == "home" || tc.Use == "work" || tc.Use == "mobile"):
-		case tc.System == "email":
+		case system == "phone" && (use == "home" || use == "work" || use == "mobile"):
+		case system == "email":
 			key = "email"
 			if seen[key] {
 				continue
@@ -334,7 +366,7 @@ func registerPatient(t *Trace) stu3.Patient {
 			continue
 		}
 		seen[key] = true
-		p.Telecom = append(p.Telecom, stu3.ContactPoint{System: tc.System, Value: tc.Value, Use: tc.Use})
+		p.Telecom = append(p.Telecom, stu3.ContactPoint{System: system, Value: value, Use: use})
 	}
 	return p
 }

@@ -2,10 +2,11 @@ package consumer
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 )
@@ -18,20 +19,6 @@ type Endpoint struct {
 	Address     string // the provider's service root, verbatim
 	PartyKey    string
 	ASID        string
-}
-
-type sdsBundle struct {
-	ResourceType string `json:"resourceType"`
-	Entry        []struct {
-		Resource struct {
-			ResourceType string `json:"resourceType"`
-			Address      string `json:"address"`
-			Identifier   []struct {
-				System string `json:"system"`
-				Value  string `json:"value"`
-			} `json:"identifier"`
-		} `json:"resource"`
-	} `json:"entry"`
 }
 
 // Endpoint looks up the service root, party key (2a/2b) and ASID (2c/2d)
@@ -64,13 +51,14 @@ func (s *Session) Endpoint(ctx context.Context, ods string, interaction gpc.Inte
 	}
 	ep := &Endpoint{ODS: ods, Interaction: interaction}
 	for _, e := range b.Entry {
-		if e.Resource.ResourceType != "Endpoint" || e.Resource.Address == "" {
+		var r fhir.Endpoint
+		if decodeR4(e.Resource, "Endpoint", &r) != nil || r.Address == "" {
 			continue
 		}
-		ep.Address = e.Resource.Address
-		for _, id := range e.Resource.Identifier {
-			if id.System == gpc.SystemPartyKey {
-				ep.PartyKey = id.Value
+		ep.Address = r.Address
+		for _, id := range r.Identifier {
+			if str(id.System) == gpc.SystemPartyKey {
+				ep.PartyKey = str(id.Value)
 			}
 		}
 		break
@@ -89,9 +77,13 @@ func (s *Session) Endpoint(ctx context.Context, ods string, interaction gpc.Inte
 		return nil, err
 	}
 	for _, e := range b.Entry {
-		for _, id := range e.Resource.Identifier {
-			if e.Resource.ResourceType == "Device" && id.System == gpc.SystemASID && id.Value != "" {
-				ep.ASID = id.Value
+		var r fhir.Device
+		if decodeR4(e.Resource, "Device", &r) != nil {
+			continue
+		}
+		for _, id := range r.Identifier {
+			if str(id.System) == gpc.SystemASID && str(id.Value) != "" {
+				ep.ASID = str(id.Value)
 				break
 			}
 		}
@@ -120,14 +112,16 @@ func (s *Session) sdsCall(step, path string, q Query, interaction gpc.Interactio
 		}}
 }
 
-func (s *Session) sdsSearch(ctx context.Context, c call) (*sdsBundle, int, error) {
+// sdsSearch runs one SDS search; its entries are decoded by the caller,
+// each as the R4 resource it expects (an entry that is not is skipped).
+func (s *Session) sdsSearch(ctx context.Context, c call) (*fhir.Bundle, int, error) {
 	resp, err := s.c.do(ctx, c)
 	if err != nil {
 		return nil, 0, err
 	}
-	var b sdsBundle
-	if err := json.Unmarshal(resp.body, &b); err != nil || b.ResourceType != "Bundle" {
-		return nil, resp.status, badResponse(c, resp.status, "SDS answer is not a Bundle")
+	var b fhir.Bundle
+	if err := decodeR4(resp.body, "Bundle", &b); err != nil {
+		return nil, resp.status, badResponse(c, resp.status, "SDS answer is not a Bundle: %v", err)
 	}
 	return &b, resp.status, nil
 }

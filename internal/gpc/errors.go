@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/stu3"
 )
 
 // Code is a Spine error/warning code (Spine-ErrorOrWarningCode-1).
@@ -136,41 +138,21 @@ func AsError(err error) *Error {
 	return &Error{Code: InternalServerError, Diagnostics: "Internal server error"}
 }
 
-// OperationOutcome is the STU3 OperationOutcome used by the provider and the
-// SSP, and read by the consumer.
-type OperationOutcome struct {
-	ResourceType string  `json:"resourceType"`
-	ID           string  `json:"id,omitempty"`
-	Meta         *Meta   `json:"meta,omitempty"`
-	Issue        []Issue `json:"issue"`
-}
-
-// Meta is a resource's meta element, as far as these outcomes need it.
-type Meta struct {
-	Profile []string `json:"profile,omitempty"`
-}
-
-// Issue is one OperationOutcome issue.
-type Issue struct {
-	Severity    string           `json:"severity"`
-	Code        string           `json:"code"`
-	Details     *CodeableConcept `json:"details,omitempty"`
-	Diagnostics string           `json:"diagnostics,omitempty"`
-}
-
-// CodeableConcept is a FHIR CodeableConcept.
-type CodeableConcept struct {
-	Coding []Coding `json:"coding,omitempty"`
-	Text   string   `json:"text,omitempty"`
-}
-
-// Coding is a FHIR Coding.
-type Coding struct {
-	System  string `json:"system,omitempty"`
-	Version string `json:"version,omitempty"`
-	Code    string `json:"code,omitempty"`
-	Display string `json:"display,omitempty"`
-}
+// The FHIR STU3 datatypes of an OperationOutcome are stu3's, defined once
+// there; these names keep gpc's users (the mocks, the sandbox's faults)
+// working.
+type (
+	// OperationOutcome is stu3.OperationOutcome.
+	OperationOutcome = stu3.OperationOutcome
+	// Meta is stu3.Meta: a resource's meta element.
+	Meta = stu3.Meta
+	// Issue is stu3.Issue: one OperationOutcome issue.
+	Issue = stu3.Issue
+	// CodeableConcept is stu3.CodeableConcept.
+	CodeableConcept = stu3.CodeableConcept
+	// Coding is stu3.Coding.
+	Coding = stu3.Coding
+)
 
 // ProviderOutcome builds the GPConnect-OperationOutcome-1 for e
 // (gpconnect-1.6.md §6.1).

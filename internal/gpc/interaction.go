@@ -119,25 +119,31 @@ func ForRequest(method, path string) []Interaction {
 	return out
 }
 
+// matchPath reports whether path has pattern's segments, "{id}" standing
+// for one that is neither empty nor an operation ("$..."). It compares
+// segment by segment without splitting: it runs for every interaction on
+// every request the judge and the provider see.
 func matchPath(pattern, path string) bool {
-	ps := strings.Split(strings.Trim(pattern, "/"), "/")
-	xs := strings.Split(strings.Trim(path, "/"), "/")
 	if strings.HasSuffix(path, "/") && len(path) > 1 {
 		return false
 	}
-	if len(ps) != len(xs) {
-		return false
-	}
-	for i, p := range ps {
-		if p == "{id}" {
-			if xs[i] == "" || strings.HasPrefix(xs[i], "$") {
+	p, x := strings.Trim(pattern, "/"), strings.Trim(path, "/")
+	for {
+		pseg, prest, pmore := strings.Cut(p, "/")
+		xseg, xrest, xmore := strings.Cut(x, "/")
+		if pseg == "{id}" {
+			if xseg == "" || strings.HasPrefix(xseg, "$") {
 				return false
 			}
-			continue
-		}
-		if p != xs[i] {
+		} else if pseg != xseg {
 			return false
 		}
+		if pmore != xmore {
+			return false
+		}
+		if !pmore {
+			return true
+		}
+		p, x = prest, xrest
 	}
-	return true
 }

@@ -54,18 +54,18 @@ func nastyResults() []runner.Result {
 	}
 	return []runner.Result{
 		{Scenario: &scenario.Scenario{Name: "happy path", File: "scenarios/happy-path.yaml"}, Passed: true, Hops: booked,
-			Outcome: "booked", Duration: 1234 * time.Millisecond},
+			Outcome: runner.Outcome{Kind: "booked"}, Duration: 1234 * time.Millisecond},
 		{Scenario: &scenario.Scenario{Name: "runner takes the slot ✓", File: "scenarios/nested dir/taken.yml"}, Passed: true, Hops: odd[:3],
-			Outcome: "error ssp 409 DUPLICATE_REJECTED", Duration: 7 * time.Millisecond},
+			Outcome: runner.Outcome{Kind: "error", Hop: "ssp", Status: 409, Code: "DUPLICATE_REJECTED"}, Duration: 7 * time.Millisecond},
 		{Scenario: &scenario.Scenario{Name: "bad <one> & \"quoted\" ]]> ✗ 予約", File: `scenarios\win\bad.yaml`, Description: "Fails # on purpose; | piped |"},
-			Passed: false, Hops: odd, Outcome: "error pds 500 INTERNAL_SERVER_ERROR", Duration: 0,
+			Passed: false, Hops: odd, Outcome: runner.Outcome{Kind: "error", Hop: "pds", Status: 500, Code: "INTERNAL_SERVER_ERROR"}, Duration: 0,
 			Failures: []runner.Failure{
 				{Rule: "outcome", Section: "scenario-format §expect.outcome", Message: "want booked, got error pds 500 <INTERNAL_SERVER_ERROR> & more"},
 				{Rule: "sequence", Section: "scenario-format §expect.sequence", Message: "sequence differs ]]>", Diff: nastyDiff},
 				{Rule: "request", Section: "scenario-format §expect.requests", Message: "body\ndiffers", Diff: "```\n{\"a\": \"<b>\"}\n```"},
 			}},
 		{Scenario: &scenario.Scenario{Name: "transport error", File: "scenarios/transport.yaml"}, Passed: false, Hops: odd[3:4],
-			Outcome: "error sds 0", Duration: 90 * time.Second,
+			Outcome: runner.Outcome{Kind: "error", Hop: "sds", Status: 0}, Duration: 90 * time.Second,
 			Failures: []runner.Failure{{Rule: "run", Section: "scenario-format §run", Message: "consumer: dial tcp: connection refused"}}},
 	}
 }

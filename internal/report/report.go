@@ -308,7 +308,7 @@ func Markdown(w io.Writer, results []runner.Result, total time.Duration) error {
 		if r.Skipped != "" {
 			word = "skipped"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(r.Scenario.Name), word, cell(r.Outcome), r.Duration.Round(time.Millisecond))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(r.Scenario.Name), word, cell(r.Outcome.String()), r.Duration.Round(time.Millisecond))
 	}
 	// Failures first, in the order run, then the passes, then the skipped;
 	// a passing scenario's diagram is folded in <details> so the failures
@@ -433,7 +433,7 @@ func JSON(w io.Writer, results []runner.Result, total time.Duration) error {
 			fails = []runner.Failure{}
 		}
 		rep.Scenarios = append(rep.Scenarios, JSONResult{Name: r.Scenario.Name, File: r.Scenario.File, Description: r.Scenario.Description,
-			Passed: r.Passed, Skipped: r.Skipped, Outcome: r.Outcome, DurationMS: r.Duration.Milliseconds(), Sequence: seq, Failures: fails, Journal: r.Hops})
+			Passed: r.Passed, Skipped: r.Skipped, Outcome: r.Outcome.String(), DurationMS: r.Duration.Milliseconds(), Sequence: seq, Failures: fails, Journal: r.Hops})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -29,8 +29,8 @@ func results() []runner.Result {
 			RequestHeader: http.Header{}},
 	}
 	return []runner.Result{
-		{Scenario: &scenario.Scenario{Name: "good one", File: "scenarios/good.yaml"}, Passed: true, Hops: ok, Outcome: "booked", Duration: 1500 * time.Millisecond},
-		{Scenario: &scenario.Scenario{Name: "bad <one> & \"quoted\"", File: "scenarios/sub/bad.yaml"}, Passed: false, Hops: bad, Outcome: "error ssp 502",
+		{Scenario: &scenario.Scenario{Name: "good one", File: "scenarios/good.yaml"}, Passed: true, Hops: ok, Outcome: runner.Outcome{Kind: "booked"}, Duration: 1500 * time.Millisecond},
+		{Scenario: &scenario.Scenario{Name: "bad <one> & \"quoted\"", File: "scenarios/sub/bad.yaml"}, Passed: false, Hops: bad, Outcome: runner.Outcome{Kind: "error", Hop: "ssp", Status: 502},
 			Failures: []runner.Failure{
 				{Rule: "outcome", Section: "scenario-format §expect.outcome", Message: "want booked, got error ssp 502"},
 				{Rule: "sequence", Section: "scenario-format §expect.sequence", Message: "sequence differs", Diff: "  pds.retrieve\n- provider.book appointment\n"},

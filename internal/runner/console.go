@@ -163,7 +163,7 @@ func printHops(w io.Writer, r Result, indent string, paint func(color, s string)
 		}
 		fmt.Fprintf(w, "%s%s %s\n", indent, mark, describeHop(h))
 	}
-	if r.Outcome != "" {
+	if r.Outcome.Kind != "" {
 		fmt.Fprintf(w, "%soutcome: %s\n", indent, r.Outcome)
 	}
 }

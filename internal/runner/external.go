@@ -2,45 +2,50 @@ package runner
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 )
 
-// JournalOutcome words the outcome an external consumer reached, read from
-// the journal alone, the way the runner words the built-in consumer's:
-// whichever came last of a completed booking ("booked"), cancellation
-// ("cancelled") or amendment ("amended") and a failed request that was not
-// later retried with success ("error ssp 403 CODE"); "none" when neither
-// happened. The reason the built-in consumer gives (deceased, …) is not in
-// the journal, so it is never part of this outcome.
-func JournalOutcome(hops []journal.Hop) string {
+// JournalOutcome is the outcome an external consumer reached, read from
+// the journal alone: whichever came last of a completed booking (booked),
+// cancellation (cancelled) or amendment (amended) — told by the hop's
+// interaction, not its name — and a failed request that was not later
+// retried with success (an error at the hop it was sent to, with its status
+// and Spine code); none when neither happened. The reason the built-in
+// consumer gives (deceased, …) is not in the journal, so it is never part
+// of this outcome.
+func JournalOutcome(hops []journal.Hop) Outcome {
 	hops = journal.InStartOrder(hops)
-	outcome := scenario.OutcomeNone
-	failed := "" // the request (to and name) whose failure is the outcome
+	outcome := outcomeKind(scenario.OutcomeNone)
+	type request struct {
+		to   journal.Party
+		name string
+	}
+	var failed *request // the request whose failure is the outcome
 	for _, h := range hops {
 		if h.From != journal.Consumer || RunnerHop(h) {
 			continue
 		}
-		key := string(h.To) + " " + h.Name
-		ok := h.Status > 0 && h.Status < 400
+		key := request{h.To, h.Name}
+		in := gpc.Interaction(h.Interaction)
 		switch {
-		case !ok:
-			outcome = strings.TrimSpace(fmt.Sprintf("error %s %d %s", h.To, h.Status, h.Code))
-			failed = key
-		case strings.HasSuffix(h.Name, ".book appointment") && h.Status == http.StatusCreated:
-			outcome, failed = scenario.OutcomeBooked, ""
-		case strings.HasSuffix(h.Name, ".cancel appointment"):
-			outcome, failed = scenario.OutcomeCancelled, ""
-		case strings.HasSuffix(h.Name, ".amend appointment"):
-			outcome, failed = scenario.OutcomeAmended, ""
-		case key == failed:
+		case !ok(h.Status):
+			outcome = Outcome{Kind: scenario.OutcomeError, Hop: string(h.To), Status: h.Status, Code: strings.TrimSpace(h.Code)}
+			failed = &key
+		case in == gpc.CreateAppointment && h.Status == http.StatusCreated:
+			outcome, failed = outcomeKind(scenario.OutcomeBooked), nil
+		case in == gpc.CancelAppointment:
+			outcome, failed = outcomeKind(scenario.OutcomeCancelled), nil
+		case in == gpc.AmendAppointment:
+			outcome, failed = outcomeKind(scenario.OutcomeAmended), nil
+		case failed != nil && key == *failed:
 			// The failed request, retried with success: no longer the outcome.
-			outcome, failed = scenario.OutcomeNone, ""
+			outcome, failed = outcomeKind(scenario.OutcomeNone), nil
 		}
 	}
 	return outcome
@@ -124,7 +129,7 @@ func AdminVerdict(fixtures string) func(*sandbox.Session) any {
 		if res.Passed {
 			status = VerdictPassed
 		}
-		return VerdictJSON{Session: ss.ID, Scenario: ss.Scenario.Name, Status: status, Passed: res.Passed, Outcome: res.Outcome, Failures: fs, Faults: faultedHops(res.Hops)}
+		return VerdictJSON{Session: ss.ID, Scenario: ss.Scenario.Name, Status: status, Passed: res.Passed, Outcome: res.Outcome.String(), Failures: fs, Faults: faultedHops(res.Hops)}
 	}
 }
 

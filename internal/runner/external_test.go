@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/consumer"
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
 	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
@@ -21,7 +22,14 @@ func TestJournalOutcome(t *testing.T) {
 	t.Parallel()
 	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
 	hop := func(s int, to journal.Party, name string, status int, code string) journal.Hop {
-		return journal.Hop{Time: at(s), From: journal.Consumer, To: to, Name: name, Status: status, Code: code}
+		h := journal.Hop{Time: at(s), From: journal.Consumer, To: to, Name: name, Interaction: name, Status: status, Code: code}
+		// An SSP hop's interaction is the GP Connect ID the name is made of.
+		for _, in := range gpc.Interactions {
+			if string(to)+"."+in.ID.Name() == name {
+				h.Interaction = string(in.ID)
+			}
+		}
+		return h
 	}
 	tests := []struct {
 		name string
@@ -39,10 +47,13 @@ func TestJournalOutcome(t *testing.T) {
 		{"booked then cancelled", []journal.Hop{hop(1, journal.SSP, "ssp.book appointment", 201, ""), hop(2, journal.SSP, "ssp.cancel appointment", 200, "")}, "cancelled"},
 		{"amended", []journal.Hop{hop(1, journal.SSP, "ssp.read appointment", 200, ""), hop(2, journal.SSP, "ssp.amend appointment", 200, "")}, "amended"},
 		{"booked, then a second booking fails", []journal.Hop{hop(1, journal.SSP, "ssp.book appointment", 201, ""), hop(2, journal.SSP, "ssp.book appointment", 409, "DUPLICATE_REJECTED")}, "error ssp 409 DUPLICATE_REJECTED"},
+		// The interaction tells what a request was, whatever the hop's name.
+		{"told by the interaction", []journal.Hop{{Time: at(1), From: journal.Consumer, To: journal.SSP, Name: "ssp.unknown interaction", Interaction: string(gpc.CreateAppointment), Status: 201}}, "booked"},
+		{"not by the name", []journal.Hop{{Time: at(1), From: journal.Consumer, To: journal.SSP, Name: "ssp.book appointment", Interaction: "urn:x", Status: 201}}, "none"},
 		{"a failed cancel", []journal.Hop{hop(1, journal.SSP, "ssp.book appointment", 201, ""), hop(2, journal.SSP, "ssp.cancel appointment", 409, "FHIR_CONSTRAINT_VIOLATION")}, "error ssp 409 FHIR_CONSTRAINT_VIOLATION"},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, JournalOutcome(tt.hops), tt.want, tt.name)
+		assert.Equal(t, JournalOutcome(tt.hops).String(), tt.want, tt.name)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
-	"github.com/spine-sandbox/spine-sandbox/mocks/sdsldap"
 )
 
 // ldapAddrKey carries the address of the sandbox's SDS LDAP directory to
@@ -42,8 +41,6 @@ func startLDAP(srv *sandbox.Server) (addr string, stop func(), err error) {
 	if err != nil {
 		return "", nil, err
 	}
-	dir := srv.NewLDAP(sdsldap.Config{})
-	done := make(chan error, 1)
-	go func() { done <- dir.Serve(ln) }()
-	return ln.Addr().String(), func() { _ = dir.Close(); <-done }, nil
+	stopLDAP := srv.ServeLDAP(ln)
+	return ln.Addr().String(), func() { _ = stopLDAP() }, nil
 }

@@ -1,6 +1,12 @@
 // Package runner runs scenario files end to end: one in-process sandbox, one
 // session per scenario, the built-in consumer doing the scenario's `run:`,
 // then a verdict against its `expect:` (docs/scenario-format.md, "expect").
+//
+// The run is consumer.Session.Do with the Request the scenario's run:
+// makes (request); how it ended is a typed Outcome, compared with
+// expect.outcome by Outcome.Matches and worded by Outcome.String. The
+// runner reaches the sandbox only through internal/sandbox, never a mocks/*
+// package.
 package runner
 
 import (
@@ -53,9 +59,9 @@ type Result struct {
 	Passed   bool
 	Failures []Failure
 	Hops     []journal.Hop
-	// Outcome says how the run ended: "booked", "ok", "none", "cancelled",
-	// "amended", or an error "error hop status [code] (reason)".
-	Outcome  string
+	// Outcome says how the run ended (its String: "booked", "ok", "none",
+	// "cancelled", "amended", or "error hop status [code] (reason)").
+	Outcome  Outcome
 	Duration time.Duration
 	// Skipped, when not "", says why the scenario was not run (SkipReason):
 	// it neither passed nor failed.
@@ -175,11 +181,7 @@ func runOne(ctx context.Context, srv *sandbox.Server, tr http.RoundTripper, sc *
 func drive(ctx context.Context, ss *sandbox.Session, tr http.RoundTripper, sc *scenario.Scenario) (ran, error) {
 	r := sc.Run
 	if r == nil || r.Consumer == "external" {
-		return ran{outcome: scenario.OutcomeNone}, nil
-	}
-	timeout := r.Timeout.D()
-	if timeout <= 0 {
-		timeout = 10 * time.Second
+		return ran{outcome: outcomeKind(scenario.OutcomeNone), slots: -1, appointments: -1}, nil
 	}
 	u := ss.URLs()
 	if err := ldapSDS(ctx, ss, r, &u); err != nil {
@@ -209,57 +211,30 @@ func drive(ctx context.Context, ss *sandbox.Session, tr http.RoundTripper, sc *s
 			OrgODS: me.ODS, OrgName: orgName, PractitionerID: "1",
 			SDSUserID: "UNK", Family: "Sandbox", Given: []string{"Sam"}, Prefix: []string{"Dr"},
 		},
-		HTTPClient: hc, Timeout: timeout, Backoff: 10 * time.Millisecond, Now: now,
+		HTTPClient: hc, Timeout: timeout(r), Backoff: 10 * time.Millisecond, Now: now,
 	})
 	if err != nil {
 		return ran{}, err
 	}
-	// search_windows counts the windows tried after the first;
-	// book_retries the bookings after the first.
-	req := consumer.BookRequest{NHSNumber: string(r.NHSNumber), ODS: string(r.ODS), Windows: 1 + r.SearchWindows, MaxAttempts: 1 + r.BookRetries}
-	if r.Action == "book" {
-		req.Description, req.Comment = r.Description, r.Comment
-	}
-	t0 := now()
-	if r.From != nil {
-		req.From = r.From.Resolve(t0)
-	}
-	if r.To != nil {
-		from := req.From
-		if from.IsZero() {
-			from = t0
+	s := cl.NewSession()
+	res, err := s.Do(ctx, request(r, now()))
+	out := ran{outcome: outcomeKind(scenario.OutcomeNone), slots: -1, appointments: -1}
+	switch {
+	case err != nil:
+		out.outcome = errorOutcome(err)
+	case r.Action == consumer.ActionSlots:
+		out.outcome, out.slots = outcomeKind(scenario.OutcomeOK), len(res.Slots)
+		if len(res.Slots) == 0 {
+			out.outcome = outcomeKind(scenario.OutcomeNone)
 		}
-		req.Days = int(r.To.Resolve(t0).Sub(from).Hours()/24 + 0.5)
-		if req.Days < 1 {
-			req.Days = 1
-		}
-	}
-	if p := r.Prefer; p != nil {
-		if p.Time != nil {
-			req.Prefer.At = p.Time.Resolve(t0)
-		}
-		req.Prefer.Channel = string(p.Channel)
-		req.Prefer.PractitionerID = p.Practitioner
-		req.Prefer.LocationID = p.Location
-	}
-	a := action{s: cl.NewSession(), r: r, req: req, limit: 4 * timeout, from: t0, to: t0.AddDate(0, 0, consumer.MaxWindowDays)}
-	if r.From != nil {
-		a.from = r.From.Resolve(t0)
-		a.to = a.from.AddDate(0, 0, consumer.MaxWindowDays)
-	}
-	if r.To != nil {
-		a.to = r.To.Resolve(t0)
-	}
-	var out ran
-	switch r.Action {
-	case "slots":
-		out = a.slots(ctx)
-	case "appointments":
-		out = a.appointments(ctx)
-	case "cancel", "amend":
-		out = a.change(ctx)
+	case r.Action == consumer.ActionAppointments:
+		out.outcome, out.appointments = outcomeKind(scenario.OutcomeOK), len(res.Appointments)
+	case r.Action == consumer.ActionCancel:
+		out.outcome = outcomeKind(scenario.OutcomeCancelled)
+	case r.Action == consumer.ActionAmend:
+		out.outcome = outcomeKind(scenario.OutcomeAmended)
 	default:
-		out = ran{outcome: book(ctx, a.s, req, max(r.Repeat, 1), a.limit)}
+		out.outcome = outcomeKind(scenario.OutcomeBooked)
 	}
 	if tamper != nil {
 		// A tamper that could not apply, or never applied, makes the run
@@ -271,134 +246,50 @@ func drive(ctx context.Context, ss *sandbox.Session, tr http.RoundTripper, sc *s
 	return out, nil
 }
 
+// request is the consumer's request for a scenario's run, its relative
+// dates resolved at t0: the options gpc-consumer's flags give too (only
+// the wording differs: search_windows counts the windows after the first,
+// --windows all of them; book_retries the bookings after the first).
+func request(r *scenario.Run, t0 time.Time) consumer.Request {
+	req := consumer.Request{Action: string(r.Action), NHSNumber: string(r.NHSNumber), ODS: string(r.ODS),
+		Windows: 1 + r.SearchWindows, MaxAttempts: 1 + r.BookRetries, Repeat: r.Repeat,
+		Description: r.Description, Comment: r.Comment, AppointmentID: r.Appointment, Limit: 4 * timeout(r)}
+	if req.Action == "" {
+		req.Action = consumer.ActionBook
+	}
+	if req.Action == consumer.ActionAmend && req.Description == "" && req.Comment == "" {
+		req.Comment = "Amended by the spine-sandbox runner"
+	}
+	if r.From != nil {
+		req.From = r.From.Resolve(t0)
+	}
+	if r.To != nil {
+		req.To = r.To.Resolve(t0)
+	}
+	if p := r.Prefer; p != nil {
+		if p.Time != nil {
+			req.Prefer.At = p.Time.Resolve(t0)
+		}
+		req.Prefer.Channel = string(p.Channel)
+		req.Prefer.PractitionerID = p.Practitioner
+		req.Prefer.LocationID = p.Location
+	}
+	return req
+}
+
+// timeout is the run's timeout of each HTTP call (10s when not given).
+func timeout(r *scenario.Run) time.Duration {
+	if d := r.Timeout.D(); d > 0 {
+		return d
+	}
+	return 10 * time.Second
+}
+
 // ran is how a run ended, and what the slots and appointments actions
 // counted (-1 when the action did not count).
 type ran struct {
-	outcome             string
+	outcome             Outcome
 	slots, appointments int
-}
-
-// action is one run of a non-booking action by a consumer session.
-type action struct {
-	s        *consumer.Session
-	r        *scenario.Run
-	req      consumer.BookRequest
-	limit    time.Duration
-	from, to time.Time
-}
-
-func failed(err error) ran { return ran{outcome: errorOutcome(err), slots: -1, appointments: -1} }
-
-// slots traces the patient (when named) for their practice, looks the
-// practice up on SDS, reads its capability statement and searches free
-// slots in the run's window (gpconnect-1.6.md §4.1): ok with slots, none
-// without.
-func (a action) slots(ctx context.Context) ran {
-	ctx, cancel := context.WithTimeout(ctx, a.limit)
-	defer cancel()
-	ods := string(a.r.ODS)
-	if a.r.NHSNumber != "" {
-		t, err := a.s.Trace(ctx, string(a.r.NHSNumber), ods != "")
-		if err != nil {
-			return failed(err)
-		}
-		if ods == "" {
-			ods = t.ODS
-		}
-	}
-	if _, err := a.s.Capability(ctx, ods); err != nil {
-		return failed(err)
-	}
-	res, err := a.s.SearchSlots(ctx, ods, a.from, a.to)
-	if err != nil {
-		return failed(err)
-	}
-	out := ran{outcome: scenario.OutcomeOK, slots: len(res.Slots), appointments: -1}
-	if len(res.Slots) == 0 {
-		out.outcome = scenario.OutcomeNone
-	}
-	return out
-}
-
-// patient traces the patient and finds them at the practice, as the
-// consumer must before it can name their appointments (§4.6). No record
-// there is the consumer's stop: reason patient-not-found.
-func (a action) patient(ctx context.Context) (string, *consumer.ProviderPatient, *ran) {
-	t, err := a.s.Trace(ctx, string(a.r.NHSNumber), a.r.ODS != "")
-	if err != nil {
-		f := failed(err)
-		return "", nil, &f
-	}
-	ods := string(a.r.ODS)
-	if ods == "" {
-		ods = t.ODS
-	}
-	p, err := a.s.FindPatient(ctx, ods, t.NHSNumber)
-	if err != nil {
-		f := failed(err)
-		return "", nil, &f
-	}
-	if p == nil {
-		return "", nil, &ran{outcome: formatError(consumer.HopProvider, http.StatusOK, "", reasons[consumer.ErrPatientNotFound]), slots: -1, appointments: -1}
-	}
-	return ods, p, nil
-}
-
-// appointments lists the patient's appointments in the run's window
-// (gpconnect-1.6.md §4.6): ok, however many.
-func (a action) appointments(ctx context.Context) ran {
-	ctx, cancel := context.WithTimeout(ctx, a.limit)
-	defer cancel()
-	ods, p, stop := a.patient(ctx)
-	if stop != nil {
-		return *stop
-	}
-	list, err := a.s.PatientAppointments(ctx, ods, p.ID, a.from, a.to)
-	if err != nil {
-		return failed(err)
-	}
-	return ran{outcome: scenario.OutcomeOK, slots: -1, appointments: len(list)}
-}
-
-// change cancels or amends an appointment: the one the world holds
-// (run.appointment), found through the patient first, or one it books
-// (gpconnect-1.6.md §4.4, §4.5).
-func (a action) change(ctx context.Context) ran {
-	var ods, id string
-	if a.r.Appointment != "" {
-		pctx, cancel := context.WithTimeout(ctx, a.limit)
-		var stop *ran
-		ods, _, stop = a.patient(pctx)
-		cancel()
-		if stop != nil {
-			return *stop
-		}
-		id = a.r.Appointment
-	} else {
-		bctx, cancel := context.WithTimeout(ctx, a.limit)
-		b, err := a.s.Book(bctx, a.req)
-		cancel()
-		if err != nil {
-			return failed(err)
-		}
-		ods, id = b.ODS, b.Appointment.ID()
-	}
-	ctx, cancel := context.WithTimeout(ctx, a.limit)
-	defer cancel()
-	if a.r.Action == "cancel" {
-		if _, err := a.s.CancelAppointment(ctx, ods, id, ""); err != nil {
-			return failed(err)
-		}
-		return ran{outcome: scenario.OutcomeCancelled, slots: -1, appointments: -1}
-	}
-	desc, comment := a.r.Description, a.r.Comment
-	if desc == "" && comment == "" {
-		comment = "Amended by the spine-sandbox runner"
-	}
-	if _, err := a.s.AmendAppointment(ctx, ods, id, desc, comment); err != nil {
-		return failed(err)
-	}
-	return ran{outcome: scenario.OutcomeAmended, slots: -1, appointments: -1}
 }
 
 // countVerdicts compares expect.slots and expect.appointments with what
@@ -425,66 +316,6 @@ func countVerdicts(sc *scenario.Scenario, out ran) []Failure {
 			Message: fmt.Sprintf("want %d, got %s", *c.want, got)})
 	}
 	return fs
-}
-
-// book books repeat times in one consumer session.
-func book(ctx context.Context, s *consumer.Session, req consumer.BookRequest, repeat int, limit time.Duration) string {
-	outcome := scenario.OutcomeNone
-	for range repeat {
-		cctx, cancel := context.WithTimeout(ctx, limit)
-		_, err := s.Book(cctx, req)
-		cancel()
-		if err != nil {
-			return errorOutcome(err)
-		}
-		outcome = scenario.OutcomeBooked
-	}
-	return outcome
-}
-
-// reasons names each kind of consumer failure as expect.outcome's
-// error.reason does (scenario.Reasons).
-var reasons = map[error]string{
-	consumer.ErrInvalidNHSNumber: "invalid-nhs-number",
-	consumer.ErrPatientNotFound:  "patient-not-found",
-	consumer.ErrInvalidated:      "invalidated",
-	consumer.ErrDeceased:         "deceased",
-	consumer.ErrRestricted:       "restricted",
-	consumer.ErrNoPractice:       "no-practice",
-	consumer.ErrUnverified:       "unverified",
-	consumer.ErrNoEndpoint:       "no-endpoint",
-	consumer.ErrNoDevice:         "no-device",
-	consumer.ErrCapability:       "capability",
-	consumer.ErrSlotTaken:        "slot-taken",
-	consumer.ErrBookingUnknown:   "booking-unknown",
-	consumer.ErrRemote:           "remote",
-	consumer.ErrTransport:        "transport",
-	consumer.ErrBadResponse:      "bad-response",
-}
-
-// errorOutcome words a consumer error as the outcome it is compared with:
-// "error hop status [code] (reason)".
-func errorOutcome(err error) string {
-	e, ok := consumer.AsError(err)
-	if !ok {
-		return "error: " + err.Error()
-	}
-	if e.Kind == consumer.ErrNoSlots {
-		return scenario.OutcomeNone
-	}
-	return formatError(e.Hop, e.Status, e.Code, reasons[e.Kind])
-}
-
-// formatError words an error outcome; code and reason may be empty.
-func formatError(hop string, status int, code, reason string) string {
-	s := fmt.Sprintf("error %s %d", hop, status)
-	if code != "" {
-		s += " " + code
-	}
-	if reason != "" {
-		s += " (" + reason + ")"
-	}
-	return s
 }
 
 // slotTaker sends the consumer's first booking once on its own, marked, so

@@ -25,16 +25,16 @@ const (
 )
 
 // verdict compares what happened with the scenario's expect section.
-func verdict(sc *scenario.Scenario, outcome string, hops []journal.Hop, fixtures string) []Failure {
+func verdict(sc *scenario.Scenario, outcome Outcome, hops []journal.Hop, fixtures string) []Failure {
 	ex := sc.Expect
 	if ex == nil {
 		return nil
 	}
 	var out []Failure
 	if ex.Outcome != nil {
-		if want := wantOutcome(*ex.Outcome); !outcomeMatches(want, outcome) {
+		if !outcome.Matches(*ex.Outcome) {
 			out = append(out, Failure{Rule: "outcome", Section: sectionOutcome,
-				Message: fmt.Sprintf("want %s, got %s", want, outcome)})
+				Message: fmt.Sprintf("want %s, got %s", wantedOutcome(*ex.Outcome), outcome)})
 		}
 	}
 	if ex.Sequence != nil {
@@ -58,46 +58,6 @@ func verdict(sc *scenario.Scenario, outcome string, hops []journal.Hop, fixtures
 		out = append(out, checkVerdicts(*ex.Checks, hops)...)
 	}
 	return out
-}
-
-// wantOutcome words an expected outcome the way drive words the actual one.
-func wantOutcome(o scenario.Outcome) string {
-	if o.Kind == scenario.OutcomeError && o.Error != nil {
-		return formatError(string(o.Error.Hop), o.Error.Status, o.Error.Code, string(o.Error.Reason))
-	}
-	return o.Kind
-}
-
-// errorWords are the parts of an outcome "error hop status [code] (reason)".
-type errorWords struct{ hop, status, code, reason string }
-
-func parseError(s string) (errorWords, bool) {
-	f := strings.Fields(s)
-	if len(f) < 3 || f[0] != "error" {
-		return errorWords{}, false
-	}
-	w := errorWords{hop: f[1], status: f[2]}
-	rest := f[3:]
-	if n := len(rest); n > 0 && strings.HasPrefix(rest[n-1], "(") && strings.HasSuffix(rest[n-1], ")") {
-		w.reason = strings.Trim(rest[n-1], "()")
-		rest = rest[:n-1]
-	}
-	// A code is what is left, spaces and all: the SSP's 405 body carries
-	// "405: Method Not Allowed" (gpconnect-1.6.md §1.5).
-	w.code = strings.Join(rest, " ")
-	return w, true
-}
-
-// outcomeMatches compares the words; an expected error without a code
-// matches any code, and one without a reason any reason.
-func outcomeMatches(want, got string) bool {
-	if want == got {
-		return true
-	}
-	w, ok1 := parseError(want)
-	g, ok2 := parseError(got)
-	return ok1 && ok2 && w.hop == g.hop && w.status == g.status &&
-		(w.code == "" || w.code == g.code) && (w.reason == "" || w.reason == g.reason)
 }
 
 // Sequence is the ordered PDS, SDS and provider hop names of a journal:

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+	"github.com/spine-sandbox/spine-sandbox/mocks/pds"
+	"github.com/spine-sandbox/spine-sandbox/mocks/provider"
 	"github.com/spine-sandbox/spine-sandbox/mocks/sds"
 	"github.com/spine-sandbox/spine-sandbox/mocks/ssp"
 )
@@ -160,98 +161,25 @@ func bodyBytes(b *scenario.Body, dir string) ([]byte, string) {
 	}
 }
 
-// writeOutcome answers with the hop's own error: its OperationOutcome
-// shape, the scenario's spine_code or the code the hop's error table gives
-// the status (gpconnect-1.6.md §6.2, pds-sds-fhir.md §2.5 and the SDS
-// table in §3; INTERNAL_SERVER_ERROR where it gives none).
+// writeOutcome answers with the hop's own error, written by the hop's mock
+// (each service's error body has one writer): the scenario's spine_code,
+// or the code the service's error table gives the status
+// (gpconnect-1.6.md §6.2, pds-sds-fhir.md §2.5 and §3.5; the tables are the
+// mocks').
 func (f *fault) writeOutcome(w http.ResponseWriter, r *http.Request) {
 	status, msg := f.status(), "Injected by the scenario: "+f.describe()
-	var oo gpc.OperationOutcome
 	switch f.Hop {
 	case scenario.HopSSP:
-		ssp.WriteFailure(w, &ssp.Failure{Status: status, IssueCode: "transient", Message: sspMessage(f.SpineCode, status, r)})
-		return
+		target := r.RequestURI
+		if i := strings.Index(target, SSPPath); i >= 0 {
+			target = target[i+len(SSPPath):]
+		}
+		ssp.WriteFault(w, status, f.SpineCode, target)
 	case scenario.HopSDS:
-		e := &gpc.Error{Status: status, Code: gpc.Code(f.SpineCode), Issue: "exception", Diagnostics: msg}
-		if f.SpineCode == "" {
-			e.Code, e.Issue = spineDefault(sdsDefaults, status)
-		}
-		sds.WriteError(w, r, e)
-		return
+		sds.WriteFault(w, r, status, gpc.Code(f.SpineCode), msg)
 	case scenario.HopProvider:
-		code := gpc.Code(f.SpineCode)
-		if code == "" {
-			code, _ = spineDefault(providerDefaults, status)
-		}
-		oo = gpc.ProviderOutcome(&gpc.Error{Status: status, Code: code, Diagnostics: msg})
+		provider.WriteFault(w, r, status, gpc.Code(f.SpineCode), msg)
 	default:
-		code, issue := gpc.Code(f.SpineCode), "exception"
-		if code == "" {
-			code, issue = spineDefault(pdsDefaults, status)
-		}
-		oo = gpc.OperationOutcome{ResourceType: "OperationOutcome", Issue: []gpc.Issue{{
-			Severity: "error", Code: issue,
-			Details: &gpc.CodeableConcept{Coding: []gpc.Coding{{
-				System: "https://fhir.nhs.uk/R4/CodeSystem/Spine-ErrorOrWarningCode", Version: "1", Code: string(code), Display: string(code),
-			}}},
-			Diagnostics: msg,
-		}}}
+		pds.WriteFault(w, r, status, f.SpineCode, msg)
 	}
-	data, _ := json.Marshal(oo)
-	w.Header().Set("Content-Type", "application/fhir+json")
-	w.WriteHeader(status)
-	_, _ = w.Write(data)
-}
-
-// spineAnswer is a Spine code and the issue type it is sent with.
-type spineAnswer struct {
-	code  gpc.Code
-	issue string
-}
-
-// The code each service's error table gives a status. The provider's issue
-// type follows from its code (gpc.ProviderOutcome).
-var (
-	providerDefaults = map[int]spineAnswer{
-		400: {code: gpc.BadRequest}, 403: {code: "ACCESS DENIED"}, 404: {code: gpc.NoRecordFound},
-		409: {code: gpc.DuplicateRejected}, 412: {code: "PRECONDITION_FAILED"}, 415: {code: "UNSUPPORTED_MEDIA_TYPE"},
-		422: {code: gpc.InvalidResource}, 501: {code: "NOT_IMPLEMENTED"},
-	}
-	pdsDefaults = map[int]spineAnswer{
-		400: {"INVALID_VALUE", "value"}, 401: {"ACCESS_DENIED", "forbidden"}, 403: {"ACCESS_DENIED", "forbidden"},
-		404: {"RESOURCE_NOT_FOUND", "not-found"}, 408: {"UNABLE_TO_CALL_SERVICE", "timeout"}, 429: {"TOO_MANY_REQUESTS", "throttled"},
-	}
-	sdsDefaults = map[int]spineAnswer{
-		400: {gpc.BadRequest, "required"}, 404: {gpc.NoRecordFound, "not-found"}, 405: {"NOT_IMPLEMENTED", "not-supported"},
-		406: {"MISSING_OR_INVALID_HEADER", "not-supported"}, 504: {gpc.InternalServerError, "timeout"},
-	}
-)
-
-// spineDefault is table's answer for status, INTERNAL_SERVER_ERROR
-// (exception) where it has none.
-func spineDefault(table map[int]spineAnswer, status int) (gpc.Code, string) {
-	if a, ok := table[status]; ok {
-		return a.code, a.issue
-	}
-	return gpc.InternalServerError, "exception"
-}
-
-// sspMessage is what an injected SSP error says: the scenario's code, or
-// the SSP's own message for the status (gpconnect-1.6.md §1.5) naming the
-// target URL.
-func sspMessage(code string, status int, r *http.Request) string {
-	if code != "" {
-		return code
-	}
-	target := r.RequestURI
-	if i := strings.Index(target, SSPPath); i >= 0 {
-		target = target[i+len(SSPPath):]
-	}
-	switch status {
-	case http.StatusBadGateway:
-		return "ERROR_COMMUNICATING_TO_ENDPOINT_URL_" + target
-	case http.StatusGatewayTimeout:
-		return "TIMEOUT_COMMUNICATING_TO_ENDPOINT_URL_" + target
-	}
-	return strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_"))
 }

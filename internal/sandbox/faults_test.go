@@ -216,3 +216,42 @@ func TestFaultDefaultCode(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultBodiesAreTheMocksOwn (issue 14): an injected error is written by
+// the hop's mock with its own writer — the provider's with charset and
+// Cache-Control as every provider answer, PDS's with PDS's display and
+// severity for a code PDS answers with, and the code each service's table
+// gives a status when the scenario names none.
+func TestFaultBodiesAreTheMocksOwn(t *testing.T) {
+	t.Parallel()
+	e := start(t, sandbox.Config{})
+	ss := e.session(t, withFaults(`  - {hop: provider, interaction: search free slots, status: 409}
+  - {hop: pds, status: 404}
+  - {hop: sds, status: 406}
+  - {hop: ssp, interaction: read metadata, status: 502}
+`))
+	r := e.do(t, gpcRequest(t, ss, false, gpc.SearchSlots, "GET", slotQuery(ss), ""))
+	wantStatus(t, r, 409, string(gpc.DuplicateRejected))
+	assert.Equal(t, r.header.Get("Content-Type"), "application/fhir+json;charset=utf-8", "provider fault's Content-Type")
+	assert.Equal(t, r.header.Get("Cache-Control"), "no-store", "provider fault's Cache-Control")
+
+	r = e.do(t, pdsRequest(nhsBooked, goodID)(t, e, ss))
+	wantStatus(t, r, 404, "RESOURCE_NOT_FOUND")
+	var oo gpc.OperationOutcome
+	assert.NilError(t, json.Unmarshal(r.body, &oo))
+	if len(oo.Issue) != 1 || oo.Issue[0].Details == nil || len(oo.Issue[0].Details.Coding) != 1 {
+		t.Fatalf("PDS fault body: %s", r)
+	}
+	assert.Equal(t, oo.Issue[0].Details.Coding[0].Display, "Resource not found", "PDS's display")
+	assert.Equal(t, oo.Issue[0].Code, "not-found", "PDS's issue type")
+	assert.Equal(t, oo.Issue[0].Severity, "information", "PDS's severity for RESOURCE_NOT_FOUND")
+	assert.Equal(t, oo.Issue[0].Details.Coding[0].Version, "1", "PDS's coding version")
+
+	r = e.do(t, sdsRequest(endpointQuery(practiceODS), goodID)(t, e, ss))
+	wantStatus(t, r, 406, "MISSING_OR_INVALID_HEADER")
+	assert.Equal(t, r.header.Get("X-Correlation-Id"), goodID, "SDS's writer echoes the correlation id")
+
+	r = e.do(t, gpcRequest(t, ss, true, gpc.ReadMetadata, "GET", "/metadata", ""))
+	assert.Equal(t, r.status, 502, "SSP fault's status")
+	assert.Contains(t, r.code(), "ERROR_COMMUNICATING_TO_ENDPOINT_URL_"+ss.Base+sandbox.ProviderPath+"/", "SSP's message names the target")
+}

@@ -59,7 +59,7 @@ func TestJournalPages(t *testing.T) {
 	for range 3 {
 		wantStatus(t, e.do(t, pdsGet(t, ss.URLs().PDS+"/Patient/"+nhsBooked)), 200, "")
 	}
-	r := e.do(t, pdsGet(t, ss.URLs().PDS+"/Patient/9000000017"))
+	r := e.do(t, pdsGet(t, ss.URLs().PDS+"/Patient/9111231130"))
 	assert.Equal(t, r.status, 404, "unknown patient: "+r.String())
 	wantStatus(t, e.do(t, gpcRequest(t, ss, true, gpc.SearchSlots, "GET", slotQuery(ss), "")), 200, "")
 

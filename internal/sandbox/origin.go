@@ -156,17 +156,19 @@ func (s *Server) buildMocks(ss *Session, w *world.World) *mockSet {
 	prefix := ss.Prefix
 	// Conformance verdicts on the consumer's requests; in strict mode record
 	// answers those no mock enforces (strict.go).
-	judgeSSP := func(r *http.Request, body []byte) []journal.Verdict {
-		return conformance.SSPRequest(r, body, prefix+SSPPath, w, ss.journey)
+	judgeSSP := conformance.NewSSPJudge(prefix+SSPPath, w, ss.journey, provider.CheckRequest).Judge
+	var sdsOpts []sds.Option
+	if !ss.Lenient {
+		sdsOpts = append(sdsOpts, sds.Strict())
 	}
 	return &mockSet{
 		pds:      ss.record(journal.Consumer, journal.PDS, scenario.HopPDS, pds.New(w, pds.WithLogger(s.cfg.Logger)), headersOnly(conformance.PDS)),
-		sds:      ss.record(journal.Consumer, journal.SDS, scenario.HopSDS, sds.New(w, sds.WithLogger(s.cfg.Logger)), headersOnly(conformance.SDS)),
+		sds:      ss.record(journal.Consumer, journal.SDS, scenario.HopSDS, sds.New(w, append(sdsOpts, sds.WithLogger(s.cfg.Logger))...), headersOnly(conformance.SDS)),
 		provider: ss.record(journal.Consumer, journal.Provider, scenario.HopProvider, provider.New(w, provider.WithLogger(s.cfg.Logger)), nil),
 		ssp: ss.record(journal.Consumer, journal.SSP, scenario.HopSSP, ssp.New(ssp.Config{
 			World:     w,
 			Prefix:    prefix + SSPPath,
-			Transport: &inProcess{s: s, provider: prefix + ProviderPath + "/"},
+			Transport: &inProcess{s: s, ss: ss, provider: prefix + ProviderPath + "/"},
 			Lenient:   ss.Lenient,
 			Timeout:   ss.Scenario.SSPTimeout.D(),
 			Report:    reportSSP,

@@ -3,6 +3,12 @@
 // provider) to the session's mocks — at the root for session "default" and
 // under /s/{id}/ for the others —, applies the scenario's faults, records
 // every hop, and serves the admin API.
+//
+// It is the only package that imports the mocks (TestImportLayers). Each
+// mock judges its own requests and writes its own errors; the sandbox
+// wraps each in small middlewares (session.go: journal, judge, refusals,
+// faults) and hands the SSP a transport that calls the session's own
+// recording provider handler in process, never the router again.
 package sandbox
 
 import (
@@ -350,10 +356,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type inProcessKey struct{}
 
 // inProcess is one session's SSP transport: it forwards to the session's
-// own provider without a network hop, and to other hosts over the
+// own provider by calling that provider's recording handler (the session's
+// middlewares around mocks/provider) without a network hop and without
+// going back through the Server's router, and to other hosts over the
 // network, through the upstream guard (upstream.go).
 type inProcess struct {
-	s *Server
+	s  *Server
+	ss *Session
 	// provider is the path prefix of the session's own provider
 	// ("/provider/" or "/s/{id}/provider/"): on the sandbox's own host the
 	// SSP reaches that and nothing else — not the admin API, not another
@@ -365,6 +374,9 @@ type inProcess struct {
 // provider; the SSP answers it as an unreachable provider (502).
 var errNotOwnProvider = errors.New("spine-sandbox: on the sandbox itself the SSP forwards only to the session's own provider")
 
+// RoundTrip serves an in-process forward into a buffer, the provider's
+// journal hop recorded before the SSP copies a byte back, and tells the
+// SSP's hop not to flush that answer write by write.
 func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.s.ownOrigin(req.Context(), req.URL.Scheme, req.URL.Host) {
 		return t.s.network.RoundTrip(req)
@@ -375,21 +387,33 @@ func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, errNotOwnProvider
 	}
-	in := req.Clone(context.WithValue(req.Context(), inProcessKey{}, true))
 	// The provider sees the origin the SSP forwarded to (origin.go).
-	in = in.WithContext(context.WithValue(in.Context(), originKey{}, req.URL.Scheme+"://"+strings.ToLower(req.URL.Host)))
+	origin := req.URL.Scheme + "://" + strings.ToLower(req.URL.Host)
+	in := req.WithContext(context.WithValue(context.WithValue(req.Context(), inProcessKey{}, true), originKey{}, origin))
 	in.RequestURI = req.URL.RequestURI()
 	in.Host = req.URL.Host
 	in.RemoteAddr = "127.0.0.1:0"
 	if in.Body == nil {
 		in.Body = http.NoBody
 	}
+	// What the router would do for this path: the view of the session at
+	// the origin, the provider with its mount prefix removed.
+	prefix := strings.TrimSuffix(t.provider, "/")
+	in.URL = new(url.URL)
+	*in.URL = *req.URL
+	in.URL.Path = strings.TrimPrefix(req.URL.Path, prefix)
+	in.URL.RawPath = strings.TrimPrefix(req.URL.RawPath, prefix)
 	rec := newRecorder()
-	if err := serveRecover(t.s, rec, in); err != nil {
+	if err := serveRecover(t.ss.mocksFor(in).provider, rec, in); err != nil {
 		return nil, err
 	}
 	if err := req.Context().Err(); err != nil {
 		return nil, err
+	}
+	// The SSP streams a network provider's answer write by write (§1.1);
+	// this one is already whole, so the SSP's hop writes it unflushed.
+	if st := hopOf(req); st != nil {
+		st.tee.whole = true
 	}
 	return rec.response(req), nil
 }

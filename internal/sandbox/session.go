@@ -15,6 +15,7 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 	"github.com/spine-sandbox/spine-sandbox/mocks/ssp"
 )
@@ -177,125 +178,190 @@ func headersOnly(judge func(*http.Request) []journal.Verdict) func(*http.Request
 	return func(r *http.Request, _ []byte) []journal.Verdict { return judge(r) }
 }
 
-// checksKey carries the verdicts the SSP reports for the hop being recorded.
-type checksKey struct{}
+// A mock is recorded by four small middlewares around it, outermost first
+// (record): journalHop keeps one journal entry per request; judgeHop runs
+// the consumer-side judge (internal/conformance) on a consumer's request;
+// refuseHop answers what the TLS layer and strict mode refuse before any
+// mock; faultHop applies the session's faults. They share one hopState per
+// request, which the mocks' verdict hook (reportSSP, noteCheck) reaches
+// through the request's context.
 
-type verdicts struct {
-	mu   sync.Mutex
-	list []journal.Verdict
+// hopKey carries the hop being recorded (hopState).
+type hopKey struct{}
+
+// hopState is what the middlewares of one request learn and the journal
+// entry keeps.
+type hopState struct {
+	from journal.Party // Consumer, or SSP for an in-process forward
+	name string
+	in   gpc.Interaction
+	body []byte // the request body, as read (at most 8 MiB)
+	tee  *teeWriter
+
+	mu       sync.Mutex
+	reported []journal.Verdict // through the hook, from the mocks and the TLS check
+	judged   []journal.Verdict // the consumer-side judge's
+	fault    string            // the fault applied, described
 }
 
+// report adds verdicts to the hop: the one hook every mock is handed.
+func (st *hopState) report(vs ...journal.Verdict) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.reported = append(st.reported, vs...)
+}
+
+// checks are the hop's verdicts for its journal entry: the reported ones,
+// then the judge's failures that no reported verdict names.
+func (st *hopState) checks() []journal.Verdict {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return conformance.Merge(st.reported, st.judged)
+}
+
+func hopOf(r *http.Request) *hopState {
+	st, _ := r.Context().Value(hopKey{}).(*hopState)
+	return st
+}
+
+// reportSSP is the SSP's verdict hook (ssp.Config.Report).
 func reportSSP(r *http.Request, failures []ssp.Failure) {
-	v, ok := r.Context().Value(checksKey{}).(*verdicts)
-	if !ok {
+	st := hopOf(r)
+	if st == nil {
 		return
 	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
 	for _, f := range failures {
-		v.list = append(v.list, journal.Verdict{Check: f.Check, Passed: false, Severity: "error", Section: "gpconnect-1.6.md §1.4", Message: f.Message})
+		section := "§1.4"
+		if c, ok := spinerules.SSPCheckNamed(f.Check); ok {
+			section = c.Section
+		}
+		st.report(journal.Verdict{Check: f.Check, Passed: false, Severity: "error", Section: "gpconnect-1.6.md " + section, Message: f.Message})
 	}
 }
 
-// record wraps a mock: it applies the session's faults for hop and appends
-// one journal entry per request. A provider request that arrives in process
-// from the SSP is recorded as the SSP→provider leg. judge, when set, gives
-// the conformance verdicts on a request from the consumer.
+// record wraps a mock in the session's middlewares for hop. judge, when
+// set, gives the conformance verdicts on a request from the consumer.
+func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handler, judge func(*http.Request, []byte) []journal.Verdict) http.Handler {
+	return ss.journalHop(from, to, hop, judgeHop(judge, ss.refuseHop(to, ss.faultHop(hop, h))))
+}
+
+// judgeHop runs the consumer-side judge on a consumer's request.
+func judgeHop(judge func(*http.Request, []byte) []journal.Verdict, next http.Handler) http.Handler {
+	if judge == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st := hopOf(r); st.from == journal.Consumer {
+			judged := judge(r, st.body)
+			st.mu.Lock()
+			st.judged = judged
+			st.mu.Unlock()
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// refuseHop answers, before any mock or fault, what Spine's TLS layer
+// refuses (serve --tls, tls.go) and, in strict mode, a failed check no
+// mock enforces (strict.go): such a request uses no fault.
+func (ss *Session) refuseHop(to journal.Party, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		refuse := ss.certRefusal(to, r)
+		if refuse == nil {
+			st := hopOf(r)
+			st.mu.Lock()
+			judged := st.judged
+			st.mu.Unlock()
+			refuse = ss.strictRefusal(judged)
+		}
+		if refuse != nil {
+			refuse(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// faultHop applies the first of the session's faults that matches the
+// request, else serves it with the mock.
+func (ss *Session) faultHop(hop scenario.Hop, mock http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := hopOf(r)
+		f := ss.faults.match(hop, st.name, st.in)
+		if f == nil {
+			mock.ServeHTTP(w, r)
+			return
+		}
+		st.mu.Lock()
+		st.fault = f.describe()
+		st.mu.Unlock()
+		f.apply(w, r, mock)
+	})
+}
+
+// journalHop appends one journal entry per request. A provider request
+// that arrives in process from the SSP is recorded as the SSP→provider
+// leg.
 //
 // The hop keeps each body once, as it went over the wire: at most
 // Limits.BodyKept bytes, still gzip-compressed when the provider compressed
 // it (the journal decodes it when read); only an error answer's Spine code
 // is decoded here. Headers are kept within Limits.HeaderKept.
-func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handler, judge func(*http.Request, []byte) []journal.Verdict) http.Handler {
+func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next http.Handler) http.Handler {
 	lim := ss.Journal.Limits()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
-		hopFrom := from
+		st := &hopState{from: from}
 		if to == journal.Provider && r.Context().Value(inProcessKey{}) != nil {
-			hopFrom = journal.SSP
+			st.from = journal.SSP
 		}
-		var reqBody []byte
 		if r.Body != nil {
-			reqBody, _ = io.ReadAll(io.LimitReader(r.Body, 8<<20))
-			r.Body = io.NopCloser(bytes.NewReader(reqBody))
+			st.body, _ = io.ReadAll(io.LimitReader(r.Body, 8<<20))
+			r.Body = io.NopCloser(bytes.NewReader(st.body))
 		}
-		v := &verdicts{}
-		r = r.WithContext(context.WithValue(r.Context(), checksKey{}, v))
 		tee := &teeWriter{ResponseWriter: w, status: http.StatusOK, limit: lim.Body}
-		name, in := hopName(hop, r)
-		var judged []journal.Verdict
-		if judge != nil && hopFrom == journal.Consumer {
-			judged = judge(r, reqBody)
-		}
-		// Strict mode answers a failed check no mock enforces before the
-		// mock or a fault runs (strict.go); such a request uses no fault.
-		refuse := ss.certRefusal(to, r) // serve --tls: before everything else (tls.go)
-		if refuse == nil {
-			refuse = ss.strictRefusal(judged)
-		}
-		var f *fault
-		if refuse == nil {
-			f = ss.faults.match(hop, name, in)
-		}
+		st.tee = tee
+		r = r.WithContext(context.WithValue(r.Context(), hopKey{}, st))
+		st.name, st.in = hopName(hop, r)
 		// The request's headers as received, taken before a handler can
 		// change them, and clipped now so a huge one is never copied whole
 		// (Record clips again, sharing the budget with the response's).
 		reqHeader, headersCut := journal.ClipHeader(r.Header, lim.Header)
-		entry := journal.Hop{
-			Time:          began,
-			From:          hopFrom,
-			To:            to,
-			Interaction:   string(in),
-			Name:          name,
-			Method:        r.Method,
-			URL:           ss.requestURL(r),
-			RequestHeader: reqHeader,
-			HeadersCut:    headersCut,
-			TLS:           journal.TLSFactsOf(r.TLS),
-		}
+		entry := journal.Hop{Time: began, From: st.from, To: to, Interaction: string(st.in), Name: st.name,
+			Method: r.Method, URL: ss.requestURL(r), RequestHeader: reqHeader, HeadersCut: headersCut, TLS: journal.TLSFactsOf(r.TLS)}
 		// The journal copies what it keeps of the body: at most BodyKept of
 		// up to 8 MiB read for the mock.
-		reqKept := journal.Body{Data: reqBody, Encoding: r.Header.Get("Content-Encoding")}
-		if in == "" {
-			entry.Interaction = name
+		reqKept := journal.Body{Data: st.body, Encoding: r.Header.Get("Content-Encoding")}
+		if st.in == "" {
+			entry.Interaction = st.name
 		}
-		entry.Step, entry.ReplyStep = steps(hopFrom, to, name, in)
+		entry.Step, entry.ReplyStep = steps(st.from, to, st.name, st.in)
 		// The live diagram draws the hop in flight from this start until
 		// the Record below ends it (the hop carries the start's id).
-		entry.Start = ss.Journal.Begin(journal.Start{Time: began, From: hopFrom, To: to, Step: entry.Step,
-			Name: name, Method: r.Method, URL: entry.URL})
+		entry.Start = ss.Journal.Begin(journal.Start{Time: began, From: st.from, To: to, Step: entry.Step,
+			Name: st.name, Method: r.Method, URL: entry.URL})
 		defer func() {
-			if p := recover(); p != nil {
-				entry.Error = "connection dropped"
-				entry.Status = 0
-				entry.Duration = time.Since(began)
-				ss.Journal.Record(entry, reqKept, journal.Body{})
-				ss.observed(&entry)
-				panic(p)
-			}
+			p := recover()
 			entry.Duration = time.Since(began)
-			entry.Status = tee.status
-			entry.ResponseHeader = tee.Header()
-			res := journal.Body{Data: tee.body.Bytes(), Encoding: tee.Header().Get("Content-Encoding"), Size: tee.size}
-			if entry.Status >= 400 {
-				entry.Code, _ = gpc.SpineCode(journal.Decode(res, lim.Body))
+			entry.Fault = st.fault
+			res := journal.Body{}
+			if p != nil {
+				entry.Error = "connection dropped"
+			} else {
+				entry.Status, entry.ResponseHeader = tee.status, tee.Header()
+				res = journal.Body{Data: tee.body.Bytes(), Encoding: tee.Header().Get("Content-Encoding"), Size: tee.size}
+				if entry.Status >= 400 {
+					entry.Code, _ = gpc.SpineCode(journal.Decode(res, lim.Body))
+				}
+				entry.Checks = st.checks()
 			}
-			v.mu.Lock()
-			entry.Checks = append(entry.Checks, conformance.Merge(v.list, judged)...)
-			v.mu.Unlock()
 			ss.Journal.Record(entry, reqKept, res)
 			ss.observed(&entry)
+			if p != nil {
+				panic(p)
+			}
 		}()
-		if refuse != nil {
-			refuse(tee, r)
-			return
-		}
-		if f != nil {
-			entry.Fault = f.describe()
-			f.apply(tee, r, h)
-			return
-		}
-		h.ServeHTTP(tee, r)
+		next.ServeHTTP(tee, r)
 	})
 }
 
@@ -381,6 +447,10 @@ type teeWriter struct {
 	limit       int
 	size        int64
 	body        bytes.Buffer
+	// whole is set by the in-process transport when the answer being
+	// relayed was complete before its first byte was copied (inProcess):
+	// flushing it write by write would only cost syscalls and chunks.
+	whole bool
 }
 
 func (t *teeWriter) WriteHeader(code int) {
@@ -401,6 +471,9 @@ func (t *teeWriter) Write(b []byte) (int, error) {
 }
 
 func (t *teeWriter) Flush() {
+	if t.whole {
+		return
+	}
 	if f, ok := t.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}

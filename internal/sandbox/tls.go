@@ -63,13 +63,9 @@ func (ss *Session) certRefusal(to journal.Party, r *http.Request) http.HandlerFu
 
 // noteCheck adds a verdict to the hop being recorded.
 func noteCheck(r *http.Request, v journal.Verdict) {
-	vs, ok := r.Context().Value(checksKey{}).(*verdicts)
-	if !ok {
-		return
+	if st := hopOf(r); st != nil {
+		st.report(v)
 	}
-	vs.mu.Lock()
-	defer vs.mu.Unlock()
-	vs.list = append(vs.list, v)
 }
 
 // configureTLS makes the SSP's network transport present ssp.pem and

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
+	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 )
 
 // TestDialGuard: the network transport's Control, run on the resolved
@@ -123,7 +124,9 @@ func TestInProcessOnlyOwnProvider(t *testing.T) {
 	s, err := New(Config{PublicURL: "http://sandbox.test:4000"})
 	assert.NilError(t, err)
 	t.Cleanup(func() { s.Close() })
-	tr := &inProcess{s: s, provider: "/s/abc/provider/"}
+	ss, err := s.CreateSession("abc", scenario.Default())
+	assert.NilError(t, err)
+	tr := &inProcess{s: s, ss: ss, provider: "/s/abc/provider/"}
 	tests := []struct {
 		name, method, path string
 		refused            bool
@@ -148,7 +151,7 @@ func TestInProcessOnlyOwnProvider(t *testing.T) {
 			res.Body.Close()
 		}
 	}
-	assert.Equal(t, len(s.Sessions()), 1, "sessions (only the default)")
+	assert.Equal(t, len(s.Sessions()), 2, "sessions (the default and abc)")
 }
 
 func errString(err error) string {

@@ -50,7 +50,7 @@ func TestExtendsBuiltinListsWarn(t *testing.T) {
 		got = append(got, w.String())
 	}
 	all := strings.Join(got, "\n")
-	assert.Contains(t, all, "s.yaml:4:3: patients: with extends: builtin this list replaces the built-in world's 6 patients whole", "patients warning")
+	assert.Contains(t, all, "s.yaml:4:3: patients: with extends: builtin this list replaces the built-in world's 8 patients whole", "patients warning")
 	assert.Contains(t, all, "s.yaml:7:8: run.ods A20074 is not one of the world's practices (did you mean A20047?)", "ODS warning")
 	assert.Equal(t, len(got), 2, "warnings: "+all)
 

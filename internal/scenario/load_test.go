@@ -46,6 +46,21 @@ func problems(t *testing.T, src string) []Problem {
 	return le.Problems
 }
 
+// TestLoadNHSRecord: nhs_record: true fills a patient in from NHS's record.
+func TestLoadNHSRecord(t *testing.T) {
+	t.Parallel()
+	s, err := Load("s.yaml", []byte(strings.Replace(base, "    practice: A20047\n", "    nhs_record: true\n", 1)))
+	assert.NilError(t, err)
+	p := s.Patients[0]
+	assert.Equal(t, p.Name.Family, "GARTON", "family")
+	assert.DeepEqual(t, p.Name.Given, []string{"Bill"}, "given")
+	assert.Equal(t, string(p.Gender), "female", "gender")
+	assert.Equal(t, string(p.BirthDate), "1946-06-23", "birth date")
+	assert.Equal(t, string(p.Practice), "A20047", "practice")
+	assert.Equal(t, p.Version, 58, "version")
+	assert.Equal(t, string(p.Address[0].PostalCode), "DN18 5DW", "postcode")
+}
+
 func TestLoadValidBase(t *testing.T) {
 	t.Parallel()
 	s, err := Load("s.yaml", []byte(base))
@@ -67,7 +82,7 @@ func TestLoadProblems(t *testing.T) {
 		{"unknown top-level key", base + "colour: red\n",
 			[]Problem{{Line: 23, Column: 1, Message: `scenario: unknown key "colour" (known: name, description, now, lenient, ssp_timeout, extends, consumer, patients, practices, faults, run, expect)`}}},
 		{"unknown nested key", strings.Replace(base, "    practice: A20047\n", "    practice: A20047\n    nickname: Bob\n", 1),
-			[]Problem{{Line: 8, Column: 5, Message: `scenario.patients[0]: unknown key "nickname" (known: nhs_number, name, birth_date, gender, practice, restricted, deceased, superseded_by, invalidated, address, telecom, version)`}}},
+			[]Problem{{Line: 8, Column: 5, Message: `scenario.patients[0]: unknown key "nickname" (known: nhs_number, name, birth_date, gender, practice, restricted, deceased, superseded_by, invalidated, address, telecom, version, nhs_record)`}}},
 		{"list where a mapping is expected", strings.Replace(base, "  asid: \"200000000115\"\n  ods: A1001\n", "  - asid\n", 1),
 			[]Problem{{Line: 3, Column: 3, Message: "scenario.consumer: expected a mapping, got a list"}}},
 		{"string where a number is expected", base + "faults:\n  - {hop: pds, status: fourhundred}\n",
@@ -78,6 +93,10 @@ func TestLoadProblems(t *testing.T) {
 			[]Problem{{Line: 9, Column: 5, Message: `scenario.practices[0]: missing required key "name"`}}},
 		{"missing name", strings.Replace(base, "name: t\n", "", 1),
 			[]Problem{{Line: 1, Column: 1, Message: `scenario: missing required key "name"`}}},
+		{"nhs_record for a number NHS has no record of", strings.Replace(base, `  - nhs_number: "9693632109"`+"\n    practice: A20047\n", `  - {nhs_number: "9990000018", nhs_record: true}`+"\n", 1),
+			[]Problem{{Line: 6, Column: 44, Message: `patients: NHS's PDS sandbox has no record for 9990000018 (it has 9000000009, 9000000017, 9000000025, 9000000033, 9693632109, 9733162043, 9736363015)`}}},
+		{"nhs_record beside a key it fills in", strings.Replace(base, "    practice: A20047\n", "    practice: A20047\n    nhs_record: true\n", 1),
+			[]Problem{{Line: 7, Column: 15, Message: `patients: practice of 9693632109 comes from NHS's record (nhs_record: true); leave it out`}}},
 		{"NHS number fails Modulus 11", strings.Replace(base, `  - nhs_number: "9693632109"`, `  - nhs_number: "9693632108"`, 1),
 			[]Problem{{Line: 6, Column: 17, Message: `scenario.patients[0].nhs_number: NHS number "9693632108" fails the Modulus 11 check`}}},
 		{"NHS number not 10 digits", strings.Replace(base, `  - nhs_number: "9693632109"`, `  - nhs_number: 96936`, 1),

@@ -81,7 +81,10 @@ type Telecom struct {
 	Use    Enum   `yaml:"use" enum:"home,work,mobile,temp,old"`
 }
 
-// Patient is a PDS record.
+// Patient is a PDS record. With NHSRecord the patient is the record NHS's
+// own PDS sandbox holds for the number (nhsrecord.go): PDS serves it element
+// for element, and the other keys are filled in from it, so they may not be
+// given beside it.
 type Patient struct {
 	At           At        `yaml:"-"`
 	NHSNumber    NHSNumber `yaml:"nhs_number" scenario:"required"`
@@ -96,6 +99,9 @@ type Patient struct {
 	Address      []Address `yaml:"address"`
 	Telecom      []Telecom `yaml:"telecom"`
 	Version      int       `yaml:"version"`
+	NHSRecord    bool      `yaml:"nhs_record"`
+	resource     []byte    // NHS's record when NHSRecord is set
+	search       *Patient  // NHS's search record, where it differs
 }
 
 // Practice is a GP practice: its SDS registration and its provider system.

@@ -18,7 +18,7 @@ func TestNoPackageState(t *testing.T) {
 	t.Parallel()
 	readOnly := []string{
 		"builtinYAML", "builtin", // the embedded built-in world, parsed once on first use (sync.OnceValue)
-		"nhsRecords", // embedded records of NHS's PDS sandbox, when the package has them (read-only)
+		"nhsRecords",                                                        // embedded records of NHS's PDS sandbox, when the package has them (read-only)
 		"DefaultLimits", "Reasons", "London", "hopInteractions", "weekdays", // tables, never written
 		"atType", "nodeDecoderType", "enumType", // reflect types
 		"yamlLine", "digits", "odsCode", "reDays", "reNext", "reOffset", "reDateHHM", // compiled regexps

@@ -87,6 +87,7 @@ func (d *decoder) validate(s *Scenario) {
 	allPatients := (s.Patients != nil || !s.At.broken["patients"]) && !baseUnknown // as allPractices
 	for i := range s.Patients {
 		p := &s.Patients[i]
+		d.expandNHSRecord(p)
 		allPatients = allPatients && p.At.sound("nhs_number")
 		if patients[p.NHSNumber] != nil {
 			d.errorAt(p.At, "nhs_number", "patients: NHS number %s listed twice", p.NHSNumber)

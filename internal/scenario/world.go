@@ -109,25 +109,35 @@ func (s *Scenario) World(now time.Time) (world.Data, error) {
 		}
 	}
 	for _, p := range s.Patients {
-		data.Patients = append(data.Patients, world.Patient{
-			NHSNumber:    string(p.NHSNumber),
-			Name:         p.Name.world(),
-			BirthDate:    string(p.BirthDate),
-			Gender:       string(p.Gender),
-			Practice:     string(p.Practice),
-			Restricted:   p.Restricted,
-			Deceased:     string(p.Deceased),
-			SupersededBy: string(p.SupersededBy),
-			Invalidated:  p.Invalidated,
-			Address:      addresses(p.Address),
-			Telecom:      telecoms(p.Telecom),
-			VersionID:    p.Version,
-		})
+		data.Patients = append(data.Patients, p.world())
 	}
 	for _, p := range s.Practices {
 		data.Practices = append(data.Practices, p.world(now))
 	}
 	return data, nil
+}
+
+func (p Patient) world() world.Patient {
+	wp := world.Patient{
+		NHSNumber:    string(p.NHSNumber),
+		Name:         p.Name.world(),
+		BirthDate:    string(p.BirthDate),
+		Gender:       string(p.Gender),
+		Practice:     string(p.Practice),
+		Restricted:   p.Restricted,
+		Deceased:     string(p.Deceased),
+		SupersededBy: string(p.SupersededBy),
+		Invalidated:  p.Invalidated,
+		Address:      addresses(p.Address),
+		Telecom:      telecoms(p.Telecom),
+		VersionID:    p.Version,
+		Resource:     slices.Clone(p.resource),
+	}
+	if p.search != nil {
+		sp := p.search.world()
+		wp.Search = &sp
+	}
+	return wp
 }
 
 func (n *Name) world() *world.Name {

@@ -37,7 +37,26 @@ func TestDefault(t *testing.T) {
 	for _, p := range data.Patients {
 		byNHS[p.NHSNumber] = p
 	}
-	assert.Equal(t, len(data.Patients), 6, "patients")
+	assert.Equal(t, len(data.Patients), 8, "patients")
+	// NHS's records: the fields come from them, and PDS serves them whole.
+	assert.Equal(t, byNHS["9693632109"].Gender, "female", "9693632109 gender (NHS's record)")
+	assert.Equal(t, byNHS["9693632109"].VersionID, 58, "9693632109 version (NHS's record)")
+	assert.DeepEqual(t, byNHS["9693632109"].Address[0].Lines, []string{"1 MOUNT AVENUE", "BARTON-UPON-HUMBER", "S HUMBERSIDE"}, "9693632109 address")
+	for _, nhs := range []string{"9693632109", "9733162043", "9736363015", "9000000009", "9000000017", "9000000025", "9000000033"} {
+		assert.Equal(t, len(byNHS[nhs].Resource) > 0, true, nhs+" carries NHS's record")
+	}
+	assert.Equal(t, byNHS["9000000025"].Deceased, "2010-10-22", "9000000025 deceased (NHS's record)")
+	assert.Equal(t, byNHS["9000000017"].Practice, "Y12345", "9000000017 practice")
+	// Where NHS's search data disagrees with its retrieve record, searches
+	// see NHS's search record.
+	assert.Equal(t, byNHS["9000000025"].Search.BirthDate, "2005-06-16", "9000000025 search birth date (NHS's search record)")
+	assert.Equal(t, byNHS["9000000025"].Search.Restricted, true, "9000000025 search record restricted")
+	assert.Equal(t, byNHS["9000000009"].Search != nil, true, "9000000009 has NHS's search record")
+	assert.Equal(t, byNHS["9693632109"].Search == nil, true, "9693632109 has one record")
+	// Ours: restricted and alive, for the journeys NHS's data has no patient for.
+	assert.Equal(t, byNHS["9990000018"].Restricted, true, "9990000018 restricted")
+	assert.Equal(t, byNHS["9990000018"].Deceased, "", "9990000018 alive")
+	assert.Equal(t, len(byNHS["9990000018"].Resource), 0, "9990000018 is built from its fields")
 	assert.Equal(t, byNHS["9693632109"].Name.Family, "GARTON", "9693632109 family")
 	assert.Equal(t, byNHS["9693632109"].Practice, "A20047", "9693632109 practice")
 	assert.Equal(t, byNHS["9733162043"].BirthDate, "1955-05-27", "9733162043 birth date")
@@ -245,7 +264,7 @@ func TestExtendsBuiltin(t *testing.T) {
 	t.Parallel()
 	s, err := LoadFile("../../scenarios/register-branch.yaml")
 	assert.NilError(t, err)
-	assert.Equal(t, len(s.Patients), 6, "patients from the built-in world")
+	assert.Equal(t, len(s.Patients), 8, "patients from the built-in world")
 	assert.Equal(t, len(s.Practices), 2, "practices from the built-in world")
 	assert.Equal(t, string(s.Run.NHSNumber), "9733162043", "run NHS number")
 	assert.Equal(t, s.Expect.Outcome.Kind, OutcomeBooked, "outcome")

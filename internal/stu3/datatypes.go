@@ -20,16 +20,23 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 )
 
-// Coding is a FHIR Coding; it is gpc's, so OperationOutcome details and
-// resources share one type.
-type Coding = gpc.Coding
+// Coding is a FHIR Coding. It is the one definition: gpc's Coding, which
+// its OperationOutcome builders use, is an alias of it.
+type Coding struct {
+	System  string `json:"system,omitempty"`
+	Version string `json:"version,omitempty"`
+	Code    string `json:"code,omitempty"`
+	Display string `json:"display,omitempty"`
+}
 
-// CodeableConcept is a FHIR CodeableConcept.
-type CodeableConcept = gpc.CodeableConcept
+// CodeableConcept is a FHIR CodeableConcept (gpc.CodeableConcept is an
+// alias of it).
+type CodeableConcept struct {
+	Coding []Coding `json:"coding,omitempty"`
+	Text   string   `json:"text,omitempty"`
+}
 
 // Meta is a resource's meta element.
 type Meta struct {

@@ -3,8 +3,15 @@ package stu3
 import (
 	"encoding/json"
 	"strings"
+)
 
-	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+// GP Connect identifiers the resources' helpers look for. They are gpc's
+// (extBookingOrganisation, systemNHSNumber), written out because
+// gpc imports stu3 for the OperationOutcome it builds; the helpers' tests
+// use gpc's names, so the two cannot drift apart unnoticed.
+const (
+	extBookingOrganisation = "https://fhir.nhs.uk/STU3/StructureDefinition/Extension-GPConnect-BookingOrganisation-1"
+	systemNHSNumber        = "https://fhir.nhs.uk/Id/nhs-number"
 )
 
 // Every resource type encodes its resourceType even when the field was left
@@ -181,7 +188,7 @@ func (r *Appointment) ContainedOrganization(id string) *Organization {
 // BookingOrganisation extension references ("#1", §4.2), or nil when the
 // extension is missing, not a local reference, or dangling.
 func (r *Appointment) BookingOrganization() *Organization {
-	ext := FindExtension(r.Extension, gpc.ExtBookingOrganisation)
+	ext := FindExtension(r.Extension, extBookingOrganisation)
 	if ext == nil || ext.ValueReference == nil {
 		return nil
 	}
@@ -209,7 +216,7 @@ func (r *Appointment) Participants(resourceType string) []AppointmentParticipant
 
 // NHSNumber returns the value of the patient's NHS number identifier, or "".
 func (r *Patient) NHSNumber() string {
-	if id := FindIdentifier(r.Identifier, gpc.SystemNHSNumber); id != nil {
+	if id := FindIdentifier(r.Identifier, systemNHSNumber); id != nil {
 		return id.Value
 	}
 	return ""
@@ -226,6 +233,20 @@ func (r *Patient) OfficialName() *HumanName {
 	return nil
 }
 
-// OperationOutcome is the STU3 OperationOutcome; it is gpc's, which builds
-// the provider's and the SSP's shapes.
-type OperationOutcome = gpc.OperationOutcome
+// OperationOutcome is the STU3 OperationOutcome: the provider's and the
+// SSP's error bodies, which gpc builds (gpc.ProviderOutcome, gpc.SSPOutcome;
+// gpc.OperationOutcome is an alias of it), read back by the consumer.
+type OperationOutcome struct {
+	ResourceType string  `json:"resourceType"`
+	ID           string  `json:"id,omitempty"`
+	Meta         *Meta   `json:"meta,omitempty"`
+	Issue        []Issue `json:"issue"`
+}
+
+// Issue is one OperationOutcome issue.
+type Issue struct {
+	Severity    string           `json:"severity"`
+	Code        string           `json:"code"`
+	Details     *CodeableConcept `json:"details,omitempty"`
+	Diagnostics string           `json:"diagnostics,omitempty"`
+}

@@ -490,3 +490,16 @@ func TestPatientHelpers(t *testing.T) {
 	assert.Equal(t, empty.NHSNumber(), "", "no NHS number")
 	assert.Equal(t, empty.OfficialName() == nil, true, "no official name")
 }
+
+// TestHelpersUseGPCsIdentifiers: stu3 writes out the two GP Connect
+// identifiers its helpers look for (gpc imports stu3, not the reverse);
+// they must be gpc's.
+func TestHelpersUseGPCsIdentifiers(t *testing.T) {
+	t.Parallel()
+	p := stu3.Patient{Identifier: []stu3.Identifier{{System: gpc.SystemNHSNumber, Value: "9730001502"}}}
+	assert.Equal(t, p.NHSNumber(), "9730001502", "NHS number under gpc.SystemNHSNumber")
+	a := stu3.Appointment{Contained: []stu3.Organization{{ID: "1", Name: "Booker"}},
+		Extension: []stu3.Extension{{URL: gpc.ExtBookingOrganisation, ValueReference: &stu3.Reference{Reference: "#1"}}}}
+	org := a.BookingOrganization()
+	assert.Equal(t, org != nil && org.Name == "Booker", true, "booking organisation under gpc.ExtBookingOrganisation")
+}

@@ -371,6 +371,11 @@ func clonePatient(p Patient) Patient {
 	p.Name = cloneName(p.Name)
 	p.Address = cloneAddresses(p.Address)
 	p.Telecom = slices.Clone(p.Telecom)
+	p.Resource = slices.Clone(p.Resource)
+	if p.Search != nil {
+		s := clonePatient(*p.Search)
+		p.Search = &s
+	}
 	return p
 }
 

@@ -73,6 +73,15 @@ type Patient struct {
 	Address      []Address
 	Telecom      []Telecom
 	VersionID    int // meta.versionId; ETag W/"n"
+	// Resource, when set, is the patient's PDS record verbatim (one of NHS's
+	// own sandbox records): PDS serves it, with id and meta.versionId from
+	// the fields above, instead of building one from them. The fields hold
+	// the same facts, for searches and the provider.
+	Resource json.RawMessage
+	// Search, when set, is how PDS's searches see and answer this patient,
+	// where NHS's sandbox's search data disagrees with its retrieve record
+	// (internal/scenario/nhsrecords); retrieval uses the fields above.
+	Search *Patient
 }
 
 // Practice is a GP practice: its SDS registration and the GP Connect

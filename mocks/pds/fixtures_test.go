@@ -5,11 +5,16 @@ import (
 	"encoding/json"
 	"flag"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
+	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+	"github.com/spine-sandbox/spine-sandbox/internal/world"
+	"github.com/spine-sandbox/spine-sandbox/mocks/pds"
 )
 
 // update rewrites the fixtures from the mock's answers. Review the diff
@@ -20,12 +25,21 @@ var update = flag.Bool("update", false, "rewrite fixtures/pds from the mock's re
 // fixtureDir holds this package's golden responses.
 const fixtureDir = "../../fixtures/pds"
 
-// TestFixtures compares whole responses with the fixtures, which have the
-// shapes of NHS's own sandbox responses (pds-sds-fhir.md §2, examples/pds):
-// a full, a restricted and a minimal record, searchsets, and every error body.
+// TestFixtures compares whole responses with the fixtures: the built-in
+// world's answers, whose shared patients are NHS's own sandbox records
+// (pds-sds-fhir.md §2, examples/pds) — a full, a restricted and a minimal
+// record, searchsets — and every error body.
 func TestFixtures(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t)
+	data, err := scenario.Default().World(fixedNow)
+	assert.NilError(t, err)
+	// The built-in world has no invalidated record; this one has.
+	data.Patients = append(data.Patients, world.Patient{
+		NHSNumber: "9000000068", Name: &world.Name{Given: []string{"Jane"}, Family: "Smith"},
+		BirthDate: "2010-10-22", Gender: "female", Practice: "Y12345", Invalidated: true,
+	})
+	srv := httptest.NewServer(pds.New(world.New(data, baseURL, func() time.Time { return fixedNow })))
+	t.Cleanup(srv.Close)
 	tests := []struct {
 		fixture string
 		method  string

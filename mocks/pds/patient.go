@@ -1,9 +1,11 @@
 package pds
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -39,8 +41,12 @@ func (s *server) retrieve(rw http.ResponseWriter, id string) error {
 	if err != nil {
 		return err
 	}
+	res, err := patientJSON(p, false)
+	if err != nil {
+		return err
+	}
 	rw.Header().Set("ETag", `W/"`+strconv.Itoa(p.VersionID)+`"`) // §2.3
-	return s.writeJSON(rw, http.StatusOK, patientResource(p, false))
+	return s.writeJSON(rw, http.StatusOK, res)
 }
 
 // current returns the record a retrieve of nhs answers with. A superseded
@@ -62,6 +68,73 @@ func (s *server) current(nhs string) (world.Patient, error) {
 		}
 	}
 	return world.Patient{}, pdsErrorf(internalError, "Superseded chain from %s is longer than %d records", nhs, maxSupersededHops)
+}
+
+// patientJSON is the Patient PDS returns for p: NHS's record when the world
+// holds one (p.Resource), else one built from p's fields.
+func patientJSON(p world.Patient, searchSet bool) (json.RawMessage, error) {
+	if len(p.Resource) == 0 {
+		return json.Marshal(patientResource(p, searchSet))
+	}
+	var res map[string]any
+	dec := json.NewDecoder(bytes.NewReader(p.Resource))
+	dec.UseNumber() // numbers stay as written (multipleBirthInteger)
+	if err := dec.Decode(&res); err != nil {
+		return nil, fmt.Errorf("patient %s: the world's PDS record does not decode: %w", p.NHSNumber, err)
+	}
+	res["resourceType"] = "Patient"
+	res["id"] = p.NHSNumber
+	meta, _ := res["meta"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+		res["meta"] = meta
+	}
+	meta["versionId"] = strconv.Itoa(p.VersionID)
+	if p.Restricted {
+		for _, k := range []string{"address", "telecom", "contact", "generalPractitioner"} {
+			delete(res, k) // §2.4: withheld from a restricted record
+		}
+	}
+	if searchSet {
+		reduceForSearch(res)
+	}
+	return json.Marshal(res)
+}
+
+// searchExtensions are the only Patient extensions in PDS's reduced search
+// data set: no place of birth, pharmacies, communication, contact
+// preferences or removal from registration (§2.4; NHS's sandbox answers
+// its searches with its records reduced this way).
+var searchExtensions = map[string]bool{extDeathNotification: true}
+
+// searchNameUses are the names PDS returns in a search (§2.4).
+var searchNameUses = map[string]bool{"usual": true, "nickname": true, "temp": true}
+
+// reduceForSearch cuts a full Patient down to PDS's search data set
+// (§2.4): only home addresses, usual, nickname and temporary names, no
+// managing organisation and only the extensions in searchExtensions.
+func reduceForSearch(res map[string]any) {
+	delete(res, "managingOrganization")
+	keep := func(key string, ok func(map[string]any) bool) {
+		list, _ := res[key].([]any)
+		if list == nil {
+			return
+		}
+		var out []any
+		for _, e := range list {
+			if m, _ := e.(map[string]any); m != nil && ok(m) {
+				out = append(out, e)
+			}
+		}
+		if len(out) == 0 {
+			delete(res, key)
+			return
+		}
+		res[key] = out
+	}
+	keep("extension", func(m map[string]any) bool { url, _ := m["url"].(string); return searchExtensions[url] })
+	keep("address", func(m map[string]any) bool { use, _ := m["use"].(string); return use == "" || use == "home" })
+	keep("name", func(m map[string]any) bool { use, _ := m["use"].(string); return use == "" || searchNameUses[use] })
 }
 
 // patientResource builds the Patient PDS returns for p. A restricted

@@ -10,10 +10,12 @@
 // answer 200 with the retained record; invalidated numbers that answer 404
 // INVALIDATED_RESOURCE; TOO_MANY_MATCHES as a 200 OperationOutcome.
 //
-// Authorization follows the sandbox, not the live service: no token is fine,
-// but a header that is present must be "Bearer <alphanumeric token>"
-// (pds-sds-fhir.md §2.2). The mock has no OAuth server, so any well-formed
-// token is accepted.
+// Authorization follows NHS's sandbox, not the live service: no token is
+// fine, but a header that is present must be "Bearer <token>", the token
+// letters and digits with at least one of each, optionally followed by "_"
+// and more letters and digits (pds-sds-fhir.md §2.2; NHS's sandbox refuses
+// a letters-only token as "Invalid Access Token"). The mock has no OAuth
+// server, so any well-formed token is accepted.
 package pds
 
 import (
@@ -45,8 +47,17 @@ const (
 // the live service only asks for v4 "ideally".
 var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// tokenPattern is what the sandbox accepts as a bearer token (§2.2).
-var tokenPattern = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+// tokenPattern is the shape of a bearer token NHS's sandbox accepts
+// (§2.2); validToken adds its rule of at least one letter and one digit.
+var tokenPattern = regexp.MustCompile(`^[A-Za-z0-9]+(_[A-Za-z0-9]+)?$`)
+
+// validToken reports whether NHS's sandbox accepts token.
+func validToken(token string) bool {
+	main, _, _ := strings.Cut(token, "_")
+	return tokenPattern.MatchString(token) &&
+		strings.ContainsAny(main, "0123456789") &&
+		strings.IndexFunc(main, func(r rune) bool { return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' }) >= 0
+}
 
 type server struct {
 	world *world.World
@@ -143,21 +154,23 @@ func (s *server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 func checkHeaders(r *http.Request) error {
 	ids, present := r.Header[http.CanonicalHeaderKey(headerRequestID)]
 	switch {
-	case !present:
-		return &pdsError{code: missingValue, diagnostics: "Invalid request with error - X-Request-ID header must be supplied to access this resource"}
+	case !present || ids[0] == "":
+		return errMissingRequestID
 	case !uuidPattern.MatchString(ids[0]):
-		return pdsErrorf(invalidValue, "Invalid value - '%s' in header 'X-Request-ID'", ids[0])
+		return errInvalidValue(ids[0], "header 'X-Request-ID'")
 	}
 	auth, present := r.Header[http.CanonicalHeaderKey(headerAuthorization)]
-	if !present {
+	if !present || auth[0] == "" {
 		return nil // the sandbox serves requests without a token
 	}
-	token, ok := strings.CutPrefix(auth[0], "Bearer ")
+	// The sandbox reads the header as exactly two words, "Bearer" and the
+	// token; anything else is a missing token.
+	words := strings.Split(auth[0], " ")
 	switch {
-	case !ok || token == "":
-		return pdsErrorf(accessDenied, "Missing access token")
-	case !tokenPattern.MatchString(token):
-		return pdsErrorf(accessDenied, "Invalid Access Token")
+	case len(words) != 2 || words[0] != "Bearer":
+		return errMissingToken
+	case !validToken(words[1]):
+		return errInvalidToken
 	}
 	return nil
 }

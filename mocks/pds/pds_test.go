@@ -289,8 +289,9 @@ func TestHeaders(t *testing.T) {
 			"Invalid request with error - X-Request-ID header must be supplied to access this resource", ""},
 		{"X-Request-ID not a UUID", map[string]string{"X-Request-ID": "abc"}, 400, "INVALID_VALUE",
 			"Invalid value - 'abc' in header 'X-Request-ID'", "abc"},
-		{"empty X-Request-ID", map[string]string{"X-Request-ID": ""}, 400, "INVALID_VALUE",
-			"Invalid value - '' in header 'X-Request-ID'", ""},
+		// NHS's sandbox reads an empty X-Request-ID as a missing one.
+		{"empty X-Request-ID", map[string]string{"X-Request-ID": ""}, 400, "MISSING_VALUE",
+			"Invalid request with error - X-Request-ID header must be supplied to access this resource", ""},
 		{"X-Request-ID with a bad character", map[string]string{"X-Request-ID": "60E0B220-8136-4CA5-AE46-1D97EF59D06G"}, 400, "INVALID_VALUE",
 			"Invalid value - '60E0B220-8136-4CA5-AE46-1D97EF59D06G' in header 'X-Request-ID'", "60E0B220-8136-4CA5-AE46-1D97EF59D06G"},
 		{"lower-case UUID", map[string]string{"X-Request-ID": "0f8fad5b-d9cb-469f-a165-70867728950e"}, 200, "", "", "0f8fad5b-d9cb-469f-a165-70867728950e"},
@@ -299,6 +300,15 @@ func TestHeaders(t *testing.T) {
 		{"Authorization without Bearer", map[string]string{"Authorization": "Basic abc"}, 401, "ACCESS_DENIED", "Missing access token", requestID},
 		{"Bearer without token", map[string]string{"Authorization": "Bearer "}, 401, "ACCESS_DENIED", "Missing access token", requestID},
 		{"token not alphanumeric", map[string]string{"Authorization": "Bearer abc-123"}, 401, "ACCESS_DENIED", "Invalid Access Token", requestID},
+		// NHS's sandbox wants a letter and a digit in a token, and allows one
+		// "_suffix"; the header is exactly two words.
+		{"letters-only token", map[string]string{"Authorization": "Bearer abcdef"}, 401, "ACCESS_DENIED", "Invalid Access Token", requestID},
+		{"digits-only token", map[string]string{"Authorization": "Bearer 123456"}, 401, "ACCESS_DENIED", "Invalid Access Token", requestID},
+		{"token with a suffix", map[string]string{"Authorization": "Bearer abc123_Xyz"}, 200, "", "", requestID},
+		{"token with two suffixes", map[string]string{"Authorization": "Bearer abc123_x_y"}, 401, "ACCESS_DENIED", "Invalid Access Token", requestID},
+		{"token with an empty suffix", map[string]string{"Authorization": "Bearer abc123_"}, 401, "ACCESS_DENIED", "Invalid Access Token", requestID},
+		{"two spaces before the token", map[string]string{"Authorization": "Bearer  abc123"}, 401, "ACCESS_DENIED", "Missing access token", requestID},
+		{"lower-case bearer", map[string]string{"Authorization": "bearer abc123"}, 401, "ACCESS_DENIED", "Missing access token", requestID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

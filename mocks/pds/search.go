@@ -107,6 +107,9 @@ func (s *server) search(rw http.ResponseWriter, r *http.Request) error {
 		if p.SupersededBy != "" || p.Invalidated || (p.Restricted && q.withholdsRestricted()) {
 			continue
 		}
+		if p.Search != nil {
+			p = *p.Search // NHS's search record, where it differs from its retrieve record
+		}
 		if score, ok := q.match(p); ok {
 			matches = append(matches, match{p, score})
 		}
@@ -122,7 +125,7 @@ func (s *server) search(rw http.ResponseWriter, r *http.Request) error {
 		Total:     ptr(len(matches)),
 	}
 	for _, m := range matches {
-		res, err := json.Marshal(patientResource(m.p, true))
+		res, err := patientJSON(m.p, true)
 		if err != nil {
 			return err
 		}
@@ -135,16 +138,26 @@ func (s *server) search(rw http.ResponseWriter, r *http.Request) error {
 	return s.writeJSON(rw, http.StatusOK, bundle)
 }
 
-// parseQuery applies §2.1's parameter rules, in the order a reader of the
-// error table expects: unknown or repeated parameters, the minimum
-// (birthdate, then family, as the sandbox answers), then each value.
+// parseQuery applies §2.1's parameter rules in the order NHS's sandbox
+// applies them (docs/fidelity.md): no parameters, unknown parameters (all
+// of them, in the order sent), then each date's form, then the minimum
+// (birthdate, then family); repeats and the other values after that.
 func parseQuery(raw string) (query, error) {
 	v, err := url.ParseQuery(raw)
 	if err != nil {
 		return query{}, pdsErrorf(invalidSearchData, "Invalid search data provided - malformed query string")
 	}
 	if len(v) == 0 {
-		return query{}, pdsErrorf(unsupportedService, "Invalid request with error - a search needs parameters (at least family and birthdate)")
+		return query{}, errNoSearchParameters
+	}
+	var unknown []string
+	for _, name := range paramOrder(raw) {
+		if _, known := repeatable[name]; !known {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) > 0 {
+		return query{}, errUnexpectedParameters(unknown)
 	}
 	names := make([]string, 0, len(v))
 	for name := range v {
@@ -152,21 +165,31 @@ func parseQuery(raw string) (query, error) {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		limit, known := repeatable[name]
-		switch {
-		case !known:
-			return query{}, pdsErrorf(additionalProps, "Invalid request with error - Additional properties are not allowed ('%s' was unexpected)", name)
-		case len(v[name]) > limit:
+		if limit := repeatable[name]; len(v[name]) > limit {
 			return query{}, pdsErrorf(invalidSearchData, "Invalid search data provided - '%s' may be given at most %d time(s)", name, limit)
 		}
 	}
-	if v.Get(paramBirthdate) == "" {
-		return query{}, pdsErrorf(missingValue, "Invalid request with error - 'birthdate' must be supplied to search (minimum: family and birthdate)")
+	birth, err := rangeParam(v[paramBirthdate], paramBirthdate)
+	if err != nil {
+		return query{}, err
+	}
+	var death *dateRange
+	if v.Has(paramDeathDate) {
+		d, err := rangeParam(v[paramDeathDate], paramDeathDate)
+		if err != nil {
+			return query{}, err
+		}
+		death = &d
+	}
+	if !v.Has(paramBirthdate) {
+		return query{}, errNoBirthdate
 	}
 	if v.Get(paramFamily) == "" {
-		return query{}, pdsErrorf(invalidSearchData, "Invalid search data provided - 'Not enough search parameters were provided to be able to make a search' (minimum: family and birthdate)")
+		return query{}, errNoFamily
 	}
 	q := query{
+		birth:  birth,
+		death:  death,
 		family: v.Get(paramFamily),
 		given:  v[paramGiven],
 		gp:     v.Get(paramGP),
@@ -189,29 +212,19 @@ func parseQuery(raw string) (query, error) {
 	if v.Has(paramGender) {
 		g := v.Get(paramGender)
 		if enum[fhir.AdministrativeGender](g) == nil {
-			return query{}, pdsErrorf(invalidValue, "Invalid value - '%s' in field 'gender'", g)
+			return query{}, errInvalidValue(g, "field 'gender'")
 		}
 		q.gender = g
-	}
-	if q.birth, err = rangeParam(v[paramBirthdate], paramBirthdate); err != nil {
-		return query{}, err
-	}
-	if v.Has(paramDeathDate) {
-		d, err := rangeParam(v[paramDeathDate], paramDeathDate)
-		if err != nil {
-			return query{}, err
-		}
-		q.death = &d
 	}
 	if m := v.Get(paramMaxResults); v.Has(paramMaxResults) {
 		n, err := strconv.Atoi(m)
 		if err != nil || n < 1 || n > maxResultsLimit {
-			return query{}, pdsErrorf(invalidValue, "Invalid value - '%s' in field '_max-results'", m)
+			return query{}, errInvalidValue(m, "field '_max-results'")
 		}
 		q.max = n
 	}
 	if v.Has(paramGP) && !odsPattern.MatchString(q.gp) {
-		return query{}, pdsErrorf(invalidValue, "Invalid value - '%s' in field 'general-practitioner'", q.gp)
+		return query{}, errInvalidValue(q.gp, "field 'general-practitioner'")
 	}
 	for _, name := range []string{paramPostcode, paramPostalcode} {
 		if v.Has(name) {
@@ -239,6 +252,19 @@ func parseQuery(raw string) (query, error) {
 	return q, nil
 }
 
+// paramOrder lists the parameter names of a query string once each, in the
+// order they first appear (url.Values forgets the order).
+func paramOrder(raw string) []string {
+	var names []string
+	for part := range strings.SplitSeq(raw, "&") {
+		key, _, _ := strings.Cut(part, "=")
+		if key, err := url.QueryUnescape(key); err == nil && key != "" && !slices.Contains(names, key) {
+			names = append(names, key)
+		}
+	}
+	return names
+}
+
 // boolParam reads a true/false parameter; absent is false.
 func boolParam(v url.Values, name string) (bool, error) {
 	if !v.Has(name) {
@@ -250,7 +276,7 @@ func boolParam(v url.Values, name string) (bool, error) {
 	case "false":
 		return false, nil
 	default:
-		return false, pdsErrorf(invalidValue, "Invalid value - '%s' in field '%s'", val, name)
+		return false, errInvalidValue(val, "field '"+name+"'")
 	}
 }
 
@@ -262,10 +288,10 @@ func rangeParam(vals []string, name string) (dateRange, error) {
 	for _, val := range vals {
 		m := datePattern.FindStringSubmatch(val)
 		if m == nil {
-			return d, pdsErrorf(invalidValue, "Invalid value - '%s' in field '%s'", val, name)
+			return d, errInvalidValue(val, "field '"+name+"'")
 		}
 		if _, err := time.Parse(time.DateOnly, m[2]); err != nil {
-			return d, pdsErrorf(invalidValue, "Invalid value - '%s' in field '%s'", val, name)
+			return d, errInvalidValue(val, "field '"+name+"'")
 		}
 		prefix := m[1]
 		if prefix == "" {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 )
 
 // bundleJSON is the part of a searchset Bundle the tests look into.
@@ -75,7 +76,9 @@ func TestSearch(t *testing.T) {
 		{"no parameters", "", 400, "UNSUPPORTED_SERVICE", nil, nil},
 		{"unknown parameter", "family=Smith&birthdate=2010-10-22&nhs-number=9000000009", 400, "ADDITIONAL_PROPERTIES", nil, nil},
 		{"missing birthdate", "family=Smith&gender=female", 400, "MISSING_VALUE", nil, nil},
-		{"empty birthdate", "family=Smith&birthdate=", 400, "MISSING_VALUE", nil, nil},
+		{"empty birthdate", "family=Smith&birthdate=", 400, "INVALID_VALUE", nil, nil}, // NHS checks the form before presence
+		{"bad birthdate before missing family", "birthdate=22-10-2010", 400, "INVALID_VALUE", nil, nil},
+		{"two unknown parameters", "foo=1&family=Smith&bar=2&birthdate=2010-10-22", 400, "ADDITIONAL_PROPERTIES", nil, nil},
 		{"missing family", "gender=female&birthdate=eq2010-10-22", 400, "INVALID_SEARCH_DATA", nil, nil},
 		{"family twice", "family=Smith&family=Smyth&birthdate=2010-10-22", 400, "INVALID_SEARCH_DATA", nil, nil},
 		{"bad gender", "family=Smith&gender=f&birthdate=2010-10-22", 400, "INVALID_VALUE", nil, nil},
@@ -162,5 +165,33 @@ func TestSearchBundle(t *testing.T) {
 	assert.Equal(t, string(raw["total"]), "0", "total of an empty search")
 	if _, ok := raw["entry"]; ok {
 		t.Errorf("empty search has an entry element: %s", res.body)
+	}
+}
+
+// TestSearchDiagnostics: the search errors' diagnostics are NHS's words,
+// and every unknown parameter is named in the order sent (docs/fidelity.md).
+func TestSearchDiagnostics(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	tests := []struct {
+		query, code, diagnostics string
+	}{
+		{"foo=1&family=Smith&bar=2&birthdate=2010-10-22&foo=3", "ADDITIONAL_PROPERTIES", "Invalid request with error - Additional properties are not allowed ('foo', 'bar' were unexpected)"},
+		{"family=Smith&history=true&birthdate=2010-10-22", "ADDITIONAL_PROPERTIES", "Invalid request with error - Additional properties are not allowed ('history' was unexpected)"},
+		{"family=Smith&gender=female", "MISSING_VALUE", "Missing value - 'birth_date/birth_date_range_start/birth_date_range_end'"},
+		{"gender=female&birthdate=eq2010-10-22", "INVALID_SEARCH_DATA", "Invalid search data provided - 'No searches were performed as the search criteria did not meet the minimum requirements'"},
+		{"birthdate=2010-13-45&family=Smith", "INVALID_VALUE", "Invalid value - '2010-13-45' in field 'birthdate'"},
+		{"family=Smith&birthdate=2010-10-22&death-date=x", "INVALID_VALUE", "Invalid value - 'x' in field 'death-date'"},
+		{"", "UNSUPPORTED_SERVICE", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			t.Parallel()
+			res := send(t, srv, http.MethodGet, "/Patient?"+tt.query, nil)
+			assert.Equal(t, res.status, http.StatusBadRequest, "status")
+			code, diagnostics := gpc.SpineCode(res.body)
+			assert.Equal(t, code, tt.code, "Spine code")
+			assert.Equal(t, diagnostics, tt.diagnostics, "diagnostics")
+		})
 	}
 }

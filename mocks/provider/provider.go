@@ -128,10 +128,11 @@ func (s *server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 // check runs the provider's duties (§1.4, §2.4, §1.3) and returns the
 // request with its practice and interaction.
 func (s *server) check(r *http.Request) (*request, error) {
-	p, fhirPath, err := s.route(r.URL.Path)
+	ix, fhirPath, err := s.route(r.URL.Path)
 	if err != nil {
 		return nil, err
 	}
+	p := ix.practice
 	// §1.4: all four Ssp-* headers present (Header.Get is case-insensitive,
 	// §1.3 GOTCHA); the demonstrator answers a blank one with 400.
 	for _, h := range []string{"Ssp-TraceID", "Ssp-From", "Ssp-To", "Ssp-InteractionID"} {
@@ -153,7 +154,7 @@ func (s *server) check(r *http.Request) (*request, error) {
 		return nil, gpc.Errorf(gpc.BadRequest, "InteractionID header does not match request: %s expects %s %s, got %s %s",
 			id, info.Method, info.Path, r.Method, fhirPath)
 	}
-	root := s.world.ServiceRoot(p)
+	root := ix.root
 	// §2.4: every JWT rule, with the status of the first broken one.
 	if vs := jwt.Validate(r.Header.Get("Authorization"), jwt.Expect{
 		Audience: root, Scope: info.Scope, Now: s.world.Now(), CheckAudience: true,
@@ -166,28 +167,29 @@ func (s *server) check(r *http.Request) (*request, error) {
 	return &request{Request: r, practice: p, root: root, path: fhirPath, interaction: id}, nil
 }
 
-// route splits "/{ODS}/STU3/1/gpconnect/{FHIR path}" into the practice and
-// the FHIR path ("/" when empty).
-func (s *server) route(path string) (world.Practice, string, error) {
+// route splits "/{ODS}/STU3/1/gpconnect/{FHIR path}" into the practice
+// (its index) and the FHIR path ("/" when empty).
+func (s *server) route(path string) (*practiceIndex, string, error) {
 	seg := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 5)
 	if len(seg) < 4 || seg[1] != "STU3" || seg[2] != "1" || seg[3] != "gpconnect" {
-		return world.Practice{}, "", gpc.Errorf(gpc.NoRecordFound,
+		return nil, "", gpc.Errorf(gpc.NoRecordFound,
 			"%s is not under a provider service root /{ODS}/STU3/1/gpconnect", path)
 	}
-	p, ok := s.world.Practice(seg[0])
+	ix, ok := s.index[seg[0]]
 	if !ok {
-		return world.Practice{}, "", gpc.Errorf(gpc.OrganisationNotFound, "No practice with ODS code %q at this provider", seg[0])
+		return nil, "", gpc.Errorf(gpc.OrganisationNotFound, "No practice with ODS code %q at this provider", seg[0])
 	}
 	fhirPath := "/"
 	if len(seg) == 5 {
 		fhirPath += seg[4]
 	}
-	return p, fhirPath, nil
+	return ix, fhirPath, nil
 }
 
 // writeError is the one place an error becomes a response: a typed
 // *gpc.Error becomes its GPConnect-OperationOutcome-1 (§6.1); anything else
-// is logged in full and answered with a generic 500.
+// is logged in full through the provider's logger and answered with a
+// generic 500.
 func (s *server) writeError(rw http.ResponseWriter, r *http.Request, err error) {
 	var e *gpc.Error
 	if !errors.As(err, &e) {
@@ -195,6 +197,36 @@ func (s *server) writeError(rw http.ResponseWriter, r *http.Request, err error) 
 		e = gpc.AsError(err)
 	}
 	s.writeJSON(rw, r, e.HTTPStatus(), gpc.ProviderOutcome(e), nil)
+}
+
+// faultDefaults is the code §6.2's table gives a status; WriteFault sends
+// INTERNAL_SERVER_ERROR for any other.
+var faultDefaults = map[int]gpc.Code{
+	http.StatusBadRequest: gpc.BadRequest, http.StatusForbidden: "ACCESS DENIED", http.StatusNotFound: gpc.NoRecordFound,
+	http.StatusConflict: gpc.DuplicateRejected, http.StatusPreconditionFailed: "PRECONDITION_FAILED",
+	http.StatusUnsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE", http.StatusUnprocessableEntity: gpc.InvalidResource,
+	http.StatusNotImplemented: "NOT_IMPLEMENTED",
+}
+
+// WriteFault answers r with status as the provider answers its own errors,
+// for answers given in its name (the sandbox's injected faults): code, or
+// the one §6.2 gives status when it is "".
+func WriteFault(rw http.ResponseWriter, r *http.Request, status int, code gpc.Code, diagnostics string) {
+	if code == "" {
+		code = gpc.InternalServerError
+		if c, ok := faultDefaults[status]; ok {
+			code = c
+		}
+	}
+	WriteError(rw, r, &gpc.Error{Status: status, Code: code, Diagnostics: diagnostics})
+}
+
+// WriteError answers r with err as the provider answers its own errors:
+// the one writer of its GPConnect-OperationOutcome-1 (§6.1) — a typed
+// *gpc.Error as itself, anything else a generic 500 (logged only when a
+// provider answers for itself, through the logger New was given).
+func WriteError(rw http.ResponseWriter, r *http.Request, err error) {
+	(&server{log: slog.New(slog.DiscardHandler)}).writeError(rw, r, err)
 }
 
 // writeJSON writes v with the headers every response carries (§1.3:

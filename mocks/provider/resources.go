@@ -261,6 +261,12 @@ func (s *server) contextOf(ods string, a world.Appointment) appointmentContext {
 // index's copy of it is not used), schedules and practitioners — so that
 // rendering an appointment does not copy and sort every slot.
 type practiceIndex struct {
+	// practice is the practice's metadata and root its service root, read
+	// once: a world never changes either, and copying every practitioner
+	// and location on each request cost more than the check it served.
+	// Handlers only read them.
+	practice      world.Practice
+	root          string
 	slots         map[string]world.Slot
 	schedules     map[string]world.Schedule
 	practitioners map[string]world.Practitioner
@@ -269,7 +275,7 @@ type practiceIndex struct {
 func indexPractices(w *world.World) map[string]*practiceIndex {
 	out := map[string]*practiceIndex{}
 	for _, p := range w.Practices() {
-		ix := &practiceIndex{slots: map[string]world.Slot{}, schedules: map[string]world.Schedule{}, practitioners: map[string]world.Practitioner{}}
+		ix := &practiceIndex{practice: p, root: w.ServiceRoot(p), slots: map[string]world.Slot{}, schedules: map[string]world.Schedule{}, practitioners: map[string]world.Practitioner{}}
 		for _, sl := range w.Slots(p.ODS) {
 			ix.slots[sl.ID] = sl
 		}

@@ -64,8 +64,11 @@ func (q query) token(param, system string) string {
 
 // checkNames rejects any parameter not in allowed and any value without the
 // right "system|" prefix, in the order the parameters came (§3.1: "Illegal
-// query parameter", "Missing or invalid ... query parameter").
-func (q query) checkNames(allowed ...string) error {
+// query parameter", "Missing or invalid ... query parameter"). strict also
+// rejects a blank value after the prefix ("system|"), with the service's
+// own words for that parameter: the service ignores one in an optional
+// parameter, strict mode holds the consumer to §3.1's system|value.
+func (q query) checkNames(strict bool, allowed ...string) error {
 	for _, name := range q.names {
 		known := false
 		for _, a := range allowed {
@@ -75,13 +78,14 @@ func (q query) checkNames(allowed ...string) error {
 			return badRequest("Illegal query parameter '%s'", name)
 		}
 		for _, v := range q.values[name] {
+			blank := strict && strings.HasSuffix(v, "|")
 			switch name {
 			case paramOrganization, paramManufacturing:
-				if !strings.HasPrefix(v, gpc.SystemODSCode+"|") {
+				if blank || !strings.HasPrefix(v, gpc.SystemODSCode+"|") {
 					return invalidParam(name, gpc.SystemODSCode)
 				}
 			case paramIdentifier:
-				if !strings.HasPrefix(v, gpc.SystemInteractionID+"|") && !strings.HasPrefix(v, gpc.SystemPartyKey+"|") {
+				if blank || !strings.HasPrefix(v, gpc.SystemInteractionID+"|") && !strings.HasPrefix(v, gpc.SystemPartyKey+"|") {
 					// The service's text lacks the closing "]"; kept verbatim.
 					return badRequest("Missing or invalid '%s' query parameter. Should be one or both of: ['%s=%s|value', '%s=%s|value'",
 						paramIdentifier, paramIdentifier, gpc.SystemInteractionID, paramIdentifier, gpc.SystemPartyKey)
@@ -103,12 +107,12 @@ type endpointQuery struct {
 
 // parseEndpointQuery applies §3.2: organization optional, identifier
 // (interaction and/or party key) required, in one of four combinations.
-func parseEndpointQuery(raw string) (endpointQuery, error) {
+func parseEndpointQuery(raw string, strict bool) (endpointQuery, error) {
 	q, err := parseQuery(raw)
 	if err != nil {
 		return endpointQuery{}, err
 	}
-	if err := q.checkNames(paramOrganization, paramIdentifier); err != nil {
+	if err := q.checkNames(strict, paramOrganization, paramIdentifier); err != nil {
 		return endpointQuery{}, err
 	}
 	e := endpointQuery{
@@ -134,12 +138,12 @@ type deviceQuery struct {
 
 // parseDeviceQuery applies §3.1: organization and interaction required,
 // party key and manufacturing-organization optional.
-func parseDeviceQuery(raw string) (deviceQuery, error) {
+func parseDeviceQuery(raw string, strict bool) (deviceQuery, error) {
 	q, err := parseQuery(raw)
 	if err != nil {
 		return deviceQuery{}, err
 	}
-	if err := q.checkNames(paramOrganization, paramIdentifier, paramManufacturing); err != nil {
+	if err := q.checkNames(strict, paramOrganization, paramIdentifier, paramManufacturing); err != nil {
 		return deviceQuery{}, err
 	}
 	d := deviceQuery{

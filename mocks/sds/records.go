@@ -75,7 +75,7 @@ func same(got, want string) bool {
 
 // searchEndpoints answers GET /Endpoint from the MHS records (§3.2).
 func (s *server) searchEndpoints(rw http.ResponseWriter, r *request) error {
-	q, err := parseEndpointQuery(r.URL.RawQuery)
+	q, err := parseEndpointQuery(r.URL.RawQuery, s.strict)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (s *server) searchEndpoints(rw http.ResponseWriter, r *request) error {
 // filter on nhsIDCode, nhsAsSvcIA and the optional party key and
 // manufacturer does.
 func (s *server) searchDevices(rw http.ResponseWriter, r *request) error {
-	q, err := parseDeviceQuery(r.URL.RawQuery)
+	q, err := parseDeviceQuery(r.URL.RawQuery, s.strict)
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,18 @@ type server struct {
 	world  *world.World
 	base   string // public SDS base URL, for fullUrl and the self link
 	routes map[string]route
+	strict bool // Strict: refuse a blank system|value too
 }
+
+// An Option changes how New's SDS judges requests.
+type Option func(*server)
+
+// Strict refuses a search parameter whose value is blank after its
+// system| prefix with the 400 BAD_REQUEST the service gives a missing or
+// invalid one of that name (§3.1 wants system|value; the service itself
+// ignores a blank optional parameter). The sandbox's strict sessions use
+// it; without it the mock answers as the service does.
+func Strict() Option { return func(s *server) { s.strict = true } }
 
 // New returns the SDS FHIR R4 API for one session's world. Paths are
 // relative to the SDS base (the server strips BasePath), e.g. "/Endpoint".
@@ -193,9 +204,6 @@ func outcome(id string, e *gpc.Error) gpc.OperationOutcome {
 	}
 }
 
-// Option configures New.
-type Option func(*server)
-
 // WithLogger sends the mock's reports of its own failures (an error it
 // answers with a generic 500) to l; without it, or with nil, they are
 // discarded.
@@ -272,5 +280,32 @@ func BadRequest(reason string) *gpc.Error { return badRequest("%s", reason) }
 // echoed or generated). The sandbox's strict mode uses it to refuse, in
 // SDS's shape, requests the service itself lets through.
 func WriteError(rw http.ResponseWriter, r *http.Request, e *gpc.Error) {
-	(&server{}).writeError(rw, r, tolerantCorrelationID(r), e)
+	(&server{log: slog.New(slog.DiscardHandler)}).writeError(rw, r, tolerantCorrelationID(r), e)
+}
+
+// faultDefaults is the code and issue type the service's error table gives
+// a status (pds-sds-fhir.md §3.5); WriteFault sends INTERNAL_SERVER_ERROR
+// (exception) for any other.
+var faultDefaults = map[int]struct {
+	code  gpc.Code
+	issue string
+}{
+	http.StatusBadRequest: {gpc.BadRequest, "required"}, http.StatusNotFound: {gpc.NoRecordFound, "not-found"},
+	http.StatusMethodNotAllowed: {gpc.NotImplemented, "not-supported"}, http.StatusNotAcceptable: {"MISSING_OR_INVALID_HEADER", "not-supported"},
+	http.StatusGatewayTimeout: {gpc.InternalServerError, "timeout"},
+}
+
+// WriteFault answers r with status in SDS's error shape, for answers given
+// in its name (the sandbox's injected faults): code with issue type
+// exception, or when code is "" the code and issue the service's table
+// gives status.
+func WriteFault(rw http.ResponseWriter, r *http.Request, status int, code gpc.Code, diagnostics string) {
+	e := sdsError(status, code, "exception", diagnostics)
+	if code == "" {
+		e.Code = gpc.InternalServerError
+		if d, ok := faultDefaults[status]; ok {
+			e.Code, e.Issue = d.code, d.issue
+		}
+	}
+	WriteError(rw, r, e)
 }

@@ -8,24 +8,25 @@ import (
 	"strings"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 )
 
 // The names of the SSP's checks, stable for journals, reports and
-// scenarios.
+// scenarios (internal/spinerules, which the consumer-side judge reads too).
 const (
-	CheckURILength             = "SSP_URI_LENGTH"
-	CheckHeadersPresent        = "SSP_HEADERS_PRESENT"
-	CheckTraceIDUUID           = "SSP_TRACEID_UUID"
-	CheckFromASIDFormat        = "SSP_FROM_ASID_FORMAT"
-	CheckToASIDFormat          = "SSP_TO_ASID_FORMAT"
-	CheckInteractionKnown      = "SSP_INTERACTION_KNOWN"
-	CheckSenderAuthorised      = "SSP_SENDER_AUTHORISED"
-	CheckReceiverAuthorised    = "SSP_RECEIVER_AUTHORISED"
-	CheckSharingAgreement      = "SSP_SHARING_AGREEMENT"
-	CheckTargetMatchesEndpoint = "SSP_TARGET_MATCHES_ENDPOINT"
-	CheckMethodAllowed         = "SSP_METHOD_ALLOWED"
-	CheckContentType           = "SSP_CONTENT_TYPE"
-	CheckAuthorizationPresent  = "SSP_AUTHORIZATION_PRESENT"
+	CheckURILength             = spinerules.SSPURILength
+	CheckHeadersPresent        = spinerules.SSPHeadersPresent
+	CheckTraceIDUUID           = spinerules.SSPTraceIDUUID
+	CheckFromASIDFormat        = spinerules.SSPFromASIDFormat
+	CheckToASIDFormat          = spinerules.SSPToASIDFormat
+	CheckInteractionKnown      = spinerules.SSPInteractionKnown
+	CheckSenderAuthorised      = spinerules.SSPSenderAuthorised
+	CheckReceiverAuthorised    = spinerules.SSPReceiverAuthorised
+	CheckSharingAgreement      = spinerules.SSPSharingAgreement
+	CheckTargetMatchesEndpoint = spinerules.SSPTargetMatchesEndpoint
+	CheckMethodAllowed         = spinerules.SSPMethodAllowed
+	CheckContentType           = spinerules.SSPContentType
+	CheckAuthorizationPresent  = spinerules.SSPAuthorizationPresent
 )
 
 // MaxRequestURI is the longest request URI (prefix, target and query) the
@@ -34,12 +35,7 @@ const (
 const MaxRequestURI = 8 << 10
 
 // CheckInfo describes one check for the docs and the conformance table.
-type CheckInfo struct {
-	Name    string // stable name, e.g. SSP_SENDER_AUTHORISED
-	What    string // what must hold
-	Section string // where gpconnect-1.6.md says so
-	Status  int    // HTTP status when it fails
-}
+type CheckInfo = spinerules.SSPCheck
 
 // check is one step of the pipeline. always marks the checks lenient mode
 // still enforces, because failing them would make the SSP an open proxy.
@@ -49,29 +45,33 @@ type check struct {
 	always bool
 }
 
-// pipeline is the order the SSP checks in. It follows gpconnect-1.6.md
-// §9.2 (headers, sender, receiver, target, method) and appends the media
-// type and Authorization checks, which concern the message rather than its
-// routing. The URI length comes first, as a front-end web server rejects
-// an overlong request line before anything reads it. Header syntax is
-// checked before the directory lookups so that a malformed ASID is
-// reported as malformed, not as unknown. The FOT (sender→receiver sharing)
-// check of §1.4 follows the receiver's: a practice may refuse named senders.
+// pipeline runs the SSP's checks in the order of spinerules.SSPChecks
+// (the reasons for that order are there); TestPipelineOrder keeps the two
+// in step.
 var pipeline = []check{
-	{CheckInfo{CheckURILength, "the request URI is at most 8 KiB", "§1.4", http.StatusRequestURITooLong}, checkURILength, true},
-	{CheckInfo{CheckHeadersPresent, "Ssp-TraceID, Ssp-From, Ssp-To and Ssp-InteractionID are each sent once and not blank (header names in any case)", "§1.3, §1.4", http.StatusBadRequest}, checkHeadersPresent, false},
-	{CheckInfo{CheckTraceIDUUID, "Ssp-TraceID is a UUID", "§1.3", http.StatusBadRequest}, checkTraceID, false},
-	{CheckInfo{CheckFromASIDFormat, "Ssp-From is an ASID: 12 digits", "§1.3", http.StatusBadRequest}, checkFromFormat, false},
-	{CheckInfo{CheckToASIDFormat, "Ssp-To is an ASID: 12 digits", "§1.3", http.StatusBadRequest}, checkToFormat, false},
-	{CheckInfo{CheckInteractionKnown, "Ssp-InteractionID is a Foundations or Appointment Management interaction", "§1.6", http.StatusBadRequest}, checkInteraction, false},
-	{CheckInfo{CheckSenderAuthorised, "the Ssp-From ASID has an AS record carrying the interaction", "§1.4, §1.5", http.StatusForbidden}, checkSender, false},
-	{CheckInfo{CheckClientCertMatchesFrom, "over TLS, the client certificate's CN or a DNS SAN is the FQDN registered for the Ssp-From ASID", "§1.4", http.StatusForbidden}, checkClientCert, false},
-	{CheckInfo{CheckReceiverAuthorised, "the Ssp-To ASID has an MHS record for the interaction", "§1.4, §1.5", http.StatusForbidden}, checkReceiver, false},
-	{CheckInfo{CheckSharingAgreement, "the receiver's practice has not refused the sender (the FOT sender→receiver check)", "§1.4, §1.5", http.StatusForbidden}, checkSharing, false},
-	{CheckInfo{CheckTargetMatchesEndpoint, "the target starts exactly with the service root registered for Ssp-To and the interaction, followed by nothing, a clean /path or ?query", "§1.2, §1.4, §9.1", http.StatusBadRequest}, checkTarget, false},
-	{CheckInfo{CheckMethodAllowed, "the method is GET, POST or PUT", "§1.4, §1.5", http.StatusMethodNotAllowed}, checkMethod, false},
-	{CheckInfo{CheckContentType, "a POST or PUT has Content-Type application/fhir+json or application/fhir+xml", "§1.3, §1.5", http.StatusUnsupportedMediaType}, checkContentType, false},
-	{CheckInfo{CheckAuthorizationPresent, "an Authorization header carries the audit JWT", "§1.3, §1.4", http.StatusBadRequest}, checkAuthorization, false},
+	{info(CheckURILength), checkURILength, true},
+	{info(CheckHeadersPresent), checkHeadersPresent, false},
+	{info(CheckTraceIDUUID), checkTraceID, false},
+	{info(CheckFromASIDFormat), checkFromFormat, false},
+	{info(CheckToASIDFormat), checkToFormat, false},
+	{info(CheckInteractionKnown), checkInteraction, false},
+	{info(CheckSenderAuthorised), checkSender, false},
+	{info(CheckClientCertMatchesFrom), checkClientCert, false},
+	{info(CheckReceiverAuthorised), checkReceiver, false},
+	{info(CheckSharingAgreement), checkSharing, false},
+	{info(CheckTargetMatchesEndpoint), checkTarget, false},
+	{info(CheckMethodAllowed), checkMethod, false},
+	{info(CheckContentType), checkContentType, false},
+	{info(CheckAuthorizationPresent), checkAuthorization, false},
+}
+
+// info is the shared description of the check called name.
+func info(name string) CheckInfo {
+	c, ok := spinerules.SSPCheckNamed(name)
+	if !ok {
+		panic("ssp: no check " + name + " in spinerules.SSPChecks")
+	}
+	return c
 }
 
 // Checks lists the SSP's checks in the order it applies them.
@@ -177,21 +177,21 @@ func checkHeadersPresent(x *exchange) *Failure {
 }
 
 func checkTraceID(x *exchange) *Failure {
-	if v, ok := x.values[hTraceID]; ok && !isUUID(v) {
+	if v, ok := x.values[hTraceID]; ok && !spinerules.IsUUID(v) {
 		return fail(CheckTraceIDUUID, http.StatusBadRequest, "invalid", headerMessage("INVALID", hTraceID))
 	}
 	return nil
 }
 
 func checkFromFormat(x *exchange) *Failure {
-	if v, ok := x.values[hFrom]; ok && !isASID(v) {
+	if v, ok := x.values[hFrom]; ok && !spinerules.IsASID(v) {
 		return fail(CheckFromASIDFormat, http.StatusBadRequest, "invalid", headerMessage("INVALID", hFrom))
 	}
 	return nil
 }
 
 func checkToFormat(x *exchange) *Failure {
-	if v, ok := x.values[hTo]; ok && !isASID(v) {
+	if v, ok := x.values[hTo]; ok && !spinerules.IsASID(v) {
 		return fail(CheckToASIDFormat, http.StatusBadRequest, "invalid", headerMessage("INVALID", hTo))
 	}
 	return nil
@@ -321,38 +321,4 @@ func checkAuthorization(x *exchange) *Failure {
 		return fail(CheckAuthorizationPresent, http.StatusBadRequest, "invalid", headerMessage("MISSING", "Authorization"))
 	}
 	return nil
-}
-
-func isASID(v string) bool {
-	if len(v) != 12 {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// isUUID accepts the 8-4-4-4-12 hex form in either case; Spine does not ask
-// for a particular version.
-func isUUID(v string) bool {
-	if len(v) != 36 {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

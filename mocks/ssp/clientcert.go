@@ -4,12 +4,13 @@ import (
 	"net/http"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/pki"
+	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 )
 
 // CheckClientCertMatchesFrom is the SSP's certificate check
 // (gpconnect-1.6.md §1.4): the client certificate's CN or a DNS SAN is
 // the FQDN registered for the Ssp-From ASID.
-const CheckClientCertMatchesFrom = "SSP_CLIENT_CERT_MATCHES_FROM"
+const CheckClientCertMatchesFrom = spinerules.SSPClientCertMatchesFrom
 
 // checkClientCert compares the verified client certificate with the
 // sender's registered FQDN. Over plain HTTP there is no certificate and

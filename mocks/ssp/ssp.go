@@ -192,7 +192,7 @@ func forwarded(in *http.Request) string {
 func quoteIfNeeded(v string) string {
 	for i := 0; i < len(v); i++ {
 		if !isTokenByte(v[i]) {
-			return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+			return `"` + quotedPair.Replace(v) + `"`
 		}
 	}
 	if v == "" {
@@ -200,6 +200,9 @@ func quoteIfNeeded(v string) string {
 	}
 	return v
 }
+
+// quotedPair escapes a quoted string's backslashes and quotes (RFC 7230).
+var quotedPair = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
 func isTokenByte(c byte) bool {
 	switch {
@@ -230,6 +233,24 @@ func upstreamError(rw http.ResponseWriter, r *http.Request, err error) {
 // WriteFailure answers with f as the SSP answers its own refusals, for
 // callers that refuse on the SSP's behalf (the sandbox's strict mode).
 func WriteFailure(rw http.ResponseWriter, f *Failure) { writeError(rw, f) }
+
+// WriteFault answers with status as the SSP answers, for answers given in
+// its name (the sandbox's injected faults): message, or when it is "" the
+// SSP's own for status (§1.5) naming target, the URL after the SSP's
+// prefix; issue type transient.
+func WriteFault(rw http.ResponseWriter, status int, message, target string) {
+	if message == "" {
+		switch status {
+		case http.StatusBadGateway:
+			message = "ERROR_COMMUNICATING_TO_ENDPOINT_URL_" + target
+		case http.StatusGatewayTimeout:
+			message = "TIMEOUT_COMMUNICATING_TO_ENDPOINT_URL_" + target
+		default:
+			message = strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+		}
+	}
+	writeError(rw, &Failure{Check: "fault", Status: status, IssueCode: "transient", Message: message})
+}
 
 // writeError is the one place an SSP error becomes a response: the SSP's
 // own OperationOutcome (§1.5) with a new UUID as id. Anything that is not a

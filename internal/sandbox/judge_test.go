@@ -1,0 +1,67 @@
+package sandbox_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/assert"
+	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/journal"
+	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
+	"github.com/spine-sandbox/spine-sandbox/mocks/provider"
+)
+
+// TestFHIRRequestWithProviderRules: the judge with the rules the sandbox
+// hands it (the provider's own) gives one verdict per interaction that has
+// such rules, failed with the provider's status, code and diagnostics.
+func TestFHIRRequestWithProviderRules(t *testing.T) {
+	t.Parallel()
+	req := func(in gpc.Interaction, target string) *http.Request {
+		r := httptest.NewRequest("GET", target, nil)
+		r.Header["Ssp-InteractionID"] = []string{string(in)}
+		return r
+	}
+	failed := func(vs []journal.Verdict) []string {
+		out := []string{}
+		for _, v := range vs {
+			if !v.Passed {
+				out = append(out, v.Check)
+			}
+		}
+		return out
+	}
+	rules := provider.CheckRequest
+	vs := conformance.FHIRRequest(req(gpc.SearchSlots, "/ssp/x/Slot?status=free&start=ge2026-03-02&end=le2026-03-09&_include=Slot:schedule"), nil, rules)
+	assert.Equal(t, len(vs), 1, "verdicts")
+	assert.DeepEqual(t, failed(vs), []string{}, "a valid search")
+
+	vs = conformance.FHIRRequest(req(gpc.SearchSlots, "/ssp/x/Slot?status=free&start=ge2026-03-02&end=le2026-03-30&_include=Slot:schedule"), nil, rules)
+	assert.DeepEqual(t, failed(vs), []string{"FHIR_SLOT_SEARCH_PARAMETERS"}, "a 28-day search")
+	assert.Contains(t, vs[0].Message, "422 INVALID_PARAMETER: ", "message")
+
+	vs = conformance.FHIRRequest(req(gpc.CreateAppointment, "/ssp/x/Appointment"), []byte(`{"resourceType":"Appointment","status":"booked"}`), rules)
+	assert.DeepEqual(t, failed(vs), []string{"FHIR_BOOK_APPOINTMENT_BODY"}, "an empty booking")
+	assert.Contains(t, vs[0].Message, "422 INVALID_RESOURCE: ", "message")
+}
+
+// TestSSPVerdictSection: a verdict the SSP reports through its hook names
+// the check's own section (internal/spinerules), not one for every check.
+func TestSSPVerdictSection(t *testing.T) {
+	t.Parallel()
+	e := start(t, sandbox.Config{})
+	ss := e.session(t, "")
+	req := gpcRequest(t, ss, true, gpc.ReadMetadata, http.MethodGet, "/metadata", "")
+	req.Header.Set("Ssp-TraceID", "not-a-uuid")
+	r := e.do(t, req)
+	assert.Equal(t, r.status, http.StatusBadRequest, "status: "+r.String())
+	h := consumerHop(t, ss)
+	for _, v := range h.Checks {
+		if v.Check == "SSP_TRACEID_UUID" {
+			assert.Equal(t, v.Section, "gpconnect-1.6.md §1.3", "section")
+			return
+		}
+	}
+	t.Fatalf("no SSP_TRACEID_UUID verdict in %+v", h.Checks)
+}
