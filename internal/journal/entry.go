@@ -3,12 +3,14 @@ package journal
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -183,8 +185,19 @@ func ClipHeader(h http.Header, budget int) (http.Header, int) {
 	}
 	out := make(http.Header, len(h))
 	if rawSize(h) <= budget {
+		// One array for every value: a header is a dozen keys of one value.
+		n := 0
+		for _, vs := range h {
+			n += len(vs)
+		}
+		all := make([]string, 0, n)
 		for k, vs := range h {
-			out[k] = append([]string(nil), vs...)
+			if len(vs) == 0 {
+				out[k] = nil // as a copy of none is
+				continue
+			}
+			all = append(all, vs...)
+			out[k] = all[len(all)-len(vs) : len(all) : len(all)]
 		}
 		return out, 0
 	}
@@ -223,25 +236,128 @@ func ClipHeader(h http.Header, budget int) (http.Header, int) {
 // or decodes to more than limit. A body that does not decode is shown as it
 // came. The result may share b.Data's array: callers must not change it.
 func Decode(b Body, limit int) []byte {
+	out, _ := decode(b, limit)
+	return out
+}
+
+// decode is Decode, and reports whether the result is a buffer of its own
+// (decoded or marked clipped) rather than b.Data itself.
+func decode(b Body, limit int) (out []byte, fresh bool) {
 	clipped := b.Size > int64(len(b.Data))
-	out := b.Data
+	out = b.Data
 	if strings.EqualFold(b.Encoding, "gzip") && len(b.Data) > 0 {
-		if zr, err := gzip.NewReader(bytes.NewReader(b.Data)); err == nil {
-			// Read one byte past the limit to know whether there is more.
-			d, err := io.ReadAll(io.LimitReader(zr, int64(limit)+1))
-			if len(d) > 0 || err == nil || errors.Is(err, io.ErrUnexpectedEOF) {
-				out = d
-			}
+		if d, ok := gunzip(b.Data, limit, clipped); ok {
+			out, fresh = d, true
 		}
 	}
 	if len(out) > limit {
 		out, clipped = out[:limit], true
 	}
 	if !clipped {
-		return out
+		return out, fresh
 	}
-	return append(out[:len(out):len(out)], Truncated...)
+	return append(out[:len(out):len(out)], Truncated...), true
 }
+
+// text returns a decoded body as a string, copying it only when it is
+// the journal's own data. A gzip body's text is kept (texts): sessions
+// made from one scenario record the same compressed answers hop after hop,
+// and each would otherwise decode them again.
+func text(b Body, limit int) string {
+	gz := strings.EqualFold(b.Encoding, "gzip") && len(b.Data) > 0
+	clipped := b.Size > int64(len(b.Data))
+	if gz {
+		if t, ok := texts.get(b.Data, limit, clipped); ok {
+			return t
+		}
+	}
+	out, fresh := decode(b, limit)
+	if !fresh || len(out) == 0 {
+		return string(out)
+	}
+	t := unsafe.String(&out[0], len(out)) // nobody else holds out
+	if gz {
+		texts.put(b.Data, limit, clipped, t)
+	}
+	return t
+}
+
+// maxTexts bounds the decoded texts kept process-wide: at most
+// maxTexts × (Limits.Body + the compressed data), 2 × 64 KiB each with the
+// sandbox's limits.
+const maxTexts = 32
+
+// texts keeps the text of recently decoded gzip bodies by their compressed
+// bytes: decoding is a function of those, the limit and whether the body
+// was clipped, so a kept text is never stale.
+var texts textStore
+
+type textStore struct {
+	mu sync.Mutex
+	m  map[string]keptText
+}
+
+type keptText struct {
+	limit   int
+	clipped bool
+	text    string
+}
+
+func (s *textStore) get(data []byte, limit int, clipped bool) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.m[string(data)]
+	if !ok || k.limit != limit || k.clipped != clipped {
+		return "", false
+	}
+	return k.text, true
+}
+
+func (s *textStore) put(data []byte, limit int, clipped bool, text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil || len(s.m) >= maxTexts {
+		s.m = make(map[string]keptText, maxTexts)
+	}
+	s.m[string(data)] = keptText{limit: limit, clipped: clipped, text: text}
+}
+
+func (s *textStore) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
+}
+
+// gunzip decodes gzip data, at most limit+1 bytes (one past the limit
+// tells whether there is more), and reports whether it decoded anything to
+// show. Unless the data was clipped, its gzip trailer gives the decoded
+// size, so the result is read into a buffer of that size at once.
+func gunzip(data []byte, limit int, clipped bool) ([]byte, bool) {
+	zr := gzipReaders.Get().(*gzip.Reader)
+	defer gzipReaders.Put(zr)
+	if zr.Reset(bytes.NewReader(data)) != nil {
+		return nil, false
+	}
+	size := 512
+	if n := len(data); !clipped && n >= 18 {
+		size = int(binary.LittleEndian.Uint32(data[n-4:])) // ISIZE, RFC 1952 §2.3.1
+	}
+	lr := io.LimitReader(zr, int64(limit)+1)
+	d := make([]byte, 0, min(size, limit)+1)
+	for {
+		if len(d) == cap(d) {
+			d = append(d, 0)[:len(d)] // grow: the trailer's size was wrong
+		}
+		n, err := lr.Read(d[len(d):cap(d)])
+		d = d[:len(d)+n]
+		if err != nil {
+			return d, len(d) > 0 || err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF)
+		}
+	}
+}
+
+// gzipReaders are reused: a gzip reader's state is tens of KB.
+var gzipReaders = sync.Pool{New: func() any { return new(gzip.Reader) }}
 
 // View is a hop as the admin API shows it: the Hop, with bodies that are
 // JSON objects or arrays given as JSON values and any other body as a

@@ -304,8 +304,8 @@ func (e Entry) Seq() int64 { return e.e.meta.Seq }
 // Hop returns the hop with its bodies decoded.
 func (e Entry) Hop() Hop {
 	h := e.e.meta
-	h.RequestBody = string(Decode(e.e.req, e.body))
-	h.ResponseBody = string(Decode(e.e.res, e.body))
+	h.RequestBody = text(e.e.req, e.body)
+	h.ResponseBody = text(e.e.res, e.body)
 	return h
 }
 
@@ -359,7 +359,7 @@ func (j *Journal) Requests() []Hop {
 	out := make([]Hop, len(page))
 	for i, e := range page {
 		out[i] = e.e.meta
-		out[i].RequestBody = string(Decode(e.e.req, e.body))
+		out[i].RequestBody = text(e.e.req, e.body)
 	}
 	return out
 }

@@ -229,6 +229,11 @@ func TestBodiesKeptAsReceived(t *testing.T) {
 		{"larger than the limit", Body{Data: bytes.Repeat([]byte("a"), 2*limit)}, strings.Repeat("a", limit), true, limit},
 		{"gzip bomb", Body{Data: bomb, Encoding: "gzip"}, string(make([]byte, limit)), true, limit},
 		{"not really gzip", Body{Data: []byte("plain text"), Encoding: "gzip"}, "plain text", false, 10},
+		// Decoding sizes its buffer from the gzip trailer: one that says
+		// less than the data holds (two members, the last one's size) is
+		// read in full all the same.
+		{"two gzip members", Body{Data: append(gz(t, bytes.Repeat([]byte("x"), 600)), gz(t, []byte("yz"))...), Encoding: "gzip"}, strings.Repeat("x", 600) + "yz", false, 100},
+		{"trailer over the limit", Body{Data: gz(t, bytes.Repeat([]byte("q"), limit+1)), Encoding: "gzip"}, strings.Repeat("q", limit), true, 64},
 		{"clipped gzip: what decodes", Body{Data: gz(t, bytes.Repeat([]byte("z"), 500))[:20], Encoding: "gzip", Size: 40}, strings.Repeat("z", 500), true, 20},
 	}
 	for _, tt := range tests {
@@ -435,4 +440,32 @@ func TestRequests(t *testing.T) {
 	assert.Equal(t, got[0].RequestBody, `{"resourceType":"Appointment"}`, "request body")
 	assert.Equal(t, got[0].ResponseBody, "", "response body left out")
 	assert.Equal(t, len(j.Hops()[0].ResponseBody), 1<<20, "Hops still decodes it")
+}
+
+// TestTextsKept: a gzip body's text is kept by its compressed bytes and
+// found again only for the same limit and clipping; the store stays within
+// maxTexts. Red when a kept text ignores the limit (a hop of a journal
+// with another Body limit would show the wrong length).
+func TestTextsKept(t *testing.T) {
+	data := gz(t, bytes.Repeat([]byte("k"), 300))
+	for _, limit := range []int{100, 1000, 100} {
+		j := New(Limits{Body: limit})
+		j.Record(Hop{}, Body{}, Body{Data: data, Encoding: "gzip"})
+		got := j.Hops()[0].ResponseBody
+		want := strings.Repeat("k", min(limit, 300))
+		if limit < 300 {
+			want += Truncated
+		}
+		assert.Equal(t, got, want, fmt.Sprintf("limit %d", limit))
+	}
+	j := New(Limits{Body: 1000})
+	j.Record(Hop{}, Body{}, Body{Data: data, Encoding: "gzip", Size: int64(len(data)) + 1})
+	assert.Equal(t, j.Hops()[0].ResponseBody, strings.Repeat("k", 300)+Truncated, "clipped when sent")
+	for i := range 3 * maxTexts {
+		j.Record(Hop{}, Body{}, Body{Data: gz(t, []byte(fmt.Sprint(i))), Encoding: "gzip"})
+	}
+	_ = j.Hops()
+	if n := texts.len(); n > maxTexts {
+		t.Errorf("%d texts kept, limit %d", n, maxTexts)
+	}
 }

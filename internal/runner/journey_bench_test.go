@@ -19,7 +19,15 @@ import (
 // as `spine-sandbox run` does. journeys/s is the throughput with the
 // journeys running GOMAXPROCS×2 at once (issue 15: ≥ 1,000 on 2 cores);
 // cpu-µs/journey is the process's CPU (client included) per journey.
-func BenchmarkJourney(b *testing.B) {
+func BenchmarkJourney(b *testing.B) { benchmarkJourney(b, false) }
+
+// BenchmarkJourneyDirect is BenchmarkJourney with the consumer's requests
+// handed to the sandbox in process (sandbox.Server.Direct) instead of over
+// loopback: the same journeys and verdicts without sockets and the HTTP
+// wire format — what the sandbox itself costs per journey.
+func BenchmarkJourneyDirect(b *testing.B) { benchmarkJourney(b, true) }
+
+func benchmarkJourney(b *testing.B, direct bool) {
 	sc, err := scenario.LoadFile("../../scenarios/happy-path.yaml")
 	if err != nil {
 		b.Fatal(err)
@@ -33,9 +41,13 @@ func BenchmarkJourney(b *testing.B) {
 	ts.Config.Handler = srv
 	ts.Start()
 	b.Cleanup(ts.Close)
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 64
-	b.Cleanup(tr.CloseIdleConnections)
+	ht := http.DefaultTransport.(*http.Transport).Clone()
+	ht.MaxIdleConnsPerHost = 64
+	b.Cleanup(ht.CloseIdleConnections)
+	var tr http.RoundTripper = ht
+	if direct {
+		tr = srv.Direct()
+	}
 	ctx := context.Background()
 	opts := Options{FixtureDir: "../../fixtures"}
 	one := func() {

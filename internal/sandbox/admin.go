@@ -196,7 +196,7 @@ func (s *Server) readScenarioRequest(w http.ResponseWriter, r *http.Request, id 
 	case name != "":
 		sc, err = s.namedScenario(name, id)
 	case trimmed != "":
-		sc, err = scenario.LoadOptions("request body", body, s.loadOptions(id))
+		sc, err = s.parsed.load("request body", body, s.loadOptions(id))
 	case req.Lenient:
 		sc = s.cfg.Default
 	default:
@@ -265,7 +265,11 @@ func (s *Server) namedScenario(name, id string) (*scenario.Scenario, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, &unknownScenarioError{name: name, hint: suggest.Hint(strings.TrimSuffix(strings.TrimSuffix(name, ".yaml"), ".yml"), s.scenarioNames())}
 	}
-	return scenario.LoadFileOptions(path, s.loadOptions(id))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return s.parsed.load(path, data, s.loadOptions(id))
 }
 
 // unknownScenarioError is a scenario name with no file under the scenario

@@ -132,6 +132,10 @@ type Server struct {
 
 	// janitorDone is closed when the idle janitor (ttl.go) has stopped.
 	janitorDone chan struct{}
+	// templates are the scenarios' worlds sessions start from, parsed the
+	// scenarios the admin API loaded (templates.go).
+	templates templates
+	parsed    parsed
 }
 
 // New builds a Server with its default session.

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -106,20 +105,21 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 	// expectations naming no check (they would hold vacuously), practice
 	// endpoints that are neither this session's own provider nor an
 	// allowed upstream (never an open proxy: upstream.go), and a world
-	// that cannot be built at the session's clock.
+	// that cannot be built at the session's clock — checked, not built,
+	// when there are other problems.
 	probs := conformance.ScenarioProblems(sc)
 	probs = append(probs, s.endpointProblems(sc, prefix+ProviderPath+"/")...)
-	data, err := sc.World(clock())
-	var le *scenario.LoadError
-	switch {
-	case errors.As(err, &le):
-		probs = append(probs, le.Problems...)
-	case err != nil:
-		return nil, err
-	}
 	if len(probs) > 0 {
+		probs = append(probs, sc.WorldProblems(clock())...)
 		scenario.SortProblems(probs)
 		return nil, &scenario.LoadError{Problems: probs}
+	}
+	// The world is built once per scenario and epoch (templates.go) and
+	// each session's starts as its copy; World's own problems are a
+	// *scenario.LoadError too.
+	tmpl, err := s.templates.get(sc, clock())
+	if err != nil {
+		return nil, err
 	}
 	ss := &Session{
 		ID:       id,
@@ -131,7 +131,7 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 		Lenient:  s.cfg.Lenient || sc.Lenient,
 		ui:       s.cfg.UI,
 	}
-	ss.World = world.New(data, ss.Base, clock)
+	ss.World = tmpl.World(ss.Base, clock)
 	ss.faults = newFaults(sc.Faults, s.cfg.FixtureDir)
 	ss.server = s
 	ss.journey = conformance.NewJourney(ss.World, s.cfg.Limits.TraceIDWindow)

@@ -42,6 +42,9 @@ func TestIsolation(t *testing.T) {
 	if a == nil || b == nil || a == b || a.World == b.World || a.Journal == b.Journal {
 		t.Fatalf("sessions are not distinct: %v %v", a, b)
 	}
+	// One scenario, one world built: both start as copies of it, so what
+	// follows proves a copy changes alone.
+	assert.Equal(t, a.World.Template() == b.World.Template(), true, "a and b made from one template")
 
 	slot := freeSlots(a)[0]
 	assert.Equal(t, freeSlots(b)[0].ID, slot.ID, "both start with the same first free slot")

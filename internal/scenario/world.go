@@ -39,6 +39,13 @@ func (s *Scenario) PinnedNow() (time.Time, bool) {
 	return s.Now.Resolve(time.Time{}), true
 }
 
+// WorldProblems are the reasons World(now) would fail, found without
+// building anything: what a caller with other problems to report adds to
+// them instead of building the world.
+func (s *Scenario) WorldProblems(now time.Time) []Problem {
+	return s.worldProblems(now, " at "+now.Format(time.RFC3339))
+}
+
 // pinnedOr is the scenario's pinned time, or now when it pins none.
 func (s *Scenario) pinnedOr(now time.Time) time.Time {
 	if s.Now != nil && s.Now.Absolute() {
@@ -92,7 +99,7 @@ func (s *Scenario) worldProblems(now time.Time, at string) []Problem {
 // again before any is made so that a Scenario edited or built after
 // loading cannot make a world too big to hold.
 func (s *Scenario) World(now time.Time) (world.Data, error) {
-	if probs := s.worldProblems(now, " at "+now.Format(time.RFC3339)); len(probs) > 0 {
+	if probs := s.WorldProblems(now); len(probs) > 0 {
 		SortProblems(probs)
 		return world.Data{}, &LoadError{Problems: probs}
 	}

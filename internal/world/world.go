@@ -32,6 +32,10 @@ type World struct {
 // state is what every view of a world shares.
 type state struct {
 	now Clock
+	// tmpl is the template the world was made from. Its patients and
+	// orders are shared as they are (no rule changes them) and its
+	// practices until the world first changes one (practice).
+	tmpl *Template
 
 	mu        sync.RWMutex
 	consumer  ConsumerSystem
@@ -44,6 +48,8 @@ type state struct {
 	// answer (Book and Update, the only writers of slots); a cached answer
 	// is good while it is unchanged.
 	slotsVersion uint64
+	// changed is set by the first Register, Book or Update (practice).
+	changed bool
 }
 
 type practice struct {
@@ -63,11 +69,25 @@ type practice struct {
 // (for example http://127.0.0.1:4000/s/abc) and clock the time source; nil
 // means time.Now.
 func New(data Data, base string, clock Clock) *World {
-	if clock == nil {
-		clock = time.Now
-	}
-	w := &World{base: strings.TrimSuffix(base, "/"), state: &state{
-		now:       clock,
+	return Build(data).World(base, clock)
+}
+
+// Template is a world built once from Data and never changed: any number
+// of worlds made from it (World) start as its copies. A world shares the
+// template's state until it changes it — a practice is copied on the
+// world's first change to it (Register, Book, Update) —, so making one
+// costs a map of the practices, not a copy of every slot. It is safe for
+// concurrent use.
+type Template struct {
+	st *state // never changed; its clock is unused
+
+	sharedMu sync.Mutex
+	shared   map[any]any // Shared's values
+}
+
+// Build builds a template from data.
+func Build(data Data) *Template {
+	w := &World{state: &state{
 		consumer:  cloneConsumer(data.Consumer),
 		patients:  map[string]*Patient{},
 		practices: map[string]*practice{},
@@ -130,7 +150,67 @@ func New(data Data, base string, clock Clock) *World {
 		w.practices[pr.ODS] = pr
 		w.odsOrder = append(w.odsOrder, pr.ODS)
 	}
-	return w
+	return &Template{st: w.state}
+}
+
+// World makes a world from the template at base (the session's public base
+// URL) with clock as its time source; nil means time.Now. It starts as the
+// template's copy and changes apart from it and from every other world.
+func (t *Template) World(base string, clock Clock) *World {
+	if clock == nil {
+		clock = time.Now
+	}
+	st := &state{
+		now:       clock,
+		tmpl:      t,
+		consumer:  cloneConsumer(t.st.consumer),
+		patients:  t.st.patients,
+		pdsOrder:  t.st.pdsOrder,
+		practices: make(map[string]*practice, len(t.st.practices)),
+		odsOrder:  t.st.odsOrder,
+	}
+	for ods, p := range t.st.practices {
+		st.practices[ods] = p
+	}
+	return &World{state: st, base: strings.TrimSuffix(base, "/")}
+}
+
+// Template returns the template the world was made from.
+func (w *World) Template() *Template { return w.tmpl }
+
+// Pristine reports whether the world's slots, records and appointments are
+// still exactly its template's: no Register, Book or Update has been
+// tried on it. What a world answers while pristine, the template answers
+// too (Template.Pristine), so an answer may be shared by every world made
+// from the template.
+func (w *World) Pristine() bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return !w.changed
+}
+
+// Pristine returns a world over the template's own state at base: what
+// every world made from it reads while it is pristine. Its changes, if
+// any were made, would be its own (it copies practices as any world does).
+func (t *Template) Pristine(base string) *World { return t.World(base, nil) }
+
+// Shared returns the value kept under key for every world made from the
+// template, made by mk on first demand: for answers computed from a
+// pristine world (World.Pristine), such as the provider's encoded slot
+// searches. Bound what the value holds; the template keeps it as long as
+// it lives.
+func (t *Template) Shared(key any, mk func() any) any {
+	t.sharedMu.Lock()
+	defer t.sharedMu.Unlock()
+	if v, ok := t.shared[key]; ok {
+		return v
+	}
+	if t.shared == nil {
+		t.shared = map[any]any{}
+	}
+	v := mk()
+	t.shared[key] = v
+	return v
 }
 
 // Now returns the world's current time.
@@ -276,12 +356,48 @@ func (p *practice) newID() string {
 	}
 }
 
+// practice returns a practice to change; w.mu is held for writing. A
+// practice still shared with the world's template is copied first, and
+// the world is no longer pristine (an attempt that fails counts too: it
+// costs only a copy and shared answers).
 func (w *World) practice(ods string) (*practice, error) {
+	w.changed = true
 	p, ok := w.practices[ods]
 	if !ok {
 		return nil, gpc.Errorf(gpc.OrganisationNotFound, "No practice with ODS code %s at this provider", ods)
 	}
+	if w.tmpl != nil && w.tmpl.st.practices[ods] == p {
+		p = p.clone()
+		w.practices[ods] = p
+	}
 	return p, nil
+}
+
+// clone copies a practice deeply enough to change it: its slots (byStart
+// in the same order, over the copies), records and appointments.
+func (p *practice) clone() *practice {
+	c := &practice{
+		Practice: p.Practice,
+		records:  make(map[string]*Record, len(p.records)),
+		slots:    make(map[string]*Slot, len(p.slots)),
+		byStart:  make([]*Slot, len(p.byStart)),
+		appts:    make(map[string]*Appointment, len(p.appts)),
+		nextID:   p.nextID,
+	}
+	for id, r := range p.records {
+		r := cloneRecord(*r)
+		c.records[id] = &r
+	}
+	for i, s := range p.byStart {
+		s := cloneSlot(*s)
+		c.byStart[i] = &s
+		c.slots[s.ID] = &s
+	}
+	for id, a := range p.appts {
+		a := cloneAppointment(*a)
+		c.appts[id] = &a
+	}
+	return c
 }
 
 // Locations returns a practice's locations.
@@ -378,6 +494,21 @@ func (w *World) Slots(ods string) []Slot {
 		return nil
 	}
 	return p.sortedSlots(func(*Slot) bool { return true })
+}
+
+// Slot returns one slot of a practice by id.
+func (w *World) Slot(ods, id string) (Slot, bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	p, ok := w.practices[ods]
+	if !ok {
+		return Slot{}, false
+	}
+	s, ok := p.slots[id]
+	if !ok {
+		return Slot{}, false
+	}
+	return cloneSlot(*s), true
 }
 
 func (p *practice) sortedSlots(keep func(*Slot) bool) []Slot {

@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"net/http"
 	"sync"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
 
 // maxAnswers bounds the slot-search answers one provider keeps. A consumer
@@ -50,8 +52,42 @@ func (a *answer) gzip() []byte {
 // and a search that starts after a booking returned reads a later version.
 type answers struct {
 	mu      sync.Mutex
+	limit   int // 0 means maxAnswers
 	version uint64
 	m       map[answerKey]*answer
+}
+
+// maxSharedAnswers bounds the answers kept for every world of one template
+// (sharedSlots): a journey searches a window or two, and the sandbox keeps
+// at most a few dozen templates, so the worst case (two-week plain
+// answers) stays near 0.5 MB per template.
+const maxSharedAnswers = 4
+
+// sharedSlots are the slot-search answers of a template's pristine worlds
+// (world.Template.Shared): computed once from the template's own state,
+// served to every session made from it until that session first changes
+// its world. A session's own answers stay in its provider's store.
+type sharedSlots struct {
+	world   *world.World // the template's pristine world
+	answers answers
+}
+
+// sharedSlotsKey is the key of a template's sharedSlots.
+type sharedSlotsKey struct{}
+
+// slotSource is where a slot search reads and keeps its answer: the
+// shared store and the template's world while the session's world is
+// pristine, else the provider's own store and world at version.
+func (s *server) slotSource() (w *world.World, store *answers, version uint64) {
+	// The version is read before the world (see answers).
+	version = s.world.SlotsVersion()
+	if t := s.world.Template(); t != nil && s.world.Pristine() {
+		sh := t.Shared(sharedSlotsKey{}, func() any {
+			return &sharedSlots{world: t.Pristine(s.world.BaseURL()), answers: answers{limit: maxSharedAnswers}}
+		}).(*sharedSlots)
+		return sh.world, &sh.answers, 0
+	}
+	return s.world, &s.slotAnswers, version
 }
 
 func (c *answers) get(k answerKey, version uint64) *answer {
@@ -69,8 +105,12 @@ func (c *answers) put(k answerKey, version uint64, a *answer) {
 	if version < c.version {
 		return // a newer version's answers are already kept
 	}
-	if c.m == nil || version != c.version || len(c.m) >= maxAnswers {
-		c.version, c.m = version, make(map[answerKey]*answer, maxAnswers)
+	limit := c.limit
+	if limit <= 0 {
+		limit = maxAnswers
+	}
+	if c.m == nil || version != c.version || len(c.m) >= limit {
+		c.version, c.m = version, make(map[answerKey]*answer, limit)
 	}
 	c.m[k] = a
 }

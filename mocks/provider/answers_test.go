@@ -3,14 +3,17 @@ package provider_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
+	"github.com/spine-sandbox/spine-sandbox/mocks/provider"
 )
 
 // freeSlotIDs searches 12–13 May (plain or gzip) and returns the Slot ids
@@ -123,4 +126,91 @@ func TestSlotAnswerNeverStale(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	assert.DeepEqual(t, freeSlotIDs(t, f, true), []string(nil), "all booked")
+}
+
+// TestSharedSlotAnswerNeverStale: providers over worlds made from one
+// template share their slot-search answers while their worlds are
+// pristine. While one world books its slots one at a time, searches on it
+// never list a slot whose booking returned, and searches on the other
+// worlds always list every slot. Red when a changed world still reads the
+// shared answers, or when a shared answer is computed from a world that
+// has changed. Run with -race.
+func TestSharedSlotAnswerNeverStale(t *testing.T) {
+	t.Parallel()
+	tmpl := world.Build(testData())
+	fixtures := make([]*fixture, 4)
+	for i := range fixtures {
+		w := tmpl.World(publicBase, func() time.Time { return nowTime })
+		srv := httptest.NewServer(provider.New(w))
+		t.Cleanup(srv.Close)
+		fixtures[i] = &fixture{t: t, world: w, srv: srv}
+	}
+	f := fixtures[0]
+	var (
+		mu     sync.Mutex
+		booked []string // slots whose booking in f has returned
+	)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g, other := range fixtures {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				mu.Lock()
+				mustNot := slices.Clone(booked)
+				mu.Unlock()
+				got := freeSlotIDs(t, other, g%2 == 1)
+				if other != f {
+					if !slices.Equal(got, []string{"1", "2", "3"}) {
+						t.Errorf("another world's bookings seen: %s", strings.Join(got, ","))
+					}
+					continue
+				}
+				for _, id := range mustNot {
+					if slices.Contains(got, id) {
+						t.Errorf("booked slot %s served as free: %s", id, strings.Join(got, ","))
+					}
+				}
+			}
+		}()
+	}
+	for _, id := range []string{"1", "2", "3"} {
+		for range 20 { // let searches fill the stores
+			freeSlotIDs(t, f, false)
+		}
+		sl := f.world.Slots(ods)[slices.IndexFunc(f.world.Slots(ods), func(s world.Slot) bool { return s.ID == id })]
+		_, err := f.world.Book(ods, world.Booking{Patient: "1", Slots: []string{id}, Start: sl.Start, End: sl.End,
+			Location: "32", Created: nowTime})
+		assert.NilError(t, err)
+		mu.Lock()
+		booked = append(booked, id)
+		mu.Unlock()
+	}
+	close(stop)
+	wg.Wait()
+	assert.DeepEqual(t, freeSlotIDs(t, f, true), []string(nil), "all booked in f")
+	assert.DeepEqual(t, freeSlotIDs(t, fixtures[1], true), []string{"1", "2", "3"}, "all free in another world")
+}
+
+// TestMetadataEncodedOnce: the CapabilityStatement, encoded once, reads
+// the same plain and gzipped, request after request.
+func TestMetadataEncodedOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var first []byte
+	for _, enc := range []string{"identity", "gzip", "identity", "gzip"} {
+		r := f.do(call{path: "/metadata", interaction: gpc.ReadMetadata, header: map[string]string{"Accept-Encoding": enc}})
+		assert.Equal(t, r.status, http.StatusOK, "status")
+		assert.Equal(t, r.header.Get("Content-Type"), "application/fhir+json;charset=utf-8", "Content-Type")
+		if first == nil {
+			first = r.body
+		}
+		assert.JSONEqual(t, r.body, first, enc)
+	}
 }

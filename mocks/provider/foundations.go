@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/nhsnumber"
@@ -17,6 +18,22 @@ const Version = "1.6.0"
 // metadata answers GET /metadata with the capability statement (§3.1):
 // the resources, searches and the register operation this provider serves.
 func (s *server) metadata(rw http.ResponseWriter, r *request) error {
+	writeAnswer(rw, r.Request, capability())
+	return nil
+}
+
+// capability is the CapabilityStatement encoded once: it is the same for
+// every practice, session and request.
+var capability = sync.OnceValue(func() *answer {
+	body, err := stu3.Marshal(capabilityStatement())
+	if err != nil {
+		panic("provider: encoding the CapabilityStatement: " + err.Error())
+	}
+	return &answer{plain: body}
+})
+
+// capabilityStatement is what the provider supports (§3.1).
+func capabilityStatement() stu3.CapabilityStatement {
 	t := true
 	f := false
 	read := stu3.CapabilityInteraction{Code: "read"}
@@ -69,8 +86,7 @@ func (s *server) metadata(rw http.ResponseWriter, r *request) error {
 		gpc.ProfileOperationOutcome, gpc.ProfileAppointment, gpc.ProfileSchedule, gpc.ProfileSlot} {
 		cs.Profile = append(cs.Profile, stu3.Reference{Reference: p})
 	}
-	s.writeJSON(rw, r.Request, http.StatusOK, cs, nil)
-	return nil
+	return cs
 }
 
 // identifierParam reads the single token search parameter "identifier"

@@ -57,7 +57,8 @@ type server struct {
 	index  map[string]*practiceIndex // by ODS code
 	routes map[gpc.Interaction]handler
 	// slotAnswers keeps encoded slot searches until the world's slots
-	// change (a search encodes every Slot: the bulk of its cost).
+	// change (a search encodes every Slot: the bulk of its cost); while
+	// the world is pristine they come from its template's (slotSource).
 	slotAnswers answers
 }
 

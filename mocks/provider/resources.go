@@ -242,7 +242,10 @@ func (s *server) contextOf(ods string, a world.Appointment) appointmentContext {
 	if ix == nil || len(a.Slots) == 0 {
 		return c
 	}
-	sl, ok := ix.slots[a.Slots[0]]
+	// A slot's schedule, times, channel and type never change (only its
+	// status does, which is not used here): the world's copy is the
+	// booking's, and the provider keeps no copy of every slot.
+	sl, ok := s.world.Slot(ods, a.Slots[0])
 	if !ok {
 		return c
 	}
@@ -256,10 +259,11 @@ func (s *server) contextOf(ods string, a world.Appointment) appointmentContext {
 	return c
 }
 
-// practiceIndex holds what never changes in a practice — its slots'
-// schedule, times, channel and type (only their status changes, and the
-// index's copy of it is not used), schedules and practitioners — so that
-// rendering an appointment does not copy and sort every slot.
+// practiceIndex holds what never changes in a practice — its metadata,
+// service root, schedules and practitioners — so that a request and the
+// rendering of an appointment copy none of them. Slots are read from the
+// world (World.Slot): a copy of every slot per provider was most of what
+// making a session cost.
 type practiceIndex struct {
 	// practice is the practice's metadata and root its service root, read
 	// once: a world never changes either, and copying every practitioner
@@ -267,7 +271,6 @@ type practiceIndex struct {
 	// Handlers only read them.
 	practice      world.Practice
 	root          string
-	slots         map[string]world.Slot
 	schedules     map[string]world.Schedule
 	practitioners map[string]world.Practitioner
 }
@@ -275,10 +278,7 @@ type practiceIndex struct {
 func indexPractices(w *world.World) map[string]*practiceIndex {
 	out := map[string]*practiceIndex{}
 	for _, p := range w.Practices() {
-		ix := &practiceIndex{practice: p, root: w.ServiceRoot(p), slots: map[string]world.Slot{}, schedules: map[string]world.Schedule{}, practitioners: map[string]world.Practitioner{}}
-		for _, sl := range w.Slots(p.ODS) {
-			ix.slots[sl.ID] = sl
-		}
+		ix := &practiceIndex{practice: p, root: w.ServiceRoot(p), schedules: map[string]world.Schedule{}, practitioners: map[string]world.Practitioner{}}
 		for _, sc := range w.Schedules(p.ODS) {
 			ix.schedules[sc.ID] = sc
 		}

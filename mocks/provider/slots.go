@@ -147,21 +147,20 @@ func (s *server) searchSlots(rw http.ResponseWriter, r *request) error {
 		consumerODS: search.query.ConsumerODS, orgType: search.query.OrgType,
 		practitioners: search.practitioners, locations: search.locations,
 	}
-	// The version is read before the world (see answers).
-	version := s.world.SlotsVersion()
-	if a := s.slotAnswers.get(key, version); a != nil {
+	w, store, version := s.slotSource()
+	if a := store.get(key, version); a != nil {
 		writeAnswer(rw, r.Request, a)
 		return nil
 	}
-	slots := s.world.FreeSlots(ods, search.query)
+	slots := w.FreeSlots(ods, search.query)
 	var out []any
 	if len(slots) > 0 {
 		schedules := map[string]world.Schedule{}
-		for _, sc := range s.world.Schedules(ods) {
+		for _, sc := range w.Schedules(ods) {
 			schedules[sc.ID] = sc
 		}
 		practitioners := map[string]world.Practitioner{}
-		for _, pr := range s.world.Practitioners(ods) {
+		for _, pr := range w.Practitioners(ods) {
 			practitioners[pr.ID] = pr
 		}
 		var schedOrder []string
@@ -203,7 +202,7 @@ func (s *server) searchSlots(rw http.ResponseWriter, r *request) error {
 			}
 		}
 		if search.locations {
-			for _, l := range s.world.Locations(ods) {
+			for _, l := range w.Locations(ods) {
 				if slices.Contains(locOrder, l.ID) {
 					out = append(out, location(r.practice, l))
 				}
@@ -220,7 +219,7 @@ func (s *server) searchSlots(rw http.ResponseWriter, r *request) error {
 		return err
 	}
 	a := &answer{plain: body}
-	s.slotAnswers.put(key, version, a)
+	store.put(key, version, a)
 	writeAnswer(rw, r.Request, a)
 	return nil
 }

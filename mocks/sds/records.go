@@ -83,18 +83,20 @@ func (s *server) searchEndpoints(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	var entries []fhir.BundleEntry
-	for _, m := range s.mhsRecords() {
-		if same(m.ods, q.org) && same(m.interaction, q.interaction) && same(m.partyKey, q.partyKey) {
-			ep := endpoint(m)
-			e, err := s.entry("Endpoint", *ep.Id, ep)
-			if err != nil {
-				return err
+	return s.writeSearch(rw, r, contentType, func(s *server) ([]fhir.BundleEntry, error) {
+		var entries []fhir.BundleEntry
+		for _, m := range s.mhsRecords() {
+			if same(m.ods, q.org) && same(m.interaction, q.interaction) && same(m.partyKey, q.partyKey) {
+				ep := endpoint(m)
+				e, err := s.entry("Endpoint", *ep.Id, ep)
+				if err != nil {
+					return nil, err
+				}
+				entries = append(entries, e)
 			}
-			entries = append(entries, e)
 		}
-	}
-	return s.writeJSON(rw, r, contentType, s.searchset(r.Request, entries))
+		return entries, nil
+	})
 }
 
 // searchDevices answers GET /Device from the AS records (§3.1), as the LDAP
@@ -109,19 +111,21 @@ func (s *server) searchDevices(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	var entries []fhir.BundleEntry
-	for _, a := range s.asRecords() {
-		hasInteraction := slices.ContainsFunc(a.interactions, func(in gpc.Interaction) bool { return same(string(in), q.interaction) })
-		if same(a.ods, q.org) && hasInteraction && same(a.partyKey, q.partyKey) && same(a.manufacturer, q.manufacturer) {
-			d := device(a)
-			e, err := s.entry("Device", *d.Id, d)
-			if err != nil {
-				return err
+	return s.writeSearch(rw, r, contentType, func(s *server) ([]fhir.BundleEntry, error) {
+		var entries []fhir.BundleEntry
+		for _, a := range s.asRecords() {
+			hasInteraction := slices.ContainsFunc(a.interactions, func(in gpc.Interaction) bool { return same(string(in), q.interaction) })
+			if same(a.ods, q.org) && hasInteraction && same(a.partyKey, q.partyKey) && same(a.manufacturer, q.manufacturer) {
+				d := device(a)
+				e, err := s.entry("Device", *d.Id, d)
+				if err != nil {
+					return nil, err
+				}
+				entries = append(entries, e)
 			}
-			entries = append(entries, e)
 		}
-	}
-	return s.writeJSON(rw, r, contentType, s.searchset(r.Request, entries))
+		return entries, nil
+	})
 }
 
 // searchset is a Bundle whose entry list is always written, empty or not:
@@ -134,9 +138,10 @@ type searchset struct {
 	Entry []fhir.BundleEntry `json:"entry"`
 }
 
-// searchset builds the answer: a random id, total, a self link with the
-// request URL unescaped as the service prints it, and the entries.
-func (s *server) searchset(r *http.Request, entries []fhir.BundleEntry) searchset {
+// searchset builds the answer: id (random, as the service's), total, a
+// self link with the request URL unescaped as the service prints it, and
+// the entries.
+func (s *server) searchset(r *http.Request, id string, entries []fhir.BundleEntry) searchset {
 	self := s.base + r.URL.Path
 	if r.URL.RawQuery != "" {
 		q, err := url.PathUnescape(r.URL.RawQuery)
@@ -151,7 +156,7 @@ func (s *server) searchset(r *http.Request, entries []fhir.BundleEntry) searchse
 	return searchset{
 		ResourceType: "Bundle",
 		OtherBundle: fhir.OtherBundle{
-			Id:    ptr(newUUID()),
+			Id:    ptr(id),
 			Type:  fhir.BundleTypeSearchset,
 			Total: ptr(len(entries)),
 			Link:  []fhir.BundleLink{{Relation: "self", Url: self}},

@@ -73,6 +73,9 @@ type server struct {
 	base   string // public SDS base URL, for fullUrl and the self link
 	routes map[string]route
 	strict bool // Strict: refuse a blank system|value too
+	// direct encodes every answer for its request alone, never from the
+	// template's answers (answers.go): what tests compare those with.
+	direct bool
 }
 
 // An Option changes how New's SDS judges requests.
@@ -239,10 +242,15 @@ func (s *server) writeJSON(rw http.ResponseWriter, r *request, contentType strin
 	if err != nil {
 		return err
 	}
+	s.writeOK(rw, r, contentType, body)
+	return nil
+}
+
+// writeOK answers 200 with an encoded body and its Etag.
+func (s *server) writeOK(rw http.ResponseWriter, r *request, contentType string, body []byte) {
 	sum := sha1.Sum(body)
 	rw.Header().Set("Etag", `"`+hex.EncodeToString(sum[:])+`"`)
 	writeBody(rw, r.Request, r.correlationID, contentType, http.StatusOK, body)
-	return nil
 }
 
 // marshal indents like the service (2 spaces for bundles, 4 for outcomes)
