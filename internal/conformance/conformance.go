@@ -15,7 +15,6 @@ package conformance
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -28,7 +27,6 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/nhsnumber"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
-	"github.com/spine-sandbox/spine-sandbox/internal/suggest"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
 
@@ -268,27 +266,22 @@ func Known(name string) bool {
 	return slices.ContainsFunc(spinerules.SSPChecks, func(c spinerules.SSPCheck) bool { return c.Name == name }) || isTLSCheck(name)
 }
 
-// ScenarioProblems lists the names in a scenario's expect.checks that are
-// no check at all: a typo there would make "must pass" hold vacuously.
-func ScenarioProblems(sc *scenario.Scenario) []scenario.Problem {
-	if sc == nil || sc.Expect == nil || sc.Expect.Checks == nil {
-		return nil
-	}
-	c := sc.Expect.Checks
-	var out []scenario.Problem
-	for _, list := range []struct {
-		key   string
-		names []string
-	}{{"pass", c.Pass}, {"fire", c.Fire}} {
-		for i, name := range list.names {
-			if !Known(name) {
-				at := c.At.Of(list.key)
-				out = append(out, scenario.Problem{File: sc.File, Line: at.Line, Column: at.Column,
-					Message: fmt.Sprintf("expect.checks.%s[%d]: unknown check %q%s (the names are in docs/conformance-checks.md)", list.key, i, name, suggest.Hint(name, checkNames()))})
-			}
-		}
+// ScenarioChecks are the names a scenario's expect.checks may use: the
+// table's, the SSP's own (spinerules.SSPChecks) and the TLS checks. The scenario
+// loader takes them as scenario.Options.CheckNames (this package imports
+// internal/scenario, so the names are handed in, not looked up).
+func ScenarioChecks() []string {
+	out := checkNames()
+	for _, c := range TLSChecks {
+		out = append(out, c.Name)
 	}
 	return out
+}
+
+// ScenarioProblems lists the names in a scenario's expect.checks that are
+// not known checks (Known), at their line and column.
+func ScenarioProblems(sc *scenario.Scenario) []scenario.Problem {
+	return sc.UnknownChecks(ScenarioChecks())
 }
 
 // verdict builds the verdict of check name from the table.

@@ -445,7 +445,7 @@ func TestScenarioProblems(t *testing.T) {
 	sc, err := scenario.Load("s.yaml", []byte("name: s\nextends: builtin\nexpect:\n  checks:\n    pass: [JWT_EXPIRED, SSP_SENDER_AUTHORISED]\n    fire: [JOURNEY_TRACEID_REUSED, NOT_A_CHECK]\n"))
 	assert.NilError(t, err)
 	got := conformance.ScenarioProblems(sc)
-	assert.DeepEqual(t, got, []scenario.Problem{{File: "s.yaml", Line: 6, Column: 11,
+	assert.DeepEqual(t, got, []scenario.Problem{{File: "s.yaml", Line: 6, Column: 36,
 		Message: `expect.checks.fire[1]: unknown check "NOT_A_CHECK" (the names are in docs/conformance-checks.md)`}}, "problems")
 	assert.Equal(t, len(conformance.ScenarioProblems(scenario.Default())), 0, "the built-in world expects nothing")
 }

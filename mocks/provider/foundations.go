@@ -138,7 +138,7 @@ func (s *server) findPatient(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(rw, r.Request, http.StatusOK, b, nil)
+	s.writeJSON(rw, r.Request, http.StatusOK, b, nil)
 	return nil
 }
 
@@ -169,7 +169,7 @@ func (s *server) readPatient(rw http.ResponseWriter, r *request) error {
 	}
 	pds, _ := s.world.Patient(rec.NHSNumber)
 	res := patient(r.practice, rec, pds)
-	writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
+	s.writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
 	return nil
 }
 
@@ -190,7 +190,7 @@ func (s *server) findPractitioner(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(rw, r.Request, http.StatusOK, b, nil)
+	s.writeJSON(rw, r.Request, http.StatusOK, b, nil)
 	return nil
 }
 
@@ -200,7 +200,7 @@ func (s *server) readPractitioner(rw http.ResponseWriter, r *request) error {
 	for _, pr := range s.world.Practitioners(r.practice.ODS) {
 		if pr.ID == id {
 			res := practitioner(pr)
-			writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
+			s.writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
 			return nil
 		}
 	}
@@ -222,7 +222,7 @@ func (s *server) findOrganization(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(rw, r.Request, http.StatusOK, b, nil)
+	s.writeJSON(rw, r.Request, http.StatusOK, b, nil)
 	return nil
 }
 
@@ -233,7 +233,7 @@ func (s *server) readOrganization(rw http.ResponseWriter, r *request) error {
 		return gpc.Errorf(gpc.OrganisationNotFound, "No organization with id %s at this provider", id)
 	}
 	res := organization(r.practice)
-	writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
+	s.writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
 	return nil
 }
 
@@ -244,7 +244,7 @@ func (s *server) readLocation(rw http.ResponseWriter, r *request) error {
 	for _, l := range s.world.Locations(r.practice.ODS) {
 		if l.ID == id {
 			res := location(r.practice, l)
-			writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
+			s.writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
 			return nil
 		}
 	}

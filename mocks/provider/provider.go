@@ -26,7 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -53,6 +53,9 @@ type request struct {
 }
 
 type server struct {
+	// log receives what the provider cannot answer as GP Connect would:
+	// a bug answered with a generic 500 (writeError, writeJSON).
+	log    *slog.Logger
 	world  *world.World
 	index  map[string]*practiceIndex // by ODS code
 	routes map[gpc.Interaction]handler
@@ -67,8 +70,11 @@ type server struct {
 // service root SDS hands out is w.ServiceRoot(practice). Unknown ODS codes
 // and paths outside a service root are answered with a
 // GPConnect-OperationOutcome-1, never plain text.
-func New(w *world.World) http.Handler {
-	s := &server{world: w, index: indexPractices(w)}
+func New(w *world.World, opts ...Option) http.Handler {
+	s := &server{world: w, index: indexPractices(w), log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(s)
+	}
 	s.routes = map[gpc.Interaction]handler{
 		gpc.ReadMetadata:       s.metadata,            // §3.1
 		gpc.SearchPatient:      s.findPatient,         // §3.2
@@ -87,6 +93,20 @@ func New(w *world.World) http.Handler {
 		gpc.SearchPatientAppts: s.patientAppointments, // §4.6
 	}
 	return s
+}
+
+// Option configures New.
+type Option func(*server)
+
+// WithLogger sends the provider's reports of its own failures (an error it
+// answers with a generic 500) to l; without it, or with nil, they are
+// discarded.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *server) {
+		if l != nil {
+			s.log = l
+		}
+	}
 }
 
 // ServeHTTP applies the provider's checks in order, then the interaction's
@@ -172,9 +192,15 @@ func (s *server) route(path string) (*practiceIndex, string, error) {
 
 // writeError is the one place an error becomes a response: a typed
 // *gpc.Error becomes its GPConnect-OperationOutcome-1 (§6.1); anything else
-// is logged in full and answered with a generic 500.
+// is logged in full through the provider's logger and answered with a
+// generic 500.
 func (s *server) writeError(rw http.ResponseWriter, r *http.Request, err error) {
-	WriteError(rw, r, err)
+	var e *gpc.Error
+	if !errors.As(err, &e) {
+		s.log.Error("provider: answering 500", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = gpc.AsError(err)
+	}
+	s.writeJSON(rw, r, e.HTTPStatus(), gpc.ProviderOutcome(e), nil)
 }
 
 // faultDefaults is the code §6.2's table gives a status; WriteFault sends
@@ -201,14 +227,10 @@ func WriteFault(rw http.ResponseWriter, r *http.Request, status int, code gpc.Co
 
 // WriteError answers r with err as the provider answers its own errors:
 // the one writer of its GPConnect-OperationOutcome-1 (§6.1) — a typed
-// *gpc.Error as itself, anything else logged and a generic 500.
+// *gpc.Error as itself, anything else a generic 500 (logged only when a
+// provider answers for itself, through the logger New was given).
 func WriteError(rw http.ResponseWriter, r *http.Request, err error) {
-	var e *gpc.Error
-	if !errors.As(err, &e) {
-		log.Printf("provider: %s %s: %v", r.Method, r.URL.Path, err)
-		e = gpc.AsError(err)
-	}
-	writeJSON(rw, r, e.HTTPStatus(), gpc.ProviderOutcome(e), nil)
+	(&server{log: slog.New(slog.DiscardHandler)}).writeError(rw, r, err)
 }
 
 // writeJSON writes v, in FHIR JSON or, when the request asks for it
@@ -216,7 +238,7 @@ func WriteError(rw http.ResponseWriter, r *http.Request, err error) {
 // Content-Type with charset, Cache-Control: no-store) plus extra, gzipped
 // when the client asks for it (§1.3: servers SHALL support gzip). It is
 // the one place a resource becomes a response body.
-func writeJSON(rw http.ResponseWriter, r *http.Request, status int, v any, extra http.Header) {
+func (s *server) writeJSON(rw http.ResponseWriter, r *http.Request, status int, v any, extra http.Header) {
 	// stu3.Marshal copies a Bundle's already-encoded entries instead of
 	// letting encoding/json scan each of them again.
 	body, err := stu3.Marshal(v)
@@ -227,7 +249,7 @@ func writeJSON(rw http.ResponseWriter, r *http.Request, status int, v any, extra
 		}
 	}
 	if err != nil {
-		log.Printf("provider: encoding %T: %v", v, err)
+		s.log.Error("provider: encoding", "type", fmt.Sprintf("%T", v), "err", err)
 		status, ctype = http.StatusInternalServerError, contentType
 		body, _ = json.Marshal(gpc.ProviderOutcome(gpc.AsError(err)))
 	}
