@@ -99,7 +99,7 @@ func mainContext(ctx context.Context, args []string, getenv func(string) string,
 			out = io.MultiWriter(stdout, &checked)
 			defer func() { checkAnnotations(checked.Bytes(), stdout) }()
 		}
-		if err := scenario.Check(paths, out, conformance.ScenarioProblems); err != nil {
+		if err := scenario.Check(paths, out, scenario.Options{CheckNames: conformance.ScenarioChecks()}); err != nil {
 			fmt.Fprintln(stderr, "spine-sandbox check:", err)
 			return 1
 		}
@@ -327,7 +327,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer, ready c
 	}
 	cfg.TLS = st.sandbox
 	if c.Scenario != "" {
-		sc, err := scenario.LoadFileWith(c.Scenario, c.Limits.Scenario())
+		sc, err := scenario.LoadFileOptions(c.Scenario, scenario.Options{Limits: c.Limits.Scenario(), CheckNames: conformance.ScenarioChecks()})
 		if err != nil {
 			return err
 		}

@@ -79,11 +79,11 @@ func TestCheck(t *testing.T) {
 	os.WriteFile(typo, []byte("name: typo\nextends: builtin\nexpect:\n  checks:\n    fire: [SSP_SHARING_AGREEMENT, JWT_EXPIRD]\n"), 0o644)
 	out.Reset()
 	assert.Equal(t, Main([]string{"check", typo}, noenv, &out, &errb), 1, "exit code with an unknown check")
-	assert.Contains(t, out.String(), typo+`:5:11: expect.checks.fire[1]: unknown check "JWT_EXPIRD"`, "problem")
+	assert.Contains(t, out.String(), typo+`:5:35: expect.checks.fire[1]: unknown check "JWT_EXPIRD"`, "problem")
 	out.Reset()
 	errb.Reset()
 	assert.Equal(t, Main([]string{"run", typo}, noenv, &out, &errb), 1, "run exit code with an unknown check")
-	assert.Contains(t, out.String(), typo+`:5:11: expect.checks.fire[1]: unknown check "JWT_EXPIRD"`, "run names the problem")
+	assert.Contains(t, out.String(), typo+`:5:35: expect.checks.fire[1]: unknown check "JWT_EXPIRD"`, "run names the problem")
 }
 
 // syncBuffer is a bytes.Buffer safe to read while serve writes to it.
@@ -146,7 +146,7 @@ func TestServeBadScenarioExits1(t *testing.T) {
 	errb.Reset()
 	code = Main([]string{"serve", "--addr", "127.0.0.1:0", "--scenario", typo}, noenv, &out, &errb)
 	assert.Equal(t, code, 1, "exit code for an unknown check")
-	assert.Contains(t, errb.String(), typo+`:4:18: expect.checks.pass[0]: unknown check "NOPE"`, "stderr names the problem")
+	assert.Contains(t, errb.String(), typo+`:4:19: expect.checks.pass[0]: unknown check "NOPE"`, "stderr names the problem")
 }
 
 // BenchmarkStartup measures building the sandbox and its default session,
@@ -349,4 +349,30 @@ func (sv *served) exit(t *testing.T) int {
 		t.Fatal("serve did not shut down")
 		return -1
 	}
+}
+
+// TestCheckReportsEveryKind: one check run reports every mistake of a file
+// at once, in file order, whatever stage finds it — the schema (an unknown
+// key, a wrong type), a reference, an unknown conformance check, and a
+// world that cannot be built (slots over the limit, a slot that ends
+// before it starts). Before, each kind hid the next: three rounds of fixes.
+func TestCheckReportsEveryKind(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join("..", "..", "internal", "scenario", "testdata", "every-kind.yaml")
+	var out, errb bytes.Buffer
+	assert.Equal(t, Main([]string{"check", file}, noenv, &out, &errb), 1, "exit code")
+	want := "FAIL " + file + "\n" +
+		"    " + file + `:9:3: scenario.consumer: unknown key "colour" (known: asid, ods, name, party_key, manufacturer, interactions, fqdn)` + "\n" +
+		"    " + file + `:12:15: patients: practice "B99999" of patient 9693632109 is not in practices` + "\n" +
+		"    " + file + `:21:30: practices[A20047].generate[0]: 300,000 slots, over the limit of 200,000 slots per practice` + "\n" +
+		"    " + file + `:23:60: practices[A20047].slots: slot "100" ends (+1d 08:45) before or when it starts (+1d 09:00)` + "\n" +
+		"    " + file + `:25:24: scenario.faults[0].status: expected a whole number, got "fourhundred"` + "\n" +
+		"    " + file + `:28:12: expect.checks.fire[0]: unknown check "JWT_EXPIRD" (did you mean "JWT_EXPIRED"?) (the names are in docs/conformance-checks.md)` + "\n"
+	assert.Equal(t, out.String(), want, "check's output")
+	assert.Contains(t, errb.String(), "1 scenario file(s) failed", "stderr")
+
+	// The same run, twice: the order is stable.
+	var again bytes.Buffer
+	Main([]string{"check", file}, noenv, &again, &errb)
+	assert.Equal(t, again.String(), out.String(), "a second run's output")
 }

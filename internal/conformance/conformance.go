@@ -15,7 +15,6 @@ package conformance
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -28,7 +27,6 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/nhsnumber"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
-	"github.com/spine-sandbox/spine-sandbox/internal/suggest"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
 
@@ -171,7 +169,7 @@ func buildChecks() []Check {
 	return append(cs,
 		Check{InteractionMatchesRequest, "the method and path below the service root are those of Ssp-InteractionID", "gpconnect-1.6.md §1.6", Error,
 			byProvider(http.StatusBadRequest, gpc.BadRequest, "a target below no registered service root is refused by mocks/ssp first (400 ENDPOINT_<registered endpoint>_CPAID_<cpaid>_VARIES_FROM_TARGETURL_<target url>); a read with an empty id (GET /Appointment/) is 404 NO_RECORD_FOUND")},
-		Check{AcceptFHIRJSON, "Accept asks for application/fhir+json", "gpconnect-1.6.md §1.3", Warning, Answer{}},
+		Check{AcceptFHIRJSON, "Accept asks for application/fhir+json or application/fhir+xml", "gpconnect-1.6.md §1.3", Warning, Answer{}},
 		Check{FHIRFindPatient, "find patient's identifier parameter is https://fhir.nhs.uk/Id/nhs-number|{a valid NHS number}, sent once", "gpconnect-1.6.md §3.2, §6.2", Error,
 			byProvider(http.StatusBadRequest, gpc.InvalidNHSNumber, "400 INVALID_IDENTIFIER_SYSTEM for another system, 400 BAD_REQUEST without the parameter, 422 INVALID_PARAMETER without system|value")},
 		Check{FHIRRegisterPatient, "the register patient body is a Parameters with one registerPatient Patient that meets §3.3's content rules", "gpconnect-1.6.md §3.3, §6.2", Error,
@@ -285,27 +283,22 @@ func Known(name string) bool {
 	return slices.ContainsFunc(spinerules.SSPChecks, func(c spinerules.SSPCheck) bool { return c.Name == name }) || isTLSCheck(name)
 }
 
-// ScenarioProblems lists the names in a scenario's expect.checks that are
-// no check at all: a typo there would make "must pass" hold vacuously.
-func ScenarioProblems(sc *scenario.Scenario) []scenario.Problem {
-	if sc == nil || sc.Expect == nil || sc.Expect.Checks == nil {
-		return nil
-	}
-	c := sc.Expect.Checks
-	var out []scenario.Problem
-	for _, list := range []struct {
-		key   string
-		names []string
-	}{{"pass", c.Pass}, {"fire", c.Fire}} {
-		for i, name := range list.names {
-			if !Known(name) {
-				at := c.At.Of(list.key)
-				out = append(out, scenario.Problem{File: sc.File, Line: at.Line, Column: at.Column,
-					Message: fmt.Sprintf("expect.checks.%s[%d]: unknown check %q%s (the names are in docs/conformance-checks.md)", list.key, i, name, suggest.Hint(name, checkNames()))})
-			}
-		}
+// ScenarioChecks are the names a scenario's expect.checks may use: the
+// table's, the SSP's own (spinerules.SSPChecks) and the TLS checks. The scenario
+// loader takes them as scenario.Options.CheckNames (this package imports
+// internal/scenario, so the names are handed in, not looked up).
+func ScenarioChecks() []string {
+	out := checkNames()
+	for _, c := range TLSChecks {
+		out = append(out, c.Name)
 	}
 	return out
+}
+
+// ScenarioProblems lists the names in a scenario's expect.checks that are
+// not known checks (Known), at their line and column.
+func ScenarioProblems(sc *scenario.Scenario) []scenario.Problem {
+	return sc.UnknownChecks(ScenarioChecks())
 }
 
 // verdict builds the verdict of check name from the table.
@@ -464,10 +457,10 @@ func SSP(r *http.Request, root string, w *world.World) []journal.Verdict {
 	}
 
 	accept, _ := gpc.Header(r.Header, "Accept")
-	if acceptsFHIRJSON(accept) {
+	if acceptsFHIR(accept) {
 		out = append(out, verdict(AcceptFHIRJSON, true, ""))
 	} else {
-		out = append(out, verdict(AcceptFHIRJSON, false, "Accept "+quote(accept)+" does not ask for application/fhir+json"))
+		out = append(out, verdict(AcceptFHIRJSON, false, "Accept "+quote(accept)+" asks for neither application/fhir+json nor application/fhir+xml"))
 	}
 	return out
 }
@@ -481,10 +474,14 @@ func inList(in gpc.Interaction, ins []gpc.Interaction) bool {
 	return false
 }
 
-func acceptsFHIRJSON(accept string) bool {
+// acceptsFHIR reports whether Accept names one of the two FHIR types
+// §1.3 lists for the consumer's Accept: application/fhir+json, or
+// application/fhir+xml (which the provider SHOULD support, §7).
+func acceptsFHIR(accept string) bool {
 	for _, part := range strings.Split(accept, ",") {
 		mt, _, _ := strings.Cut(part, ";")
-		if strings.EqualFold(strings.TrimSpace(mt), "application/fhir+json") {
+		mt = strings.TrimSpace(mt)
+		if strings.EqualFold(mt, "application/fhir+json") || strings.EqualFold(mt, "application/fhir+xml") {
 			return true
 		}
 	}

@@ -207,7 +207,8 @@ func TestSSP(t *testing.T) {
 		}, []string{"SSP_INTERACTION_KNOWN"}},
 		{"interaction does not match path", gpc.SearchSlots, "GET", "/Appointment/12", nil, []string{"INTERACTION_MATCHES_REQUEST"}},
 		{"interaction does not match method", gpc.ReadAppointment, "DELETE", "/Appointment/12", nil, []string{"INTERACTION_MATCHES_REQUEST"}},
-		{"accept xml", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { h.Set("Accept", "application/fhir+xml"); return tok }, []string{"ACCEPT_FHIR_JSON"}},
+		{"accept xml", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { h.Set("Accept", "application/fhir+xml"); return tok }, []string{}},
+		{"accept plain xml", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { h.Set("Accept", "application/xml"); return tok }, []string{"ACCEPT_FHIR_JSON"}},
 		{"accept missing", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { h.Del("Accept"); return tok }, []string{"ACCEPT_FHIR_JSON"}},
 		{"exp is iat+301", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string { return retimed(t, tok, 301) }, []string{"JWT_EXP_NOT_IAT_PLUS_300"}},
 		{"token for another audience", gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string {
@@ -447,7 +448,7 @@ func TestScenarioProblems(t *testing.T) {
 	sc, err := scenario.Load("s.yaml", []byte("name: s\nextends: builtin\nexpect:\n  checks:\n    pass: [JWT_EXPIRED, SSP_SENDER_AUTHORISED]\n    fire: [JOURNEY_TRACEID_REUSED, NOT_A_CHECK]\n"))
 	assert.NilError(t, err)
 	got := conformance.ScenarioProblems(sc)
-	assert.DeepEqual(t, got, []scenario.Problem{{File: "s.yaml", Line: 6, Column: 11,
+	assert.DeepEqual(t, got, []scenario.Problem{{File: "s.yaml", Line: 6, Column: 36,
 		Message: `expect.checks.fire[1]: unknown check "NOT_A_CHECK" (the names are in docs/conformance-checks.md)`}}, "problems")
 	assert.Equal(t, len(conformance.ScenarioProblems(scenario.Default())), 0, "the built-in world expects nothing")
 }

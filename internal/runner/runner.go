@@ -43,6 +43,9 @@ type Options struct {
 	TLS bool
 
 	tls *tlsRun // set by Run when TLS
+	// limits are the sandbox's limits (zero fields take the defaults); a
+	// test that reads whole bodies from the journal raises BodyKept.
+	limits sandbox.Limits
 }
 
 // Failure is one unmet expectation.
@@ -85,7 +88,7 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) []Re
 	// The sandbox needs its public URL before it serves, so the listener
 	// (127.0.0.1, any port) is made first and the handler set after.
 	ts := httptest.NewUnstartedServer(nil)
-	cfg := sandbox.Config{PublicURL: "http://" + ts.Listener.Addr().String(), FixtureDir: opts.FixtureDir}
+	cfg := sandbox.Config{PublicURL: "http://" + ts.Listener.Addr().String(), FixtureDir: opts.FixtureDir, Limits: opts.limits}
 	var err error
 	if opts.TLS {
 		if opts.tls, err = newTLSRun(); err == nil {

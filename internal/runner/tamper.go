@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/fhirxml"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 )
@@ -144,7 +146,7 @@ func (t *tamperer) RoundTrip(r *http.Request) (*http.Response, error) {
 		return t.next.RoundTrip(r)
 	}
 	t.mu.Lock()
-	out, err := t.apply(r, x)
+	out, tampered, err := t.apply(r, x)
 	if err != nil && t.err == nil {
 		t.err = err
 	}
@@ -158,11 +160,16 @@ func (t *tamperer) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	return t.next.RoundTrip(out)
+	res, err := t.next.RoundTrip(out)
+	if err != nil || !tampered {
+		return res, err
+	}
+	return xmlAnswerAsJSON(res)
 }
 
-// apply runs the matching tampers on a copy of r. Called with t.mu held.
-func (t *tamperer) apply(r *http.Request, x target) (*http.Request, error) {
+// apply runs the matching tampers on a copy of r, and reports whether any
+// applied. Called with t.mu held.
+func (t *tamperer) apply(r *http.Request, x target) (*http.Request, bool, error) {
 	var use []int
 	for i, tp := range t.tampers {
 		if t.matches(tp, x) && (tp.Times == 0 || t.matched[i] < tp.Times) {
@@ -170,7 +177,7 @@ func (t *tamperer) apply(r *http.Request, x target) (*http.Request, error) {
 		}
 	}
 	if len(use) == 0 {
-		return r, nil
+		return r, false, nil
 	}
 	out := r.Clone(r.Context())
 	var body []byte
@@ -178,7 +185,7 @@ func (t *tamperer) apply(r *http.Request, x target) (*http.Request, error) {
 		b, err := io.ReadAll(r.Body)
 		r.Body.Close()
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		body = b
 	}
@@ -189,7 +196,7 @@ func (t *tamperer) apply(r *http.Request, x target) (*http.Request, error) {
 		var err error
 		body, query, err = t.edit(out, &x, query, body, tp)
 		if err != nil {
-			return nil, fmt.Errorf("run.tamper[%d] on %s: %w", i, describe(x), err)
+			return nil, false, fmt.Errorf("run.tamper[%d] on %s: %w", i, describe(x), err)
 		}
 	}
 	raw := x.prefix + x.root + x.path
@@ -198,7 +205,7 @@ func (t *tamperer) apply(r *http.Request, x target) (*http.Request, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("run.tamper on %s: the edited URL %q does not parse: %v", describe(x), raw, err)
+		return nil, false, fmt.Errorf("run.tamper on %s: the edited URL %q does not parse: %v", describe(x), raw, err)
 	}
 	out.URL = u
 	out.Host = ""
@@ -208,7 +215,7 @@ func (t *tamperer) apply(r *http.Request, x target) (*http.Request, error) {
 		out.Body = io.NopCloser(bytes.NewReader(body))
 		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
-	return out, nil
+	return out, true, nil
 }
 
 func describe(x target) string {
@@ -269,7 +276,53 @@ func (t *tamperer) edit(out *http.Request, x *target, query string, body []byte,
 			return nil, "", fmt.Errorf("body: %w", err)
 		}
 	}
+	if tp.Format == "xml" {
+		setHeader(out.Header, "Accept", "application/fhir+xml")
+		if len(body) > 0 {
+			x, err := fhirxml.JSONToXML(body)
+			if err != nil {
+				return nil, "", fmt.Errorf("format: %w", err)
+			}
+			body = x
+			setHeader(out.Header, "Content-Type", "application/fhir+xml;charset=utf-8")
+		}
+	}
 	return body, query, nil
+}
+
+// xmlAnswerAsJSON gives the consumer, which reads FHIR JSON only, the
+// provider's FHIR XML answer to a tampered request (format: xml, or a
+// _format or Accept edit) as JSON; the journal has kept the XML. Any
+// other answer (the SSP's own JSON refusals, say) passes unchanged.
+func xmlAnswerAsJSON(res *http.Response) (*http.Response, error) {
+	if !strings.HasPrefix(res.Header.Get("Content-Type"), "application/fhir+xml") {
+		return res, nil
+	}
+	var rd io.Reader = res.Body
+	if strings.EqualFold(res.Header.Get("Content-Encoding"), "gzip") {
+		zr, err := gzip.NewReader(res.Body)
+		if err != nil {
+			res.Body.Close()
+			return nil, fmt.Errorf("format: the XML answer: %w", err)
+		}
+		rd = zr
+	}
+	b, err := io.ReadAll(io.LimitReader(rd, 64<<20))
+	res.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("format: reading the XML answer: %w", err)
+	}
+	j, err := fhirxml.XMLToJSON(b)
+	if err != nil {
+		return nil, fmt.Errorf("format: the provider's XML answer does not convert: %w", err)
+	}
+	res.Header.Del("Content-Encoding")
+	res.Header.Set("Content-Type", "application/fhir+json;charset=utf-8")
+	res.Header.Set("Content-Length", strconv.Itoa(len(j)))
+	res.ContentLength = int64(len(j))
+	res.Uncompressed = true
+	res.Body = io.NopCloser(bytes.NewReader(j))
+	return res, nil
 }
 
 // setHeader replaces every spelling of name with name as written, so a

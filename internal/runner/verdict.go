@@ -11,6 +11,7 @@ import (
 
 	"github.com/nsf/jsondiff"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/fhirxml"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
@@ -126,7 +127,9 @@ func ListDiff(want, got []string) string {
 }
 
 // compareRequest compares the body of the first request of the interaction
-// the consumer sent (to the SSP) with the fixture.
+// the consumer sent (to the SSP) with the fixture. A fixture named *.xml is
+// FHIR XML: the body sent must be FHIR XML too, and both are compared as
+// the JSON they convert to (internal/fhirxml), by the same rules.
 func compareRequest(rq scenario.Request, hops []journal.Hop, fixtures string) (Failure, bool) {
 	fail := func(format string, args ...any) (Failure, bool) {
 		return Failure{Rule: "request", Section: sectionRequests, Message: fmt.Sprintf("request %s: ", gpc.Interaction(rq.Interaction).Name()) + fmt.Sprintf(format, args...)}, true
@@ -146,7 +149,16 @@ func compareRequest(rq scenario.Request, hops []journal.Hop, fixtures string) (F
 	if err != nil {
 		return fail("fixture: %v", err)
 	}
-	gotJSON, err := strip([]byte(body), rq.Ignore)
+	got := []byte(body)
+	if strings.HasSuffix(string(rq.Body), ".xml") {
+		if got, err = fhirxml.XMLToJSON(got); err != nil {
+			return fail("the body sent is not FHIR XML, as fixture %s is: %v", rq.Body, err)
+		}
+		if want, err = fhirxml.XMLToJSON(want); err != nil {
+			return fail("fixture %s is not FHIR XML: %v", rq.Body, err)
+		}
+	}
+	gotJSON, err := strip(got, rq.Ignore)
 	if err != nil {
 		return fail("the body sent is not JSON: %v", err)
 	}

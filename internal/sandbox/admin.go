@@ -18,6 +18,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/internal/suggest"
@@ -27,27 +28,28 @@ import (
 // variables; its plain-text 404 and body-less 405 are replaced with JSON.
 func (s *Server) adminRoutes() http.Handler {
 	r := mux.NewRouter()
-	r.HandleFunc("/_admin/health", s.health).Methods("GET")
-	r.HandleFunc("/_admin/sessions", s.listSessions).Methods("GET")
-	r.HandleFunc("/_admin/sessions", s.createSession).Methods("POST")
-	r.HandleFunc("/_admin/sessions/{id}", s.getSession).Methods("GET")
-	r.HandleFunc("/_admin/sessions/{id}", s.deleteSession).Methods("DELETE")
-	r.HandleFunc("/_admin/sessions/{id}", s.putSession).Methods("PUT") // scaleout.go
-	r.HandleFunc("/_admin/sessions/{id}/journal", s.getJournal).Methods("GET")
-	r.HandleFunc("/_admin/sessions/{id}/journal", s.clearJournal).Methods("DELETE")
-	r.HandleFunc("/_admin/sessions/{id}/events", s.events).Methods("GET")
-	r.HandleFunc("/_admin/sessions/{id}/verdict", s.verdict).Methods("GET")
-	r.HandleFunc("/_admin/sessions/{id}/run", s.run).Methods("POST")
-	r.HandleFunc("/_admin/sessions/{id}/faults", s.getFaults).Methods("GET")       // faultsapi.go
-	r.HandleFunc("/_admin/sessions/{id}/faults", s.addFaults).Methods("POST")      // faultsapi.go
-	r.HandleFunc("/_admin/sessions/{id}/faults", s.deleteFaults).Methods("DELETE") // faultsapi.go
-	r.HandleFunc("/_admin/scenarios", s.listScenarios).Methods("GET")
-	r.Handle("/_admin/metrics", s.metricsHandler()).Methods("GET") // metrics.go
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSONError(w, http.StatusNotFound, "no admin resource at "+r.URL.Path)
+	route := func(path, method string, h handlerFunc) { r.Handle(path, s.handle(h)).Methods(method) }
+	route("/_admin/health", "GET", s.health)
+	route("/_admin/sessions", "GET", s.listSessions)
+	route("/_admin/sessions", "POST", s.createSession)
+	route("/_admin/sessions/{id}", "GET", s.getSession)
+	route("/_admin/sessions/{id}", "DELETE", s.deleteSession)
+	route("/_admin/sessions/{id}", "PUT", s.putSession) // scaleout.go
+	route("/_admin/sessions/{id}/journal", "GET", s.getJournal)
+	route("/_admin/sessions/{id}/journal", "DELETE", s.clearJournal)
+	route("/_admin/sessions/{id}/events", "GET", s.events)
+	route("/_admin/sessions/{id}/verdict", "GET", s.verdict)
+	route("/_admin/sessions/{id}/run", "POST", s.run)
+	route("/_admin/sessions/{id}/faults", "GET", s.getFaults)       // faultsapi.go
+	route("/_admin/sessions/{id}/faults", "POST", s.addFaults)      // faultsapi.go
+	route("/_admin/sessions/{id}/faults", "DELETE", s.deleteFaults) // faultsapi.go
+	route("/_admin/scenarios", "GET", s.listScenarios)
+	route("/_admin/metrics", "GET", s.metricsHandler()) // metrics.go
+	r.NotFoundHandler = s.handle(func(_ http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusNotFound, "no admin resource at %s", r.URL.Path)
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSONError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
+	r.MethodNotAllowedHandler = s.handle(func(_ http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path)
 	})
 	return r
 }
@@ -61,12 +63,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) error {
 	if s.Draining() { // scaleout.go: a load balancer stops sending new sessions here
 		writeJSON(w, http.StatusServiceUnavailable, Health{Status: "draining", Sessions: len(s.Sessions())})
-		return
+		return nil
 	}
 	writeJSON(w, http.StatusOK, Health{Status: "ok", Sessions: len(s.Sessions())})
+	return nil
 }
 
 // SessionInfo is the admin API's view of a session.
@@ -113,12 +116,13 @@ func (ss *Session) Info() SessionInfo {
 	}
 }
 
-func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) error {
 	out := []SessionInfo{}
 	for _, ss := range s.Sessions() {
 		out = append(out, s.infoFor(r, ss))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // createSession takes a scenario as a YAML body, or the name of a file under
@@ -127,111 +131,109 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 // work they guard: the session cap before the body is read, the body's
 // size before it is parsed (413, never a truncated parse, never an echo),
 // the slots at load, before any world is built.
-func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createSession(w http.ResponseWriter, r *http.Request) error {
 	if s.Draining() {
-		writeJSONError(w, http.StatusServiceUnavailable, ErrDraining.Error())
-		return
+		return refuse(http.StatusServiceUnavailable, ErrDraining)
 	}
 	if s.full() {
-		writeJSONError(w, http.StatusTooManyRequests, ErrTooManySessions.Error())
-		return
+		return refuse(http.StatusTooManyRequests, ErrTooManySessions)
 	}
-	sc, bodyID, ok := s.readScenarioRequest(w, r)
-	if !ok {
-		return
+	sc, bodyID, err := s.readScenarioRequest(w, r, "")
+	if err != nil {
+		return err
 	}
 	if sc == nil {
 		sc = s.cfg.Default
 	}
 	if bodyID != "" && !validID(bodyID) {
-		writeJSONError(w, http.StatusBadRequest, "session id must be 1–64 letters, digits, '-' or '_'")
-		return
+		return errorf(http.StatusBadRequest, "session id must be 1–64 letters, digits, '-' or '_'")
 	}
 	ss, err := s.CreateSession(bodyID, sc)
-	if writeCreateError(w, err) {
-		return
+	if err != nil {
+		return createError(err)
 	}
 	w.Header().Set("Location", "/_admin/sessions/"+ss.ID)
 	writeJSON(w, http.StatusCreated, s.infoFor(r, ss))
+	return nil
 }
 
 // readScenarioRequest reads a create's body (POST and PUT alike): the size
 // budget before the parse (413 above it, never a truncated parse, never an
 // echo), then a YAML scenario, or JSON {"scenario": NAME, "id": ID,
 // "lenient": bool}, or ?scenario=NAME. It returns the scenario (nil for
-// none: the built-in world) and the JSON body's id, or answers a problem
-// itself and returns false.
-func (s *Server) readScenarioRequest(w http.ResponseWriter, r *http.Request) (*scenario.Scenario, string, bool) {
+// none: the built-in world) and the JSON body's id, or the refusal. A
+// scenario is loaded in one pass (loadOptions) for the session it will be
+// — id, the path's (PUT), else the JSON body's, else one still to be
+// chosen —: every problem of every kind in one 422.
+func (s *Server) readScenarioRequest(w http.ResponseWriter, r *http.Request, id string) (*scenario.Scenario, string, error) {
 	limit := s.cfg.Limits.MaxScenarioBytes
-	tooBig := fmt.Sprintf("the scenario is over the limit of %d bytes (serve --max-scenario-bytes)", limit)
+	tooBig := errorf(http.StatusRequestEntityTooLarge, "the scenario is over the limit of %d bytes (serve --max-scenario-bytes)", limit)
 	if r.ContentLength > limit {
-		writeJSONError(w, http.StatusRequestEntityTooLarge, tooBig)
-		return nil, "", false
+		return nil, "", tooBig
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeJSONError(w, http.StatusRequestEntityTooLarge, tooBig)
-			return nil, "", false
+			return nil, "", tooBig
 		}
-		writeJSONError(w, http.StatusBadRequest, "reading body: "+err.Error())
-		return nil, "", false
+		return nil, "", errorf(http.StatusBadRequest, "reading body: %v", err)
 	}
 	name := r.URL.Query().Get("scenario")
 	var req SessionRequest
 	trimmed := strings.TrimSpace(string(body))
 	if strings.HasPrefix(trimmed, "{") {
 		if err := json.Unmarshal(body, &req); err != nil {
-			writeJSONError(w, http.StatusBadRequest, "JSON body: "+err.Error())
-			return nil, "", false
+			return nil, "", errorf(http.StatusBadRequest, "JSON body: %v", err)
 		}
 		name, trimmed = req.Scenario, ""
+	}
+	if id == "" {
+		id = req.ID
 	}
 	var sc *scenario.Scenario
 	switch {
 	case name != "":
-		sc, err = s.namedScenario(name)
+		sc, err = s.namedScenario(name, id)
 	case trimmed != "":
-		sc, err = s.parsed.load("request body", body, s.ScenarioLimits())
+		sc, err = s.parsed.load("request body", body, s.loadOptions(id))
 	case req.Lenient:
 		sc = s.cfg.Default
 	default:
-		return nil, req.ID, true
+		return nil, req.ID, nil
 	}
 	if err != nil {
 		var unknown *unknownScenarioError
+		var le *scenario.LoadError
 		switch {
-		case writeLoadError(w, err):
+		case errors.As(err, &le):
+			return nil, "", err
 		case errors.As(err, &unknown):
-			writeJSONError(w, http.StatusNotFound, err.Error())
+			return nil, "", refuse(http.StatusNotFound, err)
 		default:
-			writeJSONError(w, http.StatusBadRequest, err.Error())
+			return nil, "", refuse(http.StatusBadRequest, err)
 		}
-		return nil, "", false
 	}
 	if req.Lenient && !sc.Lenient {
 		c := *sc
 		c.Lenient = true
 		sc = &c
 	}
-	return sc, req.ID, true
+	return sc, req.ID, nil
 }
 
-// writeCreateError answers a CreateSession error — the scenario's problems
-// (422), a cap (429), the id taken (409) — and reports whether there was
-// one.
-func writeCreateError(w http.ResponseWriter, err error) bool {
+// createError is the refusal of a CreateSession error: the scenario's
+// problems (422), a cap (429), the id taken (409).
+func createError(err error) error {
+	var le *scenario.LoadError
 	switch {
-	case err == nil:
-		return false
-	case writeLoadError(w, err):
+	case errors.As(err, &le):
+		return err
 	case errors.Is(err, ErrTooManySessions) || errors.Is(err, ErrTooManySlots):
-		writeJSONError(w, http.StatusTooManyRequests, err.Error())
+		return refuse(http.StatusTooManyRequests, err)
 	default:
-		writeJSONError(w, http.StatusConflict, err.Error())
+		return refuse(http.StatusConflict, err)
 	}
-	return true
 }
 
 func validID(id string) bool {
@@ -248,7 +250,7 @@ func validID(id string) bool {
 
 // namedScenario loads NAME (with or without .yaml) from the scenario
 // folder, refusing anything that would leave it.
-func (s *Server) namedScenario(name string) (*scenario.Scenario, error) {
+func (s *Server) namedScenario(name, id string) (*scenario.Scenario, error) {
 	if s.cfg.ScenarioDir == "" {
 		return nil, fmt.Errorf("this sandbox has no scenario folder; send the scenario YAML as the body")
 	}
@@ -267,7 +269,7 @@ func (s *Server) namedScenario(name string) (*scenario.Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.parsed.load(path, data, s.ScenarioLimits())
+	return s.parsed.load(path, data, s.loadOptions(id))
 }
 
 // unknownScenarioError is a scenario name with no file under the scenario
@@ -304,30 +306,58 @@ func (s *Server) ScenarioLimits() scenario.Limits {
 	return s.cfg.Limits.Scenario()
 }
 
-func (s *Server) sessionOr404(w http.ResponseWriter, r *http.Request) (*Session, bool) {
+// loadOptions are what a scenario sent to the admin API for session id is
+// loaded with: the server's limits and clock, the conformance check names
+// and its practice endpoints against the upstream policy (endpointProblems),
+// so one load reports every problem the session could be refused for. An
+// id still to be chosen ("") has a provider path no endpoint can name.
+func (s *Server) loadOptions(id string) scenario.Options {
+	prefix := "/s/" + id
+	switch id {
+	case DefaultSession:
+		prefix = ""
+	case "":
+		prefix = "/s/{id}"
+	}
+	endpoints := func(sc *scenario.Scenario) []scenario.Problem {
+		return s.endpointProblems(sc, prefix+ProviderPath+"/")
+	}
+	return scenario.Options{Limits: s.ScenarioLimits(), Now: s.cfg.Clock, CheckNames: conformance.ScenarioChecks(),
+		More: []func(*scenario.Scenario) []scenario.Problem{endpoints}}
+}
+
+// noSession is the refusal for an id no session has.
+func noSession(id string) error {
+	return errorf(http.StatusNotFound, "no session %q", id)
+}
+
+// sessionFor returns the session the path names, marked used, or the 404.
+func (s *Server) sessionFor(r *http.Request) (*Session, error) {
 	id := mux.Vars(r)["id"]
 	ss, ok := s.Session(id)
 	if !ok {
-		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no session %q", id))
-		return nil, false
+		return nil, noSession(id)
 	}
 	s.touch(ss)
-	return ss, ok
+	return ss, nil
 }
 
-func (s *Server) getSession(w http.ResponseWriter, r *http.Request) {
-	if ss, ok := s.sessionOr404(w, r); ok {
-		writeJSON(w, http.StatusOK, s.infoFor(r, ss))
+func (s *Server) getSession(w http.ResponseWriter, r *http.Request) error {
+	ss, err := s.sessionFor(r)
+	if err != nil {
+		return err
 	}
+	writeJSON(w, http.StatusOK, s.infoFor(r, ss))
+	return nil
 }
 
-func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) error {
 	id := mux.Vars(r)["id"]
 	if !s.DeleteSession(id) {
-		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no session %q", id))
-		return
+		return noSession(id)
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // getJournal answers one page of the session's journal, oldest first:
@@ -349,15 +379,14 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
 //
 // The page is streamed hop by hop, each body decoded only as it is written,
 // so a read costs about one page of memory whatever the journal holds.
-func (s *Server) getJournal(w http.ResponseWriter, r *http.Request) {
-	ss, ok := s.sessionOr404(w, r)
-	if !ok {
-		return
+func (s *Server) getJournal(w http.ResponseWriter, r *http.Request) error {
+	ss, err := s.sessionFor(r)
+	if err != nil {
+		return err
 	}
 	q, err := parseJournalQuery(r.URL.Query())
 	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, err.Error())
-		return
+		return refuse(http.StatusBadRequest, err)
 	}
 	dropped := ss.Journal.Dropped()
 	page, more := ss.Journal.Page(q.since, q.limit, q.match)
@@ -377,18 +406,19 @@ func (s *Server) getJournal(w http.ResponseWriter, r *http.Request) {
 	for i, e := range page {
 		buf.Reset()
 		if err := enc.Encode(e.View()); err != nil {
+			// The page has begun: the stream ends short, and the log says why.
 			s.cfg.Logger.Warn("encoding a journal hop", "session", ss.ID, "seq", e.Seq(), "err", err)
-			return
+			return nil
 		}
 		sep := ",\n    "
 		if i == 0 {
 			sep = "\n    "
 		}
 		if _, err := io.WriteString(w, sep); err != nil {
-			return // the reader went away
+			return nil // the reader went away
 		}
 		if _, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))); err != nil {
-			return
+			return nil
 		}
 	}
 	end := "]\n}\n"
@@ -396,6 +426,7 @@ func (s *Server) getJournal(w http.ResponseWriter, r *http.Request) {
 		end = "\n  ]\n}\n"
 	}
 	_, _ = io.WriteString(w, end)
+	return nil
 }
 
 // MaxJournalPage is the largest page GET …/journal answers (limit=).
@@ -465,11 +496,14 @@ func parseStatus(s string) (func(*journal.Hop) bool, error) {
 	return func(h *journal.Hop) bool { return h.Status == n }, nil
 }
 
-func (s *Server) clearJournal(w http.ResponseWriter, r *http.Request) {
-	if ss, ok := s.sessionOr404(w, r); ok {
-		ss.Journal.Clear()
-		w.WriteHeader(http.StatusNoContent)
+func (s *Server) clearJournal(w http.ResponseWriter, r *http.Request) error {
+	ss, err := s.sessionFor(r)
+	if err != nil {
+		return err
 	}
+	ss.Journal.Clear()
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // eventBatch is how many hops an event stream takes from the journal at a
@@ -488,11 +522,18 @@ const eventBatch = 64
 // Limits.EventWriteTimeout; a reader that does not take it in time is
 // dropped (the handler returns and the connection closes). The stream also
 // ends when the server closes (Server.Close), so shutdown is not held up.
-func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	ss, ok := s.sessionOr404(w, r)
-	if !ok {
-		return
+func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
+	ss, err := s.sessionFor(r)
+	if err != nil {
+		return err
 	}
+	s.streamEvents(w, r, ss)
+	return nil
+}
+
+// streamEvents is the event stream of events; it ends when the reader goes
+// away or is too slow, or the server closes.
+func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, ss *Session) {
 	// The controller reaches the connection through wrappers (Unwrap); a
 	// writer that cannot flush ends the stream at the first send.
 	rc := http.NewResponseController(w)
@@ -601,16 +642,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 
 // verdict answers the same verdict the runner computes, for a session an
 // external consumer drove.
-func (s *Server) verdict(w http.ResponseWriter, r *http.Request) {
-	ss, ok := s.sessionOr404(w, r)
-	if !ok {
-		return
+func (s *Server) verdict(w http.ResponseWriter, r *http.Request) error {
+	ss, err := s.sessionFor(r)
+	if err != nil {
+		return err
 	}
 	if s.cfg.Verdict == nil {
-		writeJSONError(w, http.StatusNotImplemented, "this sandbox was started without a verdict function")
-		return
+		return errorf(http.StatusNotImplemented, "this sandbox was started without a verdict function")
 	}
 	writeJSON(w, http.StatusOK, s.cfg.Verdict(ss))
+	return nil
 }
 
 // ScenarioFile is one scenario under the scenario folder, as
@@ -623,14 +664,13 @@ type ScenarioFile struct {
 
 // listScenarios lists the scenario folder for the live diagram's picker;
 // files that do not load are left out (the runner reports them).
-func (s *Server) listScenarios(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) listScenarios(w http.ResponseWriter, _ *http.Request) error {
 	out := []ScenarioFile{}
 	if s.cfg.ScenarioDir != "" {
 		scs, err := scenario.LoadDir(s.cfg.ScenarioDir)
 		var le *scenario.LoadError
 		if err != nil && !errors.As(err, &le) {
-			writeJSONError(w, http.StatusInternalServerError, "scenario folder: "+err.Error())
-			return
+			return errorf(http.StatusInternalServerError, "scenario folder: %v", err)
 		}
 		for _, sc := range scs {
 			name := sc.File
@@ -642,6 +682,7 @@ func (s *Server) listScenarios(w http.ResponseWriter, _ *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // RunTimeout bounds one POST /_admin/sessions/{id}/run.
@@ -652,24 +693,22 @@ const RunTimeout = 2 * time.Minute
 // is owned by the server (runs.go): at most Limits.MaxRuns at once (429),
 // one per session (409), cancelled when the session is deleted or the
 // server closes.
-func (s *Server) run(w http.ResponseWriter, r *http.Request) {
-	ss, ok := s.sessionOr404(w, r)
-	if !ok {
-		return
+func (s *Server) run(w http.ResponseWriter, r *http.Request) error {
+	ss, err := s.sessionFor(r)
+	if err != nil {
+		return err
 	}
 	if s.cfg.Run == nil {
-		writeJSONError(w, http.StatusNotImplemented, "this sandbox was started without a scenario runner")
-		return
+		return errorf(http.StatusNotImplemented, "this sandbox was started without a scenario runner")
 	}
 	if rn := ss.Scenario.Run; rn == nil || rn.Consumer == "external" {
 		what := "has no run: section"
 		if rn != nil {
 			what = "is for an external consumer (run: {consumer: external})"
 		}
-		writeJSONError(w, http.StatusConflict, fmt.Sprintf("scenario %q %s, so the built-in consumer has nothing to do; drive the session with your own consumer and read GET /_admin/sessions/%s/verdict, or create the session from a scenario whose run: the built-in consumer does", ss.Scenario.Name, what, ss.ID))
-		return
+		return errorf(http.StatusConflict, "scenario %q %s, so the built-in consumer has nothing to do; drive the session with your own consumer and read GET /_admin/sessions/%s/verdict, or create the session from a scenario whose run: the built-in consumer does", ss.Scenario.Name, what, ss.ID)
 	}
-	err := s.startRun(ss, func(ctx context.Context) error {
+	err = s.startRun(ss, func(ctx context.Context) error {
 		err := s.cfg.Run(ctx, ss)
 		if err != nil {
 			s.cfg.Logger.Warn("running the scenario", "session", ss.ID, "err", err)
@@ -679,17 +718,14 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case errors.Is(err, errTooManyRuns):
-		writeJSONError(w, http.StatusTooManyRequests, err.Error())
-		return
+		return refuse(http.StatusTooManyRequests, err)
 	case errors.Is(err, errRunning):
-		writeJSONError(w, http.StatusConflict, err.Error())
-		return
+		return refuse(http.StatusConflict, err)
 	case errors.Is(err, errSessionGone):
-		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no session %q", ss.ID))
-		return
+		return noSession(ss.ID)
 	case err != nil:
-		writeJSONError(w, http.StatusServiceUnavailable, err.Error())
-		return
+		return refuse(http.StatusServiceUnavailable, err)
 	}
 	writeJSON(w, http.StatusAccepted, RunStarted{Session: ss.ID, Status: RunRunning, Events: "/_admin/sessions/" + ss.ID + "/events"})
+	return nil
 }

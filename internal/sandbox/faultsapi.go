@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -93,55 +92,57 @@ func (fs *faults) remove(index int) bool {
 	return true
 }
 
-func (s *Server) getFaults(w http.ResponseWriter, r *http.Request) {
-	if ss, ok := s.sessionOr404(w, r); ok {
-		writeJSON(w, http.StatusOK, Faults{Session: ss.ID, Faults: ss.faults.infos()})
+func (s *Server) getFaults(w http.ResponseWriter, r *http.Request) error {
+	ss, err := s.sessionFor(r)
+	if err != nil {
+		return err
 	}
+	writeJSON(w, http.StatusOK, Faults{Session: ss.ID, Faults: ss.faults.infos()})
+	return nil
 }
 
-func (s *Server) addFaults(w http.ResponseWriter, r *http.Request) {
-	ss, ok := s.sessionOr404(w, r)
-	if !ok {
-		return
+func (s *Server) addFaults(w http.ResponseWriter, r *http.Request) error {
+	ss, err := s.sessionFor(r)
+	if err != nil {
+		return err
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFaultsBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the faults are over the limit of %d bytes", MaxFaultsBytes))
-			return
+			return errorf(http.StatusRequestEntityTooLarge, "the faults are over the limit of %d bytes", MaxFaultsBytes)
 		}
-		writeJSONError(w, http.StatusBadRequest, "reading body: "+err.Error())
-		return
+		return errorf(http.StatusBadRequest, "reading body: %v", err)
 	}
 	list, err := scenario.LoadFaults("request body", body)
-	if err != nil {
-		if !writeLoadError(w, err) {
-			writeJSONError(w, http.StatusBadRequest, err.Error())
-		}
-		return
+	var le *scenario.LoadError
+	switch {
+	case errors.As(err, &le):
+		return err // 422, each problem at its line and column
+	case err != nil:
+		return refuse(http.StatusBadRequest, err)
 	}
 	ss.faults.add(list)
 	writeJSON(w, http.StatusCreated, Faults{Session: ss.ID, Faults: ss.faults.infos()})
+	return nil
 }
 
-func (s *Server) deleteFaults(w http.ResponseWriter, r *http.Request) {
-	ss, ok := s.sessionOr404(w, r)
-	if !ok {
-		return
+func (s *Server) deleteFaults(w http.ResponseWriter, r *http.Request) error {
+	ss, err := s.sessionFor(r)
+	if err != nil {
+		return err
 	}
 	index := -1
 	if v := r.URL.Query().Get("index"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("index=%q: want a fault's index from GET …/faults, a whole number >= 0", v))
-			return
+			return errorf(http.StatusBadRequest, "index=%q: want a fault's index from GET …/faults, a whole number >= 0", v)
 		}
 		index = n
 	}
 	if !ss.faults.remove(index) {
-		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no fault at index %d in session %q (GET /_admin/sessions/%s/faults lists them)", index, ss.ID, ss.ID))
-		return
+		return errorf(http.StatusNotFound, "no fault at index %d in session %q (GET /_admin/sessions/%s/faults lists them)", index, ss.ID, ss.ID)
 	}
 	writeJSON(w, http.StatusOK, Faults{Session: ss.ID, Faults: ss.faults.infos()})
+	return nil
 }

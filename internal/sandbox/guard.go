@@ -26,26 +26,26 @@ import (
 // AdminCookie is the cookie that carries the admin token for the live UI.
 const AdminCookie = "spine_sandbox_admin"
 
-// guard wraps the admin router with the checks above.
+// guard wraps the admin router with the checks above; a refusal is an
+// error for the one writer, as a handler's.
 func (s *Server) guard(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		changes := r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions
 		if changes {
 			if why := s.crossOrigin(r); why != "" {
-				writeJSONError(w, http.StatusForbidden, "cross-origin request refused: "+why)
-				return
+				return errorf(http.StatusForbidden, "cross-origin request refused: %s", why)
 			}
 		}
 		if s.cfg.AdminToken != "" && !(r.Method == http.MethodGet && r.URL.Path == "/_admin/health") && !s.authorised(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="spine-sandbox admin"`)
-			writeJSONError(w, http.StatusUnauthorized, "the admin API needs the sandbox's admin token: send \"Authorization: Bearer <token>\" (or open the live UI as /?token=<token>)")
-			return
+			return &apiError{status: http.StatusUnauthorized,
+				detail: "the admin API needs the sandbox's admin token: send \"Authorization: Bearer <token>\" (or open the live UI as /?token=<token>)",
+				header: http.Header{"Www-Authenticate": {`Bearer realm="spine-sandbox admin"`}}}
 		}
 		if changes && r.ContentLength != 0 && !adminContentType(r.Header.Get("Content-Type")) {
-			writeJSONError(w, http.StatusUnsupportedMediaType, "send the body as application/json or application/yaml (Content-Type), e.g. curl -H 'Content-Type: application/yaml' --data-binary @scenario.yaml")
-			return
+			return errorf(http.StatusUnsupportedMediaType, "send the body as application/json or application/yaml (Content-Type), e.g. curl -H 'Content-Type: application/yaml' --data-binary @scenario.yaml")
 		}
 		next.ServeHTTP(w, r)
+		return nil
 	})
 }
 

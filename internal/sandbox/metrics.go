@@ -21,6 +21,8 @@ import (
 // scrape costs one pass over the sessions for the two gauges (a read lock
 // and an atomic-ish Len/Bytes each): bounded with 1,000 sessions.
 type metrics struct {
+	// scrapes holds a token per scrape in flight (metricsHandler).
+	scrapes  chan struct{}
 	reg      *prometheus.Registry
 	hops     *prometheus.CounterVec
 	refusals *prometheus.CounterVec
@@ -30,7 +32,8 @@ type metrics struct {
 // newMetrics registers the sandbox's metrics for s.
 func newMetrics(s *Server) *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		scrapes: make(chan struct{}, maxScrapes),
+		reg:     prometheus.NewRegistry(),
 		hops: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "spine_sandbox_hops_total",
 			Help: "Hops recorded in the sessions' journals, by the service that answered and the status class (dropped: the connection was dropped).",
@@ -123,14 +126,29 @@ func (ss *Session) observed(h *journal.Hop) {
 	}
 }
 
+// maxScrapes bounds the scrapes in flight: a scrape storm answers 503,
+// not 1,000 passes over the sessions.
+const maxScrapes = 4
+
 // metricsHandler serves the registry (GET /_admin/metrics); the admin
-// guard in front of it asks for the token when one is set.
-func (s *Server) metricsHandler() http.Handler {
-	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
-		ErrorLog:            promLogger{s},
-		ErrorHandling:       promhttp.ContinueOnError,
-		MaxRequestsInFlight: 4, // a scrape storm answers 503, not 1,000 passes over the sessions
+// guard in front of it asks for the token when one is set. A scrape past
+// maxScrapes is refused through the admin API's one writer, as any other
+// refusal.
+func (s *Server) metricsHandler() handlerFunc {
+	h := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
+		ErrorLog:      promLogger{s},
+		ErrorHandling: promhttp.ContinueOnError,
 	})
+	return func(w http.ResponseWriter, r *http.Request) error {
+		select {
+		case s.metrics.scrapes <- struct{}{}:
+			defer func() { <-s.metrics.scrapes }()
+		default:
+			return errorf(http.StatusServiceUnavailable, "%d metrics scrapes are in flight; try again when one ends", maxScrapes)
+		}
+		h.ServeHTTP(w, r)
+		return nil
+	}
 }
 
 // promLogger hands the client library's errors to the server's logger.

@@ -67,7 +67,10 @@ type Config struct {
 	Default *scenario.Scenario
 	// Clock is the time source; nil means time.Now.
 	Clock func() time.Time
-	// Logger receives request errors; nil discards them.
+	// Logger receives what the sandbox logs — a run that failed, an idle
+	// session removed, an admin handler's bug, metrics errors — and what
+	// the mocks it builds log (their own 500s); nil discards it all.
+	// Nothing in the sandbox logs through the global log package.
 	Logger *slog.Logger
 	// Limits bound what the sandbox accepts and keeps (limits.go); zero
 	// fields take DefaultLimits.

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -67,46 +66,41 @@ func (s *Server) WaitRuns(ctx context.Context) bool {
 // caps refuse (429) leaves none. The default session is the
 // replica's own, configured by serve --scenario: PUT may only reset it
 // (an empty body), never give it another scenario (409).
-func (s *Server) putSession(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putSession(w http.ResponseWriter, r *http.Request) error {
 	id := mux.Vars(r)["id"]
 	if !validID(id) {
-		writeJSONError(w, http.StatusBadRequest, "session id must be 1–64 letters, digits, '-' or '_'")
-		return
+		return errorf(http.StatusBadRequest, "session id must be 1–64 letters, digits, '-' or '_'")
 	}
 	if s.Draining() {
-		writeJSONError(w, http.StatusServiceUnavailable, ErrDraining.Error())
-		return
+		return refuse(http.StatusServiceUnavailable, ErrDraining)
 	}
 	_, exists := s.Session(id)
 	if !exists && s.full() {
-		writeJSONError(w, http.StatusTooManyRequests, ErrTooManySessions.Error())
-		return
+		return refuse(http.StatusTooManyRequests, ErrTooManySessions)
 	}
-	sc, bodyID, ok := s.readScenarioRequest(w, r)
-	if !ok {
-		return
+	sc, bodyID, err := s.readScenarioRequest(w, r, id)
+	if err != nil {
+		return err
 	}
 	if bodyID != "" && bodyID != id {
-		writeJSONError(w, http.StatusBadRequest, fmt.Sprintf("the body's id %q is not the path's %q", bodyID, id))
-		return
+		return errorf(http.StatusBadRequest, "the body's id %q is not the path's %q", bodyID, id)
 	}
 	if id == DefaultSession {
 		if sc != nil {
-			writeJSONError(w, http.StatusConflict, `session "default" runs the scenario serve --scenario gave it; PUT it with an empty body to reset it, or PUT another id`)
-			return
+			return errorf(http.StatusConflict, `session "default" runs the scenario serve --scenario gave it; PUT it with an empty body to reset it, or PUT another id`)
 		}
 		s.DeleteSession(DefaultSession) // resets it
 		ss, _ := s.Session(DefaultSession)
 		writeJSON(w, http.StatusOK, s.infoFor(r, ss))
-		return
+		return nil
 	}
 	if sc == nil {
 		sc = s.cfg.Default
 	}
 	replaced := s.DeleteSession(id)
 	ss, err := s.CreateSession(id, sc) // a concurrent PUT of the same id may win: 409
-	if writeCreateError(w, err) {
-		return
+	if err != nil {
+		return createError(err)
 	}
 	status := http.StatusCreated
 	if replaced {
@@ -114,4 +108,5 @@ func (s *Server) putSession(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/_admin/sessions/"+ss.ID)
 	writeJSON(w, status, s.infoFor(r, ss))
+	return nil
 }

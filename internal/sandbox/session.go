@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
+	"github.com/spine-sandbox/spine-sandbox/internal/fhirxml"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
@@ -89,20 +90,9 @@ func (ss *Session) URLs() URLs {
 }
 
 func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) {
-	// Expectations naming no check would hold vacuously: refuse them here,
-	// where every session (serve's default, the admin API's, the runner's)
-	// is made.
-	if ps := conformance.ScenarioProblems(sc); len(ps) > 0 {
-		return nil, &scenario.LoadError{Problems: ps}
-	}
 	prefix := ""
 	if id != DefaultSession {
 		prefix = "/s/" + id
-	}
-	// Never an open proxy: every practice endpoint is this session's own
-	// provider or an allowed upstream (upstream.go).
-	if ps := s.endpointProblems(sc, prefix+ProviderPath+"/"); len(ps) > 0 {
-		return nil, &scenario.LoadError{Problems: ps}
 	}
 	start := s.cfg.Clock()
 	clock := world.Clock(s.cfg.Clock)
@@ -111,8 +101,23 @@ func (s *Server) newSession(id string, sc *scenario.Scenario) (*Session, error) 
 		real := s.cfg.Clock
 		clock = func() time.Time { return pinned.Add(real().Sub(start)) }
 	}
+	// Every reason to refuse the scenario, in one list, where every
+	// session (serve's default, the admin API's, the runner's) is made:
+	// expectations naming no check (they would hold vacuously), practice
+	// endpoints that are neither this session's own provider nor an
+	// allowed upstream (never an open proxy: upstream.go), and a world
+	// that cannot be built at the session's clock — checked, not built,
+	// when there are other problems.
+	probs := conformance.ScenarioProblems(sc)
+	probs = append(probs, s.endpointProblems(sc, prefix+ProviderPath+"/")...)
+	if len(probs) > 0 {
+		probs = append(probs, sc.WorldProblems(clock())...)
+		scenario.SortProblems(probs)
+		return nil, &scenario.LoadError{Problems: probs}
+	}
 	// The world is built once per scenario and epoch (templates.go) and
-	// each session's starts as its copy.
+	// each session's starts as its copy; World's own problems are a
+	// *scenario.LoadError too.
 	tmpl, err := s.templates.get(sc, clock())
 	if err != nil {
 		return nil, err
@@ -347,7 +352,7 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 				entry.Status, entry.ResponseHeader = tee.status, tee.Header()
 				res = journal.Body{Data: tee.body.Bytes(), Encoding: tee.Header().Get("Content-Encoding"), Size: tee.size}
 				if entry.Status >= 400 {
-					entry.Code, _ = gpc.SpineCode(journal.Decode(res, lim.Body))
+					entry.Code, _ = gpc.SpineCode(fhirxml.AsJSON(journal.Decode(res, lim.Body)))
 				}
 				entry.Checks = st.checks()
 			}

@@ -102,17 +102,20 @@ type parsed struct {
 	bytes int
 }
 
-// load is scenario.LoadWith, answered from the scenarios kept when file
+// load is scenario.LoadOptions, answered from the scenarios kept when file
 // and data were loaded before with the same limits. Failures are not
-// kept.
-func (p *parsed) load(file string, data []byte, lim scenario.Limits) (*scenario.Scenario, error) {
+// kept. What else o checks (the clock, the check names, the endpoints for
+// a session id) the session's creation checks again (newSession), so a
+// scenario kept from another create is refused there if it must be.
+func (p *parsed) load(file string, data []byte, o scenario.Options) (*scenario.Scenario, error) {
+	lim := o.Limits
 	p.mu.Lock()
 	sc, ok := p.m[parsedKey{file, string(data), lim}]
 	p.mu.Unlock()
 	if ok {
 		return sc, nil
 	}
-	sc, err := scenario.LoadWith(file, data, lim)
+	sc, err := scenario.LoadOptions(file, data, o)
 	if err != nil || len(data) > maxParsedBytes/4 {
 		return sc, err
 	}

@@ -59,5 +59,5 @@ func TestExtendsBuiltinListsWarn(t *testing.T) {
 	assert.Equal(t, len(sc.Warnings()), 0, "no warnings for a file that only extends")
 
 	var out strings.Builder
-	assert.NilError(t, scenario.Check([]string{"../../scenarios/own-world.yaml"}, &out))
+	assert.NilError(t, scenario.Check([]string{"../../scenarios/own-world.yaml"}, &out, scenario.Options{}))
 }

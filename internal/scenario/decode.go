@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -48,6 +49,20 @@ type At struct {
 	Pos
 	file string
 	keys map[string]Pos
+	// items holds where each element of a list of scalars starts, by key,
+	// so a problem with one name of a list points at that name.
+	items map[string][]Pos
+	// broken marks keys whose value did not decode (its problem is
+	// reported) or that are required and missing: checks that span values
+	// skip them instead of reporting a second, derived problem.
+	broken map[string]bool
+	// unknown is true when the mapping had a key that is not the schema's
+	// (perhaps a misspelt one) or a key twice.
+	unknown bool
+	// decoded is true when the value was a mapping the decoder read; the
+	// zero At of a value that was not (a list where a mapping belongs) is
+	// sound for nothing.
+	decoded bool
 }
 
 // Of returns the position of key's value, or of the mapping when the key
@@ -57,6 +72,31 @@ func (a At) Of(key string) Pos {
 		return p
 	}
 	return a.Pos
+}
+
+// Item returns the position of element i of the list at key, or of the
+// key's value when it was not a list of scalars.
+func (a At) Item(key string, i int) Pos {
+	if ps := a.items[key]; i >= 0 && i < len(ps) {
+		return ps[i]
+	}
+	return a.Of(key)
+}
+
+// sound reports whether the mapping decoded and each of keys decoded
+// without a problem: the values a cross-reference check may trust. A
+// scenario built in code (not decoded) is never sound, but such a
+// scenario is not validated either.
+func (a At) sound(keys ...string) bool {
+	if !a.decoded {
+		return false
+	}
+	for _, k := range keys {
+		if a.broken[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // nodeDecoder is implemented by value types that read themselves from a
@@ -69,6 +109,11 @@ type nodeDecoder interface {
 type decoder struct {
 	file     string
 	problems []Problem
+	// now is the load's clock reading: relative dates are ordered
+	// against it. base is the world extends: builtin starts from (nil
+	// when loading the built-in world itself).
+	now  time.Time
+	base func() *Scenario
 	// visits counts the values decoded, aliases once per use; past budget
 	// (the document's own nodes plus aliasBudget) decoding stops with one
 	// problem, overBudget, so nested aliases cannot multiply the work.
@@ -82,7 +127,32 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 
 // errorAt reports a problem at the value of key in the mapping a (at the
 // mapping itself when key is "" or absent), in the file a came from.
+//
+// It is how the checks that span values report, and it keeps a problem
+// already reported from being reported again in another form: nothing is
+// reported about a value that did not decode (key broken) or about a
+// mapping that was not one. A problem with the mapping as a whole ("needs
+// end or length", "does nothing") is wholeAt's, which names the keys it
+// depends on; with key "" here any value that did not decode, or an
+// unknown key, silences it.
 func (d *decoder) errorAt(a At, key string, format string, args ...any) {
+	if !a.decoded || a.broken[key] || (key == "" && (a.unknown || len(a.broken) > 0)) {
+		return
+	}
+	d.report(a, key, format, args...)
+}
+
+// wholeAt reports a problem with the mapping a as a whole, made of the
+// values of deps ("needs end or length"), unless one of those did not
+// decode or the mapping has an unknown key, which may be the one meant.
+func (d *decoder) wholeAt(a At, deps []string, format string, args ...any) {
+	if !a.sound(deps...) || a.unknown {
+		return
+	}
+	d.report(a, "", format, args...)
+}
+
+func (d *decoder) report(a At, key string, format string, args ...any) {
 	p, file := a.Of(key), a.file
 	if file == "" {
 		file = d.file
@@ -259,16 +329,26 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, where string) {
 		d.errorf(n, "%s: expected a mapping, got %s", where, kind(n))
 		return
 	}
-	at := At{Pos: Pos{n.Line, n.Column}, file: d.file, keys: map[string]Pos{}}
+	at := At{Pos: Pos{n.Line, n.Column}, file: d.file, keys: map[string]Pos{}, decoded: true}
+	// broken is made on the first key that needs it: most mappings decode
+	// whole, and a file may hold a hundred thousand of them.
+	breaks := func(key string) {
+		if at.broken == nil {
+			at.broken = map[string]bool{}
+		}
+		at.broken[key] = true
+	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], resolve(n.Content[i+1])
 		if k.Kind != yaml.ScalarNode {
 			d.errorf(k, "%s: expected a key, got %s", where, kind(k))
+			at.unknown = true
 			continue
 		}
 		if k.Value == "<<" {
 			d.errorf(k, "%s: merge keys (<<) are not supported", where)
+			at.unknown = true
 			continue
 		}
 		fi := slices.IndexFunc(fs, func(f field) bool { return f.key == k.Value })
@@ -278,10 +358,12 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, where string) {
 				keys[j] = f.key
 			}
 			d.errorf(k, "%s: unknown key %q%s (known: %s)", where, k.Value, suggest.Hint(k.Value, keys), strings.Join(keys, ", "))
+			at.unknown = true
 			continue
 		}
 		if seen[k.Value] {
 			d.errorf(k, "%s: key %q repeated", where, k.Value)
+			at.unknown = true
 			continue
 		}
 		seen[k.Value] = true
@@ -291,13 +373,29 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, where string) {
 		}
 		if f.required && (isNull(val) || (val.Kind == yaml.ScalarNode && val.Value == "")) {
 			d.errorf(val, "%s: %s must not be empty", where, f.key)
+			breaks(f.key)
 			continue
 		}
+		before := len(d.problems)
 		d.decode(val, v.Field(f.index), where+"."+f.key, f.enum)
+		if len(d.problems) > before || d.overBudget {
+			breaks(f.key)
+		}
+		if val.Kind == yaml.SequenceNode && len(val.Content) > 0 && resolve(val.Content[0]).Kind == yaml.ScalarNode {
+			if at.items == nil {
+				at.items = map[string][]Pos{}
+			}
+			ps := make([]Pos, len(val.Content))
+			for j, c := range val.Content {
+				ps[j] = Pos{c.Line, c.Column}
+			}
+			at.items[f.key] = ps
+		}
 	}
 	for _, f := range fs {
 		if f.required && !seen[f.key] {
 			d.errorf(n, "%s: missing required key %q", where, f.key)
+			breaks(f.key)
 		}
 	}
 	for i := range v.NumField() {

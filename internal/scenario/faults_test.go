@@ -41,3 +41,16 @@ func TestLoadFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadFaultsOnePass: a fault whose value does not decode does not hide
+// another fault's combination mistake, and is not reported twice.
+func TestLoadFaultsOnePass(t *testing.T) {
+	t.Parallel()
+	_, err := scenario.LoadFaults("request body", []byte("- hop: ssp\n  status: lots\n- hop: pds\n  interaction: endpoint\n  status: 500\n"))
+	var le *scenario.LoadError
+	if !errors.As(err, &le) {
+		t.Fatalf("want a LoadError, got %v", err)
+	}
+	assert.Equal(t, le.Error(), "request body:2:11: faults[0].status: expected a whole number, got \"lots\"\n"+
+		"request body:4:16: faults: pds has no interaction \"endpoint\" (want retrieve or search)", "problems")
+}

@@ -3,7 +3,6 @@ package scenario
 import (
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"time"
 
@@ -44,20 +43,12 @@ func (l Limits) withDefaults() Limits {
 
 // LoadWith is Load with the given limits instead of DefaultLimits.
 func LoadWith(file string, data []byte, lim Limits) (*Scenario, error) {
-	s, probs := load(file, data, lim.withDefaults())
-	if len(probs) > 0 {
-		return nil, &LoadError{Problems: probs}
-	}
-	return s, nil
+	return LoadOptions(file, data, Options{Limits: lim})
 }
 
 // LoadFileWith is LoadFile with the given limits instead of DefaultLimits.
 func LoadFileWith(path string, lim Limits) (*Scenario, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return LoadWith(path, data, lim)
+	return LoadFileOptions(path, Options{Limits: lim})
 }
 
 // Limits returns the limits the scenario was loaded with (DefaultLimits for

@@ -213,7 +213,7 @@ func TestCheckReportsSlotLimit(t *testing.T) {
 	path := filepath.Join(dir, "bomb.yaml")
 	assert.NilError(t, os.WriteFile(path, data, 0o600))
 	var out bytes.Buffer
-	if err := Check([]string{dir}, &out); err == nil {
+	if err := Check([]string{dir}, &out, Options{}); err == nil {
 		t.Fatal("Check passed, want a failure")
 	}
 	assert.Contains(t, out.String(), path+":20:15: practices[A20047].generate[0]: 4,000,000,000 slots, over the limit of 200,000 slots per practice", "check output")

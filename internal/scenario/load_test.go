@@ -179,6 +179,38 @@ func TestLoadProblems(t *testing.T) {
 			[]Problem{{Line: 13, Column: 22, Message: `scenario.practices[0].refuse_senders[0]: ASID "12345" must be 12 digits`}}},
 		{"two documents", base + "---\nname: u\n",
 			[]Problem{{Line: 23, Column: 1, Message: "a scenario file holds one YAML document; found a second"}}},
+		// One pass: the checks that span values run even when the schema
+		// has problems, and skip what did not decode, so one mistake gives
+		// one problem and mistakes of different kinds all show.
+		{"schema and reference mistakes together", strings.Replace(base, "    practice: A20047\n", "    practice: B99999\n", 1) + "lenient: sometimes\n",
+			[]Problem{
+				{Line: 7, Column: 15, Message: `patients: practice "B99999" of patient 9693632109 is not in practices`},
+				{Line: 23, Column: 10, Message: `scenario.lenient: expected true or false, got "sometimes"`},
+			}},
+		{"a broken value beside a missing one", strings.Replace(base, "consumer:\n  asid: \"200000000115\"\n  ods: A1001\n", "lenient: sometimes\n", 1),
+			[]Problem{
+				{Line: 1, Column: 1, Message: `scenario: missing required key "consumer" (or write extends: builtin)`},
+				{Line: 2, Column: 10, Message: `scenario.lenient: expected true or false, got "sometimes"`},
+			}},
+		{"a practices section that is not a list hides no patient", strings.Replace(base, "practices:\n  - ods: A20047\n", "practices: A20047\nx:\n  - ods: A20047\n", 1),
+			[]Problem{
+				{Line: 8, Column: 12, Message: `scenario.practices: expected a list, got "A20047"`},
+				{Line: 9, Column: 1, Message: `scenario: unknown key "x" (known: name, description, now, lenient, ssp_timeout, extends, consumer, patients, practices, faults, run, expect)`},
+			}},
+		{"a misspelt world brings no dangling references", "name: t\nextends: bultin\npatients:\n  - {nhs_number: \"9693632109\", practice: A20047}\n",
+			[]Problem{{Line: 2, Column: 10, Message: `scenario.extends: unknown world "bultin" (want builtin)`}}},
+		{"an action that did not decode decides nothing", base + "run: {action: amnd, nhs_number: \"9693632109\", appointment: \"1\"}\nexpect: {slots: 2}\n",
+			[]Problem{{Line: 23, Column: 15, Message: `scenario.run.action: "amnd" is not one of book, slots, appointments, cancel, amend`}}},
+		{"a schedule that is not a mapping hides no slot", strings.Replace(base, "      - {id: S1, location: L1, practitioner: P1}\n", "      - S1\n", 1),
+			[]Problem{{Line: 18, Column: 9, Message: `scenario.practices[0].schedules[0]: expected a mapping, got "S1"`}}},
+		{"a consumer that is not a mapping is not missing", strings.Replace(base, "consumer:\n  asid: \"200000000115\"\n  ods: A1001\n", "consumer: 5\n", 1),
+			[]Problem{{Line: 2, Column: 11, Message: `scenario.consumer: expected a mapping, got "5"`}}},
+		{"a misspelt action is not the default's", base + "run: {action: bok}\n",
+			[]Problem{{Line: 23, Column: 15, Message: `scenario.run.action: "bok" is not one of book, slots, appointments, cancel, amend`}}},
+		{"a misspelt key is not a missing one", strings.Replace(base, "consumer:\n  asid: \"200000000115\"\n  ods: A1001\n", "extend: builtin\n", 1),
+			[]Problem{{Line: 2, Column: 1, Message: `scenario: unknown key "extend" (did you mean "extends"?) (known: name, description, now, lenient, ssp_timeout, extends, consumer, patients, practices, faults, run, expect)`}}},
+		{"a generator's bad days are one problem", strings.Replace(base, "    slots:\n", "    generate:\n      - {schedule: S1, days: many, times: [\"09:00\"], length: 10m}\n    slots:\n", 1),
+			[]Problem{{Line: 22, Column: 30, Message: `scenario.practices[0].generate[0].days: expected a whole number, got "many"`}}},
 		{"every problem is reported, in file order",
 			strings.Replace(strings.Replace(base, "  ods: A1001\n", "  ods: a1001\n", 1), "    name: P\n", "    name: P\n    colour: red\n", 1),
 			[]Problem{

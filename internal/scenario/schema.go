@@ -331,6 +331,12 @@ type Tamper struct {
 	Path         string     `yaml:"path"`   // replaces the FHIR path below the root or base
 	Query        *Edits     `yaml:"query"`
 	Body         *JSONEdits `yaml:"body"`
+	// Format "xml" (ssp only) sends the request in FHIR XML, after every
+	// other edit: Accept application/fhir+xml, a JSON body converted
+	// with Content-Type application/fhir+xml. The provider's XML answer
+	// is converted back to JSON for the consumer (the journal keeps the
+	// XML).
+	Format string `yaml:"format"`
 }
 
 // Edits set and delete named values: query parameters or headers. Set

@@ -68,8 +68,8 @@ func (d *decoder) warnAt(s *Scenario, a At, key, format string, args ...any) {
 // worldWarnings: a section that replaces the built-in world's whole list,
 // and a run.nhs_number or run.ods one edit away from one of the world's.
 func (d *decoder) worldWarnings(s *Scenario, givenPatients, givenPractices bool) {
-	if s.Extends == "builtin" {
-		base := Default()
+	if s.Extends == "builtin" && d.base != nil {
+		base := d.base()
 		if givenPatients {
 			d.warnAt(s, s.At, "patients", "patients: with extends: builtin this list replaces the built-in world's %d patients whole (lists are not merged); list the built-in ones you need too", len(base.Patients))
 		}

@@ -160,7 +160,7 @@ func (d *decoder) validateTamper(i int, t *Tamper) {
 		for _, k := range []struct {
 			key string
 			set bool
-		}{{"target", t.ServiceRoot != ""}, {"jwt", t.JWT != nil}, {"reuse_trace_id", t.ReuseTraceID}} {
+		}{{"target", t.ServiceRoot != ""}, {"jwt", t.JWT != nil}, {"reuse_trace_id", t.ReuseTraceID}, {"format", t.Format != ""}} {
 			if k.set {
 				d.errorAt(t.At, k.key, "%s: %s applies to ssp requests only", where, k.key)
 			}
@@ -208,7 +208,7 @@ func (d *decoder) validateTamper(i int, t *Tamper) {
 			}
 		}
 		if len(j.Set) == 0 && len(j.Del) == 0 && len(j.Header) == 0 && j.Signature == nil {
-			d.errorAt(j.At, "", "%s.jwt: give set, del, header or signature", where)
+			d.wholeAt(j.At, []string{"set", "del", "header", "signature"}, "%s.jwt: give set, del, header or signature", where)
 		}
 	}
 	if b := t.Body; b != nil {
@@ -223,12 +223,15 @@ func (d *decoder) validateTamper(i int, t *Tamper) {
 			d.pointer(b.At, "del", where+".body.del", k)
 		}
 		if len(b.Set) == 0 && len(b.Del) == 0 {
-			d.errorAt(b.At, "", "%s.body: give set or del", where)
+			d.wholeAt(b.At, []string{"set", "del"}, "%s.body: give set or del", where)
 		}
 	}
+	if t.Format != "" && t.Format != "xml" {
+		d.errorAt(t.At, "format", "%s: format %q: the only format a tamper can switch to is xml (the consumer speaks JSON)", where, t.Format)
+	}
 	if !t.ReuseTraceID && t.Headers == nil && t.ContentType == "" && t.JWT == nil && t.Method == "" &&
-		t.ServiceRoot == "" && t.Path == "" && t.Query == nil && t.Body == nil {
-		d.errorAt(t.At, "", "%s: the tamper changes nothing (give method, target, path, query, headers, content_type, jwt, body or reuse_trace_id)", where)
+		t.ServiceRoot == "" && t.Path == "" && t.Query == nil && t.Body == nil && t.Format == "" {
+		d.wholeAt(t.At, []string{"method", "target", "path", "query", "headers", "content_type", "jwt", "body", "format", "reuse_trace_id"}, "%s: the tamper changes nothing (give method, target, path, query, headers, content_type, jwt, body, format or reuse_trace_id)", where)
 	}
 }
 
@@ -253,6 +256,6 @@ func (d *decoder) validateEdits(where string, e *Edits, header bool) {
 		}
 	}
 	if len(e.Set) == 0 && len(e.Del) == 0 {
-		d.errorAt(e.At, "", "%s: give set or del", where)
+		d.wholeAt(e.At, []string{"set", "del"}, "%s: give set or del", where)
 	}
 }

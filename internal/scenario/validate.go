@@ -13,26 +13,35 @@ import (
 // already checked each value on its own.
 func (d *decoder) validate(s *Scenario) {
 	defer d.worldWarnings(s, s.Patients != nil, s.Practices != nil)
+	// An extends that did not decode, or names no world, may have been
+	// meant to bring the patients and practices the file refers to.
+	baseUnknown := s.At.broken["extends"]
 	switch s.Extends {
 	case "":
 		if s.Consumer == nil {
-			d.errorAt(s.At, "", "scenario: missing required key \"consumer\" (or write extends: builtin)")
+			d.wholeAt(s.At, []string{"consumer", "extends"}, "scenario: missing required key \"consumer\" (or write extends: builtin)")
 		}
 	case "builtin":
-		base := Default()
-		if s.Consumer == nil {
+		if d.base == nil {
+			break // the built-in world itself: it extends nothing
+		}
+		// A section the file leaves out comes from the built-in world; one
+		// it wrote that did not decode is not replaced behind its problem.
+		base := d.base()
+		if s.Consumer == nil && !s.At.broken["consumer"] {
 			s.Consumer = base.Consumer
 		}
-		if s.Patients == nil {
+		if s.Patients == nil && !s.At.broken["patients"] {
 			s.Patients = base.Patients
 		}
-		if s.Practices == nil {
+		if s.Practices == nil && !s.At.broken["practices"] {
 			s.Practices = base.Practices
 		}
 	default:
 		d.errorAt(s.At, "extends", "scenario.extends: unknown world %q (want builtin)", s.Extends)
+		baseUnknown = true
 	}
-	now := loadClock()
+	now := d.now
 	if s.Now != nil {
 		if !s.Now.Absolute() {
 			d.errorAt(s.At, "now", "scenario.now: %q must be an absolute time such as 2026-12-01T09:00:00+00:00", s.Now.Text)
@@ -42,6 +51,9 @@ func (d *decoder) validate(s *Scenario) {
 	}
 
 	practices := map[ODSCode]*Practice{}
+	// Every practice's ODS code decoded, so a reference to none of them
+	// is a mistake of its own.
+	allPractices := (s.Practices != nil || !s.At.broken["practices"]) && !baseUnknown
 	asids := map[ASID]string{}
 	if c := s.Consumer; c != nil {
 		asids[c.ASID] = "the consumer"
@@ -49,6 +61,7 @@ func (d *decoder) validate(s *Scenario) {
 	partyKeys := map[string]bool{}
 	for i := range s.Practices {
 		p := &s.Practices[i]
+		allPractices = allPractices && p.At.sound("ods")
 		if practices[p.ODS] != nil {
 			d.errorAt(p.At, "ods", "practices: ODS code %q listed twice", p.ODS)
 		}
@@ -67,18 +80,20 @@ func (d *decoder) validate(s *Scenario) {
 				d.errorAt(p.At, "endpoint", "practices: endpoint %q is not an absolute http(s) URL", p.Endpoint)
 			}
 		}
-		d.validatePractice(p, now)
+		d.validatePractice(p)
 	}
 
 	patients := map[NHSNumber]*Patient{}
+	allPatients := (s.Patients != nil || !s.At.broken["patients"]) && !baseUnknown // as allPractices
 	for i := range s.Patients {
 		p := &s.Patients[i]
 		d.expandNHSRecord(p)
+		allPatients = allPatients && p.At.sound("nhs_number")
 		if patients[p.NHSNumber] != nil {
 			d.errorAt(p.At, "nhs_number", "patients: NHS number %s listed twice", p.NHSNumber)
 		}
 		patients[p.NHSNumber] = p
-		if p.Practice != "" && practices[p.Practice] == nil {
+		if p.Practice != "" && practices[p.Practice] == nil && allPractices {
 			d.errorAt(p.At, "practice", "patients: practice %q of patient %s is not in practices%s", p.Practice, p.NHSNumber, suggest.Hint(string(p.Practice), odsCodes(s.Practices)))
 		}
 		if p.Version < 0 {
@@ -91,7 +106,7 @@ func (d *decoder) validate(s *Scenario) {
 		}
 		if p.SupersededBy == p.NHSNumber {
 			d.errorAt(p.At, "superseded_by", "patients: patient %s cannot be superseded by itself", p.NHSNumber)
-		} else if patients[p.SupersededBy] == nil {
+		} else if patients[p.SupersededBy] == nil && allPatients {
 			d.errorAt(p.At, "superseded_by", "patients: superseded_by %s is not in patients%s", p.SupersededBy, suggest.Hint(string(p.SupersededBy), nhsNumbers(s.Patients)))
 		}
 	}
@@ -107,6 +122,8 @@ func (d *decoder) validate(s *Scenario) {
 		if s.Run != nil && s.Run.Consumer != "external" {
 			action = string(s.Run.Action)
 		}
+		// What the run does is unknown when its action did not decode.
+		runKnown := s.Run == nil || s.Run.At.sound("action", "consumer")
 		for _, c := range []struct {
 			key, action string
 			n           *int
@@ -115,7 +132,7 @@ func (d *decoder) validate(s *Scenario) {
 			case c.n == nil:
 			case *c.n < 0:
 				d.errorAt(e.At, c.key, "expect.%s must not be negative", c.key)
-			case action != c.action:
+			case action != c.action && runKnown:
 				d.errorAt(e.At, c.key, "expect.%s counts what run.action %s finds; this run does not do %s", c.key, c.action, c.action)
 			}
 		}
@@ -129,27 +146,42 @@ func (d *decoder) validate(s *Scenario) {
 		if c := e.Checks; c != nil {
 			for _, n := range slices.Concat(c.Pass, c.Fire) {
 				if n == "" {
-					d.errorAt(c.At, "", "expect.checks: a check name must not be empty")
+					d.wholeAt(c.At, []string{"pass", "fire"}, "expect.checks: a check name must not be empty")
 				}
 			}
 		}
 	}
 }
 
+// refSet is the ids (or codes) a reference may name. It is partial when
+// one of them did not decode: then every reference is taken as known, as
+// the one that did not decode may be the one named, and its problem is
+// reported already.
+type refSet struct {
+	m       map[string]bool
+	partial bool
+}
+
+func (r refSet) has(v string) bool { return r.partial || r.m[v] }
+
 // ids reports ids listed twice within one kind of a practice's resources.
-func (d *decoder) ids(what string, ods ODSCode, n int, id func(int) (string, At)) map[string]bool {
-	seen := map[string]bool{}
+func (d *decoder) ids(what string, ods ODSCode, n int, id func(int) (string, At)) refSet {
+	seen := refSet{m: map[string]bool{}}
 	for i := range n {
 		v, at := id(i)
-		if seen[v] {
+		if !at.sound("id") {
+			seen.partial = true
+			continue
+		}
+		if seen.m[v] {
 			d.errorAt(at, "id", "practices[%s].%s: id %q listed twice", ods, what, v)
 		}
-		seen[v] = true
+		seen.m[v] = true
 	}
 	return seen
 }
 
-func (d *decoder) validatePractice(p *Practice, now time.Time) {
+func (d *decoder) validatePractice(p *Practice) {
 	ods := p.ODS
 	locs := d.ids("locations", ods, len(p.Locations), func(i int) (string, At) { return p.Locations[i].ID, p.Locations[i].At })
 	pracs := d.ids("practitioners", ods, len(p.Practitioners), func(i int) (string, At) { return p.Practitioners[i].ID, p.Practitioners[i].At })
@@ -164,44 +196,44 @@ func (d *decoder) validatePractice(p *Practice, now time.Time) {
 			d.errorAt(r.At, "nhs_number", "practices[%s].records: NHS number %s has two records", ods, r.NHSNumber)
 		}
 		nhs[r.NHSNumber] = true
-		if r.PreferredBranch != "" && !locs[r.PreferredBranch] {
+		if r.PreferredBranch != "" && !locs.has(r.PreferredBranch) {
 			d.errorAt(r.At, "preferred_branch", "practices[%s].records: preferred_branch %q is not a location of this practice", ods, r.PreferredBranch)
 		}
 	}
 	for _, s := range p.Schedules {
-		if !locs[s.Location] {
+		if !locs.has(s.Location) {
 			d.errorAt(s.At, "location", "practices[%s].schedules: location %q of schedule %q is not a location of this practice", ods, s.Location, s.ID)
 		}
-		if s.Practitioner != "" && !pracs[s.Practitioner] {
+		if s.Practitioner != "" && !pracs.has(s.Practitioner) {
 			d.errorAt(s.At, "practitioner", "practices[%s].schedules: practitioner %q of schedule %q is not a practitioner of this practice", ods, s.Practitioner, s.ID)
 		}
 	}
 	for _, s := range p.Slots {
-		if !scheds[s.Schedule] {
+		if !scheds.has(s.Schedule) {
 			d.errorAt(s.At, "schedule", "practices[%s].slots: schedule %q of slot %q is not a schedule of this practice", ods, s.Schedule, s.ID)
 		}
 		switch {
 		case s.End == nil && s.Length == 0:
-			d.errorAt(s.At, "", "practices[%s].slots: slot %q needs end or length", ods, s.ID)
+			d.wholeAt(s.At, []string{"end", "length"}, "practices[%s].slots: slot %q needs end or length", ods, s.ID)
 		case s.End != nil && s.Length != 0:
 			d.errorAt(s.At, "length", "practices[%s].slots: slot %q has both end and length; give one", ods, s.ID)
-		case s.End != nil && !s.End.Resolve(now).After(s.Start.Resolve(now)):
-			d.errorAt(s.At, "end", "practices[%s].slots: slot %q ends (%s) before or when it starts (%s)", ods, s.ID, s.End.Text, s.Start.Text)
 		}
+		// Whether it ends after it starts is the world's question, at
+		// the clock it is built at (worldProblems).
 	}
 	for _, g := range p.Generate {
 		d.validateGenerator(ods, g, scheds)
 	}
 	used := map[string]string{}
 	for _, a := range p.Appointments {
-		if !recs[a.Patient] {
+		if !recs.has(a.Patient) {
 			d.errorAt(a.At, "patient", "practices[%s].appointments: patient %q of appointment %q is not a record of this practice", ods, a.Patient, a.ID)
 		}
 		if len(a.Slots) == 0 {
 			d.errorAt(a.At, "slots", "practices[%s].appointments: appointment %q needs at least one slot", ods, a.ID)
 		}
 		for _, id := range a.Slots {
-			if !slots[id] {
+			if !slots.has(id) {
 				d.errorAt(a.At, "slots", "practices[%s].appointments: slot %q of appointment %q is not a listed slot of this practice (generated slots cannot be booked here)", ods, id, a.ID)
 				continue
 			}
@@ -216,9 +248,9 @@ func (d *decoder) validatePractice(p *Practice, now time.Time) {
 	}
 }
 
-func (d *decoder) validateGenerator(ods ODSCode, g Generator, scheds map[string]bool) {
+func (d *decoder) validateGenerator(ods ODSCode, g Generator, scheds refSet) {
 	where := "practices[" + string(ods) + "].generate"
-	if !scheds[g.Schedule] {
+	if !scheds.has(g.Schedule) {
 		d.errorAt(g.At, "schedule", "%s: schedule %q is not a schedule of this practice", where, g.Schedule)
 	}
 	if g.Days < 1 {
@@ -230,23 +262,23 @@ func (d *decoder) validateGenerator(ods ODSCode, g Generator, scheds map[string]
 		d.errorAt(g.At, "times", "%s: give times, or from/until/every, not both", where)
 	case len(g.Times) > 0:
 		if g.Length == 0 {
-			d.errorAt(g.At, "", "%s: with times, length is required", where)
+			d.wholeAt(g.At, []string{"times", "length"}, "%s: with times, length is required", where)
 		}
 	case ranged:
 		if g.From == nil || g.Until == nil || g.Every == 0 {
-			d.errorAt(g.At, "", "%s: from, until and every go together", where)
+			d.wholeAt(g.At, []string{"from", "until", "every"}, "%s: from, until and every go together", where)
 		} else if g.Every.D() < time.Minute || g.Every.D()%time.Minute != 0 {
 			d.errorAt(g.At, "every", "%s: every must be whole minutes, at least 1m", where)
 		} else if *g.Until <= *g.From {
 			d.errorAt(g.At, "until", "%s: until (%s) must be after from (%s)", where, *g.Until, *g.From)
 		}
 	default:
-		d.errorAt(g.At, "", "%s: give times, or from, until and every", where)
+		d.wholeAt(g.At, []string{"times", "from", "until", "every"}, "%s: give times, or from, until and every", where)
 	}
 }
 
 func (d *decoder) validateFault(f *Fault) {
-	if f.Interaction != "" {
+	if f.Interaction != "" && f.At.sound("hop") {
 		switch f.Hop {
 		case HopPDS, HopSDS:
 			if !slices.Contains(hopInteractions[f.Hop], f.Interaction) {
@@ -270,10 +302,10 @@ func (d *decoder) validateFault(f *Fault) {
 		d.errorAt(f.At, "drop", "faults: a dropped connection has no status, body or spine_code")
 	}
 	if (f.Body != nil || f.SpineCode != "") && f.Status == 0 && !f.Drop {
-		d.errorAt(f.At, "", "faults: a fault with a body or spine_code needs a status")
+		d.wholeAt(f.At, []string{"body", "spine_code", "status", "drop"}, "faults: a fault with a body or spine_code needs a status")
 	}
 	if f.Status == 0 && f.Body == nil && f.SpineCode == "" && f.Delay == 0 && !f.Drop {
-		d.errorAt(f.At, "", "faults: the fault does nothing (give status, body, spine_code, delay or drop)")
+		d.wholeAt(f.At, []string{"status", "body", "spine_code", "delay", "drop"}, "faults: the fault does nothing (give status, body, spine_code, delay or drop)")
 	}
 	if f.Times < 0 {
 		d.errorAt(f.At, "times", "faults: times must not be negative")
@@ -298,11 +330,11 @@ func (d *decoder) validateRun(r *Run, now time.Time) {
 	}
 	switch {
 	case r.Action == "slots" && r.NHSNumber == "" && r.ODS == "":
-		d.errorAt(r.At, "", "run: action slots needs nhs_number (to trace the registered practice) or ods")
+		d.wholeAt(r.At, []string{"action", "nhs_number", "ods", "consumer"}, "run: action slots needs nhs_number (to trace the registered practice) or ods")
 	case r.Action != "slots" && r.NHSNumber == "":
-		d.errorAt(r.At, "", "run: action %s needs nhs_number", r.Action)
+		d.wholeAt(r.At, []string{"action", "nhs_number", "consumer"}, "run: action %s needs nhs_number", r.Action)
 	}
-	if r.Appointment != "" && r.Action != "cancel" && r.Action != "amend" {
+	if r.Appointment != "" && r.Action != "cancel" && r.Action != "amend" && r.At.sound("action") {
 		d.errorAt(r.At, "appointment", "run: appointment is for the cancel and amend actions, not %s", r.Action)
 	}
 	if r.From != nil && r.To != nil && !r.To.Resolve(now).After(r.From.Resolve(now)) {

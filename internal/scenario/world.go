@@ -14,25 +14,22 @@ import (
 //go:embed builtin.yaml
 var builtinYAML []byte
 
-// defaultScenario is set in init: Load refers back to Default (for
-// extends: builtin), which a package-level initialiser may not.
-var defaultScenario func() *Scenario
-
-func init() {
-	defaultScenario = sync.OnceValue(func() *Scenario {
-		s, err := Load("builtin.yaml", builtinYAML)
-		if err != nil {
-			panic("scenario: the embedded builtin.yaml is broken:\n" + err.Error())
-		}
-		return s
-	})
-}
+// builtin parses the embedded built-in world on first use. It is loaded
+// without a base world (it extends nothing), which is also what keeps its
+// initialiser from referring back to itself through Load.
+var builtin = sync.OnceValue(func() *Scenario {
+	s, probs := load("builtin.yaml", builtinYAML, Options{}.withDefaults(), nil)
+	if len(probs) > 0 {
+		panic("scenario: the embedded builtin.yaml is broken:\n" + (&LoadError{Problems: probs}).Error())
+	}
+	return s
+})
 
 // Default returns the built-in world: the patients of NHS's public PDS
-// sandbox at two practices with two weeks of free slots. It panics only if
-// the embedded file is broken, which the package's tests prove it is not.
-// The result is shared: treat it as read-only.
-func Default() *Scenario { return defaultScenario() }
+// sandbox at two practices with two weeks of free slots, parsed on first
+// use. It panics only if the embedded file is broken, which the package's
+// tests prove it is not. The result is shared: treat it as read-only.
+func Default() *Scenario { return builtin() }
 
 // PinnedNow returns the time the scenario pins the clock to, if it does.
 func (s *Scenario) PinnedNow() (time.Time, bool) {
@@ -42,15 +39,68 @@ func (s *Scenario) PinnedNow() (time.Time, bool) {
 	return s.Now.Resolve(time.Time{}), true
 }
 
+// WorldProblems are the reasons World(now) would fail, found without
+// building anything: what a caller with other problems to report adds to
+// them instead of building the world.
+func (s *Scenario) WorldProblems(now time.Time) []Problem {
+	return s.worldProblems(now, " at "+now.Format(time.RFC3339))
+}
+
+// pinnedOr is the scenario's pinned time, or now when it pins none.
+func (s *Scenario) pinnedOr(now time.Time) time.Time {
+	if s.Now != nil && s.Now.Absolute() {
+		return s.Now.Resolve(now)
+	}
+	return now
+}
+
+// worldProblems are the reasons the world could not be built at now: the
+// slots over the limits the scenario was loaded with (counted, not made),
+// and listed slots that would end before or when they start. It is the
+// last stage of a load (at the load's clock) and the first step of World
+// (at the session's), so what loads builds, and what cannot be built is
+// reported at its line and column. A slot whose start, end or length did
+// not decode was reported already and is left out. at, when set, is added
+// to the message: World is asked at a clock the file does not show.
+func (s *Scenario) worldProblems(now time.Time, at string) []Problem {
+	probs := slotProblems(s, s.Limits())
+	for _, pr := range s.Practices {
+		for _, sl := range pr.Slots {
+			if sl.At.decoded && (!sl.At.sound("start", "end", "length") || (sl.End == nil && sl.Length == 0)) {
+				continue // validate reported it
+			}
+			start := sl.Start.Resolve(now)
+			end, endText := start.Add(sl.Length.D()), "start + "+time.Duration(sl.Length).String()
+			if sl.End != nil {
+				end, endText = sl.End.Resolve(now), sl.End.Text
+			}
+			if !end.After(start) {
+				key := "end"
+				if sl.End == nil {
+					key = "length"
+				}
+				pos, file := sl.At.Of(key), sl.At.file
+				if file == "" {
+					file = s.File
+				}
+				probs = append(probs, Problem{file, pos.Line, pos.Column, fmt.Sprintf("practices[%s].slots: slot %q ends (%s) before or when it starts (%s)%s", pr.ODS, sl.ID, endText, sl.Start.Text, at)})
+			}
+		}
+	}
+	return probs
+}
+
 // World resolves the scenario's relative dates against now (in
-// Europe/London) and returns the world it describes. It fails only when a
-// relative ordering checked at load no longer holds at now (a slot that
-// would end before it starts), or when the scenario's slots are over the
-// limits it was loaded with (a *LoadError): the slots are counted again
-// before any is made, so a Scenario edited or built after loading cannot
-// make a world too big to hold.
+// Europe/London) and returns the world it describes. It fails, with a
+// *LoadError at the scenario's lines and columns, only for what a load
+// checks at its own clock and that can differ at now (worldProblems): a
+// relative ordering that no longer holds (a slot that would end before it
+// starts), or slots over the limits the scenario was loaded with, counted
+// again before any is made so that a Scenario edited or built after
+// loading cannot make a world too big to hold.
 func (s *Scenario) World(now time.Time) (world.Data, error) {
-	if probs := slotProblems(s, s.Limits()); len(probs) > 0 {
+	if probs := s.WorldProblems(now); len(probs) > 0 {
+		SortProblems(probs)
 		return world.Data{}, &LoadError{Problems: probs}
 	}
 	var data world.Data
@@ -69,11 +119,7 @@ func (s *Scenario) World(now time.Time) (world.Data, error) {
 		data.Patients = append(data.Patients, p.world())
 	}
 	for _, p := range s.Practices {
-		wp, err := p.world(now)
-		if err != nil {
-			return world.Data{}, err
-		}
-		data.Practices = append(data.Practices, wp)
+		data.Practices = append(data.Practices, p.world(now))
 	}
 	return data, nil
 }
@@ -139,7 +185,8 @@ func strs[T ~string](xs []T) []string {
 	return out
 }
 
-func (p Practice) world(now time.Time) (world.Practice, error) {
+// world builds the practice; World has checked what could fail.
+func (p Practice) world(now time.Time) world.Practice {
 	wp := world.Practice{
 		ODS:            string(p.ODS),
 		Name:           p.Name,
@@ -197,9 +244,6 @@ func (p Practice) world(now time.Time) (world.Practice, error) {
 		if s.End != nil {
 			end = s.End.Resolve(now)
 		}
-		if !end.After(start) {
-			return world.Practice{}, fmt.Errorf("practice %s: slot %q ends (%s) before it starts (%s) at %s", p.ODS, s.ID, s.End.Text, s.Start.Text, now.Format(time.RFC3339))
-		}
 		slotAt[s.ID] = len(wp.Slots)
 		wp.Slots = append(wp.Slots, world.Slot{
 			ID: s.ID, Schedule: s.Schedule, Start: start, End: end, Status: string(s.Status),
@@ -237,12 +281,20 @@ func (p Practice) world(now time.Time) (world.Practice, error) {
 		if a.Created != nil {
 			wa.Created = a.Created.Resolve(now).Truncate(time.Second)
 		}
-		for i, id := range a.Slots {
-			sl := &wp.Slots[slotAt[id]]
-			if i == 0 || sl.Start.Before(wa.Start) {
+		first := ""
+		for _, id := range a.Slots {
+			i, ok := slotAt[id]
+			if !ok {
+				continue // not a listed slot: validate refuses it at load
+			}
+			sl := &wp.Slots[i]
+			if first == "" {
+				first = id
+			}
+			if first == id || sl.Start.Before(wa.Start) {
 				wa.Start = sl.Start
 			}
-			if i == 0 || sl.End.After(wa.End) {
+			if first == id || sl.End.After(wa.End) {
 				wa.End = sl.End
 			}
 			if wa.Status == world.Booked {
@@ -252,7 +304,7 @@ func (p Practice) world(now time.Time) (world.Practice, error) {
 		// Participants as a consumer would have sent them (gpconnect-1.6.md
 		// §4.2): the patient, the schedule's location and practitioner.
 		wa.Participants = []world.Participant{{Reference: "Patient/" + a.Patient, Status: "accepted"}}
-		if sc, ok := schedules[wp.Slots[slotAt[a.Slots[0]]].Schedule]; ok {
+		if sc, ok := schedules[slotSchedule(wp.Slots, slotAt, first)]; ok {
 			wa.Participants = append(wa.Participants, world.Participant{Reference: "Location/" + sc.Location, Status: "accepted"})
 			if sc.Practitioner != "" {
 				wa.Participants = append(wa.Participants, world.Participant{Reference: "Practitioner/" + sc.Practitioner, Status: "accepted"})
@@ -260,7 +312,16 @@ func (p Practice) world(now time.Time) (world.Practice, error) {
 		}
 		wp.Appointments = append(wp.Appointments, wa)
 	}
-	return wp, nil
+	return wp
+}
+
+// slotSchedule is the schedule of the listed slot id, "" when it is not
+// one.
+func slotSchedule(slots []world.Slot, at map[string]int, id string) string {
+	if i, ok := at[id]; ok {
+		return slots[i].Schedule
+	}
+	return ""
 }
 
 // slots expands a generator at now: for each day from Start (default

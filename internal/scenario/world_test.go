@@ -245,7 +245,11 @@ func TestWorldOrderingBreaksAtAnotherNow(t *testing.T) {
 	if err == nil {
 		t.Fatal("World succeeded, want an ordering error")
 	}
-	assert.Equal(t, err.Error(), `practice A20047: slot "100" ends (next monday 09:15) before it starts (+2d 09:00) at 2026-03-08T12:00:00Z`, "error")
+	var le *LoadError
+	if !errors.As(err, &le) {
+		t.Fatalf("error %T, want a *LoadError at the slot's line and column", err)
+	}
+	assert.Equal(t, err.Error(), `s.yaml:23:60: practices[A20047].slots: slot "100" ends (next monday 09:15) before or when it starts (+2d 09:00) at 2026-03-08T12:00:00Z`, "error")
 }
 
 func TestPinnedNowAbsent(t *testing.T) {
@@ -367,11 +371,11 @@ func TestCheck(t *testing.T) {
 	writeFile(t, bad, strings.Replace(base, "  ods: A1001\n", "  ods: a1001\n  colour: red\n", 1))
 
 	var out bytes.Buffer
-	assert.NilError(t, Check([]string{good}, &out))
+	assert.NilError(t, Check([]string{good}, &out, Options{}))
 	assert.Equal(t, out.String(), "ok  "+good+"\n", "output for a good file")
 
 	out.Reset()
-	err := Check([]string{dir, filepath.Join(dir, "missing.yaml")}, &out)
+	err := Check([]string{dir, filepath.Join(dir, "missing.yaml")}, &out, Options{})
 	if err == nil {
 		t.Fatal("Check succeeded, want an error")
 	}
@@ -388,7 +392,7 @@ func TestCheckEmptyFolder(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	var out bytes.Buffer
-	err := Check([]string{dir}, &out)
+	err := Check([]string{dir}, &out, Options{})
 	if err == nil {
 		t.Fatal("Check succeeded, want an error")
 	}
@@ -398,7 +402,7 @@ func TestCheckEmptyFolder(t *testing.T) {
 func TestCheckRepositoryScenarios(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	if err := Check([]string{"../../scenarios"}, &out); err != nil {
+	if err := Check([]string{"../../scenarios"}, &out, Options{}); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 }

@@ -167,3 +167,11 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 	}
 	return m
 }
+
+// TypeOf returns the Go type of resourceType, for packages that read these
+// types' shape (internal/fhirxml derives FHIR XML's element order,
+// repetition and primitive kinds from it).
+func TypeOf(resourceType string) (reflect.Type, bool) {
+	t, ok := registry[resourceType]
+	return t, ok
+}

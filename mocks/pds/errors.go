@@ -3,7 +3,7 @@ package pds
 import (
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -155,17 +155,23 @@ func outcome(e *pdsError) fhir.OperationOutcome {
 
 // writeError is the one place an error becomes a response. A pdsError is
 // answered as PDS would; anything else is a bug in the mock, logged in full
-// and answered with a generic 500.
-func writeError(rw http.ResponseWriter, r *http.Request, err error) {
+// through the mock's logger and answered with a generic 500.
+func (s *server) writeError(rw http.ResponseWriter, r *http.Request, err error) {
 	var e *pdsError
 	if !errors.As(err, &e) {
-		log.Printf("pds: %s %s: %v", r.Method, r.URL, err)
+		s.log.Error("pds: answering 500", "method", r.Method, "url", r.URL.String(), "err", err)
 		e = &pdsError{code: internalError, diagnostics: "Internal server error"}
 	}
-	if werr := writeJSON(rw, e.info().status, outcome(e)); werr != nil {
-		log.Printf("pds: encoding OperationOutcome: %v", werr)
+	if werr := s.writeJSON(rw, e.info().status, outcome(e)); werr != nil {
+		s.log.Error("pds: encoding OperationOutcome", "err", werr)
 		rw.WriteHeader(http.StatusInternalServerError)
 	}
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// writeError is the writer for answers given in PDS's name without a
+// server (WriteFault): its errors are typed, so nothing is logged.
+func writeError(rw http.ResponseWriter, r *http.Request, err error) {
+	(&server{log: slog.New(slog.DiscardHandler)}).writeError(rw, r, err)
+}

@@ -46,7 +46,7 @@ func (s *server) retrieve(rw http.ResponseWriter, id string) error {
 		return err
 	}
 	rw.Header().Set("ETag", `W/"`+strconv.Itoa(p.VersionID)+`"`) // §2.3
-	return writeJSON(rw, http.StatusOK, res)
+	return s.writeJSON(rw, http.StatusOK, res)
 }
 
 // current returns the record a retrieve of nhs answers with. A superseded

@@ -20,7 +20,7 @@ package pds
 
 import (
 	"encoding/json"
-	"log"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
@@ -62,14 +62,38 @@ func validToken(token string) bool {
 type server struct {
 	world *world.World
 	base  string // public PDS base URL, for entry fullUrl
+	// log receives what PDS cannot answer as PDS would: a bug answered
+	// with a generic 500, a response it could not write.
+	log *slog.Logger
 }
 
 // New returns the PDS FHIR R4 API for one session's world. Paths are
 // relative to the PDS base (the server strips BasePath), e.g.
 // "/Patient/9000000009".
-func New(w *world.World) http.Handler {
-	s := &server{world: w, base: w.BaseURL() + BasePath}
-	return http.HandlerFunc(s.serveHTTP)
+func New(w *world.World, opts ...Option) http.Handler {
+	return http.HandlerFunc(newServer(w, opts...).serveHTTP)
+}
+
+func newServer(w *world.World, opts ...Option) *server {
+	s := &server{world: w, base: w.BaseURL() + BasePath, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Option configures New.
+type Option func(*server)
+
+// WithLogger sends the mock's reports of its own failures (an error it
+// answers with a generic 500, a response it could not write) to l; without
+// it, or with nil, they are discarded.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *server) {
+		if l != nil {
+			s.log = l
+		}
+	}
 }
 
 // handler answers one request, or returns the error to answer with.
@@ -119,7 +143,7 @@ func (s *server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		writeError(rw, r, err)
+		s.writeError(rw, r, err)
 	}
 }
 
@@ -152,7 +176,7 @@ func checkHeaders(r *http.Request) error {
 }
 
 // writeJSON writes v as the response body with status.
-func writeJSON(rw http.ResponseWriter, status int, v any) error {
+func (s *server) writeJSON(rw http.ResponseWriter, status int, v any) error {
 	body, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -160,7 +184,7 @@ func writeJSON(rw http.ResponseWriter, status int, v any) error {
 	rw.WriteHeader(status)
 	_, err = rw.Write(body)
 	if err != nil {
-		log.Printf("pds: writing response: %v", err)
+		s.log.Warn("pds: writing response", "err", err)
 	}
 	return nil
 }

@@ -135,7 +135,7 @@ func (s *server) search(rw http.ResponseWriter, r *http.Request) error {
 			Resource: res,
 		})
 	}
-	return writeJSON(rw, http.StatusOK, bundle)
+	return s.writeJSON(rw, http.StatusOK, bundle)
 }
 
 // parseQuery applies §2.1's parameter rules in the order NHS's sandbox

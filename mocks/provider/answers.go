@@ -6,13 +6,15 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/fhirxml"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
 
 // maxAnswers bounds the slot-search answers one provider keeps. A consumer
 // searches a handful of windows per world version; 16 answers of a
 // two-week search (~130 KB plain, a few KB gzipped) stay under about 2 MB
-// per session.
+// per session, and under about 7 MB when every one was also asked for in
+// XML (about two and a half times the JSON).
 const maxAnswers = 16
 
 // answerKey is everything a slot search's answer depends on besides the
@@ -24,24 +26,43 @@ type answerKey struct {
 	practitioners, locations bool
 }
 
-// answer is one encoded searchset; its gzip form is made on first demand.
+// answer is one encoded searchset (JSON); its gzip, XML and gzipped XML
+// forms are each made on first demand and kept with it.
 type answer struct {
-	plain    []byte
-	gzipOnce sync.Once
-	gzipped  []byte
+	plain []byte
+	gz    form // gzip of plain
+
+	xmlOnce sync.Once
+	xml     []byte
+	xmlErr  error
+	xmlGz   form // gzip of xml
 }
 
-func (a *answer) gzip() []byte {
-	a.gzipOnce.Do(func() {
+// form is one lazily made encoding of an answer.
+type form struct {
+	once sync.Once
+	b    []byte
+}
+
+func (f *form) get(from []byte) []byte {
+	f.once.Do(func() {
 		var buf bytes.Buffer
 		zw := gzipWriters.Get().(*gzip.Writer)
 		zw.Reset(&buf)
-		_, _ = zw.Write(a.plain)
+		_, _ = zw.Write(from)
 		_ = zw.Close()
 		gzipWriters.Put(zw)
-		a.gzipped = buf.Bytes()
+		f.b = buf.Bytes()
 	})
-	return a.gzipped
+	return f.b
+}
+
+func (a *answer) gzip() []byte { return a.gz.get(a.plain) }
+
+// xmlForm returns the answer in FHIR XML.
+func (a *answer) xmlForm() ([]byte, error) {
+	a.xmlOnce.Do(func() { a.xml, a.xmlErr = fhirxml.JSONToXML(a.plain) })
+	return a.xml, a.xmlErr
 }
 
 // answers is a store of encoded slot-search answers, valid for one world
@@ -121,18 +142,27 @@ func (c *answers) len() int {
 	return len(c.m)
 }
 
-// writeAnswer writes an encoded JSON answer with writeJSON's headers,
-// gzipped from the answer's kept gzip form when the client asks for it.
-func writeAnswer(rw http.ResponseWriter, r *http.Request, a *answer) {
+// writeAnswer writes an encoded answer with writeJSON's headers, in the
+// negotiated format, gzipped when the client asks for it, each from the
+// answer's kept form.
+func writeAnswer(rw http.ResponseWriter, r *http.Request, a *answer) error {
 	h := rw.Header()
-	h.Set("Content-Type", contentType)
+	ctype, body, gz := contentType, a.plain, &a.gz
+	if wantsXML(r) {
+		x, err := a.xmlForm()
+		if err != nil {
+			return err
+		}
+		ctype, body, gz = contentTypeXML, x, &a.xmlGz
+	}
+	h.Set("Content-Type", ctype)
 	h.Set("Cache-Control", "no-store")
 	h.Add("Vary", "Accept-Encoding")
-	body := a.plain
 	if acceptsGzip(r) {
 		h.Set("Content-Encoding", "gzip")
-		body = a.gzip()
+		body = gz.get(body)
 	}
 	rw.WriteHeader(http.StatusOK)
 	_, _ = rw.Write(body)
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
+	"github.com/spine-sandbox/spine-sandbox/internal/fhirxml"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 	"github.com/spine-sandbox/spine-sandbox/mocks/provider"
@@ -126,6 +127,42 @@ func TestSlotAnswerNeverStale(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	assert.DeepEqual(t, freeSlotIDs(t, f, true), []string(nil), "all booked")
+}
+
+// TestSlotAnswerXML: a kept slot-search answer is served in XML too,
+// plain and gzipped, each the JSON answer converted; a booking in between
+// changes the XML answer as it changes the JSON one.
+func TestSlotAnswerXML(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	search := func(accept, enc string) response {
+		t.Helper()
+		r := f.do(call{path: "/Slot?start=ge2026-05-12&end=le2026-05-13" + slotInclude, interaction: gpc.SearchSlots,
+			header: map[string]string{"Accept": accept, "Accept-Encoding": enc}})
+		assert.Equal(t, r.status, http.StatusOK, "status")
+		assert.Equal(t, r.header.Get("Content-Encoding") == "gzip", enc == "gzip", "Content-Encoding")
+		return r
+	}
+	check := func(when string) {
+		t.Helper()
+		plain := search("application/fhir+json", "identity")
+		want, err := fhirxml.JSONToXML(plain.body)
+		assert.NilError(t, err)
+		for _, enc := range []string{"identity", "gzip", "identity", "gzip"} {
+			r := search("application/fhir+xml", enc)
+			assert.Equal(t, r.header.Get("Content-Type"), "application/fhir+xml;charset=utf-8", "Content-Type")
+			if string(r.body) != string(want) {
+				t.Fatalf("%s, %s: the XML answer is not the JSON answer converted:\n%s\nwant\n%s", when, enc, r.body, want)
+			}
+		}
+	}
+	check("before booking")
+	before := strings.Count(string(search("application/fhir+xml", "gzip").body), "<Slot>")
+	r := f.do(call{method: "POST", path: "/Appointment", interaction: gpc.CreateAppointment, body: bookBody(t, nil)})
+	assert.Equal(t, r.status, http.StatusCreated, "book slot 1: "+string(r.body))
+	check("after booking")
+	after := strings.Count(string(search("application/fhir+xml", "gzip").body), "<Slot>")
+	assert.Equal(t, after, before-1, "Slots in the XML answer after booking one")
 }
 
 // TestSharedSlotAnswerNeverStale: providers over worlds made from one

@@ -340,7 +340,7 @@ func (s *server) writeAppointment(rw http.ResponseWriter, r *request, status int
 		rw.WriteHeader(status)
 		return
 	}
-	writeJSON(rw, r.Request, status, res, hdr)
+	s.writeJSON(rw, r.Request, status, res, hdr)
 }
 
 // readAppointment answers GET /Appointment/{id} (§4.3): 404 for an unknown
@@ -355,7 +355,7 @@ func (s *server) readAppointment(rw http.ResponseWriter, r *request) error {
 		return gpc.Errorf(gpc.InvalidResource, "Appointment/%s is in the past; only future appointments can be read", id)
 	}
 	res := appointment(a, s.contextOf(r.practice.ODS, a))
-	writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
+	s.writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
 	return nil
 }
 
@@ -569,6 +569,6 @@ func (s *server) patientAppointments(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(rw, r.Request, http.StatusOK, b, nil)
+	s.writeJSON(rw, r.Request, http.StatusOK, b, nil)
 	return nil
 }

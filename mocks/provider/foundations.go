@@ -56,7 +56,7 @@ func capabilityStatement() stu3.CapabilityStatement {
 		// acceptUnknown "both" as in the spec's example, although this
 		// provider rejects elements its profiles forbid (§3.3, §4.2).
 		AcceptUnknown: "both",
-		Format:        []string{"application/fhir+json"},
+		Format:        []string{"application/fhir+json", "application/fhir+xml"},
 		Rest: []stu3.CapabilityRest{{
 			Mode:     "server",
 			Security: &stu3.CapabilitySecurity{CORS: &t},
@@ -141,7 +141,7 @@ func (s *server) findPatient(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(rw, r.Request, http.StatusOK, b, nil)
+	s.writeJSON(rw, r.Request, http.StatusOK, b, nil)
 	return nil
 }
 
@@ -172,7 +172,7 @@ func (s *server) readPatient(rw http.ResponseWriter, r *request) error {
 	}
 	pds, _ := s.world.Patient(rec.NHSNumber)
 	res := patient(r.practice, rec, pds)
-	writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
+	s.writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
 	return nil
 }
 
@@ -193,7 +193,7 @@ func (s *server) findPractitioner(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(rw, r.Request, http.StatusOK, b, nil)
+	s.writeJSON(rw, r.Request, http.StatusOK, b, nil)
 	return nil
 }
 
@@ -203,7 +203,7 @@ func (s *server) readPractitioner(rw http.ResponseWriter, r *request) error {
 	for _, pr := range s.world.Practitioners(r.practice.ODS) {
 		if pr.ID == id {
 			res := practitioner(pr)
-			writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
+			s.writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
 			return nil
 		}
 	}
@@ -225,7 +225,7 @@ func (s *server) findOrganization(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(rw, r.Request, http.StatusOK, b, nil)
+	s.writeJSON(rw, r.Request, http.StatusOK, b, nil)
 	return nil
 }
 
@@ -236,7 +236,7 @@ func (s *server) readOrganization(rw http.ResponseWriter, r *request) error {
 		return gpc.Errorf(gpc.OrganisationNotFound, "No organization with id %s at this provider", id)
 	}
 	res := organization(r.practice)
-	writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
+	s.writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
 	return nil
 }
 
@@ -247,7 +247,7 @@ func (s *server) readLocation(rw http.ResponseWriter, r *request) error {
 	for _, l := range s.world.Locations(r.practice.ODS) {
 		if l.ID == id {
 			res := location(r.practice, l)
-			writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
+			s.writeJSON(rw, r.Request, http.StatusOK, res, etag(res.Meta.VersionID))
 			return nil
 		}
 	}

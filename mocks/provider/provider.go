@@ -8,10 +8,16 @@
 // equal to the practice's ASID, an interaction that matches the method and
 // path, the audit JWT (§2.4, via internal/jwt, with the practice's service
 // root as audience and the interaction's scope), and content negotiation
-// (§1.3). Handlers then decode, check the use case's rules (§3, §4), ask the
-// world, and encode. They return errors; writeError alone turns an error into
-// a GPConnect-OperationOutcome-1 (§6.1), and anything untyped into a logged,
-// generic 500.
+// (§1.3, negotiate.go). Handlers then decode, check the use case's rules (§3,
+// §4), ask the world, and encode. They return errors; writeError alone turns
+// an error into a GPConnect-OperationOutcome-1 (§6.1), and anything untyped
+// into a logged, generic 500.
+//
+// FHIR XML is handled at the edge only (internal/fhirxml): an XML body is
+// converted to JSON as it is read (readBody, and CheckRequest for the
+// conformance checks), so every rule and Spine code is the JSON path's, and
+// writeJSON and writeAnswer, the two places a body is written, convert the
+// answer — error or not — when the request asks for XML (wantsXML).
 package provider
 
 import (
@@ -20,21 +26,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/fhirxml"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
 	"github.com/spine-sandbox/spine-sandbox/internal/stu3"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
-
-// contentType is the only representation the provider writes (§1.3: JSON is
-// mandatory, charset with no space before it).
-const contentType = "application/fhir+json;charset=utf-8"
 
 // handler serves one interaction. It validates its own input and returns an
 // error for anything wrong.
@@ -50,6 +53,9 @@ type request struct {
 }
 
 type server struct {
+	// log receives what the provider cannot answer as GP Connect would:
+	// a bug answered with a generic 500 (writeError, writeJSON).
+	log    *slog.Logger
 	world  *world.World
 	index  map[string]*practiceIndex // by ODS code
 	routes map[gpc.Interaction]handler
@@ -64,8 +70,11 @@ type server struct {
 // service root SDS hands out is w.ServiceRoot(practice). Unknown ODS codes
 // and paths outside a service root are answered with a
 // GPConnect-OperationOutcome-1, never plain text.
-func New(w *world.World) http.Handler {
-	s := &server{world: w, index: indexPractices(w)}
+func New(w *world.World, opts ...Option) http.Handler {
+	s := &server{world: w, index: indexPractices(w), log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(s)
+	}
 	s.routes = map[gpc.Interaction]handler{
 		gpc.ReadMetadata:       s.metadata,            // §3.1
 		gpc.SearchPatient:      s.findPatient,         // §3.2
@@ -84,6 +93,20 @@ func New(w *world.World) http.Handler {
 		gpc.SearchPatientAppts: s.patientAppointments, // §4.6
 	}
 	return s
+}
+
+// Option configures New.
+type Option func(*server)
+
+// WithLogger sends the provider's reports of its own failures (an error it
+// answers with a generic 500) to l; without it, or with nil, they are
+// discarded.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *server) {
+		if l != nil {
+			s.log = l
+		}
+	}
 }
 
 // ServeHTTP applies the provider's checks in order, then the interaction's
@@ -175,9 +198,15 @@ func (s *server) route(path string) (*practiceIndex, string, error) {
 
 // writeError is the one place an error becomes a response: a typed
 // *gpc.Error becomes its GPConnect-OperationOutcome-1 (§6.1); anything else
-// is logged in full and answered with a generic 500.
+// is logged in full through the provider's logger and answered with a
+// generic 500.
 func (s *server) writeError(rw http.ResponseWriter, r *http.Request, err error) {
-	WriteError(rw, r, err)
+	var e *gpc.Error
+	if !errors.As(err, &e) {
+		s.log.Error("provider: answering 500", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = gpc.AsError(err)
+	}
+	s.writeJSON(rw, r, e.HTTPStatus(), gpc.ProviderOutcome(e), nil)
 }
 
 // faultDefaults is the code §6.2's table gives a status; WriteFault sends
@@ -204,33 +233,37 @@ func WriteFault(rw http.ResponseWriter, r *http.Request, status int, code gpc.Co
 
 // WriteError answers r with err as the provider answers its own errors:
 // the one writer of its GPConnect-OperationOutcome-1 (§6.1) — a typed
-// *gpc.Error as itself, anything else logged and a generic 500.
+// *gpc.Error as itself, anything else a generic 500 (logged only when a
+// provider answers for itself, through the logger New was given).
 func WriteError(rw http.ResponseWriter, r *http.Request, err error) {
-	var e *gpc.Error
-	if !errors.As(err, &e) {
-		log.Printf("provider: %s %s: %v", r.Method, r.URL.Path, err)
-		e = gpc.AsError(err)
-	}
-	writeJSON(rw, r, e.HTTPStatus(), gpc.ProviderOutcome(e), nil)
+	(&server{log: slog.New(slog.DiscardHandler)}).writeError(rw, r, err)
 }
 
-// writeJSON writes v with the headers every response carries (§1.3:
+// writeJSON writes v, in FHIR JSON or, when the request asks for it
+// (wantsXML), FHIR XML, with the headers every response carries (§1.3:
 // Content-Type with charset, Cache-Control: no-store) plus extra, gzipped
-// when the client asks for it (§1.3: servers SHALL support gzip).
-func writeJSON(rw http.ResponseWriter, r *http.Request, status int, v any, extra http.Header) {
+// when the client asks for it (§1.3: servers SHALL support gzip). It is
+// the one place a resource becomes a response body.
+func (s *server) writeJSON(rw http.ResponseWriter, r *http.Request, status int, v any, extra http.Header) {
 	// stu3.Marshal copies a Bundle's already-encoded entries instead of
 	// letting encoding/json scan each of them again.
 	body, err := stu3.Marshal(v)
+	ctype := contentType
+	if err == nil && wantsXML(r) {
+		if body, err = fhirxml.JSONToXML(body); err == nil {
+			ctype = contentTypeXML
+		}
+	}
 	if err != nil {
-		log.Printf("provider: encoding %T: %v", v, err)
-		status = http.StatusInternalServerError
+		s.log.Error("provider: encoding", "type", fmt.Sprintf("%T", v), "err", err)
+		status, ctype = http.StatusInternalServerError, contentType
 		body, _ = json.Marshal(gpc.ProviderOutcome(gpc.AsError(err)))
 	}
 	h := rw.Header()
 	for k, vs := range extra {
 		h[k] = vs
 	}
-	h.Set("Content-Type", contentType)
+	h.Set("Content-Type", ctype)
 	h.Set("Cache-Control", "no-store")
 	h.Add("Vary", "Accept-Encoding")
 	if acceptsGzip(r) {
@@ -266,8 +299,9 @@ func etag(version string) http.Header {
 	return http.Header{"Etag": {`W/"` + version + `"`}}
 }
 
-// readBody reads a JSON request body; a body that is not JSON is 400
-// BAD_REQUEST (§6.2: malformed JSON body).
+// readBody reads a request body as JSON, converting an XML one
+// (requestJSON); a body that is not JSON or FHIR XML is 400 BAD_REQUEST
+// (§6.2: malformed JSON/XML body).
 func readBody(r *request) ([]byte, error) {
 	const max = 1 << 20
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, max))
@@ -278,8 +312,5 @@ func readBody(r *request) ([]byte, error) {
 		}
 		return nil, gpc.Errorf(gpc.BadRequest, "Reading request body: %v", err)
 	}
-	if err := jsonBody(body); err != nil {
-		return nil, err
-	}
-	return body, nil
+	return requestJSON(r.Header, body)
 }

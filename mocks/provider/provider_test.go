@@ -174,36 +174,52 @@ func TestJWT(t *testing.T) {
 	}
 }
 
-// TestContentNegotiation: §1.3 — JSON always, _format overrides Accept,
-// XML and unknown formats 415, Content-Type rules on POST/PUT, and the
-// response headers every answer carries.
+// TestContentNegotiation: §1.3 — JSON by default, XML when asked, _format
+// overrides Accept, Accept's preferred type wins, without either the
+// Content-Type decides, unknown formats 415 (in JSON), Content-Type rules on
+// POST/PUT, and the response headers every answer carries.
 func TestContentNegotiation(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	book := call{method: "POST", path: "/Appointment", interaction: gpc.CreateAppointment, body: "{}"}
 	with := func(c call, h map[string]string) call { c.header = h; return c }
 	meta := call{path: "/metadata", interaction: gpc.ReadMetadata}
+	metaQ := func(q string, h map[string]string) call {
+		return call{path: "/metadata?" + q, interaction: gpc.ReadMetadata, header: h}
+	}
+	const jsonCT, xmlCT = "application/fhir+json;charset=utf-8", "application/fhir+xml;charset=utf-8"
 	tests := []struct {
 		name   string
 		c      call
 		status int
 		code   gpc.Code
+		ctype  string // of a 200
 	}{
-		{"Accept fhir+json", with(meta, map[string]string{"Accept": "application/fhir+json"}), 200, ""},
-		{"Accept with charset", with(meta, map[string]string{"Accept": "application/fhir+json;charset=utf-8"}), 200, ""},
-		{"Accept */*", with(meta, map[string]string{"Accept": "*/*"}), 200, ""},
-		{"no Accept", with(meta, map[string]string{"Accept": ""}), 200, ""},
-		{"Accept XML", with(meta, map[string]string{"Accept": "application/fhir+xml"}), 415, gpc.UnsupportedMediaType},
-		{"Accept text/plain", with(meta, map[string]string{"Accept": "text/plain"}), 415, gpc.UnsupportedMediaType},
-		{"Accept XML or JSON", with(meta, map[string]string{"Accept": "application/fhir+xml, application/fhir+json"}), 200, ""},
-		{"_format json overrides XML Accept", call{path: "/metadata?_format=json", interaction: gpc.ReadMetadata,
-			header: map[string]string{"Accept": "application/fhir+xml"}}, 200, ""},
-		{"_format xml overrides JSON Accept", call{path: "/metadata?_format=application/fhir%2Bxml", interaction: gpc.ReadMetadata}, 415, gpc.UnsupportedMediaType},
-		{"_format unknown", call{path: "/metadata?_format=html", interaction: gpc.ReadMetadata}, 415, gpc.UnsupportedMediaType},
-		{"POST without Content-Type", with(book, map[string]string{"Content-Type": ""}), 415, gpc.BadRequest},
-		{"POST XML", with(book, map[string]string{"Content-Type": "application/fhir+xml"}), 415, gpc.UnsupportedMediaType},
-		{"POST text/plain", with(book, map[string]string{"Content-Type": "text/plain"}), 415, gpc.UnsupportedMediaType},
-		{"POST malformed JSON", call{method: "POST", path: "/Appointment", interaction: gpc.CreateAppointment, body: "{not json"}, 400, gpc.BadRequest},
+		{"Accept fhir+json", with(meta, map[string]string{"Accept": "application/fhir+json"}), 200, "", jsonCT},
+		{"Accept with charset", with(meta, map[string]string{"Accept": "application/fhir+json;charset=utf-8"}), 200, "", jsonCT},
+		{"Accept */*", with(meta, map[string]string{"Accept": "*/*"}), 200, "", jsonCT},
+		{"no Accept", with(meta, map[string]string{"Accept": ""}), 200, "", jsonCT},
+		{"Accept XML", with(meta, map[string]string{"Accept": "application/fhir+xml"}), 200, "", xmlCT},
+		{"Accept application/xml", with(meta, map[string]string{"Accept": "application/xml"}), 200, "", xmlCT},
+		{"Accept text/xml", with(meta, map[string]string{"Accept": "text/xml"}), 200, "", xmlCT},
+		{"Accept application/json", with(meta, map[string]string{"Accept": "application/json"}), 200, "", jsonCT},
+		{"Accept text/plain", with(meta, map[string]string{"Accept": "text/plain"}), 415, gpc.UnsupportedMediaType, ""},
+		{"Accept XML then JSON: the first", with(meta, map[string]string{"Accept": "application/fhir+xml, application/fhir+json"}), 200, "", xmlCT},
+		{"Accept q-values: the preferred", with(meta, map[string]string{"Accept": "application/fhir+xml;q=0.5, application/fhir+json"}), 200, "", jsonCT},
+		{"Accept q=0 is not acceptable", with(meta, map[string]string{"Accept": "application/fhir+xml;q=0, text/html"}), 415, gpc.UnsupportedMediaType, ""},
+		{"_format json overrides XML Accept", metaQ("_format=json", map[string]string{"Accept": "application/fhir+xml"}), 200, "", jsonCT},
+		{"_format xml overrides JSON Accept", metaQ("_format=application/fhir%2Bxml", map[string]string{"Accept": "application/fhir+json"}), 200, "", xmlCT},
+		{"_format xml", metaQ("_format=xml", nil), 200, "", xmlCT},
+		{"_format text/xml", metaQ("_format=text/xml", nil), 200, "", xmlCT},
+		{"_format application/xml", metaQ("_format=application/xml", nil), 200, "", xmlCT},
+		{"_format application/json", metaQ("_format=application/json", map[string]string{"Accept": "application/fhir+xml"}), 200, "", jsonCT},
+		{"_format unknown", metaQ("_format=html", nil), 415, gpc.UnsupportedMediaType, ""},
+		{"_format unknown overrides a good Accept", metaQ("_format=html", map[string]string{"Accept": "application/fhir+xml"}), 415, gpc.UnsupportedMediaType, ""},
+		{"no Accept, no _format: the Content-Type's", with(meta, map[string]string{"Accept": "", "Content-Type": "application/fhir+xml"}), 200, "", xmlCT},
+		{"POST without Content-Type", with(book, map[string]string{"Content-Type": ""}), 415, gpc.BadRequest, ""},
+		{"POST XML that is not XML", with(book, map[string]string{"Content-Type": "application/fhir+xml"}), 400, gpc.BadRequest, ""},
+		{"POST text/plain", with(book, map[string]string{"Content-Type": "text/plain"}), 415, gpc.UnsupportedMediaType, ""},
+		{"POST malformed JSON", call{method: "POST", path: "/Appointment", interaction: gpc.CreateAppointment, body: "{not json"}, 400, gpc.BadRequest, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,7 +227,7 @@ func TestContentNegotiation(t *testing.T) {
 			r := f.do(tt.c)
 			if tt.status == 200 {
 				assert.Equal(t, r.status, 200, "status")
-				assert.Equal(t, r.header.Get("Content-Type"), "application/fhir+json;charset=utf-8", "Content-Type")
+				assert.Equal(t, r.header.Get("Content-Type"), tt.ctype, "Content-Type")
 				assert.Equal(t, r.header.Get("Cache-Control"), "no-store", "Cache-Control")
 				return
 			}

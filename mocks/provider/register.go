@@ -40,7 +40,7 @@ func (s *server) registerPatient(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(rw, r.Request, http.StatusOK, b, nil)
+	s.writeJSON(rw, r.Request, http.StatusOK, b, nil)
 	return nil
 }
 

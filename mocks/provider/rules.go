@@ -29,13 +29,15 @@ func CheckRequest(in gpc.Interaction, h http.Header, q url.Values, body []byte) 
 		_, err := appointmentRange(q)
 		return err
 	case gpc.RegisterPatient:
-		if err := jsonBody(body); err != nil {
+		body, err := requestJSON(h, body)
+		if err != nil {
 			return err
 		}
-		_, err := registration(body)
+		_, err = registration(body)
 		return err
 	case gpc.CreateAppointment, gpc.AmendAppointment, gpc.CancelAppointment:
-		if err := jsonBody(body); err != nil {
+		body, err := requestJSON(h, body)
+		if err != nil {
 			return err
 		}
 		a, err := decodeAppointmentBody(body)
@@ -59,8 +61,8 @@ func CheckRequest(in gpc.Interaction, h http.Header, q url.Values, body []byte) 
 	return nil
 }
 
-// jsonBody is readBody's rule for a body already read: one that is not
-// JSON is 400 BAD_REQUEST (§6.2).
+// jsonBody is readBody's rule for a JSON body already read: one that is
+// not JSON is 400 BAD_REQUEST (§6.2).
 func jsonBody(body []byte) error {
 	if !json.Valid(body) {
 		return gpc.Errorf(gpc.BadRequest, "Request body is not valid JSON")

@@ -149,8 +149,7 @@ func (s *server) searchSlots(rw http.ResponseWriter, r *request) error {
 	}
 	w, store, version := s.slotSource()
 	if a := store.get(key, version); a != nil {
-		writeAnswer(rw, r.Request, a)
-		return nil
+		return writeAnswer(rw, r.Request, a)
 	}
 	slots := w.FreeSlots(ods, search.query)
 	var out []any
@@ -220,6 +219,5 @@ func (s *server) searchSlots(rw http.ResponseWriter, r *request) error {
 	}
 	a := &answer{plain: body}
 	store.put(key, version, a)
-	writeAnswer(rw, r.Request, a)
-	return nil
+	return writeAnswer(rw, r.Request, a)
 }

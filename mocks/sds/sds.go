@@ -21,7 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -66,6 +66,9 @@ type request struct {
 }
 
 type server struct {
+	// log receives what SDS cannot answer as SDS would: a bug answered
+	// with a generic 500.
+	log    *slog.Logger
 	world  *world.World
 	base   string // public SDS base URL, for fullUrl and the self link
 	routes map[string]route
@@ -88,7 +91,7 @@ func Strict() Option { return func(s *server) { s.strict = true } }
 // New returns the SDS FHIR R4 API for one session's world. Paths are
 // relative to the SDS base (the server strips BasePath), e.g. "/Endpoint".
 func New(w *world.World, opts ...Option) http.Handler {
-	s := &server{world: w, base: w.BaseURL() + BasePath}
+	s := &server{world: w, base: w.BaseURL() + BasePath, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -204,12 +207,23 @@ func outcome(id string, e *gpc.Error) gpc.OperationOutcome {
 	}
 }
 
+// WithLogger sends the mock's reports of its own failures (an error it
+// answers with a generic 500) to l; without it, or with nil, they are
+// discarded.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *server) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
+
 // writeError is the one place an error becomes a response. Untyped errors
 // are logged in full and answered with a generic 500.
 func (s *server) writeError(rw http.ResponseWriter, r *http.Request, correlationID string, err error) {
 	var e *gpc.Error
 	if !errors.As(err, &e) {
-		log.Printf("sds: %s %s: %v", r.Method, r.URL, err)
+		s.log.Error("sds: answering 500", "method", r.Method, "url", r.URL.String(), "err", err)
 		e = sdsError(http.StatusInternalServerError, gpc.InternalServerError, "exception", "Internal server error")
 	}
 	body, merr := marshal(outcome(correlationID, e), "    ")
@@ -274,7 +288,7 @@ func BadRequest(reason string) *gpc.Error { return badRequest("%s", reason) }
 // echoed or generated). The sandbox's strict mode uses it to refuse, in
 // SDS's shape, requests the service itself lets through.
 func WriteError(rw http.ResponseWriter, r *http.Request, e *gpc.Error) {
-	(&server{}).writeError(rw, r, tolerantCorrelationID(r), e)
+	(&server{log: slog.New(slog.DiscardHandler)}).writeError(rw, r, tolerantCorrelationID(r), e)
 }
 
 // faultDefaults is the code and issue type the service's error table gives
