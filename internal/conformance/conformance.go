@@ -74,7 +74,8 @@ type Answer struct {
 }
 
 // Answered reports whether strict mode answers a failure of c at all
-// (warnings never are).
+// (warnings never are, nor the few error checks whose Answer has no By: a
+// consumer fault the real provider does not refuse, recorded only).
 func (c Check) Answered() bool { return c.Severity == Error && c.Answer.By != "" }
 
 // Check names.
@@ -100,6 +101,7 @@ const (
 	FHIRAmendAppointment    = "FHIR_AMEND_APPOINTMENT_BODY"
 	FHIRCancelAppointment   = "FHIR_CANCEL_APPOINTMENT_BODY"
 	FHIRPatientAppointments = "FHIR_PATIENT_APPOINTMENTS_PARAMETERS"
+	FHIRIfMatchSent         = "FHIR_IF_MATCH_SENT"
 )
 
 // fhirRules names the check of each interaction whose parameters or body
@@ -166,7 +168,7 @@ func buildChecks() []Check {
 	}
 	return append(cs,
 		Check{InteractionMatchesRequest, "the method and path below the service root are those of Ssp-InteractionID", "gpconnect-1.6.md §1.6", Error,
-			byProvider(http.StatusBadRequest, gpc.BadRequest, "a target below no registered service root is refused by mocks/ssp first (400 ENDPOINT_<registered endpoint>_CPAID_<cpaid>_VARIES_FROM_TARGETURL_<target url>)")},
+			byProvider(http.StatusBadRequest, gpc.BadRequest, "a target below no registered service root is refused by mocks/ssp first (400 ENDPOINT_<registered endpoint>_CPAID_<cpaid>_VARIES_FROM_TARGETURL_<target url>); a read with an empty id (GET /Appointment/) is 404 NO_RECORD_FOUND")},
 		Check{AcceptFHIRJSON, "Accept asks for application/fhir+json or application/fhir+xml", "gpconnect-1.6.md §1.3", Warning, Answer{}},
 		Check{FHIRFindPatient, "find patient's identifier parameter is https://fhir.nhs.uk/Id/nhs-number|{a valid NHS number}, sent once", "gpconnect-1.6.md §3.2, §6.2", Error,
 			byProvider(http.StatusBadRequest, gpc.InvalidNHSNumber, "400 INVALID_IDENTIFIER_SYSTEM for another system, 400 BAD_REQUEST without the parameter, 422 INVALID_PARAMETER without system|value")},
@@ -176,10 +178,16 @@ func buildChecks() []Check {
 			byProvider(http.StatusUnprocessableEntity, gpc.InvalidParameter, "400 BAD_REQUEST without status or _include=Slot:schedule")},
 		Check{FHIRBookAppointment, "the booking is a GPConnect-Appointment-1: status booked, no id, start/end/created, Slot references, one Patient and one Location participant, a contained booking Organization, description ≤ 100 and comment ≤ 500 characters", "gpconnect-1.6.md §4.2, §6.2", Error,
 			byProvider(http.StatusUnprocessableEntity, gpc.InvalidResource, "400 BAD_REQUEST when the body is not JSON")},
-		Check{FHIRAmendAppointment, "an amend sends If-Match and the whole GPConnect-Appointment-1, still booked, with no cancellation reason", "gpconnect-1.6.md §4.4, §6.2", Error,
-			byProvider(http.StatusUnprocessableEntity, gpc.InvalidResource, "400 BAD_REQUEST without If-Match or when the body is not JSON")},
-		Check{FHIRCancelAppointment, "a cancel sends If-Match and the whole GPConnect-Appointment-1 with status cancelled and a cancellation reason", "gpconnect-1.6.md §4.5, §6.2", Error,
-			byProvider(http.StatusUnprocessableEntity, gpc.InvalidParameter, "422 INVALID_RESOURCE for the other content rules, 400 BAD_REQUEST without If-Match or when the body is not JSON")},
+		Check{FHIRAmendAppointment, "an amend sends the whole GPConnect-Appointment-1, still booked, with no cancellation reason", "gpconnect-1.6.md §4.4, §6.2", Error,
+			byProvider(http.StatusUnprocessableEntity, gpc.InvalidResource, "400 BAD_REQUEST when the body is not JSON")},
+		Check{FHIRCancelAppointment, "a cancel sends the whole GPConnect-Appointment-1 with status cancelled and a cancellation reason", "gpconnect-1.6.md §4.5, §6.2", Error,
+			byProvider(http.StatusUnprocessableEntity, gpc.InvalidParameter, "422 INVALID_RESOURCE for the other content rules, 400 BAD_REQUEST when the body is not JSON")},
+		// An error the consumer made that no one refuses: a provider
+		// applies the version check only when If-Match is sent (NHS's own
+		// suite amends and cancels without it), so strict mode must not
+		// refuse what the provider would process. The verdict still fails.
+		Check{FHIRIfMatchSent, "an amend or cancel sends If-Match with the appointment's ETag", "gpconnect-1.6.md §1.3, §4.4, §4.5", Error,
+			Answer{Note: "a provider processes the request without a version check (a stale If-Match is 409 FHIR_CONSTRAINT_VIOLATION)"}},
 		Check{FHIRPatientAppointments, "the appointment search has start=ge{date} and start=le{date}, dates only, end not before start", "gpconnect-1.6.md §4.6, §6.2", Error,
 			byProvider(http.StatusUnprocessableEntity, gpc.InvalidParameter, "")},
 		Check{JourneyTraceIDReused, "every request has a fresh Ssp-TraceID", "gpconnect-1.6.md §1.3", Error,
@@ -246,15 +254,24 @@ func FHIRRequest(r *http.Request, body []byte, rules RequestRules) []journal.Ver
 	if !ok || rules == nil {
 		return nil
 	}
+	var out []journal.Verdict
+	if in == gpc.AmendAppointment || in == gpc.CancelAppointment {
+		// As the provider reads it: a blank If-Match is none.
+		if strings.TrimSpace(gpc.HeaderValue(r.Header, "If-Match")) != "" {
+			out = append(out, verdict(FHIRIfMatchSent, true, ""))
+		} else {
+			out = append(out, verdict(FHIRIfMatchSent, false, "If-Match header missing: the provider applied no version check"))
+		}
+	}
 	if err := rules(in, r.Header, r.URL.Query(), body); err != nil {
 		msg := err.Error()
 		var e *gpc.Error
 		if errors.As(err, &e) {
 			msg = strconv.Itoa(e.HTTPStatus()) + " " + string(e.Code) + ": " + e.Diagnostics
 		}
-		return []journal.Verdict{verdict(name, false, msg)}
+		return append(out, verdict(name, false, msg))
 	}
-	return []journal.Verdict{verdict(name, true, "")}
+	return append(out, verdict(name, true, ""))
 }
 
 // Known reports whether name is a check a scenario can expect to pass or

@@ -60,6 +60,9 @@ const handWritten = "\n<!-- The sections below are written by hand; -update keep
 // strictAnswer is the "strict answer" cell: who, status, code, shape, note.
 func strictAnswer(c Check) string {
 	if !c.Answered() {
+		if c.Answer.Note != "" {
+			return "none: recorded only; " + c.Answer.Note
+		}
 		return "none: recorded only"
 	}
 	a := c.Answer

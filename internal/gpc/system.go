@@ -51,6 +51,7 @@ const (
 	ProfileOrganization      = "https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-Organization-1"
 	ProfilePractitioner      = "https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-Practitioner-1"
 	ProfileLocation          = "https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-Location-1"
+	ProfilePractitionerRole  = "https://fhir.nhs.uk/STU3/StructureDefinition/CareConnect-GPC-PractitionerRole-1"
 	ProfileSlot              = "https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-Slot-1"
 	ProfileSchedule          = "https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-Schedule-1"
 	ProfileAppointment       = "https://fhir.nhs.uk/STU3/StructureDefinition/GPConnect-Appointment-1"

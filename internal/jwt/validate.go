@@ -504,6 +504,13 @@ func resource[T any](v *validator, raw json.RawMessage, claim, want, invalidRule
 		v.add(invalidRule, "JWT claim %s must be a %s resource, resourceType is %s", claim, want, shown(rt.ResourceType))
 		return nil, false
 	}
+	if bad := unknownElements(raw, want); len(bad) > 0 {
+		// A parser that knows STU3 (HAPI, the .NET API) refuses an element
+		// the resource does not define; NHS's JWT.feature ("Requesting
+		// Device - invalid") adds one and expects 422.
+		v.add(invalidRule, "JWT claim %s is not a valid %s: unknown element %s", claim, want, strings.Join(bad, ", "))
+		return nil, false
+	}
 	out := new(T)
 	if err := json.Unmarshal(raw, out); err != nil {
 		v.add(invalidRule, "JWT claim %s is not a valid %s: %v", claim, want, err)
@@ -579,4 +586,38 @@ func (v *validator) practitioner(raw json.RawMessage) (string, bool) {
 	}
 	// Without an id, JWT_PRACTITIONER_INCOMPLETE already says it all.
 	return p.ID, p.ID != ""
+}
+
+// stu3Elements are the elements FHIR STU3 defines for the three resources a
+// JWT carries (http://hl7.org/fhir/STU3: Device, Organization,
+// Practitioner), beside the ones every DomainResource has.
+var stu3Elements = map[string][]string{
+	"Device": {"identifier", "udi", "status", "type", "lot", "manufacturer", "manufactureDate", "expirationDate",
+		"model", "version", "patient", "owner", "contact", "location", "url", "note", "safety"},
+	"Organization": {"identifier", "active", "type", "name", "alias", "telecom", "address", "partOf", "contact", "endpoint"},
+	"Practitioner": {"identifier", "active", "name", "telecom", "address", "gender", "birthDate", "photo",
+		"qualification", "communication"},
+}
+
+// domainResource are the elements of every STU3 DomainResource.
+var domainResource = []string{"resourceType", "id", "meta", "implicitRules", "language", "text", "contained",
+	"extension", "modifierExtension"}
+
+// unknownElements lists, sorted, the top-level elements of the resource raw
+// (a JSON object of resourceType rt) that STU3 does not define; a
+// primitive's "_name" companion counts as name.
+func unknownElements(raw json.RawMessage, rt string) []string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	var bad []string
+	for k := range m {
+		name := strings.TrimPrefix(k, "_")
+		if !slices.Contains(domainResource, name) && !slices.Contains(stu3Elements[rt], name) {
+			bad = append(bad, k)
+		}
+	}
+	slices.Sort(bad)
+	return bad
 }

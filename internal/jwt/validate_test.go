@@ -70,6 +70,12 @@ func TestValidateConformance(t *testing.T) {
 		{"requesting_device not a valid Device", func(t *testing.T) string {
 			return mutate(t, func(c map[string]any) { resource(c, "requesting_device")["identifier"] = "BOOKER-7" })
 		}, metadata, "JWT_DEVICE_INVALID", 422, gpc.InvalidResource},
+		{"requesting_device with an element STU3 does not define", func(t *testing.T) string {
+			return mutate(t, func(c map[string]any) { resource(c, "requesting_device")["invalidField"] = "x" })
+		}, metadata, "JWT_DEVICE_INVALID", 422, gpc.InvalidResource},
+		{"requesting_practitioner with an element STU3 does not define", func(t *testing.T) string {
+			return mutate(t, func(c map[string]any) { resource(c, "requesting_practitioner")["invalidField"] = "x" })
+		}, metadata, "JWT_PRACTITIONER_INVALID", 422, gpc.InvalidResource},
 		{"requesting_device not an object", func(t *testing.T) string {
 			return mutate(t, func(c map[string]any) { c["requesting_device"] = "Device/BOOKER-7" })
 		}, metadata, "JWT_DEVICE_INVALID", 422, gpc.InvalidResource},

@@ -209,6 +209,14 @@ func (w *World) Book(ods string, b Booking) (Appointment, error) {
 	for _, id := range b.Slots {
 		s, ok := p.slots[id]
 		if !ok {
+			if !isNumber(id) && p.numericSlotIDs() {
+				// An id unlike any this practice issues is a malformed
+				// reference, which NHS's suite expects as 422
+				// INVALID_RESOURCE (AppointmentBook.feature "invalid slot
+				// reference": Slot/hello); a well-formed unknown id is the
+				// spec's REFERENCE_NOT_FOUND (§4.2).
+				return Appointment{}, gpc.Errorf(gpc.InvalidResource, "Slot reference Slot/%s is malformed: this practice's slot ids are numbers", id)
+			}
 			return Appointment{}, gpc.Errorf(gpc.ReferenceNotFound, "Reference to Slot/%s - no such slot exists at the server", id)
 		}
 		if slices.Contains(slots, s) {
@@ -280,18 +288,22 @@ func (w *World) Book(ods string, b Booking) (Appointment, error) {
 // Change is an amend or cancel. Check sees the stored appointment under the
 // lock and rejects a request that changes what it may not.
 type Change struct {
-	Version     int // from If-Match
-	Check       func(current Appointment) error
-	Description string
-	Comment     string
+	Version int // from If-Match
+	// Unconditional skips the version check: the request sent no
+	// If-Match, and an HTTP server applies a precondition only when one
+	// is sent (RFC 9110 §13.1.1).
+	Unconditional bool
+	Check         func(current Appointment) error
+	Description   string
+	Comment       string
 	// CancelReason, when set, cancels the appointment and frees its slots.
 	Cancel       bool
 	CancelReason string
 }
 
 // Update amends or cancels an appointment (gpconnect-1.6.md §4.4, §4.5). A
-// stale version gives 409 FHIR_CONSTRAINT_VIOLATION, and a past or cancelled
-// appointment 422 INVALID_RESOURCE.
+// stale version gives 409 FHIR_CONSTRAINT_VIOLATION (unless the change is
+// Unconditional), and a past or cancelled appointment 422 INVALID_RESOURCE.
 func (w *World) Update(ods, id string, c Change) (Appointment, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -304,7 +316,7 @@ func (w *World) Update(ods, id string, c Change) (Appointment, error) {
 	if !ok {
 		return Appointment{}, gpc.Errorf(gpc.NoRecordFound, "No appointment with id %s", id)
 	}
-	if c.Version != a.VersionID {
+	if !c.Unconditional && c.Version != a.VersionID {
 		return Appointment{}, gpc.Errorf(gpc.FHIRConstraintViolation, "If-Match version %d does not match the current version %d of Appointment/%s", c.Version, a.VersionID, id)
 	}
 	if a.Status == Cancelled {
@@ -429,4 +441,29 @@ func clonePracticeMeta(p Practice) Practice {
 	c.Schedules = slices.Clone(p.Schedules)
 	c.Records, c.Slots, c.Appointments = nil, nil, nil
 	return c
+}
+
+// isNumber reports whether id is a run of ASCII digits.
+func isNumber(id string) bool {
+	if id == "" {
+		return false
+	}
+	for _, c := range id {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// numericSlotIDs reports whether every slot id of the practice is a number
+// (the built-in world's and generated slots' are). It walks every slot, so
+// it is for error paths only.
+func (p *practice) numericSlotIDs() bool {
+	for id := range p.slots {
+		if !isNumber(id) {
+			return false
+		}
+	}
+	return true
 }

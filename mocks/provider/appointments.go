@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +52,12 @@ func decodeAppointmentBody(body []byte) (stu3.Appointment, error) {
 	return a, nil
 }
 
+// appointmentExtensions are the extensions GPConnect-Appointment-1 defines.
+var appointmentExtensions = []string{gpc.ExtBookingOrganisation, gpc.ExtCancellationReason, gpc.ExtDeliveryChannel, gpc.ExtPractitionerRole}
+
+// fhirIDRE is the syntax of a FHIR logical id (STU3 datatypes: id).
+var fhirIDRE = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+
 // parseDateTime reads a FHIR dateTime with seconds and an offset (§7.2).
 func parseDateTime(field, v string) (time.Time, error) {
 	if !dateTimeRE.MatchString(v) {
@@ -88,6 +95,22 @@ func checkAppointment(a stu3.Appointment, booking bool) (checkedAppointment, err
 	if a.Meta == nil || !slices.Contains(a.Meta.Profile, gpc.ProfileAppointment) {
 		return c, gpc.Errorf(gpc.InvalidResource, "Appointment meta.profile must be %s", gpc.ProfileAppointment)
 	}
+	// GPConnect-Appointment-1 defines four extensions; any other URL, a
+	// misspelt cancellation reason's among them, is 422 INVALID_RESOURCE
+	// (AppointmentCancel.feature "invalid cancellation extension url").
+	for i, e := range a.Extension {
+		if !slices.Contains(appointmentExtensions, e.URL) {
+			return c, gpc.Errorf(gpc.InvalidResource, "Appointment extension[%d] url %q is not an extension of %s", i, e.URL, gpc.ProfileAppointment)
+		}
+	}
+	// A business identifier carries a value (NHS's suite books with a
+	// system and no value and expects 422 INVALID_RESOURCE,
+	// AppointmentBook.feature "remove identifier value").
+	for i, id := range a.Identifier {
+		if strings.TrimSpace(id.Value) == "" {
+			return c, gpc.Errorf(gpc.InvalidResource, "Appointment identifier[%d] has no value", i)
+		}
+	}
 	var err error
 	for _, f := range []struct {
 		name, v string
@@ -108,7 +131,7 @@ func checkAppointment(a stu3.Appointment, booking bool) (checkedAppointment, err
 	}
 	for i, ref := range a.Slot {
 		typ, id, ok := ref.Split()
-		if !ok || typ != "Slot" {
+		if !ok || typ != "Slot" || !fhirIDRE.MatchString(id) {
 			return c, gpc.Errorf(gpc.InvalidResource, "Appointment slot[%d] reference %q must be a relative Slot/{id}", i, ref.Reference)
 		}
 		c.slots = append(c.slots, id)
@@ -134,7 +157,7 @@ func checkAppointment(a stu3.Appointment, booking bool) (checkedAppointment, err
 			return c, gpc.Errorf(gpc.InvalidResource, "Appointment participant[%d] has no status", i)
 		}
 		typ, id, ok := p.Actor.Split()
-		if !ok {
+		if !ok || !fhirIDRE.MatchString(id) {
 			return c, gpc.Errorf(gpc.InvalidResource, "Appointment participant[%d] reference %q must be relative (Type/{id})", i, p.Actor.Reference)
 		}
 		switch typ {
@@ -336,25 +359,30 @@ func (s *server) readAppointment(rw http.ResponseWriter, r *request) error {
 	return nil
 }
 
-// ifMatch reads If-Match: W/"n" (§4.4: required). A value that is no
+// ifMatch reads If-Match: W/"n". §4.4 and §4.5 say consumers SHALL send
+// it, but a provider applies the version check only when it is sent (an
+// HTTP precondition, RFC 9110 §13.1.1), and NHS's suite amends and cancels
+// without one and expects the request to be processed; the sandbox records
+// the omission as the consumer's fault (conformance FHIR_IF_MATCH_SENT)
+// instead. present is false without the header. A value that is no
 // version number can match nothing, so it is version -1 (409 from the
 // world).
-func ifMatch(r *request) (int, error) {
+func ifMatch(r *request) (version int, present bool) {
 	return ifMatchValue(r.Header.Get("If-Match"))
 }
 
 // ifMatchValue is ifMatch of the header's value.
-func ifMatchValue(v string) (int, error) {
+func ifMatchValue(v string) (int, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
-		return 0, gpc.Errorf(gpc.BadRequest, "If-Match header with the appointment's ETag (W/\"versionId\") is required")
+		return 0, false
 	}
 	v = strings.Trim(strings.TrimPrefix(v, "W/"), `"`)
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return -1, nil
+		return -1, true
 	}
-	return n, nil
+	return n, true
 }
 
 // sameBooking reports the first element of a request that differs from the
@@ -402,44 +430,41 @@ func sameBooking(c checkedAppointment, cur world.Appointment) string {
 
 // changeRequest decodes and checks an amend or cancel body, and the id and
 // If-Match it applies to.
-func changeRequest(r *request) (string, int, stu3.Appointment, checkedAppointment, error) {
+func changeRequest(r *request) (string, world.Change, stu3.Appointment, checkedAppointment, error) {
 	id := lastSegment(r.path)
-	version, err := ifMatch(r)
-	if err != nil {
-		return "", 0, stu3.Appointment{}, checkedAppointment{}, err
-	}
+	var ch world.Change
+	var present bool
+	ch.Version, present = ifMatch(r)
+	ch.Unconditional = !present
 	a, err := decodeAppointment(r)
 	if err != nil {
-		return "", 0, a, checkedAppointment{}, err
+		return "", ch, a, checkedAppointment{}, err
 	}
 	if a.ID != "" && a.ID != id {
-		return "", 0, a, checkedAppointment{}, gpc.Errorf(gpc.BadRequest, "Appointment id %s in the body does not match %s in the URL", a.ID, id)
+		return "", ch, a, checkedAppointment{}, gpc.Errorf(gpc.BadRequest, "Appointment id %s in the body does not match %s in the URL", a.ID, id)
 	}
 	c, err := checkAppointment(a, false)
-	return id, version, a, c, err
+	return id, ch, a, c, err
 }
 
 // amendAppointment answers PUT /Appointment/{id} for the update interaction
 // (§4.4): only description and comment may change.
 func (s *server) amendAppointment(rw http.ResponseWriter, r *request) error {
-	id, version, a, c, err := changeRequest(r)
+	id, ch, a, c, err := changeRequest(r)
 	if err != nil {
 		return err
 	}
 	if err := amendRules(a); err != nil {
 		return err
 	}
-	updated, err := s.world.Update(r.practice.ODS, id, world.Change{
-		Version:     version,
-		Description: a.Description,
-		Comment:     a.Comment,
-		Check: func(cur world.Appointment) error {
-			if f := sameBooking(c, cur); f != "" {
-				return gpc.Errorf(gpc.InvalidResource, "Appointment %s may not be amended; only description and comment may change", f)
-			}
-			return nil
-		},
-	})
+	ch.Description, ch.Comment = a.Description, a.Comment
+	ch.Check = func(cur world.Appointment) error {
+		if f := sameBooking(c, cur); f != "" {
+			return gpc.Errorf(gpc.InvalidResource, "Appointment %s may not be amended; only description and comment may change", f)
+		}
+		return nil
+	}
+	updated, err := s.world.Update(r.practice.ODS, id, ch)
 	if err != nil {
 		return err
 	}
@@ -452,7 +477,7 @@ func (s *server) amendAppointment(rw http.ResponseWriter, r *request) error {
 // interaction (§4.5): status cancelled and the cancellation reason are
 // required (422 INVALID_PARAMETER, test suite); nothing else may change.
 func (s *server) cancelAppointment(rw http.ResponseWriter, r *request) error {
-	id, version, a, c, err := changeRequest(r)
+	id, ch, a, c, err := changeRequest(r)
 	if err != nil {
 		return err
 	}
@@ -460,24 +485,21 @@ func (s *server) cancelAppointment(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	updated, err := s.world.Update(r.practice.ODS, id, world.Change{
-		Version:      version,
-		Cancel:       true,
-		CancelReason: reason,
-		Check: func(cur world.Appointment) error {
-			f := sameBooking(c, cur)
-			switch {
-			case f != "":
-			case a.Description != cur.Description:
-				f = "description"
-			case a.Comment != cur.Comment:
-				f = "comment"
-			default:
-				return nil
-			}
-			return gpc.Errorf(gpc.InvalidResource, "Appointment %s may not change when cancelling; only status and the cancellation reason may", f)
-		},
-	})
+	ch.Cancel, ch.CancelReason = true, reason
+	ch.Check = func(cur world.Appointment) error {
+		f := sameBooking(c, cur)
+		switch {
+		case f != "":
+		case a.Description != cur.Description:
+			f = "description"
+		case a.Comment != cur.Comment:
+			f = "comment"
+		default:
+			return nil
+		}
+		return gpc.Errorf(gpc.InvalidResource, "Appointment %s may not change when cancelling; only status and the cancellation reason may", f)
+	}
+	updated, err := s.world.Update(r.practice.ODS, id, ch)
 	if err != nil {
 		return err
 	}

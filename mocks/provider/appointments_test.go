@@ -220,6 +220,13 @@ func TestBookAppointment(t *testing.T) {
 		{"requestedPeriod sent", bookBody(t, set("requestedPeriod", []any{map[string]any{"start": "2026-05-12"}})), 422, gpc.InvalidResource},
 		{"identifier.use sent", bookBody(t, set("identifier", []any{map[string]any{"use": "official", "system": "https://x.example", "value": "1"}})), 422, gpc.InvalidResource},
 		{"status wrong JSON type", bookBody(t, set("status", 7)), 422, gpc.InvalidResource},
+		{"identifier without a value", bookBody(t, set("identifier", []any{map[string]any{"system": "https://x.example"}})), 422, gpc.InvalidResource},
+		{"extension the profile does not define", bookBody(t, func(a map[string]any) {
+			a["extension"] = append(a["extension"].([]any), map[string]any{"url": "https://example.org/ext", "valueString": "x"})
+		}), 422, gpc.InvalidResource},
+		{"slot id that is no FHIR id", bookBody(t, set("slot", []any{map[string]any{"reference": "Slot/45555555##"}})), 422, gpc.InvalidResource},
+		{"slot id unlike the practice's numbers", bookBody(t, set("slot", []any{map[string]any{"reference": "Slot/hello"}})), 422, gpc.InvalidResource},
+		{"participant id that is no FHIR id", bookBody(t, set("participant", part("Patient/1##", "Location/32"))), 422, gpc.InvalidResource},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -233,6 +240,18 @@ func TestBookAppointment(t *testing.T) {
 		})
 	}
 
+	// Where the practice's slot ids are not all numbers, an unknown one
+	// is only unknown.
+	t.Run("unknown slot at a practice with named slot ids", func(t *testing.T) {
+		t.Parallel()
+		f := newFixtureWith(t, func(d *world.Data) {
+			d.Practices[0].Slots = append(d.Practices[0].Slots, world.Slot{ID: "s1", Schedule: "15", Start: at(21, 9, 0), End: at(21, 9, 10),
+				Status: world.Free, DeliveryChannel: gpc.ChannelInPerson, ServiceType: "Nurse Appointment"})
+		})
+		r := f.do(call{method: "POST", path: "/Appointment", interaction: gpc.CreateAppointment,
+			body: bookBody(t, set("slot", []any{map[string]any{"reference": "Slot/hello"}}))})
+		wantError(t, r, 422, gpc.ReferenceNotFound)
+	})
 	t.Run("booked", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
@@ -338,6 +357,7 @@ func TestReadAppointment(t *testing.T) {
 	assert.Equal(t, a.ServiceCategory.Text, "General GP Appointments", "serviceCategory")
 	wantError(t, f.do(call{path: "/Appointment/404", interaction: gpc.ReadAppointment}), 404, gpc.NoRecordFound)
 	wantError(t, f.do(call{path: "/Appointment/21", interaction: gpc.ReadAppointment}), 422, gpc.InvalidResource)
+	wantError(t, f.do(call{path: "/Appointment/", interaction: gpc.ReadAppointment}), 404, gpc.NoRecordFound)
 }
 
 // changeBody is the stored appointment 20 as a consumer would send it back,
@@ -391,7 +411,11 @@ func TestAmendAndCancel(t *testing.T) {
 		status int
 		code   gpc.Code
 	}{
-		{"amend without If-Match", func(t *testing.T, f *fixture) call { return amend(changeBody(t, f, set("description", "x")), "") }, 400, gpc.BadRequest},
+		// Without If-Match the provider applies no version check but every
+		// other rule (NHS's suite amends without one).
+		{"amend without If-Match changes start", func(t *testing.T, f *fixture) call {
+			return amend(changeBody(t, f, set("start", "2026-05-14T09:05:00+01:00")), "")
+		}, 422, gpc.InvalidResource},
 		{"amend stale ETag", func(t *testing.T, f *fixture) call { return amend(changeBody(t, f, set("description", "x")), `W/"7"`) }, 409, gpc.FHIRConstraintViolation},
 		{"amend start", func(t *testing.T, f *fixture) call {
 			return amend(changeBody(t, f, set("start", "2026-05-14T09:05:00+01:00")), `W/"1"`)
@@ -435,8 +459,16 @@ func TestAmendAndCancel(t *testing.T) {
 		{"cancel changes end", func(t *testing.T, f *fixture) call {
 			return cancel(changeBody(t, f, both(cancelled("ill"), set("end", "2026-05-14T09:20:00+01:00"))), `W/"1"`)
 		}, 422, gpc.InvalidResource},
+		{"cancel with a misspelt reason extension", func(t *testing.T, f *fixture) call {
+			return cancel(changeBody(t, f, func(a map[string]any) {
+				a["status"] = "cancelled"
+				a["extension"] = append(a["extension"].([]any), map[string]any{"url": gpc.ExtCancellationReason + "-010", "valueString": "ill"})
+			}), `W/"1"`)
+		}, 422, gpc.InvalidResource},
 		{"cancel stale ETag", func(t *testing.T, f *fixture) call { return cancel(changeBody(t, f, cancelled("ill")), `W/"2"`) }, 409, gpc.FHIRConstraintViolation},
-		{"cancel without If-Match", func(t *testing.T, f *fixture) call { return cancel(changeBody(t, f, cancelled("ill")), "") }, 400, gpc.BadRequest},
+		{"cancel without If-Match changes comment", func(t *testing.T, f *fixture) call {
+			return cancel(changeBody(t, f, both(cancelled("ill"), set("comment", "other"))), "")
+		}, 422, gpc.InvalidResource},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -465,6 +497,15 @@ func TestAmendAndCancel(t *testing.T) {
 		wantOK(t, f.do(amend(changeBody(t, f, set("description", "Knee pain review, bring scan")), `W/"1"`)), 200, &a)
 		assert.Equal(t, a.Description, "Knee pain review, bring scan", "description")
 		wantOK(t, f.do(cancel(changeBody(t, f, cancelled("Patient feels better")), `W/"2"`)), 200, &a)
+		assert.Equal(t, a.Status, "cancelled", "status")
+	})
+	t.Run("amend and cancel without If-Match", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		var a stu3.Appointment
+		wantOK(t, f.do(amend(changeBody(t, f, set("description", "Knee pain review, bring scan")), "")), 200, &a)
+		assert.Equal(t, a.Description, "Knee pain review, bring scan", "description")
+		wantOK(t, f.do(cancel(changeBody(t, f, cancelled("Patient feels better")), "")), 200, &a)
 		assert.Equal(t, a.Status, "cancelled", "status")
 	})
 	t.Run("amend adds a booking organisation the appointment has not", func(t *testing.T) {

@@ -82,8 +82,11 @@ func capabilityStatement() stu3.CapabilityStatement {
 				Definition: stu3.Reference{Reference: gpc.OperationRegisterPatient}}},
 		}},
 	}
-	for _, p := range []string{gpc.ProfilePatient, gpc.ProfileOrganization, gpc.ProfilePractitioner, gpc.ProfileLocation,
-		gpc.ProfileOperationOutcome, gpc.ProfileAppointment, gpc.ProfileSchedule, gpc.ProfileSlot} {
+	// The profiles of Foundations and Appointment Management, as the
+	// spec's example CapabilityStatement lists them (PractitionerRole
+	// included); Access Record's are not, this provider serves neither.
+	for _, p := range []string{gpc.ProfilePatient, gpc.ProfileOrganization, gpc.ProfilePractitioner, gpc.ProfilePractitionerRole,
+		gpc.ProfileLocation, gpc.ProfileOperationOutcome, gpc.ProfileAppointment, gpc.ProfileSchedule, gpc.ProfileSlot} {
 		cs.Profile = append(cs.Profile, stu3.Reference{Reference: p})
 	}
 	return cs

@@ -167,14 +167,14 @@ func TestRegisterPatient(t *testing.T) {
 		{"no official name", registerBody(t, set("name", []any{map[string]any{"use": "usual", "family": "Okafor", "given": []any{"Grace"}}})), 400, gpc.BadRequest},
 		{"no family name", registerBody(t, set("name", official("", "Grace"))), 400, gpc.BadRequest},
 		{"no given name", registerBody(t, set("name", official("Okafor", ""))), 400, gpc.BadRequest},
-		{"two names", registerBody(t, set("name", append(official("Okafor", "Grace"), official("Okafor", "G")...))), 422, gpc.InvalidResource},
+		{"two official names", registerBody(t, set("name", append(official("Okafor", "Grace"), official("Okafor", "G")...))), 422, gpc.InvalidResource},
 		{"no birthDate", registerBody(t, del("birthDate")), 400, gpc.BadRequest},
 		{"invalid address use", registerBody(t, set("address", []any{map[string]any{"use": "work", "city": "Leeds"}})), 422, gpc.InvalidResource},
 		{"two home addresses", registerBody(t, set("address", []any{map[string]any{"use": "home"}, map[string]any{"use": "home"}})), 422, gpc.InvalidResource},
 		{"two home phones", registerBody(t, set("telecom", []any{
-			map[string]any{"system": "phone", "value": "1", "use": "home"}, map[string]any{"system": "phone", "value": "2", "use": "home"}})), 422, gpc.InvalidResource},
+			map[string]any{"system": "phone", "value": "1", "use": "home"}, map[string]any{"system": "phone", "value": "2", "use": "home"}})), 400, gpc.BadRequest},
 		{"two emails", registerBody(t, set("telecom", []any{
-			map[string]any{"system": "email", "value": "a@example.com"}, map[string]any{"system": "email", "value": "b@example.com"}})), 422, gpc.InvalidResource},
+			map[string]any{"system": "email", "value": "a@example.com"}, map[string]any{"system": "email", "value": "b@example.com"}})), 400, gpc.BadRequest},
 		{"two nhsCommunication", registerBody(t, set("extension", []any{
 			map[string]any{"url": gpc.ExtNHSCommunication}, map[string]any{"url": gpc.ExtNHSCommunication}})), 422, gpc.InvalidResource},
 		{"not allowed element maritalStatus", registerBody(t, set("maritalStatus", map[string]any{"text": "single"})), 422, gpc.InvalidResource},
@@ -228,6 +228,18 @@ func TestRegisterPatient(t *testing.T) {
 		// Find now returns the patient.
 		r := f.do(call{path: "/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number%7C" + nhsNew, interaction: gpc.SearchPatient})
 		assert.DeepEqual(t, bundleTypes(t, r.body), []string{"Patient/22"}, "find after register")
+	})
+
+	t.Run("a nickname beside the official name", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		var b stu3.Bundle
+		wantOK(t, f.do(call{method: "POST", path: "/Patient/$gpc.registerpatient", interaction: gpc.RegisterPatient, body: registerBody(t, func(p map[string]any) {
+			p["name"] = append(p["name"].([]any), map[string]any{"use": "nickname", "family": "Okafor", "given": []any{"Gracie"}})
+		})}), 200, &b)
+		var p stu3.Patient
+		assert.NilError(t, json.Unmarshal(b.Entry[0].Resource, &p))
+		assert.Equal(t, p.Name[0].Given[0], "Grace", "the official name is kept")
 	})
 
 	t.Run("inactive record reactivated as temporary", func(t *testing.T) {

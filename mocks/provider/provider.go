@@ -155,6 +155,12 @@ func (s *server) check(r *http.Request) (*request, error) {
 		return nil, gpc.Errorf(gpc.BadRequest, "Ssp-InteractionID %s is not a GP Connect Foundations or Appointment Management interaction", id)
 	}
 	if !slices.Contains(gpc.ForRequest(r.Method, fhirPath), id) {
+		// A read with an empty id ("GET /Appointment/") names no resource:
+		// 404, as a FHIR server answers and NHS's suite expects
+		// (AppointmentRead.feature "invalid appointment id", id "").
+		if r.Method == info.Method && strings.HasSuffix(info.Path, "/{id}") && fhirPath == strings.TrimSuffix(info.Path, "{id}") {
+			return nil, gpc.Errorf(gpc.NoRecordFound, "%s has no id", fhirPath)
+		}
 		return nil, gpc.Errorf(gpc.BadRequest, "InteractionID header does not match request: %s expects %s %s, got %s %s",
 			id, info.Method, info.Path, r.Method, fhirPath)
 	}

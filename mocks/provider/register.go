@@ -112,14 +112,24 @@ func registration(body []byte) (world.Registration, error) {
 		return world.Registration{}, gpc.Errorf(gpc.InvalidNHSNumber, "NHS number %q is not valid (10 digits with a Modulus 11 check digit)", nhs)
 	}
 
-	// name: exactly one, official, with family and given (§3.3 SHALL).
-	if len(p.Name) > 1 {
-		return world.Registration{}, gpc.Errorf(gpc.InvalidResource, "Patient must have exactly one name, got %d", len(p.Name))
+	// name: exactly one official name, with family and given (§3.3 SHALL).
+	// Names of other uses (a nickname, a maiden name) may come with it:
+	// NHS's suite adds a nickname and expects the registration to succeed
+	// (PatientRegister.feature "additional valid elements", Name); the
+	// provider keeps only the official one.
+	var official []stu3.HumanName
+	for _, n := range p.Name {
+		if n.Use == "official" {
+			official = append(official, n)
+		}
 	}
-	if len(p.Name) == 0 || p.Name[0].Use != "official" {
+	if len(official) > 1 {
+		return world.Registration{}, gpc.Errorf(gpc.InvalidResource, "Patient must have exactly one official name, got %d", len(official))
+	}
+	if len(official) == 0 {
 		return world.Registration{}, gpc.Errorf(gpc.BadRequest, "Patient must have one name with use \"official\"")
 	}
-	n := p.Name[0]
+	n := official[0]
 	if strings.TrimSpace(n.Family) == "" {
 		return world.Registration{}, gpc.Errorf(gpc.BadRequest, "Patient official name has no family name")
 	}
@@ -173,8 +183,11 @@ func registration(body []byte) (world.Registration, error) {
 		default:
 			return world.Registration{}, gpc.Errorf(gpc.InvalidResource, "Patient telecom[%d] system %q must be phone or email", i, t.System)
 		}
+		// Two of the same kind: 400 BAD_REQUEST, as NHS's suite expects
+		// (PatientRegister.feature "Address and Invalid Telecom elements");
+		// §3.3 says at most one of each and gives no code.
 		if seen[key]++; seen[key] > 1 {
-			return world.Registration{}, gpc.Errorf(gpc.InvalidResource, "Patient has more than one %s telecom", strings.ReplaceAll(key, "/", " "))
+			return world.Registration{}, gpc.Errorf(gpc.BadRequest, "Patient has more than one %s telecom", strings.ReplaceAll(key, "/", " "))
 		}
 		reg.Telecom = append(reg.Telecom, world.Telecom{System: t.System, Value: t.Value, Use: t.Use})
 	}

@@ -49,7 +49,7 @@ func TestCheckRequestAgreesWithTheHandlers(t *testing.T) {
 		{"book, no participants", gpc.CreateAppointment, "POST", "/Appointment", func(t *testing.T) string { return bookBody(t, del("participant")) }, nil, 422, gpc.InvalidResource, 0},
 		{"book, status proposed", gpc.CreateAppointment, "POST", "/Appointment", func(t *testing.T) string { return bookBody(t, set("status", "proposed")) }, nil, 422, gpc.InvalidResource, 0},
 		{"book, not JSON", gpc.CreateAppointment, "POST", "/Appointment", func(*testing.T) string { return "[" }, nil, 400, gpc.BadRequest, 0},
-		{"amend, no If-Match", gpc.AmendAppointment, "PUT", "/Appointment/20", func(t *testing.T) string { return bookBody(t, set("id", "20")) }, map[string]string{"If-Match": ""}, 400, gpc.BadRequest, 0},
+		{"amend to cancelled, no If-Match", gpc.AmendAppointment, "PUT", "/Appointment/20", func(t *testing.T) string { return bookBody(t, both(set("id", "20"), set("status", "cancelled"))) }, map[string]string{"If-Match": ""}, 422, gpc.InvalidResource, 0},
 		{"amend to cancelled", gpc.AmendAppointment, "PUT", "/Appointment/20", func(t *testing.T) string { return bookBody(t, both(set("id", "20"), set("status", "cancelled"))) }, map[string]string{"If-Match": `W/"1"`}, 422, gpc.InvalidResource, 0},
 		{"cancel without a reason", gpc.CancelAppointment, "PUT", "/Appointment/20", func(t *testing.T) string { return bookBody(t, both(set("id", "20"), set("status", "cancelled"))) }, map[string]string{"If-Match": `W/"1"`}, 422, gpc.InvalidParameter, 0},
 		{"read metadata has no such rules", gpc.ReadMetadata, "GET", "/metadata", nil, nil, 0, "", 200},

@@ -87,7 +87,6 @@ func TestChecks(t *testing.T) {
 
 		{name: "DELETE not allowed", method: "DELETE", in: gpc.CancelAppointment, path: "/Appointment/7", status: 405, issue: "forbidden", message: msg("METHOD_NOT_ALLOWED_DELETE")},
 		{name: "PATCH not allowed", method: "PATCH", in: gpc.AmendAppointment, path: "/Appointment/7", ctype: "application/fhir+json", status: 405, issue: "forbidden", message: msg("METHOD_NOT_ALLOWED_PATCH")},
-		{name: "OPTIONS not allowed", method: "OPTIONS", in: gpc.ReadMetadata, path: "/metadata", status: 405, issue: "forbidden", message: msg("METHOD_NOT_ALLOWED_OPTIONS")},
 		{name: "headers checked before method", method: "DELETE", in: gpc.CancelAppointment, path: "/Appointment/7", edits: []edit{without("Ssp-To")}, status: 400, issue: "invalid", message: msg("MISSING_HEADER_SSP-TO")},
 		{name: "target checked before method", method: "DELETE", in: gpc.SearchSlots, target: func(rg *rig) string { return rg.rootB + "/Slot" }, status: 400, issue: "invalid",
 			message: func(rg *rig) string { return varies(rg, rg.rootB+"/Slot") }},

@@ -13,6 +13,9 @@
 // anyway, but still refuses overlong URIs and any target that is not a
 // registered service root.
 //
+// An OPTIONS below a registered service root is a CORS preflight the SSP
+// answers itself (cors.go); it is never forwarded.
+//
 // Errors are the SSP's own OperationOutcome shape (gpc.SSPOutcome, §1.5),
 // with a fresh UUID as id.
 package ssp
@@ -109,6 +112,10 @@ func New(cfg Config) http.Handler {
 // ServeHTTP runs the checks in the order of Checks, then forwards.
 func (s *server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	x := newExchange(s, r)
+	if r.Method == http.MethodOptions {
+		s.preflight(rw, x)
+		return
+	}
 	failures, refusal := s.check(x)
 	if s.cfg.Report != nil {
 		s.cfg.Report(r, failures)
