@@ -26,7 +26,7 @@ const module = "github.com/spine-sandbox/spine-sandbox"
 // why; remove one when it is gone (the test says so).
 var layerExceptions = map[string]string{
 	// None: internal/runner serves the LDAP directory through
-	// sandbox.Server.ServeLDAP (branch consumer, issue 14).
+	// sandbox.Server.ServeLDAP (issue 14).
 }
 
 // importEdgeProblem says what is wrong with from importing to, or "".

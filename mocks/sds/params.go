@@ -64,11 +64,14 @@ func (q query) token(param, system string) string {
 
 // checkNames rejects any parameter not in allowed and any value without the
 // right "system|" prefix, in the order the parameters came (§3.1: "Illegal
-// query parameter", "Missing or invalid ... query parameter"). strict also
+// query parameter", "Missing or invalid ... query parameter"). With blank
+// set (strict mode, once the service's own checks have passed) it also
 // rejects a blank value after the prefix ("system|"), with the service's
 // own words for that parameter: the service ignores one in an optional
-// parameter, strict mode holds the consumer to §3.1's system|value.
-func (q query) checkNames(strict bool, allowed ...string) error {
+// parameter, strict mode holds the consumer to §3.1's system|value. The
+// strict pass comes last so that a request the service itself refuses
+// gets the service's answer, never a stricter wording.
+func (q query) checkNames(blank bool, allowed ...string) error {
 	for _, name := range q.names {
 		known := false
 		for _, a := range allowed {
@@ -78,7 +81,7 @@ func (q query) checkNames(strict bool, allowed ...string) error {
 			return badRequest("Illegal query parameter '%s'", name)
 		}
 		for _, v := range q.values[name] {
-			blank := strict && strings.HasSuffix(v, "|")
+			blank := blank && strings.HasSuffix(v, "|")
 			switch name {
 			case paramOrganization, paramManufacturing:
 				if blank || !strings.HasPrefix(v, gpc.SystemODSCode+"|") {
@@ -112,7 +115,7 @@ func parseEndpointQuery(raw string, strict bool) (endpointQuery, error) {
 	if err != nil {
 		return endpointQuery{}, err
 	}
-	if err := q.checkNames(strict, paramOrganization, paramIdentifier); err != nil {
+	if err := q.checkNames(false, paramOrganization, paramIdentifier); err != nil {
 		return endpointQuery{}, err
 	}
 	e := endpointQuery{
@@ -127,6 +130,11 @@ func parseEndpointQuery(raw string, strict bool) (endpointQuery, error) {
 		// The service's list has no commas between its items; kept verbatim.
 		return endpointQuery{}, badRequest("Missing or invalid query parameters. Should one of following combinations: ['%s''%s''%s''%s']",
 			org+"&"+in+"&"+pk, org+"&"+in, org+"&"+pk, in+"&"+pk)
+	}
+	if strict {
+		if err := q.checkNames(true, paramOrganization, paramIdentifier); err != nil {
+			return endpointQuery{}, err
+		}
 	}
 	return e, nil
 }
@@ -143,7 +151,7 @@ func parseDeviceQuery(raw string, strict bool) (deviceQuery, error) {
 	if err != nil {
 		return deviceQuery{}, err
 	}
-	if err := q.checkNames(strict, paramOrganization, paramIdentifier, paramManufacturing); err != nil {
+	if err := q.checkNames(false, paramOrganization, paramIdentifier, paramManufacturing); err != nil {
 		return deviceQuery{}, err
 	}
 	d := deviceQuery{
@@ -157,6 +165,11 @@ func parseDeviceQuery(raw string, strict bool) (deviceQuery, error) {
 	}
 	if d.interaction == "" {
 		return deviceQuery{}, invalidParam(paramIdentifier, gpc.SystemInteractionID)
+	}
+	if strict {
+		if err := q.checkNames(true, paramOrganization, paramIdentifier, paramManufacturing); err != nil {
+			return deviceQuery{}, err
+		}
 	}
 	return d, nil
 }
