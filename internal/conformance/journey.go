@@ -159,8 +159,15 @@ func NewSSPJudge(prefix string, w *world.World, j *Journey, rules RequestRules) 
 	return sj
 }
 
-// Judge gives the verdicts on one request, with its body.
+// Judge gives the verdicts on one request, with its body. An OPTIONS is a
+// CORS preflight the SSP answers itself (a browser sends it without Ssp-*
+// headers or a JWT, and it reaches no provider): it is no GP Connect
+// message, so none of the message checks judge it, and it is no step of
+// the journey.
 func (sj *SSPJudge) Judge(r *http.Request, body []byte) []journal.Verdict {
+	if r.Method == http.MethodOptions {
+		return nil
+	}
 	target := rawURI(r)
 	if i := len(sj.prefix); i <= len(target) && target[:i] == sj.prefix {
 		target = target[i:]

@@ -349,4 +349,15 @@ func TestBrowserPreflight(t *testing.T) {
 		t.Errorf("got %d, Allow-Origin %q, Allow-Methods %q; want 200, the origin, GET, PUT", res.StatusCode,
 			res.Header.Get("Access-Control-Allow-Origin"), res.Header.Get("Access-Control-Allow-Methods"))
 	}
+	// The preflight is no GP Connect message: the consumer's verdict must
+	// not fail for the Ssp-* headers and JWT a browser never puts on it.
+	hops := s.ss.Journal.Hops()
+	if len(hops) != 1 {
+		t.Fatalf("journal holds %d hops, want the preflight alone", len(hops))
+	}
+	for _, v := range hops[0].Checks {
+		if !v.Passed {
+			t.Errorf("the preflight failed %s: %s", v.Check, v.Message)
+		}
+	}
 }
