@@ -162,8 +162,8 @@ func (s *Server) buildMocks(ss *Session, w *world.World) *mockSet {
 		sdsOpts = append(sdsOpts, sds.Strict())
 	}
 	return &mockSet{
-		pds:      ss.record(journal.Consumer, journal.PDS, scenario.HopPDS, pds.New(w, pds.WithLogger(s.cfg.Logger)), headersOnly(conformance.PDS)),
-		sds:      ss.record(journal.Consumer, journal.SDS, scenario.HopSDS, sds.New(w, append(sdsOpts, sds.WithLogger(s.cfg.Logger))...), headersOnly(conformance.SDS)),
+		pds:      ss.record(journal.Consumer, journal.PDS, scenario.HopPDS, pds.New(w, pds.WithLogger(s.cfg.Logger), pds.WithReport(reportMock)), nil),
+		sds:      ss.record(journal.Consumer, journal.SDS, scenario.HopSDS, sds.New(w, append(sdsOpts, sds.WithLogger(s.cfg.Logger), sds.WithReport(reportMock))...), nil),
 		provider: ss.record(journal.Consumer, journal.Provider, scenario.HopProvider, provider.New(w, provider.WithLogger(s.cfg.Logger)), nil),
 		ssp: ss.record(journal.Consumer, journal.SSP, scenario.HopSSP, ssp.New(ssp.Config{
 			World:     w,

@@ -174,18 +174,15 @@ func serveStripped(h http.Handler, w http.ResponseWriter, r *http.Request, prefi
 	http.StripPrefix(prefix, h).ServeHTTP(w, r)
 }
 
-// headersOnly adapts a judge that needs no request body.
-func headersOnly(judge func(*http.Request) []journal.Verdict) func(*http.Request, []byte) []journal.Verdict {
-	return func(r *http.Request, _ []byte) []journal.Verdict { return judge(r) }
-}
-
 // A mock is recorded by four small middlewares around it, outermost first
 // (record): journalHop keeps one journal entry per request; judgeHop runs
-// the consumer-side judge (internal/conformance) on a consumer's request;
-// refuseHop answers what the TLS layer and strict mode refuse before any
-// mock; faultHop applies the session's faults. They share one hopState per
-// request, which the mocks' verdict hook (reportSSP, noteCheck) reaches
-// through the request's context.
+// the consumer-side judge (internal/conformance) on a consumer's request to
+// the SSP, for what the SSP cannot see; refuseHop answers what the TLS layer
+// and strict mode refuse before any mock; faultHop applies the session's
+// faults. They share one hopState per request, which the mocks' verdict
+// hooks (reportMock for PDS and SDS, reportSSP, and the TLS check's
+// noteCheck) reach through the request's context. PDS and SDS judge their
+// own requests: they have no consumer-side judge.
 
 // hopKey carries the hop being recorded (hopState).
 type hopKey struct{}
@@ -223,6 +220,24 @@ func (st *hopState) checks() []journal.Verdict {
 func hopOf(r *http.Request) *hopState {
 	st, _ := r.Context().Value(hopKey{}).(*hopState)
 	return st
+}
+
+// reportMock is PDS's and SDS's verdict hook (pds.WithReport,
+// sds.WithReport): the mock reports every verdict of its checks and the hop
+// keeps the failures, with the severity of the judge's table, as Merge
+// keeps the judge's.
+func reportMock(r *http.Request, vs []spinerules.Verdict) {
+	st := hopOf(r)
+	if st == nil {
+		return
+	}
+	for _, v := range vs {
+		if v.Passed {
+			continue
+		}
+		c, _ := conformance.Lookup(v.Check)
+		st.report(journal.Verdict{Check: v.Check, Passed: false, Severity: c.Severity, Section: v.Section, Message: v.Message})
+	}
 }
 
 // reportSSP is the SSP's verdict hook (ssp.Config.Report).
