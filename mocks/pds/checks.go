@@ -10,7 +10,7 @@ import (
 )
 
 // WithReport hands the mock the hook it reports its verdicts through
-// (spinerules.Report): once per request, before it answers, every check of
+// (spinerules.Report): once per request, before it answers, Checks: every check of
 // spinerules.PDSRules that applies, passed or failed. The sandbox's journal
 // records them; without it they are discarded.
 func WithReport(report spinerules.Report) Option {
@@ -31,12 +31,12 @@ func rule(name string) spinerules.Rule {
 	return r
 }
 
-// checks runs the named checks on a request (r.URL.Path below the PDS
+// Checks runs the named checks on a request (r.URL.Path below the PDS
 // base), whatever the mock then answers: the verdicts say what is wrong
 // with the request even when an earlier failure is what PDS refuses. A
 // header name in any case counts, and the first of repeated values is
 // judged.
-func checks(r *http.Request) []spinerules.Verdict {
+func Checks(r *http.Request) []spinerules.Verdict {
 	var out []spinerules.Verdict
 	switch id, ok := gpc.Header(r.Header, headerRequestID); {
 	case !ok:

@@ -134,7 +134,7 @@ func (s *server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	rw.Header().Set("Content-Type", mediaFHIRJSON)
 	if s.report != nil {
-		s.report(r, checks(r))
+		s.report(r, Checks(r))
 	}
 	err := checkHeaders(r)
 	if err == nil {

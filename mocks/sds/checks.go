@@ -9,7 +9,7 @@ import (
 )
 
 // WithReport hands the mock the hook it reports its verdicts through
-// (spinerules.Report): once per request, before it answers, every check of
+// (spinerules.Report): once per request, before it answers, Checks: every check of
 // spinerules.SDSRules that applies, passed or failed. The sandbox's journal
 // records them; without it they are discarded.
 func WithReport(report spinerules.Report) Option {
@@ -37,7 +37,7 @@ var prefixes = map[string][]string{
 	"identifier":                 {gpc.SystemInteractionID + "|", gpc.SystemPartyKey + "|"},
 }
 
-// checks runs the named checks on a request (r.URL.Path below the SDS
+// Checks runs the named checks on a request (r.URL.Path below the SDS
 // base), whatever the mock then answers. As the service reads
 // X-Correlation-Id (correlationID), repeated headers are joined, so they
 // fail, and an empty one counts as absent (a new id is generated): no
@@ -45,7 +45,7 @@ var prefixes = map[string][]string{
 // blank values after system| included (§3.1 wants system|value, though the
 // service ignores a blank optional one unless the mock is Strict); a
 // request without parameters gets no verdict.
-func checks(r *http.Request) []spinerules.Verdict {
+func Checks(r *http.Request) []spinerules.Verdict {
 	var out []spinerules.Verdict
 	if id := strings.Join(gpc.HeaderValues(r.Header, "X-Correlation-Id"), ","); id != "" {
 		if spinerules.IsUUID(id) {

@@ -119,7 +119,7 @@ func (s *server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	if s.report != nil {
-		s.report(r, checks(r))
+		s.report(r, Checks(r))
 	}
 	rt, ok := s.routes[r.URL.Path]
 	if !ok {
