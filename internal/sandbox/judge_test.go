@@ -87,3 +87,22 @@ func TestOwnVerdictsWhenAFaultAnswers(t *testing.T) {
 		}, "SDS verdicts, faults "+faults)
 	}
 }
+
+// TestOwnVerdictsWhenTLSRefuses: a PDS request the TLS layer refuses
+// carries the certificate's verdict, then PDS's own checks, run in its
+// place.
+func TestOwnVerdictsWhenTLSRefuses(t *testing.T) {
+	t.Parallel()
+	e := startTLS(t, sandbox.Config{}, false)
+	ss := e.session(t, "")
+	req := pdsGet(t, ss.URLs().PDS+"/Patient/9693632108")
+	req.Header.Set("X-Request-ID", "not-a-uuid")
+	r := e.doWith(t, "", req)
+	assert.Equal(t, r.status, 496, "status")
+	h := consumerHop(t, ss)
+	got := []string{}
+	for _, v := range h.Checks {
+		got = append(got, v.Check)
+	}
+	assert.DeepEqual(t, got, []string{sandbox.CheckClientCertificate, "PDS_X_REQUEST_ID", "PDS_NHS_NUMBER_MOD11"}, "checks")
+}
