@@ -1,12 +1,21 @@
-// Package conformance holds the named checks the sandbox applies to every
-// request a consumer sends to PDS, SDS and the SSP, turns them into journal
-// verdicts, and says how strict mode answers each failed one (Answer).
-// Most failures are refused by the mocks themselves (PDS's headers, SDS's
-// parameters, the SSP's header syntax, the provider's JWT and interaction
-// checks); what no single mock can see — the journey's order, a reused
-// trace id — is answered by the sandbox before any mock runs, in the SSP's
-// shape (internal/sandbox strict.go). Lenient mode records every verdict
-// and answers none.
+// Package conformance holds the one table of named checks the sandbox
+// applies to the consumer's requests (Checks, from which
+// docs/conformance-checks.md is generated), says how strict mode answers
+// each failed one (Answer), and judges what no single mock judges itself.
+//
+// Who judges what: mocks/pds and mocks/sds run their own checks
+// (internal/spinerules PDSRules, SDSRules) and report the verdicts through
+// the hook the sandbox hands them; mocks/ssp reports its own
+// (spinerules.SSPChecks) the same way. This package judges the consumer's
+// request to the SSP (SSPJudge: every JWT rule, the interaction against
+// method and path, each interaction's FHIR parameters and body with the
+// provider's rules handed in, Accept, and the Ssp-* header syntax the SSP
+// also reports, whose verdicts the SSP's replace, Merge), and what no single
+// mock can see: the journey's order, a reused trace id, the cross-hop
+// Ssp-To rule, the SDS LDAP searches (ldap.go). What no mock sees is
+// answered by the sandbox before any mock runs, in the SSP's shape
+// (internal/sandbox strict.go); most failures are refused by the mocks
+// themselves. Lenient mode records every verdict and answers none.
 //
 // It imports no mock: rules it shares with one live in internal/jwt,
 // internal/spinerules and internal/gpc, and the provider's FHIR rules are

@@ -16,6 +16,11 @@
 // and more letters and digits (pds-sds-fhir.md §2.2; NHS's sandbox refuses
 // a letters-only token as "Invalid Access Token"). The mock has no OAuth
 // server, so any well-formed token is accepted.
+//
+// The mock is the one judge of its requests: it runs its named checks
+// (Checks: internal/spinerules PDSRules) on every request and reports the
+// verdicts through the hook it is handed (WithReport); no other part of the
+// sandbox repeats them.
 package pds
 
 import (

@@ -12,6 +12,11 @@
 // never looks at it (the NHS sandbox captures were made without Apigee and
 // succeed), and a mock has no keys to check, so requiring one would only
 // reject consumers that real Spine would route.
+//
+// The mock is the one judge of its requests: it runs its named checks
+// (Checks: internal/spinerules SDSRules) on every request and reports the
+// verdicts through the hook it is handed (WithReport); no other part of the
+// sandbox repeats them.
 package sds
 
 import (
