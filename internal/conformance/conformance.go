@@ -1,12 +1,21 @@
-// Package conformance holds the named checks the sandbox applies to every
-// request a consumer sends to PDS, SDS and the SSP, turns them into journal
-// verdicts, and says how strict mode answers each failed one (Answer).
-// Most failures are refused by the mocks themselves (PDS's headers, SDS's
-// parameters, the SSP's header syntax, the provider's JWT and interaction
-// checks); what no single mock can see — the journey's order, a reused
-// trace id — is answered by the sandbox before any mock runs, in the SSP's
-// shape (internal/sandbox strict.go). Lenient mode records every verdict
-// and answers none.
+// Package conformance holds the one table of named checks the sandbox
+// applies to the consumer's requests (Checks, from which
+// docs/conformance-checks.md is generated), says how strict mode answers
+// each failed one (Answer), and judges what no single mock judges itself.
+//
+// Who judges what: mocks/pds and mocks/sds run their own checks
+// (internal/spinerules PDSRules, SDSRules) and report the verdicts through
+// the hook the sandbox hands them; mocks/ssp reports its own
+// (spinerules.SSPChecks) the same way. This package judges the consumer's
+// request to the SSP (SSPJudge: every JWT rule, the interaction against
+// method and path, each interaction's FHIR parameters and body with the
+// provider's rules handed in, Accept, and the Ssp-* header syntax the SSP
+// also reports, whose verdicts the SSP's replace, Merge), and what no single
+// mock can see: the journey's order, a reused trace id, the cross-hop
+// Ssp-To rule, the SDS LDAP searches (ldap.go). What no mock sees is
+// answered by the sandbox before any mock runs, in the SSP's shape
+// (internal/sandbox strict.go); most failures are refused by the mocks
+// themselves. Lenient mode records every verdict and answers none.
 //
 // It imports no mock: rules it shares with one live in internal/jwt,
 // internal/spinerules and internal/gpc, and the provider's FHIR rules are
@@ -24,7 +33,6 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
-	"github.com/spine-sandbox/spine-sandbox/internal/nhsnumber"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
@@ -80,10 +88,10 @@ func (c Check) Answered() bool { return c.Severity == Error && c.Answer.By != ""
 
 // Check names.
 const (
-	PDSXRequestID             = "PDS_X_REQUEST_ID"
-	PDSNHSNumberMod11         = "PDS_NHS_NUMBER_MOD11"
-	SDSCorrelationIDUUID      = "SDS_CORRELATION_ID_UUID"
-	SDSParameters             = "SDS_PARAMETERS"
+	PDSXRequestID             = spinerules.PDSXRequestID        // mocks/pds judges it
+	PDSNHSNumberMod11         = spinerules.PDSNHSNumberMod11    // mocks/pds judges it
+	SDSCorrelationIDUUID      = spinerules.SDSCorrelationIDUUID // mocks/sds judges it
+	SDSParameters             = spinerules.SDSParameters        // mocks/sds judges it
 	SSPTraceIDUUID            = "SSP_TRACEID_UUID"
 	SSPFromASIDFormat         = "SSP_FROM_ASID_FORMAT"
 	SSPToASIDFormat           = "SSP_TO_ASID_FORMAT"
@@ -135,6 +143,17 @@ func byProvider(status int, code gpc.Code, note string) Answer {
 	return Answer{ByProvider, journal.Provider, status, e.IssueType(), string(code), code.Display(), note}
 }
 
+// mockRule is the table's entry for a check a mock runs and reports
+// (spinerules.PDSRules, SDSRules): its name, what and section are the
+// mock's, its severity an error.
+func mockRule(name string, a Answer) Check {
+	r, ok := spinerules.RuleNamed(name)
+	if !ok {
+		panic("conformance: no rule " + name)
+	}
+	return Check{r.Name, r.What, r.Section, Error, a}
+}
+
 func buildChecks() []Check {
 	sdsBadRequest := Answer{BySDS, journal.SDS, http.StatusBadRequest, "required", string(gpc.BadRequest), "Bad request", ""}
 	sdsParams := sdsBadRequest
@@ -142,14 +161,12 @@ func buildChecks() []Check {
 		"mocks/sds in a strict session also refuses a blank value after system|, which the service ignores in an optional parameter " +
 		"(the sandbox's choice: §3.1 wants system|value)"
 	cs := []Check{
-		{PDSXRequestID, "PDS requests carry an X-Request-ID header that is a UUID", "pds-sds-fhir.md §2.2", Error,
-			Answer{ByPDS, journal.PDS, http.StatusBadRequest, "value", "INVALID_VALUE", "Provided value is invalid",
-				"400 MISSING_VALUE (issue required) when the header is absent"}},
-		{PDSNHSNumberMod11, "the NHS number in /Patient/{nhs} passes the Modulus 11 check", "pds-sds-fhir.md §2.6", Error,
-			Answer{ByPDS, journal.PDS, http.StatusBadRequest, "value", "INVALID_RESOURCE_ID", "Resource Id is invalid",
-				"400 UNSUPPORTED_SERVICE when the number is missing (/Patient/)"}},
-		{SDSCorrelationIDUUID, "an X-Correlation-Id sent to SDS is a UUID", "pds-sds-fhir.md §3.3", Error, sdsBadRequest},
-		{SDSParameters, "SDS organization and identifier parameters carry the right system| prefix and a value", "pds-sds-fhir.md §3.1, §3.2", Error, sdsParams},
+		mockRule(PDSXRequestID, Answer{ByPDS, journal.PDS, http.StatusBadRequest, "value", "INVALID_VALUE", "Provided value is invalid",
+			"400 MISSING_VALUE (issue required) when the header is absent"}),
+		mockRule(PDSNHSNumberMod11, Answer{ByPDS, journal.PDS, http.StatusBadRequest, "value", "INVALID_RESOURCE_ID", "Resource Id is invalid",
+			"400 UNSUPPORTED_SERVICE when the number is missing (/Patient/)"}),
+		mockRule(SDSCorrelationIDUUID, sdsBadRequest),
+		mockRule(SDSParameters, sdsParams),
 		{SSPTraceIDUUID, "Ssp-TraceID is a UUID", "gpconnect-1.6.md §1.3", Error, sspHeader("Ssp-TraceID", "")},
 		{SSPFromASIDFormat, "Ssp-From is an ASID: 12 digits", "gpconnect-1.6.md §1.3", Error, sspHeader("Ssp-From", "")},
 		{SSPToASIDFormat, "Ssp-To is an ASID: 12 digits", "gpconnect-1.6.md §1.3", Error, sspHeader("Ssp-To", "")},
@@ -305,73 +322,6 @@ func ScenarioProblems(sc *scenario.Scenario) []scenario.Problem {
 func verdict(name string, passed bool, message string) journal.Verdict {
 	c, _ := Lookup(name)
 	return journal.Verdict{Check: name, Passed: passed, Severity: c.Severity, Section: c.Section, Message: message}
-}
-
-// PDS judges a consumer request to PDS (r.URL.Path below the PDS base).
-func PDS(r *http.Request) []journal.Verdict {
-	var out []journal.Verdict
-	switch id, ok := gpc.Header(r.Header, "X-Request-ID"); {
-	case !ok:
-		out = append(out, verdict(PDSXRequestID, false, "X-Request-ID header missing"))
-	case !spinerules.IsUUID(id):
-		out = append(out, verdict(PDSXRequestID, false, "X-Request-ID "+quote(id)+" is not a UUID"))
-	default:
-		out = append(out, verdict(PDSXRequestID, true, ""))
-	}
-	if nhs, ok := strings.CutPrefix(r.URL.Path, "/Patient/"); ok {
-		nhs, _, _ = strings.Cut(nhs, "/")
-		if nhsnumber.Valid(nhs) {
-			out = append(out, verdict(PDSNHSNumberMod11, true, ""))
-		} else {
-			out = append(out, verdict(PDSNHSNumberMod11, false, "NHS number "+quote(nhs)+" fails Modulus 11"))
-		}
-	}
-	return out
-}
-
-// sdsPrefixes are the system| prefixes each SDS search parameter takes.
-var sdsPrefixes = map[string][]string{
-	"organization":               {gpc.SystemODSCode + "|"},
-	"manufacturing-organization": {gpc.SystemODSCode + "|"},
-	"identifier":                 {gpc.SystemInteractionID + "|", gpc.SystemPartyKey + "|"},
-}
-
-// SDS judges a consumer request to SDS (r.URL.Path below the SDS base).
-func SDS(r *http.Request) []journal.Verdict {
-	var out []journal.Verdict
-	// As the service does (mocks/sds): repeated headers are joined, so they
-	// fail; an empty one counts as absent (a new id is generated).
-	if id := strings.Join(gpc.HeaderValues(r.Header, "X-Correlation-Id"), ","); id != "" {
-		if spinerules.IsUUID(id) {
-			out = append(out, verdict(SDSCorrelationIDUUID, true, ""))
-		} else {
-			out = append(out, verdict(SDSCorrelationIDUUID, false, "X-Correlation-Id "+quote(id)+" is not a UUID"))
-		}
-	}
-	var bad []string
-	q := r.URL.Query()
-	for _, name := range []string{"organization", "manufacturing-organization", "identifier"} {
-		for _, v := range q[name] {
-			if !hasAnyPrefix(v, sdsPrefixes[name]) || strings.HasSuffix(v, "|") {
-				bad = append(bad, name+"="+v)
-			}
-		}
-	}
-	if len(bad) > 0 {
-		out = append(out, verdict(SDSParameters, false, "parameter without the right system| prefix or value: "+strings.Join(bad, ", ")))
-	} else if len(q) > 0 {
-		out = append(out, verdict(SDSParameters, true, ""))
-	}
-	return out
-}
-
-func hasAnyPrefix(s string, ps []string) bool {
-	for _, p := range ps {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
 }
 
 func quote(s string) string { return "'" + s + "'" }

@@ -65,3 +65,44 @@ func TestSSPVerdictSection(t *testing.T) {
 	}
 	t.Fatalf("no SSP_TRACEID_UUID verdict in %+v", h.Checks)
 }
+
+// TestOwnVerdictsWhenAFaultAnswers: PDS and SDS judge their own requests;
+// when a fault answers in the mock's place the hop still carries the
+// mock's verdicts (its Checks, run once in its place), as when it answers.
+func TestOwnVerdictsWhenAFaultAnswers(t *testing.T) {
+	t.Parallel()
+	for _, faults := range []string{"", "  - {hop: pds, status: 503}\n  - {hop: sds, status: 503}\n", "  - {hop: pds, delay: 1ms}\n  - {hop: sds, delay: 1ms}\n"} {
+		e := start(t, sandbox.Config{Lenient: true})
+		ss := e.session(t, withFaults(faults))
+		e.do(t, pdsRequest("9693632108", "not-a-uuid")(t, e, ss))
+		h := consumerHop(t, ss)
+		assert.DeepEqual(t, h.Checks, []journal.Verdict{
+			{Check: "PDS_X_REQUEST_ID", Severity: "error", Section: "pds-sds-fhir.md §2.2", Message: "X-Request-ID 'not-a-uuid' is not a UUID"},
+			{Check: "PDS_NHS_NUMBER_MOD11", Severity: "error", Section: "pds-sds-fhir.md §2.6", Message: "NHS number '9693632108' fails Modulus 11"},
+		}, "PDS verdicts, faults "+faults)
+		e.do(t, sdsRequest(endpointQuery(practiceODS), "not-a-uuid")(t, e, ss))
+		h = consumerHop(t, ss)
+		assert.DeepEqual(t, h.Checks, []journal.Verdict{
+			{Check: "SDS_CORRELATION_ID_UUID", Severity: "error", Section: "pds-sds-fhir.md §3.3", Message: "X-Correlation-Id 'not-a-uuid' is not a UUID"},
+		}, "SDS verdicts, faults "+faults)
+	}
+}
+
+// TestOwnVerdictsWhenTLSRefuses: a PDS request the TLS layer refuses
+// carries the certificate's verdict, then PDS's own checks, run in its
+// place.
+func TestOwnVerdictsWhenTLSRefuses(t *testing.T) {
+	t.Parallel()
+	e := startTLS(t, sandbox.Config{}, false)
+	ss := e.session(t, "")
+	req := pdsGet(t, ss.URLs().PDS+"/Patient/9693632108")
+	req.Header.Set("X-Request-ID", "not-a-uuid")
+	r := e.doWith(t, "", req)
+	assert.Equal(t, r.status, 496, "status")
+	h := consumerHop(t, ss)
+	got := []string{}
+	for _, v := range h.Checks {
+		got = append(got, v.Check)
+	}
+	assert.DeepEqual(t, got, []string{sandbox.CheckClientCertificate, "PDS_X_REQUEST_ID", "PDS_NHS_NUMBER_MOD11"}, "checks")
+}

@@ -162,9 +162,9 @@ func (s *Server) buildMocks(ss *Session, w *world.World) *mockSet {
 		sdsOpts = append(sdsOpts, sds.Strict())
 	}
 	return &mockSet{
-		pds:      ss.record(journal.Consumer, journal.PDS, scenario.HopPDS, pds.New(w, pds.WithLogger(s.cfg.Logger)), headersOnly(conformance.PDS)),
-		sds:      ss.record(journal.Consumer, journal.SDS, scenario.HopSDS, sds.New(w, append(sdsOpts, sds.WithLogger(s.cfg.Logger))...), headersOnly(conformance.SDS)),
-		provider: ss.record(journal.Consumer, journal.Provider, scenario.HopProvider, provider.New(w, provider.WithLogger(s.cfg.Logger)), nil),
+		pds:      ss.record(journal.Consumer, journal.PDS, scenario.HopPDS, pds.New(w, pds.WithLogger(s.cfg.Logger), pds.WithReport(reportMock)), nil, pds.Checks),
+		sds:      ss.record(journal.Consumer, journal.SDS, scenario.HopSDS, sds.New(w, append(sdsOpts, sds.WithLogger(s.cfg.Logger), sds.WithReport(reportMock))...), nil, sds.Checks),
+		provider: ss.record(journal.Consumer, journal.Provider, scenario.HopProvider, provider.New(w, provider.WithLogger(s.cfg.Logger)), nil, nil),
 		ssp: ss.record(journal.Consumer, journal.SSP, scenario.HopSSP, ssp.New(ssp.Config{
 			World:     w,
 			Prefix:    prefix + SSPPath,
@@ -172,7 +172,7 @@ func (s *Server) buildMocks(ss *Session, w *world.World) *mockSet {
 			Lenient:   ss.Lenient,
 			Timeout:   ss.Scenario.SSPTimeout.D(),
 			Report:    reportSSP,
-		}), judgeSSP),
+		}), judgeSSP, nil),
 	}
 }
 

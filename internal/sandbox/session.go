@@ -174,18 +174,17 @@ func serveStripped(h http.Handler, w http.ResponseWriter, r *http.Request, prefi
 	http.StripPrefix(prefix, h).ServeHTTP(w, r)
 }
 
-// headersOnly adapts a judge that needs no request body.
-func headersOnly(judge func(*http.Request) []journal.Verdict) func(*http.Request, []byte) []journal.Verdict {
-	return func(r *http.Request, _ []byte) []journal.Verdict { return judge(r) }
-}
-
-// A mock is recorded by four small middlewares around it, outermost first
+// A mock is recorded by small middlewares around it, outermost first
 // (record): journalHop keeps one journal entry per request; judgeHop runs
-// the consumer-side judge (internal/conformance) on a consumer's request;
-// refuseHop answers what the TLS layer and strict mode refuse before any
-// mock; faultHop applies the session's faults. They share one hopState per
-// request, which the mocks' verdict hook (reportSSP, noteCheck) reaches
-// through the request's context.
+// the consumer-side judge (internal/conformance) on a consumer's request to
+// the SSP, for what no single mock sees; unservedHop, for PDS and SDS, runs
+// the mock's own checks in its place when the TLS layer or a fault answered
+// instead; refuseHop answers what the TLS layer and strict mode refuse
+// before any mock; faultHop applies the session's faults. They share one
+// hopState per request, which the verdict hooks (reportMock for PDS and
+// SDS, reportSSP, the TLS check's noteCheck) reach through the request's
+// context. PDS and SDS judge their own requests: no consumer-side judge
+// repeats their checks.
 
 // hopKey carries the hop being recorded (hopState).
 type hopKey struct{}
@@ -201,6 +200,7 @@ type hopState struct {
 
 	mu       sync.Mutex
 	reported []journal.Verdict // through the hook, from the mocks and the TLS check
+	ownRan   bool              // the mock reported its own checks (reportMock)
 	judged   []journal.Verdict // the consumer-side judge's
 	fault    string            // the fault applied, described
 }
@@ -225,6 +225,27 @@ func hopOf(r *http.Request) *hopState {
 	return st
 }
 
+// reportMock is PDS's and SDS's verdict hook (pds.WithReport,
+// sds.WithReport): the mock reports every verdict of its checks and the hop
+// keeps the failures, with the severity of the judge's table, as Merge
+// keeps the judge's.
+func reportMock(r *http.Request, vs []spinerules.Verdict) {
+	st := hopOf(r)
+	if st == nil {
+		return
+	}
+	st.mu.Lock()
+	st.ownRan = true
+	st.mu.Unlock()
+	for _, v := range vs {
+		if v.Passed {
+			continue
+		}
+		c, _ := conformance.Lookup(v.Check)
+		st.report(journal.Verdict{Check: v.Check, Passed: false, Severity: c.Severity, Section: v.Section, Message: v.Message})
+	}
+}
+
 // reportSSP is the SSP's verdict hook (ssp.Config.Report).
 func reportSSP(r *http.Request, failures []ssp.Failure) {
 	st := hopOf(r)
@@ -241,9 +262,31 @@ func reportSSP(r *http.Request, failures []ssp.Failure) {
 }
 
 // record wraps a mock in the session's middlewares for hop. judge, when
-// set, gives the conformance verdicts on a request from the consumer.
-func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handler, judge func(*http.Request, []byte) []journal.Verdict) http.Handler {
-	return ss.journalHop(from, to, hop, judgeHop(judge, ss.refuseHop(to, ss.faultHop(hop, h))))
+// set, gives the consumer-side judge's verdicts on a request from the
+// consumer (the SSP's hop); own, when set, is the checks of a mock that
+// judges its own requests (pds.Checks, sds.Checks), for unservedHop.
+func (ss *Session) record(from, to journal.Party, hop scenario.Hop, h http.Handler, judge func(*http.Request, []byte) []journal.Verdict, own func(*http.Request) []spinerules.Verdict) http.Handler {
+	return ss.journalHop(from, to, hop, judgeHop(judge, unservedHop(own, ss.refuseHop(to, ss.faultHop(hop, h)))))
+}
+
+// unservedHop runs own, a mock's own checks, in its place on a request the
+// mock never saw — one the TLS layer or a fault answered — so the hop says
+// what was wrong with the request whoever answered it, and the checks still
+// run once per request.
+func unservedHop(own func(*http.Request) []spinerules.Verdict, next http.Handler) http.Handler {
+	if own == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		st := hopOf(r)
+		st.mu.Lock()
+		ran := st.ownRan
+		st.mu.Unlock()
+		if !ran {
+			reportMock(r, own(r))
+		}
+	})
 }
 
 // judgeHop runs the consumer-side judge on a consumer's request.

@@ -1,13 +1,15 @@
-// Package spinerules holds the rules a mock and the sandbox's consumer-side
-// judge (internal/conformance) both name, so that neither imports the
-// other: the SSP's checks, in the order the SSP applies them, with their
-// stable names, what each requires, where gpconnect-1.6.md says so and the
-// status a failure gets. mocks/ssp pairs each with the code that runs it;
-// internal/conformance lists them for scenarios and the docs. The JWT's
-// rules are internal/jwt's, shared the same way; each interaction's FHIR
-// parameter and body rules stay with mocks/provider, which hands them to
-// the judge (conformance.RequestRules). The header syntax both judge (IsUUID,
-// IsASID) is here too.
+// Package spinerules holds the rules a mock and the sandbox's judge
+// (internal/conformance) both name, so that neither imports the other: the
+// SSP's checks, in the order the SSP applies them, with their stable names,
+// what each requires, where gpconnect-1.6.md says so and the status a
+// failure gets (mocks/ssp pairs each with the code that runs it); PDS's and
+// SDS's checks (PDSRules, SDSRules), which mocks/pds and mocks/sds run and
+// report through a Report hook as Verdicts, and from which the judge builds
+// its table for scenarios and the docs. The JWT's rules are internal/jwt's,
+// shared the same way; each interaction's FHIR parameter and body rules stay
+// with mocks/provider, which hands them to the judge
+// (conformance.RequestRules). The header syntax both judge (IsUUID, IsASID)
+// is here too.
 package spinerules
 
 import "net/http"

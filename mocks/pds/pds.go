@@ -16,6 +16,11 @@
 // and more letters and digits (pds-sds-fhir.md §2.2; NHS's sandbox refuses
 // a letters-only token as "Invalid Access Token"). The mock has no OAuth
 // server, so any well-formed token is accepted.
+//
+// The mock is the one judge of its requests: it runs its named checks
+// (Checks: internal/spinerules PDSRules) on every request and reports the
+// verdicts through the hook it is handed (WithReport); no other part of the
+// sandbox repeats them.
 package pds
 
 import (
@@ -25,6 +30,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
 
@@ -41,11 +47,6 @@ const (
 	headerCorrelationID = "X-Correlation-ID"
 	headerAuthorization = "Authorization"
 )
-
-// uuidPattern is the spec's X-Request-ID pattern (§2.2). Any UUID version is
-// accepted: NHS's own sandbox captures use an upper-case v4-shaped value, and
-// the live service only asks for v4 "ideally".
-var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // tokenPattern is the shape of a bearer token NHS's sandbox accepts
 // (§2.2); validToken adds its rule of at least one letter and one digit.
@@ -65,6 +66,8 @@ type server struct {
 	// log receives what PDS cannot answer as PDS would: a bug answered
 	// with a generic 500, a response it could not write.
 	log *slog.Logger
+	// report receives the verdicts of the mock's checks (WithReport).
+	report spinerules.Report
 }
 
 // New returns the PDS FHIR R4 API for one session's world. Paths are
@@ -135,6 +138,9 @@ func (s *server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rw.Header().Set("Content-Type", mediaFHIRJSON)
+	if s.report != nil {
+		s.report(r, Checks(r))
+	}
 	err := checkHeaders(r)
 	if err == nil {
 		var h handler
@@ -156,7 +162,10 @@ func checkHeaders(r *http.Request) error {
 	switch {
 	case !present || ids[0] == "":
 		return errMissingRequestID
-	case !uuidPattern.MatchString(ids[0]):
+	case !spinerules.IsUUID(ids[0]):
+		// §2.2's pattern: any UUID version, as NHS's own sandbox captures
+		// use an upper-case v4-shaped value and the live service only
+		// asks for v4 "ideally".
 		return errInvalidValue(ids[0], "header 'X-Request-ID'")
 	}
 	auth, present := r.Header[http.CanonicalHeaderKey(headerAuthorization)]

@@ -12,6 +12,11 @@
 // never looks at it (the NHS sandbox captures were made without Apigee and
 // succeed), and a mock has no keys to check, so requiring one would only
 // reject consumers that real Spine would route.
+//
+// The mock is the one judge of its requests: it runs its named checks
+// (Checks: internal/spinerules SDSRules) on every request and reports the
+// verdicts through the hook it is handed (WithReport); no other part of the
+// sandbox repeats them.
 package sds
 
 import (
@@ -28,6 +33,7 @@ import (
 	"strings"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
 
@@ -73,6 +79,8 @@ type server struct {
 	base   string // public SDS base URL, for fullUrl and the self link
 	routes map[string]route
 	strict bool // Strict: refuse a blank system|value too
+	// report receives the verdicts of the mock's checks (WithReport).
+	report spinerules.Report
 	// direct encodes every answer for its request alone, never from the
 	// template's answers (answers.go): what tests compare those with.
 	direct bool
@@ -102,7 +110,8 @@ func New(w *world.World, opts ...Option) http.Handler {
 	return s
 }
 
-// ServeHTTP applies the checks in the order the real service does: path
+// ServeHTTP reports its named checks' verdicts (WithReport), then applies
+// the checks in the order the real service does: path
 // (404), method (405), X-Correlation-Id (400), then the route's own
 // parameter and Accept checks.
 func (s *server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
@@ -114,6 +123,9 @@ func (s *server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			s.writeError(rw, r, tolerantCorrelationID(r), fmt.Errorf("panic: %v", v))
 		}
 	}()
+	if s.report != nil {
+		s.report(r, Checks(r))
+	}
 	rt, ok := s.routes[r.URL.Path]
 	if !ok {
 		s.writeError(rw, r, tolerantCorrelationID(r), sdsError(http.StatusNotFound, gpc.NoRecordFound, "not-found", "HTTP endpoint not found"))
