@@ -62,3 +62,13 @@ func RuleNamed(name string) (Rule, bool) {
 	}
 	return Rule{}, false
 }
+
+// MustRule returns the PDS or SDS rule called name, for a mock's table of
+// its own rules; a name missing from the tables is a programming error.
+func MustRule(name string) Rule {
+	r, ok := RuleNamed(name)
+	if !ok {
+		panic("spinerules: no rule " + name)
+	}
+	return r
+}

@@ -19,17 +19,9 @@ func WithReport(report spinerules.Report) Option {
 
 // The mock's rules, from the table the judge lists (spinerules.PDSRules).
 var (
-	ruleRequestID = rule(spinerules.PDSXRequestID)
-	ruleMod11     = rule(spinerules.PDSNHSNumberMod11)
+	ruleRequestID = spinerules.MustRule(spinerules.PDSXRequestID)
+	ruleMod11     = spinerules.MustRule(spinerules.PDSNHSNumberMod11)
 )
-
-func rule(name string) spinerules.Rule {
-	r, ok := spinerules.RuleNamed(name)
-	if !ok {
-		panic("pds: no rule " + name)
-	}
-	return r
-}
 
 // Checks runs the named checks on a request (r.URL.Path below the PDS
 // base), whatever the mock then answers: the verdicts say what is wrong

@@ -18,17 +18,9 @@ func WithReport(report spinerules.Report) Option {
 
 // The mock's rules, from the table the judge lists (spinerules.SDSRules).
 var (
-	ruleCorrelationID = rule(spinerules.SDSCorrelationIDUUID)
-	ruleParameters    = rule(spinerules.SDSParameters)
+	ruleCorrelationID = spinerules.MustRule(spinerules.SDSCorrelationIDUUID)
+	ruleParameters    = spinerules.MustRule(spinerules.SDSParameters)
 )
-
-func rule(name string) spinerules.Rule {
-	r, ok := spinerules.RuleNamed(name)
-	if !ok {
-		panic("sds: no rule " + name)
-	}
-	return r
-}
 
 // prefixes are the system| prefixes each search parameter takes.
 var prefixes = map[string][]string{
