@@ -213,12 +213,26 @@ func (j *Journal) Append(h Hop) Hop {
 // the oldest hops go until the journal is within Limits.Hops and
 // Limits.Bytes.
 func (j *Journal) Record(h Hop, req, res Body) int64 {
-	e := compact(h, req, res, j.lim)
+	return j.record(compact(h, req, res, j.lim, false), h.Start)
+}
+
+// RecordTaken is Record for a hop whose RequestHeader the caller made with
+// ClipHeader for this hop and never changes or shares after (the
+// recording middleware takes it when the request arrives): the journal
+// keeps that map instead of copying it again, unless it must be clipped
+// further to leave the response its share. What is kept is what Record
+// would keep.
+func (j *Journal) RecordTaken(h Hop, req, res Body) int64 {
+	return j.record(compact(h, req, res, j.lim, true), h.Start)
+}
+
+// record stores e, the entry of the hop that began as start.
+func (j *Journal) record(e entry, start int64) int64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.seq++
 	e.meta.Seq = j.seq
-	delete(j.flying, h.Start)
+	delete(j.flying, start)
 	for j.hops.n >= j.lim.Hops {
 		j.drop()
 	}

@@ -316,7 +316,7 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 		if to == journal.Provider && r.Context().Value(inProcessKey{}) != nil {
 			st.from = journal.SSP
 		}
-		if r.Body != nil {
+		if r.Body != nil && r.Body != http.NoBody { // a GET has nothing to read
 			st.body, _ = io.ReadAll(io.LimitReader(r.Body, 8<<20))
 			r.Body = io.NopCloser(bytes.NewReader(st.body))
 		}
@@ -325,8 +325,9 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 		r = r.WithContext(context.WithValue(r.Context(), hopKey{}, st))
 		st.name, st.in = hopName(hop, r)
 		// The request's headers as received, taken before a handler can
-		// change them, and clipped now so a huge one is never copied whole
-		// (Record clips again, sharing the budget with the response's).
+		// change them, and clipped now so a huge one is never copied whole;
+		// the journal keeps this copy (RecordTaken) unless the response's
+		// share of the budget makes it clip further.
 		reqHeader, headersCut := journal.ClipHeader(r.Header, lim.Header)
 		entry := journal.Hop{Time: began, From: st.from, To: to, Interaction: string(st.in), Name: st.name,
 			Method: r.Method, URL: ss.requestURL(r), RequestHeader: reqHeader, HeadersCut: headersCut, TLS: journal.TLSFactsOf(r.TLS)}
@@ -356,7 +357,7 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 				}
 				entry.Checks = st.checks()
 			}
-			ss.Journal.Record(entry, reqKept, res)
+			ss.Journal.RecordTaken(entry, reqKept, res)
 			ss.observed(&entry)
 			if p != nil {
 				panic(p)

@@ -302,9 +302,18 @@ var defaultTransport = sync.OnceValue(func() http.RoundTripper {
 })
 
 // bufferPool recycles ReverseProxy's copy buffers (httputil.BufferPool).
+// It pools array pointers, which a buffer converts back to without an
+// allocation: pooling a *[]byte would allocate a slice header per Put.
 type bufferPool struct{}
 
-var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+const bufferSize = 32 << 10
 
-func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
-func (bufferPool) Put(b []byte) { buffers.Put(&b) }
+var buffers = sync.Pool{New: func() any { return new([bufferSize]byte) }}
+
+func (bufferPool) Get() []byte { return buffers.Get().(*[bufferSize]byte)[:] }
+
+func (bufferPool) Put(b []byte) {
+	if cap(b) >= bufferSize { // always: ReverseProxy returns what Get gave
+		buffers.Put((*[bufferSize]byte)(b[:bufferSize]))
+	}
+}
