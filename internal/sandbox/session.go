@@ -310,6 +310,7 @@ func (ss *Session) faultHop(hop scenario.Hop, mock http.Handler) http.Handler {
 // is decoded here. Headers are kept within Limits.HeaderKept.
 func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next http.Handler) http.Handler {
 	lim := ss.Journal.Limits()
+	names := namesOf(hop)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
 		st := &hopState{from: from}
@@ -323,7 +324,7 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 		tee := &teeWriter{ResponseWriter: w, status: http.StatusOK, limit: lim.Body}
 		st.tee = tee
 		r = r.WithContext(context.WithValue(r.Context(), hopKey{}, st))
-		st.name, st.in = hopName(hop, r)
+		st.name, st.in = hopName(hop, names, r)
 		// The request's headers as received, taken before a handler can
 		// change them, and clipped now so a huge one is never copied whole;
 		// the journal keeps this copy (RecordTaken) unless the response's
@@ -351,7 +352,7 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 				entry.Error = "connection dropped"
 			} else {
 				entry.Status, entry.ResponseHeader = tee.status, tee.Header()
-				res = journal.Body{Data: tee.body.Bytes(), Encoding: tee.Header().Get("Content-Encoding"), Size: tee.size}
+				res = journal.Body{Data: tee.kept(), Encoding: tee.Header().Get("Content-Encoding"), Size: tee.size}
 				if entry.Status >= 400 {
 					entry.Code, _ = gpc.SpineCode(fhirxml.AsJSON(journal.Decode(res, lim.Body)))
 				}
@@ -385,7 +386,7 @@ func (ss *Session) requestURL(r *http.Request) string {
 
 // hopName names a request: "pds.retrieve", "sds.endpoint",
 // "provider.book appointment", "ssp.book appointment".
-func hopName(hop scenario.Hop, r *http.Request) (string, gpc.Interaction) {
+func hopName(hop scenario.Hop, names hopNames, r *http.Request) (string, gpc.Interaction) {
 	p := r.URL.Path
 	switch hop {
 	case scenario.HopPDS:
@@ -400,11 +401,25 @@ func hopName(hop scenario.Hop, r *http.Request) (string, gpc.Interaction) {
 		return string(scenario.StepSDSEndpoint), ""
 	}
 	in := gpc.Interaction(gpc.HeaderValue(r.Header, "Ssp-InteractionID"))
-	short := in.Name()
-	if !gpc.IsKnown(in) {
-		short = "unknown interaction"
+	if name, ok := names.known[in]; ok {
+		return name, in
 	}
-	return string(hop) + "." + short, in
+	return names.unknown, in
+}
+
+// hopNames are the names of a GP Connect hop's requests, made once per
+// middleware rather than joined per request.
+type hopNames struct {
+	known   map[gpc.Interaction]string // "ssp.book appointment", ...
+	unknown string                     // "ssp.unknown interaction"
+}
+
+func namesOf(hop scenario.Hop) hopNames {
+	n := hopNames{known: map[gpc.Interaction]string{}, unknown: string(hop) + ".unknown interaction"}
+	for _, in := range gpc.Interactions {
+		n.known[in.ID] = string(hop) + "." + in.Name
+	}
+	return n
 }
 
 // steps gives the seed diagram's arrow ids for a hop.
@@ -453,6 +468,18 @@ type teeWriter struct {
 	// relayed was complete before its first byte was copied (inProcess):
 	// flushing it write by write would only cost syscalls and chunks.
 	whole bool
+	// relay is that whole answer's body, which the writes copy in order:
+	// the hop keeps the part of it that was written instead of a copy
+	// made write by write.
+	relay []byte
+}
+
+// kept is what the hop keeps of the body written: at most limit bytes.
+func (t *teeWriter) kept() []byte {
+	if t.relay != nil {
+		return t.relay[:min(t.size, int64(t.limit), int64(len(t.relay)))]
+	}
+	return t.body.Bytes()
 }
 
 func (t *teeWriter) WriteHeader(code int) {
@@ -466,7 +493,7 @@ func (t *teeWriter) WriteHeader(code int) {
 func (t *teeWriter) Write(b []byte) (int, error) {
 	t.wroteHeader = true
 	t.size += int64(len(b))
-	if room := t.limit - t.body.Len(); room > 0 {
+	if room := t.limit - t.body.Len(); t.relay == nil && room > 0 { // else b is relay's next part
 		t.body.Write(b[:min(room, len(b))])
 	}
 	return t.ResponseWriter.Write(b)
@@ -483,12 +510,20 @@ func (t *teeWriter) Flush() {
 
 func (t *teeWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
-// recorder is the in-process transport's response writer.
+// recorder is the in-process transport's response writer, and then the
+// body of the response it makes; the request's context and the response
+// share its allocation.
 type recorder struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
+	ctx    inProcessContext
+	res    http.Response
+	rd     bytes.Reader
 }
+
+func (r *recorder) Read(p []byte) (int, error) { return r.rd.Read(p) }
+func (r *recorder) Close() error               { return nil }
 
 func newRecorder() *recorder { return &recorder{header: http.Header{}} }
 
@@ -510,15 +545,17 @@ func (r *recorder) response(req *http.Request) *http.Response {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
-	return &http.Response{
+	r.rd.Reset(r.body.Bytes())
+	r.res = http.Response{
 		Status:        http.StatusText(r.status),
 		StatusCode:    r.status,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        r.header,
-		Body:          io.NopCloser(bytes.NewReader(r.body.Bytes())),
+		Body:          r,
 		ContentLength: int64(r.body.Len()),
 		Request:       req,
 	}
+	return &r.res
 }
