@@ -36,7 +36,7 @@ const (
 // holds on to nothing of the caller's. When reqTaken, h.RequestHeader is
 // the journal's already (RecordTaken) and is copied only if it must be
 // clipped further.
-func compact(h Hop, req, res Body, l Limits, reqTaken bool) entry {
+func compact(h Hop, req, res Body, l Limits, reqTaken bool, prior []byte) entry {
 	h.RequestBody, h.ResponseBody = "", ""
 	h.URL = clipString(h.URL, l.Header)
 	h.Interaction = clipString(h.Interaction, l.Header)
@@ -56,7 +56,7 @@ func compact(h Hop, req, res Body, l Limits, reqTaken bool) entry {
 	var cut int
 	h.RequestHeader, h.ResponseHeader, cut = clipHeaders(h.RequestHeader, h.ResponseHeader, l.Header, reqTaken)
 	h.HeadersCut += cut
-	e := entry{meta: h, req: keepBody(req, l.Body), res: keepBody(res, l.Body)}
+	e := entry{meta: h, req: keepBody(req, l.Body, nil), res: keepBody(res, l.Body, prior)}
 	e.size = sizeOf(&e)
 	if over := e.size - l.Bytes; over > 0 {
 		// One hop larger than the whole journal: clip its bodies (the
@@ -68,15 +68,19 @@ func compact(h Hop, req, res Body, l Limits, reqTaken bool) entry {
 	return e
 }
 
-// keepBody copies at most limit bytes of b.
-func keepBody(b Body, limit int) Body {
+// keepBody copies at most limit bytes of b, unless they are prior's: the
+// journal's own bytes, which it never changes, are shared.
+func keepBody(b Body, limit int, prior []byte) Body {
 	if b.Size < int64(len(b.Data)) {
 		b.Size = int64(len(b.Data))
 	}
 	n := min(len(b.Data), limit)
-	if n == 0 {
+	switch {
+	case n == 0:
 		b.Data = nil
-	} else {
+	case bytes.Equal(b.Data[:n], prior):
+		b.Data = prior[:n:n]
+	default:
 		b.Data = bytes.Clone(b.Data[:n])
 	}
 	return b

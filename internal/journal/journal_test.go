@@ -527,3 +527,31 @@ func TestRecordTakenDoesNotCopy(t *testing.T) {
 		t.Errorf("request header kept = %v, want %v", h.RequestHeader, req)
 	}
 }
+
+// TestRecordRelaySharesTheNewestAnswer: a hop that relays the answer the
+// newest hop kept shares its bytes; one whose answer differs keeps a copy
+// of its own, which the caller's buffer no longer reaches.
+func TestRecordRelaySharesTheNewestAnswer(t *testing.T) {
+	t.Parallel()
+	answer := []byte(strings.Repeat(`{"resourceType":"Bundle"}`, 100))
+	j := New(Limits{Body: 1000})
+	j.RecordTaken(Hop{Name: "provider.search free slots"}, Body{}, Body{Data: bytes.Clone(answer)})
+	relayed := bytes.Clone(answer)
+	j.RecordRelay(Hop{Name: "ssp.search free slots"}, Body{}, Body{Data: relayed})
+	other := []byte(`{"resourceType":"OperationOutcome"}`)
+	j.RecordRelay(Hop{Name: "ssp.book appointment"}, Body{}, Body{Data: other})
+	relayed[0], other[0] = 'x', 'x' // the callers' buffers are theirs again
+
+	provider, ssp, own := j.hops.at(0).res, j.hops.at(1).res, j.hops.at(2).res
+	assert.Equal(t, &ssp.Data[0] == &provider.Data[0], true, "the relayed answer shares the provider's bytes")
+	assert.Equal(t, len(ssp.Data), 1000, "kept within Limits.Body")
+	assert.Equal(t, ssp.Size, int64(len(answer)), "size")
+	hops := j.Hops()
+	assert.Equal(t, hops[1].ResponseBody, hops[0].ResponseBody, "the two hops read the same")
+	assert.Equal(t, hops[1].ResponseBody, string(answer[:1000])+Truncated, "what the SSP relayed")
+	assert.Equal(t, hops[2].ResponseBody, `{"resourceType":"OperationOutcome"}`, "an answer of its own")
+	assert.Equal(t, &own.Data[0] != &other[0], true, "copied")
+	if got, want := j.Bytes(), 2*int64(1000); got < want {
+		t.Errorf("Bytes = %d; want each entry to account for its answer (>= %d)", got, want)
+	}
+}

@@ -322,6 +322,9 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 			r.Body = io.NopCloser(bytes.NewReader(st.body))
 		}
 		tee := &teeWriter{ResponseWriter: w, status: http.StatusOK, limit: lim.Body}
+		if rec, ok := w.(*recorder); ok { // in process: the body is kept there already
+			tee.into, tee.from = rec, rec.body.Len()
+		}
 		st.tee = tee
 		r = r.WithContext(context.WithValue(r.Context(), hopKey{}, st))
 		st.name, st.in = hopName(hop, names, r)
@@ -358,7 +361,11 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 				}
 				entry.Checks = st.checks()
 			}
-			ss.Journal.RecordTaken(entry, reqKept, res)
+			if tee.relay != nil {
+				ss.Journal.RecordRelay(entry, reqKept, res) // the provider's answer, recorded just before
+			} else {
+				ss.Journal.RecordTaken(entry, reqKept, res)
+			}
 			ss.observed(&entry)
 			if p != nil {
 				panic(p)
@@ -472,12 +479,20 @@ type teeWriter struct {
 	// the hop keeps the part of it that was written instead of a copy
 	// made write by write.
 	relay []byte
+	// into is the in-process transport's recorder when it is the writer
+	// passed through: the body written is its body from the offset from.
+	into *recorder
+	from int
 }
 
 // kept is what the hop keeps of the body written: at most limit bytes.
 func (t *teeWriter) kept() []byte {
-	if t.relay != nil {
+	switch {
+	case t.relay != nil:
 		return t.relay[:min(t.size, int64(t.limit), int64(len(t.relay)))]
+	case t.into != nil:
+		b := t.into.body.Bytes()[t.from:]
+		return b[:min(t.size, int64(t.limit), int64(len(b)))]
 	}
 	return t.body.Bytes()
 }
@@ -493,7 +508,7 @@ func (t *teeWriter) WriteHeader(code int) {
 func (t *teeWriter) Write(b []byte) (int, error) {
 	t.wroteHeader = true
 	t.size += int64(len(b))
-	if room := t.limit - t.body.Len(); t.relay == nil && room > 0 { // else b is relay's next part
+	if room := t.limit - t.body.Len(); t.relay == nil && t.into == nil && room > 0 { // else kept has b
 		t.body.Write(b[:min(room, len(b))])
 	}
 	return t.ResponseWriter.Write(b)
