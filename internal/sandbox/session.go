@@ -193,6 +193,10 @@ type hopKey struct{}
 // hopState is what the middlewares of one request learn and the journal
 // entry keeps.
 type hopState struct {
+	// Context is the request's context as it came; the hop state is the
+	// context the middlewares pass on, so that hopOf finds it (Value)
+	// without one more context per request.
+	context.Context
 	from journal.Party // Consumer, or SSP for an in-process forward
 	name string
 	in   gpc.Interaction
@@ -218,6 +222,15 @@ func (st *hopState) checks() []journal.Verdict {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return conformance.Merge(st.reported, st.judged)
+}
+
+// Value answers hopKey with the hop state, anything else from the
+// request's context.
+func (st *hopState) Value(key any) any {
+	if _, ok := key.(hopKey); ok {
+		return st
+	}
+	return st.Context.Value(key)
 }
 
 func hopOf(r *http.Request) *hopState {
@@ -326,7 +339,8 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 			tee.into, tee.from = rec, rec.body.Len()
 		}
 		st.tee = tee
-		r = r.WithContext(context.WithValue(r.Context(), hopKey{}, st))
+		st.Context = r.Context()
+		r = r.WithContext(st)
 		st.name, st.in = hopName(hop, names, r)
 		// The request's headers as received, taken before a handler can
 		// change them, and clipped now so a huge one is never copied whole;
