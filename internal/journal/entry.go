@@ -33,8 +33,10 @@ const (
 )
 
 // compact makes the entry Record keeps: clipped and copied, so that it
-// holds on to nothing of the caller's.
-func compact(h Hop, req, res Body, l Limits) entry {
+// holds on to nothing of the caller's. When reqTaken, h.RequestHeader is
+// the journal's already (RecordTaken) and is copied only if it must be
+// clipped further.
+func compact(h Hop, req, res Body, l Limits, reqTaken bool, prior []byte) entry {
 	h.RequestBody, h.ResponseBody = "", ""
 	h.URL = clipString(h.URL, l.Header)
 	h.Interaction = clipString(h.Interaction, l.Header)
@@ -52,9 +54,9 @@ func compact(h Hop, req, res Body, l Limits) entry {
 		h.Checks = checks
 	}
 	var cut int
-	h.RequestHeader, h.ResponseHeader, cut = ClipHeaders(h.RequestHeader, h.ResponseHeader, l.Header)
+	h.RequestHeader, h.ResponseHeader, cut = clipHeaders(h.RequestHeader, h.ResponseHeader, l.Header, reqTaken)
 	h.HeadersCut += cut
-	e := entry{meta: h, req: keepBody(req, l.Body), res: keepBody(res, l.Body)}
+	e := entry{meta: h, req: keepBody(req, l.Body, nil), res: keepBody(res, l.Body, prior)}
 	e.size = sizeOf(&e)
 	if over := e.size - l.Bytes; over > 0 {
 		// One hop larger than the whole journal: clip its bodies (the
@@ -66,15 +68,19 @@ func compact(h Hop, req, res Body, l Limits) entry {
 	return e
 }
 
-// keepBody copies at most limit bytes of b.
-func keepBody(b Body, limit int) Body {
+// keepBody copies at most limit bytes of b, unless they are prior's: the
+// journal's own bytes, which it never changes, are shared.
+func keepBody(b Body, limit int, prior []byte) Body {
 	if b.Size < int64(len(b.Data)) {
 		b.Size = int64(len(b.Data))
 	}
 	n := min(len(b.Data), limit)
-	if n == 0 {
+	switch {
+	case n == 0:
 		b.Data = nil
-	} else {
+	case bytes.Equal(b.Data[:n], prior):
+		b.Data = prior[:n:n]
+	default:
 		b.Data = bytes.Clone(b.Data[:n])
 	}
 	return b
@@ -147,6 +153,13 @@ type headerItem struct {
 // the smallest values are kept first, so one huge header is clipped rather
 // than crowding out the ordinary ones; a clipped value ends in Truncated.
 func ClipHeaders(req, res http.Header, budget int) (http.Header, http.Header, int) {
+	return clipHeaders(req, res, budget, false)
+}
+
+// clipHeaders is ClipHeaders; when reqTaken, req is a copy nobody else
+// holds and is kept as it is when it fits its share: clipping a header
+// that fits copies it and changes nothing else.
+func clipHeaders(req, res http.Header, budget int, reqTaken bool) (http.Header, http.Header, int) {
 	reqSize, resSize := rawSize(req), rawSize(res)
 	reqBudget, resBudget := reqSize, resSize
 	if reqSize+resSize > budget {
@@ -160,7 +173,10 @@ func ClipHeaders(req, res http.Header, budget int) (http.Header, http.Header, in
 			reqBudget, resBudget = half, budget-half
 		}
 	}
-	reqOut, reqCut := ClipHeader(req, reqBudget)
+	reqOut, reqCut := req, 0
+	if !reqTaken || reqSize > reqBudget {
+		reqOut, reqCut = ClipHeader(req, reqBudget)
+	}
 	resOut, resCut := ClipHeader(res, resBudget)
 	return reqOut, resOut, reqCut + resCut
 }

@@ -213,12 +213,46 @@ func (j *Journal) Append(h Hop) Hop {
 // the oldest hops go until the journal is within Limits.Hops and
 // Limits.Bytes.
 func (j *Journal) Record(h Hop, req, res Body) int64 {
-	e := compact(h, req, res, j.lim)
+	return j.record(compact(h, req, res, j.lim, false, nil), h.Start)
+}
+
+// RecordTaken is Record for a hop whose RequestHeader the caller made with
+// ClipHeader for this hop and never changes or shares after (the
+// recording middleware takes it when the request arrives): the journal
+// keeps that map instead of copying it again, unless it must be clipped
+// further to leave the response its share. What is kept is what Record
+// would keep.
+func (j *Journal) RecordTaken(h Hop, req, res Body) int64 {
+	return j.record(compact(h, req, res, j.lim, true, nil), h.Start)
+}
+
+// RecordRelay is RecordTaken for a hop that relayed the answer of the
+// hop recorded just before it (the SSP's hop, after the provider's in
+// process): when the answer kept is the same bytes as the newest hop's,
+// the two entries share them instead of the journal keeping a second
+// copy. Each entry still accounts for them (Bytes), so the bounds hold
+// as they did.
+func (j *Journal) RecordRelay(h Hop, req, res Body) int64 {
+	return j.record(compact(h, req, res, j.lim, true, j.newestResponse()), h.Start)
+}
+
+// newestResponse is the response body the newest hop keeps.
+func (j *Journal) newestResponse() []byte {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.hops.n == 0 {
+		return nil
+	}
+	return j.hops.at(j.hops.n - 1).res.Data
+}
+
+// record stores e, the entry of the hop that began as start.
+func (j *Journal) record(e entry, start int64) int64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.seq++
 	e.meta.Seq = j.seq
-	delete(j.flying, h.Start)
+	delete(j.flying, start)
 	for j.hops.n >= j.lim.Hops {
 		j.drop()
 	}

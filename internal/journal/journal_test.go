@@ -469,3 +469,89 @@ func TestTextsKept(t *testing.T) {
 		t.Errorf("%d texts kept, limit %d", n, maxTexts)
 	}
 }
+
+// TestRecordTakenKeepsWhatRecordKeeps: a request header taken with
+// ClipHeader when the request arrived and handed over with RecordTaken is
+// kept as Record keeps it — clipped further when the response needs its
+// share — and is not copied again when it fits.
+func TestRecordTakenKeepsWhatRecordKeeps(t *testing.T) {
+	t.Parallel()
+	const budget = 1024
+	huge := strings.Repeat("x", 1<<20)
+	small := http.Header{"Ssp-From": {"200000000115"}, "Accept": {"application/fhir+json"}}
+	tests := []struct {
+		name     string
+		req, res http.Header
+	}{
+		{"small headers", small, http.Header{"Content-Type": {"application/fhir+json"}}},
+		{"huge request, small response", http.Header{"X-Huge": {huge}, "Ssp-From": {"200000000115"}}, small},
+		{"small request, huge response", small, http.Header{"X-Huge": {huge}}},
+		{"huge on both sides", http.Header{"X-Huge": {huge}, "A": {"b"}}, http.Header{"X-Huge": {huge}}},
+		{"request taken whole, then over its half", http.Header{"X-Big": {strings.Repeat("y", 900)}}, http.Header{"X-Big": {strings.Repeat("z", 900)}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// What the recording middleware did before RecordTaken: take
+			// the request's header clipped, then Record copies and clips
+			// it again with the response's.
+			taken, cut := ClipHeader(tt.req, budget)
+			want := New(Limits{Header: budget})
+			want.Record(Hop{RequestHeader: taken, ResponseHeader: tt.res, HeadersCut: cut}, Body{}, Body{})
+			got := New(Limits{Header: budget})
+			got.RecordTaken(Hop{RequestHeader: taken, ResponseHeader: tt.res, HeadersCut: cut}, Body{}, Body{})
+			w, g := want.Hops()[0], got.Hops()[0]
+			assert.Equal(t, fmt.Sprint(g.RequestHeader), fmt.Sprint(w.RequestHeader), "request header")
+			assert.Equal(t, fmt.Sprint(g.ResponseHeader), fmt.Sprint(w.ResponseHeader), "response header")
+			if kept := rawSize(g.RequestHeader) + rawSize(g.ResponseHeader); kept > budget+2*len(Truncated) {
+				t.Errorf("headers kept: %d bytes, want <= %d (+ marks)", kept, budget)
+			}
+			assert.Equal(t, g.HeadersCut, w.HeadersCut, "HeadersCut")
+		})
+	}
+}
+
+// TestRecordTakenDoesNotCopy: a taken request header that fits is the
+// map the journal keeps (the copy ClipHeader made when the request came).
+// Not parallel: AllocsPerRun counts the whole process's allocations.
+func TestRecordTakenDoesNotCopy(t *testing.T) {
+	req, _ := ClipHeader(http.Header{"Ssp-From": {"200000000115"}, "Accept": {"application/fhir+json"}}, 1024)
+	res := http.Header{"Content-Type": {"application/fhir+json"}}
+	j := New(Limits{Header: 1024, Hops: 4})
+	taken := testing.AllocsPerRun(100, func() { j.RecordTaken(Hop{RequestHeader: req, ResponseHeader: res}, Body{}, Body{}) })
+	copied := testing.AllocsPerRun(100, func() { j.Record(Hop{RequestHeader: req, ResponseHeader: res}, Body{}, Body{}) })
+	if taken >= copied {
+		t.Errorf("RecordTaken: %.0f allocations, Record: %.0f; want fewer: the taken header is kept, not copied", taken, copied)
+	}
+	if h := j.Hops()[0]; fmt.Sprint(h.RequestHeader) != fmt.Sprint(req) {
+		t.Errorf("request header kept = %v, want %v", h.RequestHeader, req)
+	}
+}
+
+// TestRecordRelaySharesTheNewestAnswer: a hop that relays the answer the
+// newest hop kept shares its bytes; one whose answer differs keeps a copy
+// of its own, which the caller's buffer no longer reaches.
+func TestRecordRelaySharesTheNewestAnswer(t *testing.T) {
+	t.Parallel()
+	answer := []byte(strings.Repeat(`{"resourceType":"Bundle"}`, 100))
+	j := New(Limits{Body: 1000})
+	j.RecordTaken(Hop{Name: "provider.search free slots"}, Body{}, Body{Data: bytes.Clone(answer)})
+	relayed := bytes.Clone(answer)
+	j.RecordRelay(Hop{Name: "ssp.search free slots"}, Body{}, Body{Data: relayed})
+	other := []byte(`{"resourceType":"OperationOutcome"}`)
+	j.RecordRelay(Hop{Name: "ssp.book appointment"}, Body{}, Body{Data: other})
+	relayed[0], other[0] = 'x', 'x' // the callers' buffers are theirs again
+
+	provider, ssp, own := j.hops.at(0).res, j.hops.at(1).res, j.hops.at(2).res
+	assert.Equal(t, &ssp.Data[0] == &provider.Data[0], true, "the relayed answer shares the provider's bytes")
+	assert.Equal(t, len(ssp.Data), 1000, "kept within Limits.Body")
+	assert.Equal(t, ssp.Size, int64(len(answer)), "size")
+	hops := j.Hops()
+	assert.Equal(t, hops[1].ResponseBody, hops[0].ResponseBody, "the two hops read the same")
+	assert.Equal(t, hops[1].ResponseBody, string(answer[:1000])+Truncated, "what the SSP relayed")
+	assert.Equal(t, hops[2].ResponseBody, `{"resourceType":"OperationOutcome"}`, "an answer of its own")
+	assert.Equal(t, &own.Data[0] != &other[0], true, "copied")
+	if got, want := j.Bytes(), 2*int64(1000); got < want {
+		t.Errorf("Bytes = %d; want each entry to account for its answer (>= %d)", got, want)
+	}
+}

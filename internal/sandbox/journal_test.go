@@ -2,6 +2,8 @@ package sandbox_test
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -493,4 +495,60 @@ func TestJournalInFlightBounded(t *testing.T) {
 		j.Record(journal.Hop{Name: "pds.retrieve", Start: id}, journal.Body{}, journal.Body{})
 	}
 	assert.Equal(t, len(j.InFlight(0)), 0, "starts kept once every hop is recorded")
+}
+
+// TestSSPHopKeepsTheAnswerRelayed: the SSP's hop keeps the provider's
+// answer it relayed in process as the client got it — the same bytes as
+// the provider's hop, clipped at Limits.Body — plain and gzipped, small
+// and larger than the limit.
+func TestSSPHopKeepsTheAnswerRelayed(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		gzip  bool
+		limit int
+	}{
+		{"plain, whole", false, 4 << 20},
+		{"plain, clipped", false, 1000},
+		{"gzip, whole", true, 4 << 20},
+		{"gzip, clipped", true, 100},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := start(t, sandbox.Config{Limits: sandbox.Limits{BodyKept: tt.limit}})
+			ss := e.session(t, "")
+			req := gpcRequest(t, ss, true, gpc.SearchSlots, "GET", slotQuery(ss), "")
+			if tt.gzip {
+				req.Header.Set("Accept-Encoding", "gzip")
+			}
+			res, err := e.client.Transport.RoundTrip(req) // no transparent gunzip
+			assert.NilError(t, err)
+			got, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			assert.Equal(t, res.StatusCode, 200, "slot search")
+			hops := ss.Journal.Hops()
+			assert.Equal(t, len(hops), 2, "hops")
+			want := string(got)
+			if tt.gzip {
+				zr, err := gzip.NewReader(bytes.NewReader(got))
+				assert.NilError(t, err)
+				plain, _ := io.ReadAll(zr)
+				want = string(plain)
+			}
+			if len(got) > tt.limit {
+				want = "" // a clipped gzip body decodes to a prefix: compare the hops
+				if !tt.gzip {
+					want = string(got[:tt.limit]) + journal.Truncated
+				}
+			}
+			for _, h := range hops {
+				if h.ResponseBody == "" || want != "" && h.ResponseBody != want {
+					t.Errorf("%s kept %d bytes %.60q…, want %d %.60q…", h.Name, len(h.ResponseBody), h.ResponseBody, len(want), want)
+				}
+			}
+			if hops[0].ResponseBody != hops[1].ResponseBody {
+				t.Errorf("%s kept %.60q…, %s %.60q…: want the same answer", hops[0].Name, hops[0].ResponseBody, hops[1].Name, hops[1].ResponseBody)
+			}
+		})
+	}
 }

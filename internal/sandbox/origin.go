@@ -133,7 +133,7 @@ func (s *Server) infoFor(r *http.Request, ss *Session) SessionInfo {
 // mocksFor returns the session's mocks for r's origin.
 func (ss *Session) mocksFor(r *http.Request) *mockSet {
 	o, _ := r.Context().Value(originKey{}).(string)
-	if o == "" || o+ss.Prefix == ss.Base {
+	if o == "" || isBase(o, ss.Prefix, ss.Base) {
 		return ss.mocks
 	}
 	ss.viewMu.Lock()
@@ -149,6 +149,12 @@ func (ss *Session) mocksFor(r *http.Request) *mockSet {
 		ss.views[o] = m
 	}
 	return m
+}
+
+// isBase reports whether origin+prefix is base, without joining them per
+// request.
+func isBase(origin, prefix, base string) bool {
+	return len(origin)+len(prefix) == len(base) && strings.HasPrefix(base, origin) && strings.HasSuffix(base, prefix)
 }
 
 // buildMocks wraps the session's mocks over w, one view of its world.

@@ -359,6 +359,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // inProcessKey marks a request the SSP forwarded in process.
 type inProcessKey struct{}
 
+// inProcessContext is the context of a request the SSP forwards in
+// process: it is marked (inProcessKey) and carries the origin the SSP
+// forwarded to (originKey), in the recorder's allocation rather than in
+// two more contexts per request.
+type inProcessContext struct {
+	context.Context
+	origin any // a string, boxed once
+}
+
+func (c *inProcessContext) Value(key any) any {
+	switch key.(type) {
+	case inProcessKey:
+		return true
+	case originKey:
+		return c.origin
+	}
+	return c.Context.Value(key)
+}
+
 // inProcess is one session's SSP transport: it forwards to the session's
 // own provider by calling that provider's recording handler (the session's
 // middlewares around mocks/provider) without a network hop and without
@@ -392,8 +411,9 @@ func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errNotOwnProvider
 	}
 	// The provider sees the origin the SSP forwarded to (origin.go).
-	origin := req.URL.Scheme + "://" + strings.ToLower(req.URL.Host)
-	in := req.WithContext(context.WithValue(context.WithValue(req.Context(), inProcessKey{}, true), originKey{}, origin))
+	rec := newRecorder()
+	rec.ctx = inProcessContext{Context: req.Context(), origin: req.URL.Scheme + "://" + strings.ToLower(req.URL.Host)}
+	in := req.WithContext(&rec.ctx)
 	in.RequestURI = req.URL.RequestURI()
 	in.Host = req.URL.Host
 	in.RemoteAddr = "127.0.0.1:0"
@@ -407,7 +427,6 @@ func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	*in.URL = *req.URL
 	in.URL.Path = strings.TrimPrefix(req.URL.Path, prefix)
 	in.URL.RawPath = strings.TrimPrefix(req.URL.RawPath, prefix)
-	rec := newRecorder()
 	if err := serveRecover(t.ss.mocksFor(in).provider, rec, in); err != nil {
 		return nil, err
 	}
@@ -418,6 +437,7 @@ func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	// this one is already whole, so the SSP's hop writes it unflushed.
 	if st := hopOf(req); st != nil {
 		st.tee.whole = true
+		st.tee.relay = rec.body.Bytes() // ReverseProxy copies it unchanged (§1.1)
 	}
 	return rec.response(req), nil
 }

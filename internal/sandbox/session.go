@@ -192,6 +192,10 @@ type hopKey struct{}
 // hopState is what the middlewares of one request learn and the journal
 // entry keeps.
 type hopState struct {
+	// Context is the request's context as it came; the hop state is the
+	// context the middlewares pass on, so that hopOf finds it (Value)
+	// without one more context per request.
+	context.Context
 	from journal.Party // Consumer, or SSP for an in-process forward
 	name string
 	in   gpc.Interaction
@@ -218,6 +222,15 @@ func (st *hopState) checks() []journal.Verdict {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return conformance.Merge(st.reported, st.judged)
+}
+
+// Value answers hopKey with the hop state, anything else from the
+// request's context.
+func (st *hopState) Value(key any) any {
+	if _, ok := key.(hopKey); ok {
+		return st
+	}
+	return st.Context.Value(key)
 }
 
 func hopOf(r *http.Request) *hopState {
@@ -353,23 +366,29 @@ func (ss *Session) faultHop(hop scenario.Hop, mock http.Handler) http.Handler {
 // is decoded here. Headers are kept within Limits.HeaderKept.
 func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next http.Handler) http.Handler {
 	lim := ss.Journal.Limits()
+	names := namesOf(hop)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
 		st := &hopState{from: from}
 		if to == journal.Provider && r.Context().Value(inProcessKey{}) != nil {
 			st.from = journal.SSP
 		}
-		if r.Body != nil {
+		if r.Body != nil && r.Body != http.NoBody { // a GET has nothing to read
 			st.body, _ = io.ReadAll(io.LimitReader(r.Body, 8<<20))
 			r.Body = io.NopCloser(bytes.NewReader(st.body))
 		}
 		tee := &teeWriter{ResponseWriter: w, status: http.StatusOK, limit: lim.Body}
+		if rec, ok := w.(*recorder); ok { // in process: the body is kept there already
+			tee.into, tee.from = rec, rec.body.Len()
+		}
 		st.tee = tee
-		r = r.WithContext(context.WithValue(r.Context(), hopKey{}, st))
-		st.name, st.in = hopName(hop, r)
+		st.Context = r.Context()
+		r = r.WithContext(st)
+		st.name, st.in = hopName(hop, names, r)
 		// The request's headers as received, taken before a handler can
-		// change them, and clipped now so a huge one is never copied whole
-		// (Record clips again, sharing the budget with the response's).
+		// change them, and clipped now so a huge one is never copied whole;
+		// the journal keeps this copy (RecordTaken) unless the response's
+		// share of the budget makes it clip further.
 		reqHeader, headersCut := journal.ClipHeader(r.Header, lim.Header)
 		entry := journal.Hop{Time: began, From: st.from, To: to, Interaction: string(st.in), Name: st.name,
 			Method: r.Method, URL: ss.requestURL(r), RequestHeader: reqHeader, HeadersCut: headersCut, TLS: journal.TLSFactsOf(r.TLS)}
@@ -393,13 +412,17 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 				entry.Error = "connection dropped"
 			} else {
 				entry.Status, entry.ResponseHeader = tee.status, tee.Header()
-				res = journal.Body{Data: tee.body.Bytes(), Encoding: tee.Header().Get("Content-Encoding"), Size: tee.size}
+				res = journal.Body{Data: tee.kept(), Encoding: tee.Header().Get("Content-Encoding"), Size: tee.size}
 				if entry.Status >= 400 {
 					entry.Code, _ = gpc.SpineCode(fhirxml.AsJSON(journal.Decode(res, lim.Body)))
 				}
 				entry.Checks = st.checks()
 			}
-			ss.Journal.Record(entry, reqKept, res)
+			if tee.relay != nil {
+				ss.Journal.RecordRelay(entry, reqKept, res) // the provider's answer, recorded just before
+			} else {
+				ss.Journal.RecordTaken(entry, reqKept, res)
+			}
 			ss.observed(&entry)
 			if p != nil {
 				panic(p)
@@ -427,7 +450,7 @@ func (ss *Session) requestURL(r *http.Request) string {
 
 // hopName names a request: "pds.retrieve", "sds.endpoint",
 // "provider.book appointment", "ssp.book appointment".
-func hopName(hop scenario.Hop, r *http.Request) (string, gpc.Interaction) {
+func hopName(hop scenario.Hop, names hopNames, r *http.Request) (string, gpc.Interaction) {
 	p := r.URL.Path
 	switch hop {
 	case scenario.HopPDS:
@@ -442,11 +465,25 @@ func hopName(hop scenario.Hop, r *http.Request) (string, gpc.Interaction) {
 		return string(scenario.StepSDSEndpoint), ""
 	}
 	in := gpc.Interaction(gpc.HeaderValue(r.Header, "Ssp-InteractionID"))
-	short := in.Name()
-	if !gpc.IsKnown(in) {
-		short = "unknown interaction"
+	if name, ok := names.known[in]; ok {
+		return name, in
 	}
-	return string(hop) + "." + short, in
+	return names.unknown, in
+}
+
+// hopNames are the names of a GP Connect hop's requests, made once per
+// middleware rather than joined per request.
+type hopNames struct {
+	known   map[gpc.Interaction]string // "ssp.book appointment", ...
+	unknown string                     // "ssp.unknown interaction"
+}
+
+func namesOf(hop scenario.Hop) hopNames {
+	n := hopNames{known: map[gpc.Interaction]string{}, unknown: string(hop) + ".unknown interaction"}
+	for _, in := range gpc.Interactions {
+		n.known[in.ID] = string(hop) + "." + in.Name
+	}
+	return n
 }
 
 // steps gives the seed diagram's arrow ids for a hop.
@@ -495,6 +532,26 @@ type teeWriter struct {
 	// relayed was complete before its first byte was copied (inProcess):
 	// flushing it write by write would only cost syscalls and chunks.
 	whole bool
+	// relay is that whole answer's body, which the writes copy in order:
+	// the hop keeps the part of it that was written instead of a copy
+	// made write by write.
+	relay []byte
+	// into is the in-process transport's recorder when it is the writer
+	// passed through: the body written is its body from the offset from.
+	into *recorder
+	from int
+}
+
+// kept is what the hop keeps of the body written: at most limit bytes.
+func (t *teeWriter) kept() []byte {
+	switch {
+	case t.relay != nil:
+		return t.relay[:min(t.size, int64(t.limit), int64(len(t.relay)))]
+	case t.into != nil:
+		b := t.into.body.Bytes()[t.from:]
+		return b[:min(t.size, int64(t.limit), int64(len(b)))]
+	}
+	return t.body.Bytes()
 }
 
 func (t *teeWriter) WriteHeader(code int) {
@@ -508,7 +565,7 @@ func (t *teeWriter) WriteHeader(code int) {
 func (t *teeWriter) Write(b []byte) (int, error) {
 	t.wroteHeader = true
 	t.size += int64(len(b))
-	if room := t.limit - t.body.Len(); room > 0 {
+	if room := t.limit - t.body.Len(); t.relay == nil && t.into == nil && room > 0 { // else kept has b
 		t.body.Write(b[:min(room, len(b))])
 	}
 	return t.ResponseWriter.Write(b)
@@ -525,12 +582,20 @@ func (t *teeWriter) Flush() {
 
 func (t *teeWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
-// recorder is the in-process transport's response writer.
+// recorder is the in-process transport's response writer, and then the
+// body of the response it makes; the request's context and the response
+// share its allocation.
 type recorder struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
+	ctx    inProcessContext
+	res    http.Response
+	rd     bytes.Reader
 }
+
+func (r *recorder) Read(p []byte) (int, error) { return r.rd.Read(p) }
+func (r *recorder) Close() error               { return nil }
 
 func newRecorder() *recorder { return &recorder{header: http.Header{}} }
 
@@ -552,15 +617,17 @@ func (r *recorder) response(req *http.Request) *http.Response {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
-	return &http.Response{
+	r.rd.Reset(r.body.Bytes())
+	r.res = http.Response{
 		Status:        http.StatusText(r.status),
 		StatusCode:    r.status,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        r.header,
-		Body:          io.NopCloser(bytes.NewReader(r.body.Bytes())),
+		Body:          r,
 		ContentLength: int64(r.body.Len()),
 		Request:       req,
 	}
+	return &r.res
 }

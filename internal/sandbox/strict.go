@@ -25,7 +25,13 @@ func (ss *Session) strictRefusal(judged []journal.Verdict) http.HandlerFunc {
 	if !ok {
 		return nil
 	}
-	return func(w http.ResponseWriter, _ *http.Request) { writeStrict(w, c.Answer) }
+	return refusal(c.Answer)
+}
+
+// refusal answers a. Apart from strictRefusal, so that the closure's
+// variable is allocated only for a refusal, not for every request.
+func refusal(a conformance.Answer) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) { writeStrict(w, a) }
 }
 
 // writeStrict writes answer a. Every check the sandbox answers itself has

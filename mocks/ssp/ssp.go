@@ -161,16 +161,36 @@ func (s *server) check(x *exchange) (failures []Failure, refusal *Failure) {
 // are left as they came; the SSP's own prefix is gone (§1.2).
 func rewrite(pr *httputil.ProxyRequest) {
 	x := pr.In.Context().Value(exchangeKey{}).(*exchange)
-	u := *x.fwd
-	pr.Out.URL = &u
-	pr.Out.Host = "" // the Host header becomes the provider's
-	// RFC 7239 and the de facto X-Forwarded-* headers (§1.4), appended to
-	// any the client sent, as a chain of proxies would.
-	if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {
-		pr.Out.Header["X-Forwarded-For"] = prior
+	*pr.Out.URL = *x.fwd // Out.URL is the proxy's own copy of In's
+	pr.Out.Host = ""     // the Host header becomes the provider's
+	setForwarded(pr.Out.Header, pr.In)
+}
+
+// setForwarded sets the RFC 7239 and the de facto X-Forwarded-* headers
+// (§1.4), appended to any the client sent, as a chain of proxies would:
+// what httputil.ProxyRequest.SetXForwarded sets, and Forwarded. The four
+// values share one array (a Header.Set allocates one per value).
+func setForwarded(h http.Header, in *http.Request) {
+	vals := make([]string, 4)
+	set := func(i int, key, v string) {
+		vals[i] = v
+		h[key] = vals[i : i+1 : i+1]
 	}
-	pr.SetXForwarded()
-	pr.Out.Header.Set("Forwarded", forwarded(pr.In))
+	if client, _, err := net.SplitHostPort(in.RemoteAddr); err == nil {
+		if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
+			client = strings.Join(prior, ", ") + ", " + client
+		}
+		set(0, "X-Forwarded-For", client)
+	} else {
+		delete(h, "X-Forwarded-For") // as SetXForwarded does
+	}
+	set(1, "X-Forwarded-Host", in.Host)
+	proto := "http"
+	if in.TLS != nil {
+		proto = "https"
+	}
+	set(2, "X-Forwarded-Proto", proto)
+	set(3, "Forwarded", forwarded(in))
 }
 
 // forwarded is the Forwarded header value: the client's elements followed
@@ -302,9 +322,18 @@ var defaultTransport = sync.OnceValue(func() http.RoundTripper {
 })
 
 // bufferPool recycles ReverseProxy's copy buffers (httputil.BufferPool).
+// It pools array pointers, which a buffer converts back to without an
+// allocation: pooling a *[]byte would allocate a slice header per Put.
 type bufferPool struct{}
 
-var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+const bufferSize = 32 << 10
 
-func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
-func (bufferPool) Put(b []byte) { buffers.Put(&b) }
+var buffers = sync.Pool{New: func() any { return new([bufferSize]byte) }}
+
+func (bufferPool) Get() []byte { return buffers.Get().(*[bufferSize]byte)[:] }
+
+func (bufferPool) Put(b []byte) {
+	if cap(b) >= bufferSize { // always: ReverseProxy returns what Get gave
+		buffers.Put((*[bufferSize]byte)(b[:bufferSize]))
+	}
+}
