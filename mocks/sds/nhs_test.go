@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	spinesandbox "github.com/spine-sandbox/spine-sandbox"
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
+	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 )
 
 // nhsAnswers are requests sent to NHS's SDS FHIR service in its mock-LDAP
@@ -121,44 +121,25 @@ func TestNHSSandbox(t *testing.T) {
 	for _, c := range answers.Cases {
 		recorded[c.Name] = true
 	}
-	for _, names := range []map[string]string{nhsDataOnlyNames(), sandboxStrict} {
-		for name := range names {
-			if !recorded[name] {
-				t.Errorf("%q is not a recorded request", name)
-			}
+	for name := range nhsDataOnly {
+		if !recorded[name] {
+			t.Errorf("%q is not a recorded request", name)
 		}
 	}
-	for _, target := range []struct {
-		name, base string
-		strict     bool
-	}{{"mock", srv.URL, false}, {"sandbox", sb.SDSURL(), true}} {
+	for _, target := range []struct{ name, base string }{{"mock", srv.URL}, {"sandbox", sb.SDSURL()}} {
 		t.Run(target.name, func(t *testing.T) {
 			t.Parallel()
 			for _, c := range answers.Cases {
-				compareWithNHS(t, target.base, target.strict, c)
+				compareWithNHS(t, target.base, c)
 			}
 		})
 	}
 }
 
-// sandboxStrict are the recorded requests the whole sandbox's strict
-// checks answer before the SDS mock with other diagnostics than NHS's
-// (docs/fidelity.md); the status, issue code and Spine code agree. Since
-// the strict answers use SDS's own writer (the issue's item "Where the SDS
-// strict-mode answer differs"), only the empty organization value is left.
-var sandboxStrict = map[string]string{}
-
-func nhsDataOnlyNames() map[string]string {
-	out := map[string]string{}
-	for name, d := range nhsDataOnly {
-		out[name] = d.why
-	}
-	return out
-}
-
 // compareWithNHS sends one recorded request to our SDS at base and compares
-// the answer with NHS's; strict says base is the whole sandbox.
-func compareWithNHS(t *testing.T, base string, strict bool, c nhsCase) {
+// the answer with NHS's: the mock alone and the whole (strict) sandbox
+// alike.
+func compareWithNHS(t *testing.T, base string, c nhsCase) {
 	t.Run(c.Name, func(t *testing.T) {
 		t.Parallel()
 		req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(base, "/")+"/"+c.Path, nil)
@@ -182,7 +163,7 @@ func compareWithNHS(t *testing.T, base string, strict bool, c nhsCase) {
 		// A UUID sent is echoed; without one (or with one that is not a
 		// UUID) each service generates its own.
 		sentCorr := c.Headers["X-Correlation-Id"]
-		if !uuidPattern.MatchString(sentCorr) {
+		if !spinerules.IsUUID(sentCorr) {
 			sentCorr = ""
 		}
 		if sentCorr != "" {
@@ -205,12 +186,6 @@ func compareWithNHS(t *testing.T, base string, strict bool, c nhsCase) {
 			delete(got, "id") // each side generated its own correlation id
 			delete(want, "id")
 		}
-		if why, ok := sandboxStrict[c.Name]; ok && strict {
-			g, w := pluckDiagnostics(got), pluckDiagnostics(want)
-			if g == w {
-				t.Errorf("the sandbox's strict answer to %s now has NHS's diagnostics: remove it from sandboxStrict and docs/fidelity.md", why)
-			}
-		}
 		gotJSON, _ := json.Marshal(got)
 		wantJSON, _ := json.Marshal(want)
 		opts := jsondiff.DefaultConsoleOptions()
@@ -218,21 +193,6 @@ func compareWithNHS(t *testing.T, base string, strict bool, c nhsCase) {
 			t.Errorf("OperationOutcome against NHS's answer: %s\n%s", d, explain)
 		}
 	})
-}
-
-var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// pluckDiagnostics removes and returns an OperationOutcome's first
-// diagnostics.
-func pluckDiagnostics(oo map[string]any) string {
-	issues, _ := oo["issue"].([]any)
-	if len(issues) == 0 {
-		return ""
-	}
-	issue, _ := issues[0].(map[string]any)
-	d, _ := issue["diagnostics"].(string)
-	delete(issue, "diagnostics")
-	return d
 }
 
 // selfQuery is the decoded query of a Bundle's self link; the hosts and
