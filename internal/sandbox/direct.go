@@ -4,12 +4,12 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Direct returns a transport that hands requests for the sandbox's public
@@ -89,18 +89,50 @@ func (t direct) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	res := rec.response(req)
 	if gunzip && strings.EqualFold(res.Header.Get("Content-Encoding"), "gzip") {
-		zr, err := gzip.NewReader(res.Body)
-		if err != nil {
+		zr := gunzipReaders.Get().(*gzip.Reader)
+		if err := zr.Reset(res.Body); err != nil {
+			gunzipReaders.Put(zr)
 			return nil, err
 		}
-		res.Body = struct {
-			io.Reader
-			io.Closer
-		}{zr, io.NopCloser(nil)}
+		res.Body = &gunzipBody{zr: zr}
 		res.Header.Del("Content-Encoding")
 		res.Header.Del("Content-Length")
 		res.ContentLength = -1
 		res.Uncompressed = true
 	}
 	return res, nil
+}
+
+// gunzipReaders are reused across answers: a gzip reader's window and
+// tables are about 40 KB, allocated afresh by each gzip.NewReader.
+var gunzipReaders = sync.Pool{New: func() any { return new(gzip.Reader) }}
+
+// errBodyClosed is what a read after Close gets, as from Go's transport.
+var errBodyClosed = errors.New("http: read on closed response body")
+
+// gunzipBody is a gzip answer decoded as it is read; Close gives its reader
+// back for the next answer. Read and Close may be called from different
+// goroutines (a client that gives up closes the body it is reading).
+type gunzipBody struct {
+	mu sync.Mutex
+	zr *gzip.Reader // nil once closed
+}
+
+func (b *gunzipBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.zr == nil {
+		return 0, errBodyClosed
+	}
+	return b.zr.Read(p)
+}
+
+func (b *gunzipBody) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.zr != nil {
+		gunzipReaders.Put(b.zr)
+		b.zr = nil
+	}
+	return nil
 }
