@@ -478,7 +478,24 @@ type hopNames struct {
 	unknown string                     // "ssp.unknown interaction"
 }
 
+// namesOf returns hop's names, made once per process: every session
+// records the same four hops.
 func namesOf(hop scenario.Hop) hopNames {
+	if n, ok := hopNamesMade[hop]; ok {
+		return n
+	}
+	return makeNames(hop)
+}
+
+var hopNamesMade = func() map[scenario.Hop]hopNames {
+	m := map[scenario.Hop]hopNames{}
+	for _, hop := range []scenario.Hop{scenario.HopPDS, scenario.HopSDS, scenario.HopSSP, scenario.HopProvider} {
+		m[hop] = makeNames(hop)
+	}
+	return m
+}()
+
+func makeNames(hop scenario.Hop) hopNames {
 	n := hopNames{known: map[gpc.Interaction]string{}, unknown: string(hop) + ".unknown interaction"}
 	for _, in := range gpc.Interactions {
 		n.known[in.ID] = string(hop) + "." + in.Name

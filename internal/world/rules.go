@@ -278,7 +278,7 @@ func (w *World) Book(ods string, b Booking) (Appointment, error) {
 		Updated:             w.now(),
 	}
 	for _, s := range slots {
-		s.Status = Busy
+		p.setStatus(s, Busy)
 		a.Slots = append(a.Slots, s.ID)
 	}
 	p.appts[a.ID] = a
@@ -335,7 +335,7 @@ func (w *World) Update(ods, id string, c Change) (Appointment, error) {
 		a.CancellationReason = c.CancelReason
 		for _, sid := range a.Slots {
 			if s, ok := p.slots[sid]; ok {
-				s.Status = Free
+				p.setStatus(s, Free)
 			}
 		}
 	} else {

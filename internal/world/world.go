@@ -9,6 +9,7 @@ package world
 import (
 	"crypto/sha1"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -63,6 +64,12 @@ type practice struct {
 	byStart []*Slot
 	appts   map[string]*Appointment
 	nextID  int
+	// borrowed marks a copy whose slots are still its template's (clone
+	// shares them, since a booking changes a few of a practice's hundreds
+	// of slots): setStatus copies a borrowed slot before changing it, and
+	// owned lists the slots copied so far.
+	borrowed bool
+	owned    map[string]bool
 }
 
 // New builds a World from data. base is the public base URL of the session
@@ -373,31 +380,55 @@ func (w *World) practice(ods string) (*practice, error) {
 	return p, nil
 }
 
-// clone copies a practice deeply enough to change it: its slots (byStart
-// in the same order, over the copies), records and appointments.
+// clone copies a practice deeply enough to change it: its records and
+// appointments, and its slot index over the same slots, borrowed until
+// setStatus changes one.
 func (p *practice) clone() *practice {
 	c := &practice{
 		Practice: p.Practice,
 		records:  make(map[string]*Record, len(p.records)),
-		slots:    make(map[string]*Slot, len(p.slots)),
-		byStart:  make([]*Slot, len(p.byStart)),
+		slots:    maps.Clone(p.slots),
+		byStart:  slices.Clone(p.byStart),
 		appts:    make(map[string]*Appointment, len(p.appts)),
 		nextID:   p.nextID,
+		borrowed: true,
 	}
 	for id, r := range p.records {
 		r := cloneRecord(*r)
 		c.records[id] = &r
-	}
-	for i, s := range p.byStart {
-		s := cloneSlot(*s)
-		c.byStart[i] = &s
-		c.slots[s.ID] = &s
 	}
 	for id, a := range p.appts {
 		a := cloneAppointment(*a)
 		c.appts[id] = &a
 	}
 	return c
+}
+
+// setStatus changes a slot's status, copying it first when it is still
+// borrowed from the template, so no other world sees the change.
+func (p *practice) setStatus(s *Slot, status string) {
+	if p.borrowed && !p.owned[s.ID] {
+		c := cloneSlot(*s)
+		i, found := slices.BinarySearchFunc(p.byStart, &c, func(a, b *Slot) int {
+			if slotLess(a, b) {
+				return -1
+			}
+			if slotLess(b, a) {
+				return 1
+			}
+			return 0
+		})
+		if !found || p.byStart[i] != s {
+			i = slices.Index(p.byStart, s) // not reached: slots never move
+		}
+		p.byStart[i], p.slots[s.ID] = &c, &c
+		if p.owned == nil {
+			p.owned = map[string]bool{}
+		}
+		p.owned[s.ID] = true
+		s = &c
+	}
+	s.Status = status
 }
 
 // Locations returns a practice's locations.
