@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 )
 
 // registry maps each resourceType this package knows to its Go type.
@@ -109,7 +111,9 @@ func walk(node any, t reflect.Type, path string, out *[]string) {
 		switch n := node.(type) {
 		case []any:
 			for i, x := range n {
-				walk(x, t.Elem(), fmt.Sprintf("%s[%d]", path, i), out)
+				if composite(x) {
+					walk(x, t.Elem(), index(path, i), out)
+				}
 			}
 		case map[string]any: // lenient: one object for an array
 			walk(n, t.Elem(), path, out)
@@ -120,25 +124,45 @@ func walk(node any, t reflect.Type, path string, out *[]string) {
 			fields := jsonFields(t)
 			for k, x := range n {
 				ft, ok := fields[k]
-				p := join(path, k)
 				if !ok {
-					*out = append(*out, p)
+					*out = append(*out, join(path, k))
 					continue
 				}
-				walk(x, ft, p, out)
+				if composite(x) {
+					walk(x, ft, join(path, k), out)
+				}
 			}
 		case []any: // lenient: an array for a 0..1 object
 			for i, x := range n {
-				walk(x, t, fmt.Sprintf("%s[%d]", path, i), out)
+				if composite(x) {
+					walk(x, t, index(path, i), out)
+				}
 			}
 		}
 	case reflect.Map:
 		if n, ok := node.(map[string]any); ok {
 			for k, x := range n {
-				walk(x, t.Elem(), join(path, k), out)
+				if composite(x) {
+					walk(x, t.Elem(), join(path, k), out)
+				}
 			}
 		}
 	}
+}
+
+// composite says whether node, a decoded JSON value, is an object or an
+// array: only those can hold an unknown element, so walk builds no path
+// for the rest.
+func composite(node any) bool {
+	switch node.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
+}
+
+func index(path string, i int) string {
+	return path + "[" + strconv.Itoa(i) + "]"
 }
 
 func join(path, key string) string {
@@ -148,8 +172,22 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-// jsonFields maps the JSON names of t's exported fields to their types.
+// jsonFields maps the JSON names of t's exported fields to their types,
+// worked out once per type.
 func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if m, ok := fieldsOf.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
+	m := fieldsFor(t)
+	fieldsOf.Store(t, m)
+	return m
+}
+
+// fieldsOf holds jsonFields' maps by type: a handful of this package's
+// types, never changed once stored.
+var fieldsOf sync.Map
+
+func fieldsFor(t reflect.Type) map[string]reflect.Type {
 	m := map[string]reflect.Type{}
 	for i := range t.NumField() {
 		f := t.Field(i)
