@@ -493,18 +493,16 @@ func resource[T any](v *validator, raw json.RawMessage, claim, want, invalidRule
 		v.add(invalidRule, "JWT claim %s is not a valid FHIR resource: got %s", claim, k)
 		return nil, false
 	}
-	var rt struct {
-		ResourceType json.RawMessage `json:"resourceType"`
-	}
-	if json.Unmarshal(raw, &rt) != nil {
+	var elements map[string]json.RawMessage
+	if json.Unmarshal(raw, &elements) != nil {
 		v.add(invalidRule, "JWT claim %s is not a valid FHIR resource", claim)
 		return nil, false
 	}
-	if s, ok := stringOf(rt.ResourceType); !ok || s != want {
-		v.add(invalidRule, "JWT claim %s must be a %s resource, resourceType is %s", claim, want, shown(rt.ResourceType))
+	if s, ok := stringOf(elements["resourceType"]); !ok || s != want {
+		v.add(invalidRule, "JWT claim %s must be a %s resource, resourceType is %s", claim, want, shown(elements["resourceType"]))
 		return nil, false
 	}
-	if bad := unknownElements(raw, want); len(bad) > 0 {
+	if bad := unknownElements(elements, want); len(bad) > 0 {
 		// A parser that knows STU3 (HAPI, the .NET API) refuses an element
 		// the resource does not define; NHS's JWT.feature ("Requesting
 		// Device - invalid") adds one and expects 422.
@@ -603,14 +601,10 @@ var stu3Elements = map[string][]string{
 var domainResource = []string{"resourceType", "id", "meta", "implicitRules", "language", "text", "contained",
 	"extension", "modifierExtension"}
 
-// unknownElements lists, sorted, the top-level elements of the resource raw
-// (a JSON object of resourceType rt) that STU3 does not define; a
-// primitive's "_name" companion counts as name.
-func unknownElements(raw json.RawMessage, rt string) []string {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
-		return nil
-	}
+// unknownElements lists, sorted, the top-level elements of a resource of
+// resourceType rt, m, that STU3 does not define; a primitive's "_name"
+// companion counts as name.
+func unknownElements(m map[string]json.RawMessage, rt string) []string {
 	var bad []string
 	for k := range m {
 		name := strings.TrimPrefix(k, "_")
