@@ -1,19 +1,12 @@
 package consumer
 
-import (
-	"encoding/json"
-	"fmt"
-
-	"github.com/spine-sandbox/spine-sandbox/internal/stu3"
-)
-
 // PDS and SDS answer in FHIR R4, which the consumer decodes with the R4
 // models of github.com/samply/golang-fhir-models (fhir-models/fhir). Their
 // sharp edges, and what the consumer does about each:
 //
 //   - They never check resourceType (the types have no such field):
-//     decodeR4 checks it first, so an OperationOutcome or a Bundle is not
-//     taken for a Patient.
+//     decodeAs checks it first (decode.go), so an OperationOutcome or a
+//     Bundle is not taken for a Patient.
 //   - They drop unknown fields and contained resources silently: the
 //     consumer reads only elements the models know (identifiers, names,
 //     extensions, addresses, telecoms, generalPractitioner, Endpoint's
@@ -24,19 +17,6 @@ import (
 //     (a Patient) or an entry skipped (a searchset's Endpoint or Device).
 //   - Every element is a pointer: str reads an optional string.
 //   - R4 only: GP Connect's STU3 resources have their own types (stu3).
-
-// decodeR4 decodes raw into v, an R4 model, after checking raw is a
-// resource of type want.
-func decodeR4(raw []byte, want string, v any) error {
-	got, err := stu3.ResourceTypeOf(raw) // JSON-level: any FHIR version
-	if err != nil {
-		return err
-	}
-	if got != want {
-		return fmt.Errorf("resourceType %s, want %s", got, want)
-	}
-	return json.Unmarshal(raw, v)
-}
 
 // str is *p, or "" for nil.
 func str[T ~string](p *T) string {

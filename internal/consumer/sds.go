@@ -52,7 +52,7 @@ func (s *Session) Endpoint(ctx context.Context, ods string, interaction gpc.Inte
 	ep := &Endpoint{ODS: ods, Interaction: interaction}
 	for _, e := range b.Entry {
 		var r fhir.Endpoint
-		if decodeR4(e.Resource, "Endpoint", &r) != nil || r.Address == "" {
+		if decodeAs(e.Resource, "Endpoint", &r) != nil || r.Address == "" {
 			continue
 		}
 		ep.Address = r.Address
@@ -78,7 +78,7 @@ func (s *Session) Endpoint(ctx context.Context, ods string, interaction gpc.Inte
 	}
 	for _, e := range b.Entry {
 		var r fhir.Device
-		if decodeR4(e.Resource, "Device", &r) != nil {
+		if decodeAs(e.Resource, "Device", &r) != nil {
 			continue
 		}
 		for _, id := range r.Identifier {
@@ -120,7 +120,7 @@ func (s *Session) sdsSearch(ctx context.Context, c call) (*fhir.Bundle, int, err
 		return nil, 0, err
 	}
 	var b fhir.Bundle
-	if err := decodeR4(resp.body, "Bundle", &b); err != nil {
+	if err := decodeAs(resp.body, "Bundle", &b); err != nil {
 		return nil, resp.status, badResponse(c, resp.status, "SDS answer is not a Bundle: %v", err)
 	}
 	return &b, resp.status, nil
