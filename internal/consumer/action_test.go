@@ -105,7 +105,7 @@ func TestDo(t *testing.T) {
 }
 
 // TestR4Answers: PDS and SDS answers are read with the R4 models, and
-// their sharp edges (decodeAs) are covered: a resource of another type, a
+// their sharp edges (decodeR4) are covered: a resource of another type, a
 // code outside its value set, an SDS entry that is not what was asked for.
 func TestR4Answers(t *testing.T) {
 	t.Parallel()

@@ -1,14 +1,6 @@
 package consumer
 
-import (
-	"bytes"
-	"fmt"
-
-	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
-
-	"github.com/spine-sandbox/spine-sandbox/internal/stu3"
-)
+import "github.com/go-json-experiment/json"
 
 // The consumer decodes every answer with encoding/json v2
 // (github.com/go-json-experiment/json, the Go team's mirror of the
@@ -34,61 +26,4 @@ import (
 // as before.
 func unmarshal(raw []byte, v any) error {
 	return json.Unmarshal(raw, v)
-}
-
-// resourceTypeOf reads the resourceType of the resource raw, scanning no
-// further than that member (FHIR puts it first by convention; members
-// before it are skipped): the typed decode that follows reads and checks
-// the whole resource, once.
-func resourceTypeOf(raw []byte) (string, error) {
-	d := jsontext.NewDecoder(bytes.NewBuffer(raw))
-	if tok, err := d.ReadToken(); err != nil || tok.Kind() != '{' {
-		return "", notJSON(err)
-	}
-	for d.PeekKind() == '"' {
-		name, err := d.ReadToken()
-		if err != nil {
-			return "", notJSON(err)
-		}
-		if name.String() != "resourceType" {
-			if err := d.SkipValue(); err != nil {
-				return "", notJSON(err)
-			}
-			continue
-		}
-		v, err := d.ReadToken()
-		switch {
-		case err != nil:
-			return "", notJSON(err)
-		case v.Kind() != '"':
-			return "", notJSON(fmt.Errorf("resourceType is %s, not a string", v.Kind()))
-		case v.String() == "":
-			return "", fmt.Errorf("%w: resourceType is missing", stu3.ErrUnknownResourceType)
-		}
-		return v.String(), nil
-	}
-	if _, err := d.ReadToken(); err != nil { // the object's end, or a syntax error
-		return "", notJSON(err)
-	}
-	return "", fmt.Errorf("%w: resourceType is missing", stu3.ErrUnknownResourceType)
-}
-
-func notJSON(err error) error {
-	if err == nil {
-		return fmt.Errorf("stu3: not a JSON resource: not an object")
-	}
-	return fmt.Errorf("stu3: not a JSON resource: %w", err)
-}
-
-// decodeAs decodes raw into v, a resource of type want, after checking
-// raw's resourceType.
-func decodeAs(raw []byte, want string, v any) error {
-	got, err := resourceTypeOf(raw)
-	if err != nil {
-		return err
-	}
-	if got != want {
-		return fmt.Errorf("resourceType %s, want %s", got, want)
-	}
-	return unmarshal(raw, v)
 }

@@ -328,7 +328,7 @@ func firstPatient(body []byte) (*ProviderPatient, error) {
 		return nil, errors.New("answer is not a Bundle")
 	}
 	for _, e := range b.Entry {
-		if p := new(stu3.Patient); decodeAs(e.Resource, "Patient", p) == nil && p.ID != "" {
+		if p := new(stu3.Patient); unmarshal(e.Resource, p) == nil && p.ResourceType == "Patient" && p.ID != "" {
 			pp := &ProviderPatient{ID: p.ID, Resource: p}
 			if reg := stu3.FindExtension(p.Extension, gpc.ExtRegistrationDetails); reg != nil {
 				if br := stu3.FindExtension(reg.Extension, "preferredBranchSurgery"); br != nil && br.ValueReference != nil {
@@ -478,7 +478,7 @@ func (s *Session) patientAppointments(ctx context.Context, step, ods, patientID 
 	}
 	var out []*stu3.Appointment
 	for _, e := range b.Entry {
-		if a := new(stu3.Appointment); decodeAs(e.Resource, "Appointment", a) == nil {
+		if a := new(stu3.Appointment); unmarshal(e.Resource, a) == nil && a.ResourceType == "Appointment" {
 			out = append(out, a)
 		}
 	}

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
@@ -132,24 +130,22 @@ func BenchmarkDecodeR4(b *testing.B) {
 	b.SetBytes(int64(len(pat) + len(eps) + len(devs)))
 	b.ReportAllocs()
 	for b.Loop() {
-		var p fhir.Patient
-		if err := decodeAs(pat, "Patient", &p); err != nil {
+		if _, err := decodeR4[r4Patient](pat, "Patient"); err != nil {
 			b.Fatal(err)
 		}
-		for _, x := range []struct {
-			raw []byte
-			typ string
-			v   any
-		}{{eps, "Endpoint", new(fhir.Endpoint)}, {devs, "Device", new(fhir.Device)}} {
-			var bundle fhir.Bundle
-			if err := decodeAs(x.raw, "Bundle", &bundle); err != nil || len(bundle.Entry) == 0 {
-				b.Fatal(err)
-			}
-			for _, e := range bundle.Entry {
-				if err := decodeAs(e.Resource, x.typ, x.v); err != nil {
-					b.Fatal(err)
-				}
-			}
+		decodeSearchset[r4Endpoint](b, eps, "Endpoint")
+		decodeSearchset[r4Device](b, devs, "Device")
+	}
+}
+
+func decodeSearchset[T any](b *testing.B, raw []byte, typ string) {
+	bundle, err := decodeR4[r4Bundle](raw, "Bundle")
+	if err != nil || len(bundle.Entry) == 0 {
+		b.Fatal(err)
+	}
+	for _, e := range bundle.Entry {
+		if _, err := decodeR4[T](e.Resource, typ); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
