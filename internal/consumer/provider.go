@@ -245,6 +245,7 @@ func parseSlots(raw []byte) (*Slots, error) {
 			}
 		}
 	}
+	out.Slots = make([]Slot, 0, len(slots))
 	for _, sl := range slots {
 		if sl.Status != "free" {
 			continue
