@@ -105,9 +105,7 @@ func (cl *Client) once(ctx context.Context, c call, attempt int) (*response, err
 			report(0, err)
 			return nil, err
 		}
-		for k, v := range h {
-			req.Header[k] = v
-		}
+		req.Header = h // built for this attempt alone: no copy
 	}
 	res, err := cl.http.Do(req)
 	if err != nil {
