@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/assert"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
@@ -138,14 +139,16 @@ func BenchmarkDecodeR4(b *testing.B) {
 	}
 }
 
-func decodeSearchset[T any](b *testing.B, raw []byte, typ string) {
+// decodeSearchset decodes an SDS searchset and each of its entries as the
+// consumer does, failing tb when any does not decode.
+func decodeSearchset[T any](tb testing.TB, raw []byte, typ string) {
 	bundle, err := decodeR4[r4Bundle](raw, "Bundle")
 	if err != nil || len(bundle.Entry) == 0 {
-		b.Fatal(err)
+		tb.Fatalf("%s searchset: %v", typ, err)
 	}
 	for _, e := range bundle.Entry {
 		if _, err := decodeR4[T](e.Resource, typ); err != nil {
-			b.Fatal(err)
+			tb.Fatalf("%s: %v", typ, err)
 		}
 	}
 }
@@ -168,5 +171,29 @@ func TestParseSlotsReadsEveryElement(t *testing.T) {
 	}
 	if len(s.Slots) != 80 || s.Organization == nil || s.Organization.Name != "Quarry Row Surgery" {
 		t.Errorf("%d slots, organisation %+v", len(s.Slots), s.Organization)
+	}
+}
+
+// TestSandboxAnswersDecodeWhole: every resource of the sandbox's own
+// answers decodes — none is skipped, which the journey alone would not
+// show (a searchset entry that does not decode is skipped silently).
+func TestSandboxAnswersDecodeWhole(t *testing.T) {
+	t.Parallel()
+	a := journeyAnswers(t)
+	var slots slotSearchset
+	assert.NilError(t, unmarshal(a["Slot"], &slots))
+	for i, e := range slots.Entry {
+		assert.Equal(t, e.Resource.ok, true, fmt.Sprintf("slot searchset entry %d decodes", i))
+	}
+	s, err := parseSlots(a["Slot"])
+	assert.NilError(t, err)
+	assert.Equal(t, len(s.Slots) > 0 && s.Slots[0].LocationName != "" && s.Slots[0].Practitioner != "" && s.Organization != nil, true, "slots read")
+	p, err := decodeR4[r4Patient](a["9693632109"], "Patient")
+	assert.NilError(t, err)
+	assert.Equal(t, len(p.GeneralPractitioner), 1, "the PDS Patient's practice")
+	decodeSearchset[r4Endpoint](t, a["Endpoint"], "Endpoint")
+	decodeSearchset[r4Device](t, a["Device"], "Device")
+	for _, k := range []string{"metadata", "Patient", "Appointment"} {
+		assert.Equal(t, len(a[k]) > 0, true, k+" answer captured")
 	}
 }
