@@ -124,11 +124,17 @@ func TestR4Answers(t *testing.T) {
 		assert.Equal(t, reg.Name[0].Family+" "+reg.Address[0].City+" "+reg.BirthDate, "Garton Leeds 1946-06-23", "register demographics")
 		assert.Equal(t, len(reg.Telecom), 1, "one home phone")
 	})
+	patient := pdsPatient("9693632109", "9693632109", "A20047", "", "U", "01")
 	for _, c := range []struct{ name, body, want string }{
 		{"another resource type", `{"resourceType":"OperationOutcome","issue":[]}`, "resourceType OperationOutcome, want Patient"},
 		{"no resource type", `{"id":"9693632109"}`, "resourceType is missing"},
-		{"a gender outside its value set", strings.Replace(pdsPatient("9693632109", "9693632109", "A20047", "", "U", "01"), `"male"`, `"M"`, 1), "unknown AdministrativeGender code"},
+		{"a gender outside its value set", strings.Replace(patient, `"male"`, `"M"`, 1), "unknown AdministrativeGender code"},
 		{"not JSON", `<Patient/>`, "not a JSON resource"},
+		{"not an object", `["Patient"]`, "not a JSON resource"},
+		// encoding/json v2's stricter reading (decode.go).
+		{"resourceType spelt in another case", strings.Replace(patient, `"resourceType"`, `"ResourceType"`, 1), "resourceType is missing"},
+		{"a duplicate member", strings.Replace(patient, `"gender":"male"`, `"gender":"male","gender":"female"`, 1), "duplicate object member"},
+		{"invalid UTF-8", strings.Replace(patient, `"Garton"`, "\"Gar\xfften\"", 1), "invalid UTF-8"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -147,6 +153,7 @@ func TestR4Answers(t *testing.T) {
 			writeJSON(w, 200, `{"resourceType":"Bundle","type":"searchset","entry":[
 			 {"resource":{"resourceType":"Device","address":"https://wrong.invalid/","identifier":[{"system":"https://fhir.nhs.uk/Id/nhsMhsPartyKey","value":"X-1"}]}},
 			 {"resource":{"resourceType":"Endpoint","status":"no-such-status","address":"https://bad.invalid/","identifier":[{"system":"https://fhir.nhs.uk/Id/nhsMhsPartyKey","value":"X-2"}]}},
+			 {"resource":{"ResourceType":"Endpoint","status":"active","address":"https://case.invalid/","identifier":[{"system":"https://fhir.nhs.uk/Id/nhsMhsPartyKey","value":"X-3"}]}},
 			 {"resource":{"resourceType":"Endpoint","status":"active","address":"`+f.root("A20047")+`","identifier":[{"system":"https://fhir.nhs.uk/Id/nhsMhsPartyKey","value":"A20047-1"}]}}]}`)
 			return true
 		}

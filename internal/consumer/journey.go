@@ -156,12 +156,11 @@ func (s *Session) Book(ctx context.Context, r BookRequest) (*Booking, error) {
 	}
 	var tried []string
 	for {
-		cands := choose(slots, r.Prefer, patient.PreferredBranch, tried)
-		if len(cands) == 0 {
+		slot, ok := pick(slots, r.Prefer, patient.PreferredBranch, tried)
+		if !ok {
 			return nil, &Error{Kind: ErrNoSlots, Hop: HopProvider, Step: "4a", Interaction: string(gpc.SearchSlots),
 				Diagnostics: "no free slot matching the preference is left"}
 		}
-		slot := cands[0]
 		tried = append(tried, slot.ID)
 		b.Attempts++
 		appt, err := s.book(ctx, ods, patient.ID, slot, r)
@@ -211,7 +210,7 @@ func (s *Session) findSlots(ctx context.Context, ods string, r BookRequest, trie
 		if err != nil {
 			return from, to, nil, err
 		}
-		if len(choose(slots, r.Prefer, "", tried)) > 0 {
+		if _, ok := pick(slots, r.Prefer, "", tried); ok {
 			return from, to, slots, nil
 		}
 	}
@@ -228,20 +227,15 @@ func (s *Session) searchWindow(ctx context.Context, ods string, from, to time.Ti
 	}
 	// Slots in the past may be searched but not booked (§4.1).
 	now := s.c.cfg.Now()
-	var out []Slot
-	for _, sl := range res.Slots {
-		if sl.StartTime.After(now) {
-			out = append(out, sl)
-		}
-	}
-	return out, nil
+	return slices.DeleteFunc(res.Slots, func(sl Slot) bool { return !sl.StartTime.After(now) }), nil
 }
 
-// choose returns the slots matching p, not yet tried, the preferred branch's
-// first, each group in start order.
-func choose(slots []Slot, p Preference, branch string, tried []string) []Slot {
-	var first, rest []Slot
-	for _, sl := range slots {
+// pick returns the slot to book: the first (in start order) matching p and
+// not yet tried, the preferred branch's first if it has one.
+func pick(slots []Slot, p Preference, branch string, tried []string) (Slot, bool) {
+	var other *Slot
+	for i := range slots {
+		sl := &slots[i]
 		switch {
 		case slices.Contains(tried, sl.ID):
 		case !p.At.IsZero() && !sl.StartTime.Equal(p.At):
@@ -249,12 +243,15 @@ func choose(slots []Slot, p Preference, branch string, tried []string) []Slot {
 		case p.PractitionerID != "" && sl.PractitionerID != p.PractitionerID:
 		case p.LocationID != "" && sl.LocationID != p.LocationID:
 		case branch != "" && !p.IgnoreBranch && sl.LocationID == branch:
-			first = append(first, sl)
-		default:
-			rest = append(rest, sl)
+			return *sl, true
+		case other == nil:
+			other = sl
 		}
 	}
-	return append(first, rest...)
+	if other == nil {
+		return Slot{}, false
+	}
+	return *other, true
 }
 
 // patient finds the patient at the practice (cached in the session), and

@@ -31,7 +31,7 @@ type Trace struct {
 }
 
 // PDSPatient is a PDS FHIR R4 Patient, decoded with the R4 models of
-// samply/golang-fhir-models (decodeR4 has what they leave out).
+// samply/golang-fhir-models (r4.go has what they leave out).
 type PDSPatient = fhir.Patient
 
 // Trace verifies nhs on PDS (step 1a/1b) and returns the registered
@@ -74,10 +74,11 @@ func (s *Session) Trace(ctx context.Context, nhs string, allowNoPractice bool) (
 		}
 		return nil, err
 	}
-	t := &Trace{Requested: nhs}
-	if err := decodeR4(resp.body, "Patient", &t.Patient); err != nil {
+	pat, err := decodeR4[r4Patient](resp.body, "Patient")
+	if err != nil {
 		return nil, badResponse(c, resp.status, "PDS answer is not a Patient: %v", err)
 	}
+	t := &Trace{Requested: nhs, Patient: PDSPatient(*pat)}
 	p := &t.Patient
 	t.NHSNumber = str(p.Id)
 	if t.NHSNumber == "" {

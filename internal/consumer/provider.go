@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,7 +37,7 @@ func (s *Session) Capability(ctx context.Context, ods string) (*stu3.CapabilityS
 		return nil, err
 	}
 	var cs stu3.CapabilityStatement
-	if err := json.Unmarshal(resp.body, &cs); err != nil || cs.ResourceType != "CapabilityStatement" {
+	if err := unmarshal(resp.body, &cs); err != nil || cs.ResourceType != "CapabilityStatement" {
 		return nil, badResponse(c, resp.status, "answer is not a CapabilityStatement")
 	}
 	if missing := lacks(&cs); len(missing) > 0 {
@@ -127,21 +128,37 @@ func (s *Session) SearchSlots(ctx context.Context, ods string, from, to time.Tim
 	if err != nil {
 		return nil, err
 	}
-	var b stu3.Bundle
-	if err := json.Unmarshal(resp.body, &b); err != nil || b.ResourceType != "Bundle" {
-		return nil, badResponse(c, resp.status, "answer is not a Bundle")
+	out, err := parseSlots(resp.body)
+	if err != nil {
+		return nil, badResponse(c, resp.status, "%v", err)
 	}
-	return parseSlots(&b)
+	return out, nil
+}
+
+// slotSearchset is a slot search's answer decoded in one pass (issue 15):
+// the Bundle's own elements as stu3.Bundle has them (so they are checked as
+// before), each entry's resource as a slotEntry.
+type slotSearchset struct {
+	stu3.Bundle
+	Entry []struct {
+		stu3.BundleEntry
+		Resource slotEntry `json:"resource"`
+	} `json:"entry"`
 }
 
 // slotEntry is one resource of a slot searchset, as far as the consumer
 // reads it: the elements it uses of Slot, Schedule, Location, Practitioner
-// and Organization in one flat view, so each entry is decoded in one typed
-// pass (issue 15: not ResourceTypeOf and then DecodeResource's reflective
-// second decode, about a sixth of a journey's CPU). name is a string on a
-// Location and a list of HumanName on a Practitioner: it stays raw until
-// the resourceType says which.
+// and Organization in one flat view. A resource that does not decode is
+// the provider's business and skipped (ok false), as an unknown resource
+// is; the Organization alone is decoded again, as the stu3 type Slots
+// carries.
 type slotEntry struct {
+	slotResource
+	ok  bool
+	org *stu3.Organization
+}
+
+type slotResource struct {
 	ResourceType    string                 `json:"resourceType"`
 	ID              string                 `json:"id"`
 	Status          string                 `json:"status"`
@@ -152,22 +169,61 @@ type slotEntry struct {
 	Extension       []stu3.Extension       `json:"extension"`
 	Actor           []stu3.Reference       `json:"actor"`
 	ServiceCategory *stu3.CodeableConcept  `json:"serviceCategory"`
-	Name            json.RawMessage        `json:"name"`
+	Name            slotName               `json:"name"`
 }
 
-// parseSlots reads a slot searchset: each entry decoded once into a
-// slotEntry (one that does not decode is the provider's business and
-// skipped, as an unknown resource is), the Organization alone again as the
-// stu3 type Slots carries.
-func parseSlots(b *stu3.Bundle) (*Slots, error) {
+// UnmarshalJSON decodes one entry's resource, never failing the searchset
+// for it.
+func (e *slotEntry) UnmarshalJSON(raw []byte) error {
+	if unmarshal(raw, &e.slotResource) != nil {
+		return nil
+	}
+	e.ok = true
+	if e.ResourceType == "Organization" {
+		var org stu3.Organization
+		if unmarshal(raw, &org) == nil {
+			e.org = &org
+		}
+	}
+	return nil
+}
+
+// slotName is name: a string on a Location, a list of HumanName on a
+// Practitioner. Its JSON shape says which; one that is neither reads as no
+// name, never failing its resource.
+type slotName struct {
+	text  string
+	human []stu3.HumanName
+}
+
+func (n *slotName) UnmarshalJSON(raw []byte) error {
+	var err error
+	switch {
+	case bytes.HasPrefix(raw, []byte(`"`)):
+		err = unmarshal(raw, &n.text)
+	case bytes.HasPrefix(raw, []byte("[")):
+		err = unmarshal(raw, &n.human)
+	}
+	if err != nil {
+		*n = slotName{}
+	}
+	return nil
+}
+
+// parseSlots reads a slot searchset.
+func parseSlots(raw []byte) (*Slots, error) {
+	var b slotSearchset
+	if err := unmarshal(raw, &b); err != nil || b.ResourceType != "Bundle" {
+		return nil, errors.New("answer is not a Bundle")
+	}
 	out := &Slots{}
 	schedules := map[string]*slotEntry{}
 	locations := map[string]string{}
 	practitioners := map[string]string{}
 	var slots []*slotEntry
-	for _, e := range b.Entry {
-		r := new(slotEntry)
-		if json.Unmarshal(e.Resource, r) != nil {
+	for i := range b.Entry {
+		r := &b.Entry[i].Resource
+		if !r.ok {
 			continue
 		}
 		switch r.ResourceType {
@@ -176,24 +232,20 @@ func parseSlots(b *stu3.Bundle) (*Slots, error) {
 		case "Schedule":
 			schedules[r.ID] = r
 		case "Location":
-			var name string
-			_ = json.Unmarshal(r.Name, &name)
-			locations[r.ID] = name
+			locations[r.ID] = r.Name.text
 		case "Practitioner":
-			var names []stu3.HumanName
-			if json.Unmarshal(r.Name, &names) == nil && len(names) > 0 {
-				n := names[0]
+			practitioners[r.ID] = ""
+			if len(r.Name.human) > 0 {
+				n := r.Name.human[0]
 				practitioners[r.ID] = strings.TrimSpace(strings.Join(append(append(append([]string{}, n.Prefix...), n.Given...), n.Family), " "))
-			} else {
-				practitioners[r.ID] = ""
 			}
 		case "Organization":
-			var org stu3.Organization
-			if json.Unmarshal(e.Resource, &org) == nil {
-				out.Organization = &org
+			if r.org != nil {
+				out.Organization = r.org
 			}
 		}
 	}
+	out.Slots = make([]Slot, 0, len(slots))
 	for _, sl := range slots {
 		if sl.Status != "free" {
 			continue
@@ -273,15 +325,11 @@ func (s *Session) FindPatient(ctx context.Context, ods, nhs string) (*ProviderPa
 
 func firstPatient(body []byte) (*ProviderPatient, error) {
 	var b stu3.Bundle
-	if err := json.Unmarshal(body, &b); err != nil || b.ResourceType != "Bundle" {
+	if err := unmarshal(body, &b); err != nil || b.ResourceType != "Bundle" {
 		return nil, errors.New("answer is not a Bundle")
 	}
 	for _, e := range b.Entry {
-		_, v, err := e.Decode()
-		if err != nil {
-			continue
-		}
-		if p, ok := v.(*stu3.Patient); ok && p.ID != "" {
+		if p := new(stu3.Patient); unmarshal(e.Resource, p) == nil && p.ResourceType == "Patient" && p.ID != "" {
 			pp := &ProviderPatient{ID: p.ID, Resource: p}
 			if reg := stu3.FindExtension(p.Extension, gpc.ExtRegistrationDetails); reg != nil {
 				if br := stu3.FindExtension(reg.Extension, "preferredBranchSurgery"); br != nil && br.ValueReference != nil {
@@ -382,7 +430,7 @@ func (a *Appointment) ID() string { return a.Resource.ID }
 
 func decodeAppointment(c call, resp *response) (*Appointment, error) {
 	var a stu3.Appointment
-	if err := json.Unmarshal(resp.body, &a); err != nil || a.ResourceType != "Appointment" || a.ID == "" {
+	if err := unmarshal(resp.body, &a); err != nil || a.ResourceType != "Appointment" || a.ID == "" {
 		return nil, badResponse(c, resp.status, "answer is not an Appointment with an id")
 	}
 	etag := resp.header.Get("ETag")
@@ -426,15 +474,13 @@ func (s *Session) patientAppointments(ctx context.Context, step, ods, patientID 
 		return nil, err
 	}
 	var b stu3.Bundle
-	if err := json.Unmarshal(resp.body, &b); err != nil || b.ResourceType != "Bundle" {
+	if err := unmarshal(resp.body, &b); err != nil || b.ResourceType != "Bundle" {
 		return nil, badResponse(c, resp.status, "answer is not a Bundle")
 	}
 	var out []*stu3.Appointment
 	for _, e := range b.Entry {
-		if _, v, err := e.Decode(); err == nil {
-			if a, ok := v.(*stu3.Appointment); ok {
-				out = append(out, a)
-			}
+		if a := new(stu3.Appointment); unmarshal(e.Resource, a) == nil && a.ResourceType == "Appointment" {
+			out = append(out, a)
 		}
 	}
 	return out, nil

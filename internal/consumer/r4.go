@@ -1,8 +1,12 @@
 package consumer
 
 import (
-	"encoding/json"
+	"bytes"
+	"errors"
 	"fmt"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/stu3"
 )
@@ -12,8 +16,8 @@ import (
 // sharp edges, and what the consumer does about each:
 //
 //   - They never check resourceType (the types have no such field):
-//     decodeR4 checks it first, so an OperationOutcome or a Bundle is not
-//     taken for a Patient.
+//     decodeR4 reads it in the same pass and checks it, so an
+//     OperationOutcome or a Bundle is not taken for a Patient.
 //   - They drop unknown fields and contained resources silently: the
 //     consumer reads only elements the models know (identifiers, names,
 //     extensions, addresses, telecoms, generalPractitioner, Endpoint's
@@ -25,17 +29,41 @@ import (
 //   - Every element is a pointer: str reads an optional string.
 //   - R4 only: GP Connect's STU3 resources have their own types (stu3).
 
-// decodeR4 decodes raw into v, an R4 model, after checking raw is a
-// resource of type want.
-func decodeR4(raw []byte, want string, v any) error {
-	got, err := stu3.ResourceTypeOf(raw) // JSON-level: any FHIR version
-	if err != nil {
-		return err
+// r4 is an R4 resource as the consumer decodes it: one pass reads the
+// resourceType the model lacks and the model's elements, embedded.
+type r4[T any] struct {
+	ResourceType string `json:"resourceType"`
+	Resource     T      `json:",embed"`
+}
+
+// The R4 models the consumer reads, as types of their own: the same
+// elements without the models' MarshalJSON (which writes resourceType on
+// the way out), since encoding/json v2 embeds only a struct without JSON
+// methods. A *T converts to the model's pointer type.
+type (
+	r4Patient  fhir.Patient
+	r4Endpoint fhir.Endpoint
+	r4Device   fhir.Device
+	r4Bundle   fhir.Bundle
+)
+
+// decodeR4 decodes raw, an R4 resource of type want, into a T.
+func decodeR4[T any](raw []byte, want string) (*T, error) {
+	var r r4[T]
+	err := unmarshal(raw, &r)
+	var syntax *jsontext.SyntacticError
+	switch {
+	case errors.As(err, &syntax) || err != nil && !bytes.HasPrefix(bytes.TrimLeft(raw, " \t\r\n"), []byte("{")):
+		return nil, fmt.Errorf("stu3: not a JSON resource: %w", err)
+	case r.ResourceType != "" && r.ResourceType != want:
+		// Even when decoding failed: a resource of another type is why.
+		return nil, fmt.Errorf("resourceType %s, want %s", r.ResourceType, want)
+	case err != nil:
+		return nil, err
+	case r.ResourceType == "":
+		return nil, fmt.Errorf("%w: resourceType is missing", stu3.ErrUnknownResourceType)
 	}
-	if got != want {
-		return fmt.Errorf("resourceType %s, want %s", got, want)
-	}
-	return json.Unmarshal(raw, v)
+	return &r.Resource, nil
 }
 
 // str is *p, or "" for nil.

@@ -51,8 +51,8 @@ func (s *Session) Endpoint(ctx context.Context, ods string, interaction gpc.Inte
 	}
 	ep := &Endpoint{ODS: ods, Interaction: interaction}
 	for _, e := range b.Entry {
-		var r fhir.Endpoint
-		if decodeR4(e.Resource, "Endpoint", &r) != nil || r.Address == "" {
+		r, err := decodeR4[r4Endpoint](e.Resource, "Endpoint")
+		if err != nil || r.Address == "" {
 			continue
 		}
 		ep.Address = r.Address
@@ -77,8 +77,8 @@ func (s *Session) Endpoint(ctx context.Context, ods string, interaction gpc.Inte
 		return nil, err
 	}
 	for _, e := range b.Entry {
-		var r fhir.Device
-		if decodeR4(e.Resource, "Device", &r) != nil {
+		r, err := decodeR4[r4Device](e.Resource, "Device")
+		if err != nil {
 			continue
 		}
 		for _, id := range r.Identifier {
@@ -119,9 +119,9 @@ func (s *Session) sdsSearch(ctx context.Context, c call) (*fhir.Bundle, int, err
 	if err != nil {
 		return nil, 0, err
 	}
-	var b fhir.Bundle
-	if err := decodeR4(resp.body, "Bundle", &b); err != nil {
+	b, err := decodeR4[r4Bundle](resp.body, "Bundle")
+	if err != nil {
 		return nil, resp.status, badResponse(c, resp.status, "SDS answer is not a Bundle: %v", err)
 	}
-	return &b, resp.status, nil
+	return (*fhir.Bundle)(b), resp.status, nil
 }

@@ -1,18 +1,26 @@
 package consumer
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"path"
 	"testing"
 	"time"
 
+	"github.com/spine-sandbox/spine-sandbox/internal/assert"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/sandbox"
+	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/internal/stu3"
 )
 
-// slotSearchset is a two-week answer of one practice: its organisation, two
+// syntheticSlots is a two-week answer of one practice: its organisation, two
 // locations, two practitioners, two schedules and 80 free slots.
-func slotSearchset(tb testing.TB) []byte {
+func syntheticSlots(tb testing.TB) []byte {
 	tb.Helper()
 	b := stu3.NewSearchset(gpc.ProfileSearchsetBundle)
 	add := func(r any) {
@@ -41,19 +49,106 @@ func slotSearchset(tb testing.TB) []byte {
 	return raw
 }
 
+// journeyAnswers books an appointment as the happy-path scenario does,
+// against the sandbox in process, and returns its answers: the first 2xx
+// answer to each kind of request, by the last segment of its path
+// ("9693632109" from PDS, "Endpoint", "Device", "metadata", "Slot",
+// "Patient", "Appointment").
+func journeyAnswers(tb testing.TB) map[string][]byte {
+	tb.Helper()
+	sc, err := scenario.LoadFile("../../scenarios/happy-path.yaml")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := sandbox.New(sandbox.Config{PublicURL: "http://sandbox.invalid", FixtureDir: "../../fixtures"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = srv.Close() })
+	ss, err := srv.CreateSession("", sc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u, me := ss.URLs(), ss.World.Consumer()
+	id := testIdentity()
+	id.OrgODS = me.ODS
+	tr := &capture{next: srv.Direct(), answers: map[string][]byte{}}
+	cl, err := New(Config{PDS: u.PDS, SDS: u.SDS, SSP: u.SSP, ASID: me.ASID, Identity: id,
+		HTTPClient: &http.Client{Transport: tr}, Timeout: 5 * time.Second, Now: ss.World.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := cl.NewSession().Book(context.Background(), BookRequest{NHSNumber: "9693632109"}); err != nil {
+		tb.Fatal(err)
+	}
+	return tr.answers
+}
+
+// capture keeps the first 2xx answer to each kind of request.
+type capture struct {
+	next    http.RoundTripper
+	answers map[string][]byte
+}
+
+func (c *capture) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := c.next.RoundTrip(r)
+	if err != nil || res.StatusCode/100 != 2 {
+		return res, err
+	}
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	res.Body = io.NopCloser(bytes.NewReader(b))
+	if k := path.Base(r.URL.Path); c.answers[k] == nil {
+		c.answers[k] = b
+	}
+	return res, nil
+}
+
 // BenchmarkParseSlots: what SearchSlots does with a slot search's answer
-// (issue 15): decode the searchset and read its slots.
+// (issue 15), the sandbox's own for the happy-path scenario: decode the
+// searchset and read its slots.
 func BenchmarkParseSlots(b *testing.B) {
-	raw := slotSearchset(b)
+	raw := journeyAnswers(b)["Slot"]
+	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
-		var bundle stu3.Bundle
-		if err := json.Unmarshal(raw, &bundle); err != nil {
+		s, err := parseSlots(raw)
+		if err != nil || len(s.Slots) == 0 || s.Slots[0].Practitioner == "" || s.Slots[0].LocationName == "" || s.Organization == nil {
+			b.Fatalf("parseSlots: %+v, %v", s, err)
+		}
+	}
+}
+
+// BenchmarkDecodeR4: what the consumer does with a journey's PDS and SDS
+// answers, the sandbox's own: the Patient, then an Endpoint and a Device
+// searchset, each Bundle and its entries.
+func BenchmarkDecodeR4(b *testing.B) {
+	a := journeyAnswers(b)
+	pat, eps, devs := a["9693632109"], a["Endpoint"], a["Device"]
+	b.SetBytes(int64(len(pat) + len(eps) + len(devs)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeR4[r4Patient](pat, "Patient"); err != nil {
 			b.Fatal(err)
 		}
-		s, err := parseSlots(&bundle)
-		if err != nil || len(s.Slots) != 80 || s.Slots[0].Practitioner != "Dr Ivo Brand" || s.Slots[0].LocationName == "" || s.Organization == nil {
-			b.Fatalf("parseSlots: %d slots, %+v, %v", len(s.Slots), s.Slots[0], err)
+		decodeSearchset[r4Endpoint](b, eps, "Endpoint")
+		decodeSearchset[r4Device](b, devs, "Device")
+	}
+}
+
+// decodeSearchset decodes an SDS searchset and each of its entries as the
+// consumer does, failing tb when any does not decode.
+func decodeSearchset[T any](tb testing.TB, raw []byte, typ string) {
+	bundle, err := decodeR4[r4Bundle](raw, "Bundle")
+	if err != nil || len(bundle.Entry) == 0 {
+		tb.Fatalf("%s searchset: %v", typ, err)
+	}
+	for _, e := range bundle.Entry {
+		if _, err := decodeR4[T](e.Resource, typ); err != nil {
+			tb.Fatalf("%s: %v", typ, err)
 		}
 	}
 }
@@ -62,11 +157,7 @@ func BenchmarkParseSlots(b *testing.B) {
 // list shows: times, channel, types, location and practitioner names.
 func TestParseSlotsReadsEveryElement(t *testing.T) {
 	t.Parallel()
-	var bundle stu3.Bundle
-	if err := json.Unmarshal(slotSearchset(t), &bundle); err != nil {
-		t.Fatal(err)
-	}
-	s, err := parseSlots(&bundle)
+	s, err := parseSlots(syntheticSlots(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,5 +171,29 @@ func TestParseSlotsReadsEveryElement(t *testing.T) {
 	}
 	if len(s.Slots) != 80 || s.Organization == nil || s.Organization.Name != "Quarry Row Surgery" {
 		t.Errorf("%d slots, organisation %+v", len(s.Slots), s.Organization)
+	}
+}
+
+// TestSandboxAnswersDecodeWhole: every resource of the sandbox's own
+// answers decodes — none is skipped, which the journey alone would not
+// show (a searchset entry that does not decode is skipped silently).
+func TestSandboxAnswersDecodeWhole(t *testing.T) {
+	t.Parallel()
+	a := journeyAnswers(t)
+	var slots slotSearchset
+	assert.NilError(t, unmarshal(a["Slot"], &slots))
+	for i, e := range slots.Entry {
+		assert.Equal(t, e.Resource.ok, true, fmt.Sprintf("slot searchset entry %d decodes", i))
+	}
+	s, err := parseSlots(a["Slot"])
+	assert.NilError(t, err)
+	assert.Equal(t, len(s.Slots) > 0 && s.Slots[0].LocationName != "" && s.Slots[0].Practitioner != "" && s.Organization != nil, true, "slots read")
+	p, err := decodeR4[r4Patient](a["9693632109"], "Patient")
+	assert.NilError(t, err)
+	assert.Equal(t, len(p.GeneralPractitioner), 1, "the PDS Patient's practice")
+	decodeSearchset[r4Endpoint](t, a["Endpoint"], "Endpoint")
+	decodeSearchset[r4Device](t, a["Device"], "Device")
+	for _, k := range []string{"metadata", "Patient", "Appointment"} {
+		assert.Equal(t, len(a[k]) > 0, true, k+" answer captured")
 	}
 }
