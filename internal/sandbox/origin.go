@@ -163,6 +163,10 @@ func (s *Server) buildMocks(ss *Session, w *world.World) *mockSet {
 	// Conformance verdicts on the consumer's requests; in strict mode record
 	// answers those no mock enforces (strict.go).
 	judgeSSP := conformance.NewSSPJudge(prefix+SSPPath, w, ss.journey, provider.CheckRequest).Judge
+	var transport http.RoundTripper = &inProcess{s: s, ss: ss, provider: prefix + ProviderPath + "/"}
+	if s.proxyOwn {
+		transport = struct{ http.RoundTripper }{transport} // not an ssp.Local
+	}
 	var sdsOpts []sds.Option
 	if !ss.Lenient {
 		sdsOpts = append(sdsOpts, sds.Strict())
@@ -174,7 +178,7 @@ func (s *Server) buildMocks(ss *Session, w *world.World) *mockSet {
 		ssp: ss.record(journal.Consumer, journal.SSP, scenario.HopSSP, ssp.New(ssp.Config{
 			World:     w,
 			Prefix:    prefix + SSPPath,
-			Transport: &inProcess{s: s, ss: ss, provider: prefix + ProviderPath + "/"},
+			Transport: transport,
 			Lenient:   ss.Lenient,
 			Timeout:   ss.Scenario.SSPTimeout.D(),
 			Report:    reportSSP,

@@ -2,7 +2,8 @@
 // reads the provider's service root from the raw request path
 // ({prefix}{service root}/{FHIR path}), applies the SSP's checks in one
 // documented order (Checks), and forwards what passes to the provider with
-// net/http/httputil.ReverseProxy, streaming the answer back unchanged.
+// net/http/httputil.ReverseProxy, streaming the answer back unchanged, or
+// with a direct call when the provider is served in process (Local).
 //
 // It is never an open proxy. A request is forwarded only to a service root
 // registered in SDS (the world's practices), only when the target begins
@@ -126,6 +127,10 @@ func (s *server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
 	defer cancel()
+	if s.local(ctx, x) {
+		s.forwardLocal(rw, r, ctx, x)
+		return
+	}
 	s.proxy.ServeHTTP(rw, r.WithContext(context.WithValue(ctx, exchangeKey{}, x)))
 }
 
@@ -239,14 +244,20 @@ func isTokenByte(c byte) bool {
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
-// upstreamError answers a failed exchange with the provider: 504 when the
-// SSP's deadline (or a network timeout) ended it, 502 otherwise (§1.5).
+// upstreamError is ReverseProxy's error handler (writeUpstreamError).
 func upstreamError(rw http.ResponseWriter, r *http.Request, err error) {
 	x, _ := r.Context().Value(exchangeKey{}).(*exchange)
 	target := ""
 	if x != nil {
 		target = x.target
 	}
+	writeUpstreamError(rw, target, err)
+}
+
+// writeUpstreamError answers a failed exchange with the provider at
+// target: 504 when the SSP's deadline (or a network timeout) ended it, 502
+// otherwise (§1.5).
+func writeUpstreamError(rw http.ResponseWriter, target string, err error) {
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		writeError(rw, &Failure{Check: "upstream", Status: http.StatusGatewayTimeout, IssueCode: "transient",
