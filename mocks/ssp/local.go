@@ -64,12 +64,7 @@ func (s *server) forwardLocal(rw http.ResponseWriter, r *http.Request, ctx conte
 	}
 	defer res.Body.Close()
 	removeHopByHopHeaders(res.Header)
-	h := rw.Header()
-	for k, vs := range res.Header {
-		for _, v := range vs {
-			h.Add(k, v)
-		}
-	}
+	addHeader(rw.Header(), res.Header)
 	rw.WriteHeader(res.StatusCode)
 	buf := bufferPool{}.Get()
 	defer bufferPool{}.Put(buf)
@@ -95,6 +90,30 @@ func removeHopByHopHeaders(h http.Header) {
 	}
 	for _, f := range hopHeaders {
 		h.Del(f)
+	}
+}
+
+// addHeader adds every value of src to dst, as Header.Add does one by one
+// (ReverseProxy's copy), with the values of keys new to dst in one array
+// rather than one per key.
+func addHeader(dst, src http.Header) {
+	nv := 0
+	for _, vs := range src {
+		nv += len(vs)
+	}
+	sv := make([]string, 0, nv)
+	for k, vs := range src {
+		if len(vs) == 0 {
+			continue // Add adds nothing, not even the key
+		}
+		k = http.CanonicalHeaderKey(k)
+		if len(dst[k]) > 0 {
+			dst[k] = append(dst[k], vs...)
+			continue
+		}
+		n := len(sv)
+		sv = append(sv, vs...)
+		dst[k] = sv[n:len(sv):len(sv)] // full: a later Add copies, never writes into the next key's values
 	}
 }
 
