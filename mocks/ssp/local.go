@@ -89,7 +89,7 @@ func removeHopByHopHeaders(h http.Header) {
 		}
 	}
 	for _, f := range hopHeaders {
-		h.Del(f)
+		delete(h, f) // h.Del(f): f is canonical already, so without canonicalising it again
 	}
 }
 
