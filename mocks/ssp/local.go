@@ -97,11 +97,7 @@ func removeHopByHopHeaders(h http.Header) {
 // (ReverseProxy's copy), with the values of keys new to dst in one array
 // rather than one per key.
 func addHeader(dst, src http.Header) {
-	nv := 0
-	for _, vs := range src {
-		nv += len(vs)
-	}
-	sv := make([]string, 0, nv)
+	sv := make([]string, 0, countValues(src))
 	for k, vs := range src {
 		if len(vs) == 0 {
 			continue // Add adds nothing, not even the key
@@ -120,11 +116,7 @@ func addHeader(dst, src http.Header) {
 // cloneHeader is http.Header.Clone with room for extra more keys, so the
 // forwarding headers do not grow the map.
 func cloneHeader(h http.Header, extra int) http.Header {
-	nv := 0
-	for _, vs := range h {
-		nv += len(vs)
-	}
-	sv := make([]string, nv) // one backing array for every value
+	sv := make([]string, countValues(h)) // one backing array for every value
 	out := make(http.Header, len(h)+extra)
 	for k, vs := range h {
 		if vs == nil {
@@ -136,4 +128,13 @@ func cloneHeader(h http.Header, extra int) http.Header {
 		sv = sv[n:]
 	}
 	return out
+}
+
+// countValues is how many values h holds, for sizing one array for them.
+func countValues(h http.Header) int {
+	n := 0
+	for _, vs := range h {
+		n += len(vs)
+	}
+	return n
 }
