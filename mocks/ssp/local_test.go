@@ -22,23 +22,20 @@ import (
 // transport does: the answer is whole when RoundTrip returns, and an
 // exchange the SSP's deadline ended is its context's error.
 type localTransport struct {
-	h     http.Handler
+	handlerTransport
 	fault error // returned instead of the answer: a provider that dropped the connection
 }
 
 func (t localTransport) Serves(context.Context, *url.URL) bool { return true }
 
 func (t localTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, r)
+	res, _ := t.handlerTransport.RoundTrip(r)
 	if err := r.Context().Err(); err != nil {
 		return nil, err
 	}
 	if t.fault != nil {
 		return nil, t.fault
 	}
-	res := rec.Result()
-	res.Request = r
 	return res, nil
 }
 
@@ -145,7 +142,7 @@ func TestLocalLikeProxy(t *testing.T) {
 					traced = httptrace.ContextClientTrace(r.Context()) != nil
 					tc.provider(w, r)
 				})
-				var tr http.RoundTripper = localTransport{provider, tc.fault}
+				var tr http.RoundTripper = localTransport{handlerTransport{provider}, tc.fault}
 				if !local {
 					tr = proxied{tr}
 				}
