@@ -29,6 +29,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -85,6 +86,25 @@ func (f *Failure) Error() string {
 type server struct {
 	cfg   Config
 	proxy *httputil.ReverseProxy
+	// roots holds parseRoot's answer for each service root met (nil ones
+	// too): the world's registered endpoints, a bounded set, each parsed
+	// once instead of on every request.
+	roots sync.Map
+}
+
+// rootURL is parseRoot(root), parsed once per root; callers only read it.
+func (s *server) rootURL(root string) *url.URL {
+	if v, ok := s.roots.Load(root); ok {
+		return v.(*url.URL)
+	}
+	ru := parseRoot(root)
+	s.roots.Store(root, ru)
+	return ru
+}
+
+// matchRoot is the package's matchRoot with the root parsed once.
+func (s *server) matchRoot(target, root string) (*url.URL, bool) {
+	return matchUnder(target, root, s.rootURL)
 }
 
 // exchangeKey carries the accepted target from ServeHTTP to Rewrite and
