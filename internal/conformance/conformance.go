@@ -429,7 +429,7 @@ func (vs *verdicts) ssp(r *http.Request, root string, w *world.World) {
 	}
 
 	if path, ok := below(r, root); ok && known {
-		if inList(in, gpc.ForRequest(r.Method, path)) {
+		if info.Matches(r.Method, path) { // in's own entry: ForRequest would try them all
 			vs.add(InteractionMatchesRequest, true, "")
 		} else {
 			vs.add(InteractionMatchesRequest, false, r.Method+" "+path+" is not "+info.Name)
@@ -444,15 +444,6 @@ func (vs *verdicts) ssp(r *http.Request, root string, w *world.World) {
 	} else {
 		vs.add(AcceptFHIRJSON, false, "Accept "+quote(accept)+" asks for neither application/fhir+json nor application/fhir+xml")
 	}
-}
-
-func inList(in gpc.Interaction, ins []gpc.Interaction) bool {
-	for _, x := range ins {
-		if x == in {
-			return true
-		}
-	}
-	return false
 }
 
 // acceptsFHIR reports whether Accept names one of the two FHIR types

@@ -531,3 +531,17 @@ func TestFailuresAreJudgesFailures(t *testing.T) {
 		}
 	}
 }
+
+// TestInteractionIDsUnique: INTERACTION_MATCHES_REQUEST matches the
+// request against the interaction's own entry (gpc.Lookup), which is
+// gpc.ForRequest's answer only while no two entries share an id.
+func TestInteractionIDsUnique(t *testing.T) {
+	t.Parallel()
+	seen := map[gpc.Interaction]bool{}
+	for _, in := range gpc.Interactions {
+		if seen[in.ID] {
+			t.Errorf("interaction %s listed twice", in.ID)
+		}
+		seen[in.ID] = true
+	}
+}
