@@ -352,7 +352,8 @@ var defaultTransport = sync.OnceValue(func() http.RoundTripper {
 	}
 })
 
-// bufferPool recycles ReverseProxy's copy buffers (httputil.BufferPool).
+// bufferPool recycles the copy buffers of ReverseProxy (httputil.BufferPool)
+// and forwardLocal.
 // It pools array pointers, which a buffer converts back to without an
 // allocation: pooling a *[]byte would allocate a slice header per Put.
 type bufferPool struct{}
@@ -364,7 +365,7 @@ var buffers = sync.Pool{New: func() any { return new([bufferSize]byte) }}
 func (bufferPool) Get() []byte { return buffers.Get().(*[bufferSize]byte)[:] }
 
 func (bufferPool) Put(b []byte) {
-	if cap(b) >= bufferSize { // always: ReverseProxy returns what Get gave
+	if cap(b) >= bufferSize { // always: its users return what Get gave
 		buffers.Put((*[bufferSize]byte)(b[:bufferSize]))
 	}
 }
