@@ -36,14 +36,16 @@ func (s *server) local(ctx context.Context, x *exchange) bool {
 	return !te && !upgrade
 }
 
-// forwardLocal sends r to x.fwd through the Local transport and copies the
-// answer back, doing what ReverseProxy (with rewrite and upstreamError)
-// does for such a request, so that the provider sees the same request and
-// the consumer the same answer (TestLocalLikeProxy): the headers less the
-// hop-by-hop ones, this hop's forwarding headers after the client's, an empty User-Agent when none was sent, no body when
-// none is announced; the answer's status, its headers less the hop-by-hop
-// ones, and its body; 502 or 504 when the exchange fails.
-func (s *server) forwardLocal(rw http.ResponseWriter, r *http.Request, ctx context.Context, x *exchange) {
+// forwardLocal sends r, with context ctx, to x.fwd through the Local
+// transport and copies the answer back, doing what ReverseProxy (with
+// rewrite and upstreamError) does for such a request, so that the provider
+// sees the same request and the consumer the same answer
+// (TestLocalLikeProxy): the headers less the hop-by-hop ones, this hop's
+// forwarding headers after the client's, an empty User-Agent when none was
+// sent, no body when none is announced; the answer's status, its headers
+// less the hop-by-hop ones, and its body; 502 or 504 when the exchange
+// fails.
+func (s *server) forwardLocal(ctx context.Context, rw http.ResponseWriter, r *http.Request, x *exchange) {
 	out := r.WithContext(ctx)
 	out.Header = cloneHeader(r.Header, 5) // room for the forwarding headers and User-Agent
 	removeHopByHopHeaders(out.Header)

@@ -148,7 +148,7 @@ func (s *server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
 	defer cancel()
 	if s.local(ctx, x) {
-		s.forwardLocal(rw, r, ctx, x)
+		s.forwardLocal(ctx, rw, r, x)
 		return
 	}
 	s.proxy.ServeHTTP(rw, r.WithContext(context.WithValue(ctx, exchangeKey{}, x)))
