@@ -266,18 +266,23 @@ type RequestRules func(in gpc.Interaction, h http.Header, q url.Values, body []b
 // interaction without such rules, or with no rules handed in, gets no
 // verdict.
 func FHIRRequest(r *http.Request, body []byte, rules RequestRules) []journal.Verdict {
+	var vs verdicts
+	vs.fhirRequest(r, body, rules)
+	return vs.out
+}
+
+func (vs *verdicts) fhirRequest(r *http.Request, body []byte, rules RequestRules) {
 	in := gpc.Interaction(gpc.HeaderValue(r.Header, "Ssp-InteractionID"))
 	name, ok := fhirRules[in]
 	if !ok || rules == nil {
-		return nil
+		return
 	}
-	var out []journal.Verdict
 	if in == gpc.AmendAppointment || in == gpc.CancelAppointment {
 		// As the provider reads it: a blank If-Match is none.
 		if strings.TrimSpace(gpc.HeaderValue(r.Header, "If-Match")) != "" {
-			out = append(out, verdict(FHIRIfMatchSent, true, ""))
+			vs.add(FHIRIfMatchSent, true, "")
 		} else {
-			out = append(out, verdict(FHIRIfMatchSent, false, "If-Match header missing: the provider applied no version check"))
+			vs.add(FHIRIfMatchSent, false, "If-Match header missing: the provider applied no version check")
 		}
 	}
 	if err := rules(in, r.Header, r.URL.Query(), body); err != nil {
@@ -286,9 +291,10 @@ func FHIRRequest(r *http.Request, body []byte, rules RequestRules) []journal.Ver
 		if errors.As(err, &e) {
 			msg = strconv.Itoa(e.HTTPStatus()) + " " + string(e.Code) + ": " + e.Diagnostics
 		}
-		return append(out, verdict(name, false, msg))
+		vs.add(name, false, msg)
+		return
 	}
-	return append(out, verdict(name, true, ""))
+	vs.add(name, true, "")
 }
 
 // Known reports whether name is a check a scenario can expect to pass or
@@ -318,10 +324,30 @@ func ScenarioProblems(sc *scenario.Scenario) []scenario.Problem {
 	return sc.UnknownChecks(ScenarioChecks())
 }
 
-// verdict builds the verdict of check name from the table.
+// verdict builds the verdict of check name from the table (without
+// copying its entry, as Lookup would: every verdict of a request looks one
+// up).
 func verdict(name string, passed bool, message string) journal.Verdict {
-	c, _ := Lookup(name)
-	return journal.Verdict{Check: name, Passed: passed, Severity: c.Severity, Section: c.Section, Message: message}
+	v := journal.Verdict{Check: name, Passed: passed, Message: message}
+	if i, ok := byName[name]; ok {
+		v.Severity, v.Section = Checks[i].Severity, Checks[i].Section
+	}
+	return v
+}
+
+// verdicts collects a judgement's verdicts, or with failedOnly its failed
+// ones alone: what the sandbox keeps (Merge) and strict mode answers
+// (Refusal), without building the twenty-odd that pass on every request.
+type verdicts struct {
+	out        []journal.Verdict
+	failedOnly bool
+}
+
+func (vs *verdicts) add(name string, passed bool, message string) {
+	if passed && vs.failedOnly {
+		return
+	}
+	vs.out = append(vs.out, verdict(name, passed, message))
 }
 
 func quote(s string) string { return "'" + s + "'" }
@@ -357,16 +383,21 @@ func below(r *http.Request, root string) (string, bool) {
 // service root root: the Ssp-* headers, every JWT rule, the interaction
 // against method and path, and the Accept header.
 func SSP(r *http.Request, root string, w *world.World) []journal.Verdict {
-	var out []journal.Verdict
+	vs := verdicts{out: make([]journal.Verdict, 0, 8+len(jwt.Rules))}
+	vs.ssp(r, root, w)
+	return vs.out
+}
+
+func (vs *verdicts) ssp(r *http.Request, root string, w *world.World) {
 	format := func(name, hdr string, valid func(string) bool, what string) {
 		v, ok := gpc.Header(r.Header, hdr)
 		switch {
 		case !ok:
-			out = append(out, verdict(name, false, hdr+" header missing"))
+			vs.add(name, false, hdr+" header missing")
 		case !valid(v):
-			out = append(out, verdict(name, false, hdr+" "+quote(v)+" is not "+what))
+			vs.add(name, false, hdr+" "+quote(v)+" is not "+what)
 		default:
-			out = append(out, verdict(name, true, ""))
+			vs.add(name, true, "")
 		}
 	}
 	format(SSPTraceIDUUID, "Ssp-TraceID", spinerules.IsUUID, "a UUID")
@@ -377,51 +408,42 @@ func SSP(r *http.Request, root string, w *world.World) []journal.Verdict {
 	in := gpc.Interaction(idv)
 	info, known := gpc.Lookup(in)
 	if known {
-		out = append(out, verdict(SSPInteractionKnown, true, ""))
+		vs.add(SSPInteractionKnown, true, "")
 	} else {
-		out = append(out, verdict(SSPInteractionKnown, false, "Ssp-InteractionID "+quote(idv)+" is not a known interaction"))
+		vs.add(SSPInteractionKnown, false, "Ssp-InteractionID "+quote(idv)+" is not a known interaction")
 	}
 
 	authz, _ := gpc.Header(r.Header, "Authorization")
-	violated := map[string]bool{}
 	// aud can only be judged against a known service root: when the target
 	// is none, SSP_TARGET_MATCHES_ENDPOINT already says so.
-	for _, v := range jwt.Validate(authz, jwt.Expect{Audience: root, Scope: info.Scope, Now: w.Now(), CheckAudience: root != ""}) {
-		violated[v.Rule] = true
-		out = append(out, verdict(v.Rule, false, v.Message))
+	violations := jwt.Validate(authz, jwt.Expect{Audience: root, Scope: info.Scope, Now: w.Now(), CheckAudience: root != ""})
+	for _, v := range violations {
+		vs.add(v.Rule, false, v.Message)
 	}
-	for _, rule := range jwt.Rules {
-		if !violated[rule.Name] {
-			out = append(out, verdict(rule.Name, true, ""))
+	if !vs.failedOnly {
+		for _, rule := range jwt.Rules {
+			if !slices.ContainsFunc(violations, func(v jwt.Violation) bool { return v.Rule == rule.Name }) {
+				vs.add(rule.Name, true, "")
+			}
 		}
 	}
 
 	if path, ok := below(r, root); ok && known {
-		if inList(in, gpc.ForRequest(r.Method, path)) {
-			out = append(out, verdict(InteractionMatchesRequest, true, ""))
+		if info.Matches(r.Method, path) { // in's own entry: ForRequest would try them all
+			vs.add(InteractionMatchesRequest, true, "")
 		} else {
-			out = append(out, verdict(InteractionMatchesRequest, false, r.Method+" "+path+" is not "+info.Name))
+			vs.add(InteractionMatchesRequest, false, r.Method+" "+path+" is not "+info.Name)
 		}
 	} else if known {
-		out = append(out, verdict(InteractionMatchesRequest, false, "the target is not below a known service root"))
+		vs.add(InteractionMatchesRequest, false, "the target is not below a known service root")
 	}
 
 	accept, _ := gpc.Header(r.Header, "Accept")
 	if acceptsFHIR(accept) {
-		out = append(out, verdict(AcceptFHIRJSON, true, ""))
+		vs.add(AcceptFHIRJSON, true, "")
 	} else {
-		out = append(out, verdict(AcceptFHIRJSON, false, "Accept "+quote(accept)+" asks for neither application/fhir+json nor application/fhir+xml"))
+		vs.add(AcceptFHIRJSON, false, "Accept "+quote(accept)+" asks for neither application/fhir+json nor application/fhir+xml")
 	}
-	return out
-}
-
-func inList(in gpc.Interaction, ins []gpc.Interaction) bool {
-	for _, x := range ins {
-		if x == in {
-			return true
-		}
-	}
-	return false
 }
 
 // acceptsFHIR reports whether Accept names one of the two FHIR types

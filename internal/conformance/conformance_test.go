@@ -465,3 +465,83 @@ func TestJourneyTraceWindow(t *testing.T) {
 		assert.DeepEqual(t, observe(tt.trace), tt.want, tt.name)
 	}
 }
+
+// TestFailuresAreJudgesFailures: Failures gives exactly the failed verdicts
+// Judge gives, in order, over a journey whose requests fail each kind of
+// check (header formats, JWT, interaction, Accept, FHIR rules, the
+// journey's own), each judge following its own journey.
+func TestFailuresAreJudgesFailures(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	rules := func(in gpc.Interaction, _ http.Header, q url.Values, _ []byte) error {
+		if q.Get("bad") != "" {
+			return gpc.Errorf(gpc.InvalidParameter, "bad is %s", q.Get("bad"))
+		}
+		return nil
+	}
+	edits := []struct {
+		in           gpc.Interaction
+		method, path string
+		edit         func(h http.Header, tok string) string
+	}{
+		{gpc.SearchSlots, "GET", "/Slot?status=free", nil},
+		{gpc.SearchSlots, "GET", "/Slot?bad=yes", nil}, // the trace id again, and a FHIR rule
+		{gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string {
+			h["Ssp-TraceID"] = []string{"trace-1"}
+			h["Ssp-From"] = []string{"12345"}
+			delete(h, "Ssp-To")
+			h.Set("Accept", "text/plain")
+			return retimed(t, tok, 301)
+		}},
+		{gpc.SearchSlots, "GET", "/Slot", func(h http.Header, tok string) string {
+			h["Ssp-TraceID"] = []string{gpc.NewUUID()}
+			h["Ssp-InteractionID"] = []string{"urn:nhs:names:services:gpconnect:fhir:rest:read:nothing-1"}
+			return ""
+		}},
+		{gpc.CreateAppointment, "POST", "/Appointment", func(h http.Header, tok string) string {
+			h["Ssp-TraceID"] = []string{gpc.NewUUID()}
+			h["Ssp-To"] = []string{"918999198994"}
+			return tok
+		}},
+		{gpc.AmendAppointment, "PUT", "/Slot/1", func(h http.Header, tok string) string {
+			h["Ssp-TraceID"] = []string{gpc.NewUUID()}
+			return tok
+		}},
+		{gpc.SearchSlots, "OPTIONS", "/Slot", nil},
+	}
+	whole := conformance.NewSSPJudge("/ssp/", w, conformance.NewJourney(w, 0), rules)
+	failures := conformance.NewSSPJudge("/ssp/", w, conformance.NewJourney(w, 0), rules)
+	fired := map[string]bool{}
+	for i, e := range edits {
+		r := sspRequest(t, w, e.in, e.method, e.path, e.edit)
+		var want []journal.Verdict
+		for _, v := range whole.Judge(r, nil) {
+			if !v.Passed {
+				want = append(want, v)
+				fired[v.Check] = true
+			}
+		}
+		assert.DeepEqual(t, failures.Failures(r, nil), want, fmt.Sprintf("request %d's failures", i))
+	}
+	for _, name := range []string{"SSP_TRACEID_UUID", "SSP_FROM_ASID_FORMAT", "SSP_TO_ASID_FORMAT", "SSP_INTERACTION_KNOWN",
+		"JWT_MISSING", "JWT_EXP_NOT_IAT_PLUS_300", "INTERACTION_MATCHES_REQUEST", "ACCEPT_FHIR_JSON", "FHIR_SLOT_SEARCH_PARAMETERS",
+		"FHIR_IF_MATCH_SENT", "JOURNEY_TRACEID_REUSED", "JOURNEY_BOOK_WITHOUT_FIND_PATIENT", "JOURNEY_SSP_TO_NOT_FROM_SDS"} {
+		if !fired[name] {
+			t.Errorf("no request failed %s", name)
+		}
+	}
+}
+
+// TestInteractionIDsUnique: INTERACTION_MATCHES_REQUEST matches the
+// request against the interaction's own entry (gpc.Lookup), which is
+// gpc.ForRequest's answer only while no two entries share an id.
+func TestInteractionIDsUnique(t *testing.T) {
+	t.Parallel()
+	seen := map[gpc.Interaction]bool{}
+	for _, in := range gpc.Interactions {
+		if seen[in.ID] {
+			t.Errorf("interaction %s listed twice", in.ID)
+		}
+		seen[in.ID] = true
+	}
+}

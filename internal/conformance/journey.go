@@ -8,6 +8,7 @@ import (
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
+	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
 
@@ -84,13 +85,14 @@ func (j *Journey) Observe(r *http.Request, interaction gpc.Interaction, ods stri
 	if known {
 		asid = p.ProviderASID
 	}
-	return j.observe(r, interaction, ods, asid, known && ods != "")
+	var vs verdicts
+	vs.observe(j, r, interaction, ods, asid, known && ods != "")
+	return vs.out
 }
 
 // observe is Observe with the practice's provider ASID looked up already
 // (known: ods is a practice of the world).
-func (j *Journey) observe(r *http.Request, interaction gpc.Interaction, ods, providerASID string, known bool) []journal.Verdict {
-	var out []journal.Verdict
+func (vs *verdicts) observe(j *Journey, r *http.Request, interaction gpc.Interaction, ods, providerASID string, known bool) {
 	trace, _ := gpc.Header(r.Header, "Ssp-TraceID")
 	j.mu.Lock()
 	// JOURNEY_TRACEID_REUSED looks back over the window only: a reuse of an
@@ -107,29 +109,28 @@ func (j *Journey) observe(r *http.Request, interaction gpc.Interaction, ods, pro
 
 	if trace != "" {
 		if reused {
-			out = append(out, verdict(JourneyTraceIDReused, false, "Ssp-TraceID "+quote(trace)+" was already used in this session"))
+			vs.add(JourneyTraceIDReused, false, "Ssp-TraceID "+quote(trace)+" was already used in this session")
 		} else {
-			out = append(out, verdict(JourneyTraceIDReused, true, ""))
+			vs.add(JourneyTraceIDReused, true, "")
 		}
 	}
 	// A booking sent to no known practice names none to have found the
 	// patient at; the SSP refuses its target anyway.
 	if interaction == gpc.CreateAppointment && ods != "" {
 		if prior {
-			out = append(out, verdict(JourneyBookWithoutFind, true, ""))
+			vs.add(JourneyBookWithoutFind, true, "")
 		} else {
-			out = append(out, verdict(JourneyBookWithoutFind, false, "booking at "+quote(ods)+" without a find patient or register patient there first"))
+			vs.add(JourneyBookWithoutFind, false, "booking at "+quote(ods)+" without a find patient or register patient there first")
 		}
 	}
 	if known {
 		to, _ := gpc.Header(r.Header, "Ssp-To")
 		if to == providerASID {
-			out = append(out, verdict(JourneySSPToNotFromSDS, true, ""))
+			vs.add(JourneySSPToNotFromSDS, true, "")
 		} else {
-			out = append(out, verdict(JourneySSPToNotFromSDS, false, "Ssp-To "+quote(to)+" is not "+quote(providerASID)+", the ASID SDS holds for "+ods))
+			vs.add(JourneySSPToNotFromSDS, false, "Ssp-To "+quote(to)+" is not "+quote(providerASID)+", the ASID SDS holds for "+ods)
 		}
 	}
-	return out
 }
 
 // SSPJudge judges the consumer's requests to one session's SSP as seen
@@ -165,8 +166,23 @@ func NewSSPJudge(prefix string, w *world.World, j *Journey, rules RequestRules) 
 // message, so none of the message checks judge it, and it is no step of
 // the journey.
 func (sj *SSPJudge) Judge(r *http.Request, body []byte) []journal.Verdict {
+	vs := verdicts{out: make([]journal.Verdict, 0, 16+len(jwt.Rules))}
+	sj.judge(&vs, r, body)
+	return vs.out
+}
+
+// Failures gives the failed verdicts of Judge alone, in its order, without
+// building those that pass: what the sandbox keeps of them (Merge) and
+// answers in strict mode (Refusal).
+func (sj *SSPJudge) Failures(r *http.Request, body []byte) []journal.Verdict {
+	vs := verdicts{failedOnly: true}
+	sj.judge(&vs, r, body)
+	return vs.out
+}
+
+func (sj *SSPJudge) judge(vs *verdicts, r *http.Request, body []byte) {
 	if r.Method == http.MethodOptions {
-		return nil
+		return
 	}
 	target := rawURI(r)
 	if i := len(sj.prefix); i <= len(target) && target[:i] == sj.prefix {
@@ -183,10 +199,10 @@ func (sj *SSPJudge) Judge(r *http.Request, body []byte) []journal.Verdict {
 	if at != nil {
 		root, ods, asid = at.root, at.ods, at.asid
 	}
-	out := SSP(r, root, sj.world)
-	out = append(out, FHIRRequest(r, body, sj.rules)...)
+	vs.ssp(r, root, sj.world)
+	vs.fhirRequest(r, body, sj.rules)
 	id, _ := gpc.Header(r.Header, "Ssp-InteractionID")
-	return append(out, sj.journey.observe(r, gpc.Interaction(id), ods, asid, at != nil)...)
+	vs.observe(sj.journey, r, gpc.Interaction(id), ods, asid, at != nil)
 }
 
 // SSPRequest judges a consumer request that reached the SSP mounted at

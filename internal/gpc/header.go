@@ -11,7 +11,7 @@ import (
 // in process may hold a key such as "Ssp-TraceID", which Header.Get would
 // miss.
 func HeaderValues(h http.Header, name string) []string {
-	if vs := h.Values(name); len(vs) > 0 {
+	if vs := h[canonicalKey(name)]; len(vs) > 0 { // h.Values(name)
 		return vs
 	}
 	var out []string
@@ -36,4 +36,17 @@ func Header(h http.Header, name string) (string, bool) {
 func HeaderValue(h http.Header, name string) string {
 	v, _ := Header(h, name)
 	return v
+}
+
+// canonicalKey is http.CanonicalHeaderKey(name) without allocating for the
+// two headers the spec spells otherwise, which every GP Connect request
+// looks up several times (the judge, the SSP, the journal, the provider).
+func canonicalKey(name string) string {
+	switch name {
+	case "Ssp-TraceID":
+		return "Ssp-Traceid"
+	case "Ssp-InteractionID":
+		return "Ssp-Interactionid"
+	}
+	return http.CanonicalHeaderKey(name)
 }

@@ -160,9 +160,14 @@ func isBase(origin, prefix, base string) bool {
 // buildMocks wraps the session's mocks over w, one view of its world.
 func (s *Server) buildMocks(ss *Session, w *world.World) *mockSet {
 	prefix := ss.Prefix
-	// Conformance verdicts on the consumer's requests; in strict mode record
+	// Conformance verdicts on the consumer's requests, the failed ones (the
+	// journal keeps no others: conformance.Merge); in strict mode record
 	// answers those no mock enforces (strict.go).
-	judgeSSP := conformance.NewSSPJudge(prefix+SSPPath, w, ss.journey, provider.CheckRequest).Judge
+	judgeSSP := conformance.NewSSPJudge(prefix+SSPPath, w, ss.journey, provider.CheckRequest).Failures
+	var transport http.RoundTripper = &inProcess{s: s, ss: ss, provider: prefix + ProviderPath + "/"}
+	if s.proxyOwn {
+		transport = struct{ http.RoundTripper }{transport} // not an ssp.Local
+	}
 	var sdsOpts []sds.Option
 	if !ss.Lenient {
 		sdsOpts = append(sdsOpts, sds.Strict())
@@ -174,7 +179,7 @@ func (s *Server) buildMocks(ss *Session, w *world.World) *mockSet {
 		ssp: ss.record(journal.Consumer, journal.SSP, scenario.HopSSP, ssp.New(ssp.Config{
 			World:     w,
 			Prefix:    prefix + SSPPath,
-			Transport: &inProcess{s: s, ss: ss, provider: prefix + ProviderPath + "/"},
+			Transport: transport,
 			Lenient:   ss.Lenient,
 			Timeout:   ss.Scenario.SSPTimeout.D(),
 			Report:    reportSSP,

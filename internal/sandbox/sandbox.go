@@ -108,7 +108,11 @@ type Server struct {
 	// not the sandbox's own (upstream.go).
 	upstreams upstreams
 	network   *http.Transport
-	runs      runTracker
+	// proxyOwn, set by tests only, has the SSP forward to the sandbox's
+	// own provider through ReverseProxy, as to a network upstream, for
+	// comparing that path with its direct call (ssp.Local).
+	proxyOwn bool
+	runs     runTracker
 
 	// ctx lives as long as the server: Close cancels it, which ends event
 	// streams and the built-in consumer's runs.
@@ -397,11 +401,17 @@ type inProcess struct {
 // provider; the SSP answers it as an unreachable provider (502).
 var errNotOwnProvider = errors.New("spine-sandbox: on the sandbox itself the SSP forwards only to the session's own provider")
 
+// Serves reports whether RoundTrip serves u in process (ssp.Local): the
+// sandbox's own origin. Everything else goes over the network.
+func (t *inProcess) Serves(ctx context.Context, u *url.URL) bool {
+	return t.s.ownOrigin(ctx, u.Scheme, u.Host)
+}
+
 // RoundTrip serves an in-process forward into a buffer, the provider's
 // journal hop recorded before the SSP copies a byte back, and tells the
 // SSP's hop not to flush that answer write by write.
 func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !t.s.ownOrigin(req.Context(), req.URL.Scheme, req.URL.Host) {
+	if !t.Serves(req.Context(), req.URL) {
 		return t.s.network.RoundTrip(req)
 	}
 	if !underProvider(req.URL.Path, t.provider) || !underProvider(req.URL.EscapedPath(), t.provider) {
@@ -437,7 +447,7 @@ func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	// this one is already whole, so the SSP's hop writes it unflushed.
 	if st := hopOf(req); st != nil {
 		st.tee.whole = true
-		st.tee.relay = rec.body.Bytes() // ReverseProxy copies it unchanged (§1.1)
+		st.tee.relay = rec.body.Bytes() // the SSP copies it unchanged (§1.1)
 	}
 	return rec.response(req), nil
 }

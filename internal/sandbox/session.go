@@ -614,6 +614,9 @@ type recorder struct {
 func (r *recorder) Read(p []byte) (int, error) { return r.rd.Read(p) }
 func (r *recorder) Close() error               { return nil }
 
+// WriteTo relays the whole answer in one write (the SSP's io.CopyBuffer).
+func (r *recorder) WriteTo(w io.Writer) (int64, error) { return r.rd.WriteTo(w) }
+
 func newRecorder() *recorder { return &recorder{header: http.Header{}} }
 
 func (r *recorder) Header() http.Header { return r.header }

@@ -257,14 +257,14 @@ func checkSharing(x *exchange) *Failure {
 // with the failure recorded; one that is no registered root is refused.
 func checkTarget(x *exchange) *Failure {
 	if x.registered != "" {
-		if u, ok := matchRoot(x.target, x.registered); ok {
+		if u, ok := x.s.matchRoot(x.target, x.registered); ok {
 			x.fwd = u
 			return nil
 		}
 	}
 	if x.s.cfg.Lenient {
 		for _, p := range x.s.cfg.World.Practices() {
-			if u, ok := matchRoot(x.target, x.s.cfg.World.ServiceRoot(p)); ok {
+			if u, ok := x.s.matchRoot(x.target, x.s.cfg.World.ServiceRoot(p)); ok {
 				x.fwd = u
 				break
 			}

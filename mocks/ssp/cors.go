@@ -2,7 +2,6 @@ package ssp
 
 import (
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -35,9 +34,8 @@ func (s *server) preflight(rw http.ResponseWriter, x *exchange) {
 	found := false
 	for _, p := range s.cfg.World.Practices() {
 		root := s.cfg.World.ServiceRoot(p)
-		if u, ok := matchRoot(x.target, root); ok {
-			ru, _ := url.Parse(root) // matchRoot parsed it already
-			path = strings.TrimPrefix(u.Path, ru.Path)
+		if u, ok := s.matchRoot(x.target, root); ok {
+			path = strings.TrimPrefix(u.Path, s.rootURL(root).Path)
 			found = true
 			break
 		}

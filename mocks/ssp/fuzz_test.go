@@ -33,8 +33,14 @@ func FuzzMatchRoot(f *testing.F) {
 	} {
 		f.Add(seed.target, seed.root)
 	}
+	s := &server{} // its roots parsed once, for every input
 	f.Fuzz(func(t *testing.T, target, root string) {
 		u, ok := matchRoot(target, root)
+		for range 2 { // parsing the root, then its copy
+			if su, sok := s.matchRoot(target, root); sok != ok || sok && su.String() != u.String() {
+				t.Fatalf("the server's matchRoot(%q, %q) = %v, %v; matchRoot's %v, %v", target, root, su, sok, u, ok)
+			}
+		}
 		if !ok {
 			if u != nil {
 				t.Fatalf("refused %q under %q but returned a URL %v", target, root, u)

@@ -2,7 +2,8 @@
 // reads the provider's service root from the raw request path
 // ({prefix}{service root}/{FHIR path}), applies the SSP's checks in one
 // documented order (Checks), and forwards what passes to the provider with
-// net/http/httputil.ReverseProxy, streaming the answer back unchanged.
+// net/http/httputil.ReverseProxy, streaming the answer back unchanged, or
+// with a direct call when the provider is served in process (Local).
 //
 // It is never an open proxy. A request is forwarded only to a service root
 // registered in SDS (the world's practices), only when the target begins
@@ -28,6 +29,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -84,6 +86,25 @@ func (f *Failure) Error() string {
 type server struct {
 	cfg   Config
 	proxy *httputil.ReverseProxy
+	// roots holds parseRoot's answer for each service root met (nil ones
+	// too): the world's registered endpoints, a bounded set, each parsed
+	// once instead of on every request.
+	roots sync.Map
+}
+
+// rootURL is parseRoot(root), parsed once per root; callers only read it.
+func (s *server) rootURL(root string) *url.URL {
+	if v, ok := s.roots.Load(root); ok {
+		return v.(*url.URL)
+	}
+	ru := parseRoot(root)
+	s.roots.Store(root, ru)
+	return ru
+}
+
+// matchRoot is the package's matchRoot with the root parsed once.
+func (s *server) matchRoot(target, root string) (*url.URL, bool) {
+	return matchUnder(target, root, s.rootURL)
 }
 
 // exchangeKey carries the accepted target from ServeHTTP to Rewrite and
@@ -126,6 +147,10 @@ func (s *server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
 	defer cancel()
+	if s.local(ctx, x) {
+		s.forwardLocal(ctx, rw, r, x)
+		return
+	}
 	s.proxy.ServeHTTP(rw, r.WithContext(context.WithValue(ctx, exchangeKey{}, x)))
 }
 
@@ -239,14 +264,20 @@ func isTokenByte(c byte) bool {
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
-// upstreamError answers a failed exchange with the provider: 504 when the
-// SSP's deadline (or a network timeout) ended it, 502 otherwise (§1.5).
+// upstreamError is ReverseProxy's error handler (writeUpstreamError).
 func upstreamError(rw http.ResponseWriter, r *http.Request, err error) {
 	x, _ := r.Context().Value(exchangeKey{}).(*exchange)
 	target := ""
 	if x != nil {
 		target = x.target
 	}
+	writeUpstreamError(rw, target, err)
+}
+
+// writeUpstreamError answers a failed exchange with the provider at
+// target: 504 when the SSP's deadline (or a network timeout) ended it, 502
+// otherwise (§1.5).
+func writeUpstreamError(rw http.ResponseWriter, target string, err error) {
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		writeError(rw, &Failure{Check: "upstream", Status: http.StatusGatewayTimeout, IssueCode: "transient",
@@ -321,7 +352,8 @@ var defaultTransport = sync.OnceValue(func() http.RoundTripper {
 	}
 })
 
-// bufferPool recycles ReverseProxy's copy buffers (httputil.BufferPool).
+// bufferPool recycles the copy buffers of ReverseProxy (httputil.BufferPool)
+// and forwardLocal.
 // It pools array pointers, which a buffer converts back to without an
 // allocation: pooling a *[]byte would allocate a slice header per Put.
 type bufferPool struct{}
@@ -333,7 +365,7 @@ var buffers = sync.Pool{New: func() any { return new([bufferSize]byte) }}
 func (bufferPool) Get() []byte { return buffers.Get().(*[bufferSize]byte)[:] }
 
 func (bufferPool) Put(b []byte) {
-	if cap(b) >= bufferSize { // always: ReverseProxy returns what Get gave
+	if cap(b) >= bufferSize { // always: its users return what Get gave
 		buffers.Put((*[bufferSize]byte)(b[:bufferSize]))
 	}
 }

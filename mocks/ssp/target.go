@@ -19,6 +19,12 @@ import (
 //     equal the root's, there must be no userinfo, fragment or opaque part,
 //     and the URL the transport will send must print as the target itself.
 func matchRoot(target, root string) (*url.URL, bool) {
+	return matchUnder(target, root, parseRoot)
+}
+
+// matchUnder is matchRoot with the root parsed by parse: parseRoot, or the
+// server's copy of what parseRoot gave for it (server.rootURL).
+func matchUnder(target, root string, parse func(string) *url.URL) (*url.URL, bool) {
 	if root == "" || !strings.HasPrefix(target, root) {
 		return nil, false
 	}
@@ -32,9 +38,8 @@ func matchRoot(target, root string) (*url.URL, bool) {
 	if !cleanPath(p) || !cleanQuery(q) {
 		return nil, false
 	}
-	ru, err := url.Parse(root)
-	if err != nil || ru.User != nil || ru.Host == "" || ru.Opaque != "" || ru.RawQuery != "" || ru.Fragment != "" ||
-		(ru.Scheme != "http" && ru.Scheme != "https") {
+	ru := parse(root)
+	if ru == nil {
 		return nil, false
 	}
 	u, err := url.Parse(target)
@@ -47,6 +52,18 @@ func matchRoot(target, root string) (*url.URL, bool) {
 		return nil, false // the request would not go out as it came in
 	}
 	return out, true
+}
+
+// parseRoot parses a service root a target may be forwarded below: an
+// http or https URL with a host and no userinfo, opaque part, query or
+// fragment. Anything else is nil.
+func parseRoot(root string) *url.URL {
+	ru, err := url.Parse(root)
+	if err != nil || ru.User != nil || ru.Host == "" || ru.Opaque != "" || ru.RawQuery != "" || ru.Fragment != "" ||
+		(ru.Scheme != "http" && ru.Scheme != "https") {
+		return nil
+	}
+	return ru
 }
 
 // cleanPath reports whether p, the raw path after the service root, is ""

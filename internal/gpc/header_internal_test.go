@@ -1,0 +1,24 @@
+package gpc
+
+import (
+	"net/http"
+	"testing"
+)
+
+// TestCanonicalKey: the spellings canonicalKey knows are what
+// http.CanonicalHeaderKey makes of them, and a lookup by them allocates
+// nothing.
+func TestCanonicalKey(t *testing.T) {
+	for _, name := range []string{"Ssp-TraceID", "Ssp-InteractionID", "Ssp-From", "Ssp-To", "accept", "If-Match"} {
+		if got, want := canonicalKey(name), http.CanonicalHeaderKey(name); got != want {
+			t.Errorf("canonicalKey(%q) = %q, want %q", name, got, want)
+		}
+	}
+	h := http.Header{"Ssp-Traceid": {"a"}, "Ssp-Interactionid": {"b"}}
+	if n := testing.AllocsPerRun(100, func() {
+		HeaderValue(h, "Ssp-TraceID")
+		HeaderValue(h, "Ssp-InteractionID")
+	}); n != 0 {
+		t.Errorf("%v allocations per lookup of the Ssp-* headers, want 0", n)
+	}
+}

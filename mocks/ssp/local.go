@@ -1,0 +1,142 @@
+package ssp
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+)
+
+// Local is a Transport that serves some upstreams in process (the
+// sandbox's own provider), its answer whole when RoundTrip returns. The SSP
+// forwards to those with forwardLocal instead of ReverseProxy: the
+// streaming of §1.1, the proxy's reason to be here, gains nothing on an
+// answer that is already whole, and its request clone, client trace and
+// copy loop were a tenth of the SSP's CPU (docs/performance.md).
+type Local interface {
+	http.RoundTripper
+	// Serves reports whether RoundTrip serves u in process for a request
+	// with context ctx.
+	Serves(ctx context.Context, u *url.URL) bool
+}
+
+// local reports whether x goes to an upstream the transport serves in
+// process, and the request is one forwardLocal sends as ReverseProxy
+// would: a protocol upgrade or a request for trailers ("Te") takes the
+// proxy's own path.
+func (s *server) local(ctx context.Context, x *exchange) bool {
+	l, ok := s.cfg.Transport.(Local)
+	if !ok || !l.Serves(ctx, x.fwd) {
+		return false
+	}
+	_, te := x.r.Header["Te"]
+	_, upgrade := x.r.Header["Upgrade"]
+	return !te && !upgrade
+}
+
+// forwardLocal sends r, with context ctx, to x.fwd through the Local
+// transport and copies the answer back, doing what ReverseProxy (with
+// rewrite and upstreamError) does for such a request, so that the provider
+// sees the same request and the consumer the same answer
+// (TestLocalLikeProxy): the headers less the hop-by-hop ones, this hop's
+// forwarding headers after the client's, an empty User-Agent when none was
+// sent, no body when none is announced; the answer's status, its headers
+// less the hop-by-hop ones, and its body; 502 or 504 when the exchange
+// fails.
+func (s *server) forwardLocal(ctx context.Context, rw http.ResponseWriter, r *http.Request, x *exchange) {
+	out := r.WithContext(ctx)
+	out.Header = cloneHeader(r.Header, 5) // room for the forwarding headers and User-Agent
+	removeHopByHopHeaders(out.Header)
+	setForwarded(out.Header, r) // replaces the client's forwarding headers, as ReverseProxy's Rewrite does
+	if _, ok := out.Header["User-Agent"]; !ok {
+		out.Header["User-Agent"] = []string{""} // not Go's default (ReverseProxy)
+	}
+	out.URL, out.Host, out.Close = x.fwd, "", false
+	if r.ContentLength == 0 {
+		out.Body = nil
+	} else if out.Body != nil {
+		out.Body = io.NopCloser(out.Body) // the transport may close it; the inbound body is the server's
+	}
+	res, err := s.cfg.Transport.RoundTrip(out)
+	if err != nil {
+		writeUpstreamError(rw, x.target, err)
+		return
+	}
+	defer res.Body.Close()
+	removeHopByHopHeaders(res.Header)
+	addHeader(rw.Header(), res.Header)
+	rw.WriteHeader(res.StatusCode)
+	buf := bufferPool{}.Get()
+	defer bufferPool{}.Put(buf)
+	if _, err := io.CopyBuffer(rw, res.Body, buf); err != nil && r.Context().Value(http.ServerContextKey) != nil {
+		panic(http.ErrAbortHandler) // the consumer is gone: abort as ReverseProxy does
+	}
+}
+
+// hopHeaders are the hop-by-hop headers ReverseProxy removes (RFC 9110
+// §7.6.1 and the older RFC 2616 list), in their canonical form.
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// removeHopByHopHeaders removes the headers the Connection header names
+// and the hop-by-hop ones, as ReverseProxy does.
+func removeHopByHopHeaders(h http.Header) {
+	for _, f := range h["Connection"] {
+		for sf := range strings.SplitSeq(f, ",") {
+			if sf = textproto.TrimString(sf); sf != "" {
+				h.Del(sf)
+			}
+		}
+	}
+	for _, f := range hopHeaders {
+		delete(h, f) // h.Del(f): f is canonical already, so without canonicalising it again
+	}
+}
+
+// addHeader adds every value of src to dst, as Header.Add does one by one
+// (ReverseProxy's copy), with the values of keys new to dst in one array
+// rather than one per key.
+func addHeader(dst, src http.Header) {
+	sv := make([]string, 0, countValues(src))
+	for k, vs := range src {
+		if len(vs) == 0 {
+			continue // Add adds nothing, not even the key
+		}
+		k = http.CanonicalHeaderKey(k)
+		if len(dst[k]) > 0 {
+			dst[k] = append(dst[k], vs...)
+			continue
+		}
+		n := len(sv)
+		sv = append(sv, vs...)
+		dst[k] = sv[n:len(sv):len(sv)] // full: a later Add copies, never writes into the next key's values
+	}
+}
+
+// cloneHeader is http.Header.Clone with room for extra more keys, so the
+// forwarding headers do not grow the map.
+func cloneHeader(h http.Header, extra int) http.Header {
+	sv := make([]string, countValues(h)) // one backing array for every value
+	out := make(http.Header, len(h)+extra)
+	for k, vs := range h {
+		if vs == nil {
+			out[k] = nil
+			continue
+		}
+		n := copy(sv, vs)
+		out[k] = sv[:n:n]
+		sv = sv[n:]
+	}
+	return out
+}
+
+// countValues is how many values h holds, for sizing one array for them.
+func countValues(h http.Header) int {
+	n := 0
+	for _, vs := range h {
+		n += len(vs)
+	}
+	return n
+}
