@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 )
 
@@ -255,7 +257,7 @@ func Parse(token string) (*Claims, error) {
 }
 
 func parseResource[T any](raw json.RawMessage) *T {
-	if kind(raw) != kindObject {
+	if kind(jsontext.Value(raw)) != kindObject {
 		return nil
 	}
 	v := new(T)

@@ -3,14 +3,17 @@ package jwt
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 )
@@ -248,7 +251,7 @@ func (v *validator) validate(authz string) {
 		v.add(RuleMalformed, "JWT must have a non-empty header and payload and end with '.' (found %d parts)", len(parts))
 		return
 	}
-	if i := strings.IndexFunc(token, func(r rune) bool { return !isBase64URL(r) && r != '.' }); i >= 0 {
+	if i := notBase64URL(token); i >= 0 {
 		v.add(RuleNotBase64URL, "JWT is not base64url encoded without padding: unexpected %q at offset %d", token[i], i)
 		return
 	}
@@ -263,7 +266,7 @@ func (v *validator) validate(authz string) {
 	}
 	v.header(hb)
 
-	var claims map[string]json.RawMessage
+	var claims map[string]jsontext.Value
 	if err := json.Unmarshal(pb, &claims); err != nil || claims == nil {
 		v.add(RulePayloadNotJSON, "JWT payload is not a JSON object")
 		return
@@ -280,14 +283,26 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
-func isBase64URL(r rune) bool {
-	return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_'
+// notBase64URL returns the offset of the first byte of token that is neither
+// base64url nor '.', or -1. A byte loop: strings.IndexFunc decodes runes
+// through a closure, a tenth of a token's judgement.
+func notBase64URL(token string) int {
+	for i := 0; i < len(token); i++ {
+		if c := token[i]; !isBase64URL(c) && c != '.' {
+			return i
+		}
+	}
+	return -1
+}
+
+func isBase64URL(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
 // header checks the JOSE header: alg none, typ JWT, nothing else (§2.1; the
 // demonstrator rejects any other key).
 func (v *validator) header(hb []byte) {
-	var h map[string]json.RawMessage
+	var h map[string]jsontext.Value
 	if err := json.Unmarshal(hb, &h); err != nil || h == nil {
 		v.add(RuleHeaderInvalid, "JWT header is not a JSON object")
 		return
@@ -331,7 +346,7 @@ func (k jsonKind) String() string {
 	return [...]string{"absent", "null", "a string", "a number", "a boolean", "an object", "an array"}[k]
 }
 
-func kind(raw json.RawMessage) jsonKind {
+func kind(raw jsontext.Value) jsonKind {
 	b := bytes.TrimSpace(raw)
 	if len(b) == 0 {
 		return kindAbsent
@@ -351,27 +366,32 @@ func kind(raw json.RawMessage) jsonKind {
 	return kindNumber
 }
 
-func stringOf(raw json.RawMessage) (string, bool) {
-	var s string
-	if kind(raw) != kindString || json.Unmarshal(raw, &s) != nil {
+// stringOf unquotes a string value without a decoder: the value comes
+// from a decoded object, so it is valid JSON already, and one without
+// escapes is its bytes between the quotes.
+func stringOf(raw jsontext.Value) (string, bool) {
+	if kind(raw) != kindString {
 		return "", false
 	}
-	return s, true
+	raw = bytes.TrimSpace(raw)
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), true
+	}
+	s, err := jsontext.AppendUnquote(nil, raw)
+	return string(s), err == nil
 }
 
-func intOf(raw json.RawMessage) (int64, bool) {
+// intOf reads an integer as encoding/json's Number.Int64 did: a decoded
+// value is valid JSON, so a number is its literal.
+func intOf(raw jsontext.Value) (int64, bool) {
 	if kind(raw) != kindNumber {
 		return 0, false
 	}
-	var n json.Number
-	if json.Unmarshal(raw, &n) != nil {
-		return 0, false
-	}
-	i, err := n.Int64()
+	i, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
 	return i, err == nil
 }
 
-func shown(raw json.RawMessage) string {
+func shown(raw jsontext.Value) string {
 	if len(raw) == 0 {
 		return "nothing"
 	}
@@ -387,7 +407,7 @@ var stringClaims = []string{"iss", "sub", "aud", "reason_for_request", "requeste
 var intClaims = []string{"exp", "iat"}
 
 // claims applies the claim rules in the order of Rules.
-func (v *validator) claims(c map[string]json.RawMessage) {
+func (v *validator) claims(c map[string]jsontext.Value) {
 	// Presence (§2.2: all required). An empty string counts as missing, as
 	// the error-handling page's "Empty JWT aud claim" example shows.
 	present := map[string]bool{}
@@ -488,12 +508,12 @@ func joinScopes(ss []gpc.Scope) string {
 // resource decodes a claim resource, reporting invalidRule (422) when it is
 // not a JSON object of resourceType want whose elements have the right JSON
 // types, as HAPI's parser would.
-func resource[T any](v *validator, raw json.RawMessage, claim, want, invalidRule string) (*T, bool) {
+func resource[T any](v *validator, raw jsontext.Value, claim, want, invalidRule string) (*T, bool) {
 	if k := kind(raw); k != kindObject {
 		v.add(invalidRule, "JWT claim %s is not a valid FHIR resource: got %s", claim, k)
 		return nil, false
 	}
-	var elements map[string]json.RawMessage
+	var elements map[string]jsontext.Value
 	if json.Unmarshal(raw, &elements) != nil {
 		v.add(invalidRule, "JWT claim %s is not a valid FHIR resource", claim)
 		return nil, false
@@ -510,14 +530,16 @@ func resource[T any](v *validator, raw json.RawMessage, claim, want, invalidRule
 		return nil, false
 	}
 	out := new(T)
-	if err := json.Unmarshal(raw, out); err != nil {
+	// Names in any case, as encoding/json took them: a top-level one in
+	// another case is already an unknown element.
+	if err := json.Unmarshal(raw, out, json.MatchCaseInsensitiveNames(true)); err != nil {
 		v.add(invalidRule, "JWT claim %s is not a valid %s: %v", claim, want, err)
 		return nil, false
 	}
 	return out, true
 }
 
-func (v *validator) device(raw json.RawMessage) {
+func (v *validator) device(raw jsontext.Value) {
 	d, ok := resource[Device](v, raw, "requesting_device", "Device", RuleDeviceInvalid)
 	if !ok {
 		return
@@ -540,7 +562,7 @@ func (v *validator) device(raw json.RawMessage) {
 	}
 }
 
-func (v *validator) organization(raw json.RawMessage) {
+func (v *validator) organization(raw jsontext.Value) {
 	o, ok := resource[Organization](v, raw, "requesting_organization", "Organization", RuleOrganizationInvalid)
 	if !ok {
 		return
@@ -559,7 +581,7 @@ func (v *validator) organization(raw json.RawMessage) {
 
 // practitioner returns the practitioner's id when the resource is valid and
 // has one.
-func (v *validator) practitioner(raw json.RawMessage) (string, bool) {
+func (v *validator) practitioner(raw jsontext.Value) (string, bool) {
 	p, ok := resource[Practitioner](v, raw, "requesting_practitioner", "Practitioner", RulePractitionerInvalid)
 	if !ok {
 		return "", false
@@ -604,7 +626,7 @@ var domainResource = []string{"resourceType", "id", "meta", "implicitRules", "la
 // unknownElements lists, sorted, the top-level elements of a resource of
 // resourceType rt, m, that STU3 does not define; a primitive's "_name"
 // companion counts as name.
-func unknownElements(m map[string]json.RawMessage, rt string) []string {
+func unknownElements(m map[string]jsontext.Value, rt string) []string {
 	var bad []string
 	for k := range m {
 		name := strings.TrimPrefix(k, "_")

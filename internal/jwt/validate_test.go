@@ -370,3 +370,47 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// TestValidateRawPayload judges payloads written by hand, where a decoder's
+// reading of the JSON text matters: escapes, duplicate names, names in
+// another case.
+func TestValidateRawPayload(t *testing.T) {
+	t.Parallel()
+	b, err := base64.RawURLEncoding.DecodeString(strings.Split(build(t), ".")[1])
+	assert.NilError(t, err)
+	built := string(b)
+	tests := []struct {
+		name, old, new, rule string
+	}{
+		{"an escaped claim is read unescaped", `"reason_for_request":"directcare"`, `"reason_for_request":"direct\u0063are"`, ""},
+		{"an escaped claim is judged unescaped", `"reason_for_request":"directcare"`, `"reason_for_request":"direct\u0063are\n"`, "JWT_REASON_NOT_DIRECTCARE"},
+		{"whitespace around values", `"exp":`, "\"exp\" :\n ", ""},
+		// RFC 7519 §4: a JWT parser may reject duplicate claim names; which
+		// of two would count is up to the parser.
+		{"a duplicate claim name", `"iss":`, `"iss":"https://elsewhere.test","iss":`, "JWT_PAYLOAD_NOT_JSON"},
+		{"a duplicate name inside a claim", `"model":`, `"model":"x","model":`, "JWT_PAYLOAD_NOT_JSON"},
+		// encoding/json matched names in any case; an element inside a
+		// resource's Identifier still does.
+		{"an identifier element in another case", `"Device","identifier":[{"system":`, `"Device","identifier":[{"System":`, ""},
+		{"a resource element in another case is unknown", `"model":`, `"Model":`, "JWT_DEVICE_INVALID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if !strings.Contains(built, tt.old) {
+				t.Fatalf("built payload lacks %s", tt.old)
+			}
+			p := strings.Replace(built, tt.old, tt.new, 1)
+			h := "Bearer " + base64.RawURLEncoding.EncodeToString([]byte(goodHeader)) + "." + base64.RawURLEncoding.EncodeToString([]byte(p)) + "."
+			var got []string
+			for _, v := range jwt.Validate(h, metadata) {
+				got = append(got, v.Rule)
+			}
+			var want []string
+			if tt.rule != "" {
+				want = []string{tt.rule}
+			}
+			assert.DeepEqual(t, got, want, "rules")
+		})
+	}
+}
