@@ -37,16 +37,13 @@ func (s *server) retrieve(rw http.ResponseWriter, id string) error {
 		// §2.5: ten digits passing Modulus 11; the sandbox gives no diagnostics.
 		return &pdsError{code: invalidResourceID}
 	}
-	p, err := s.current(id)
+	a, err := s.retrieved(id)
 	if err != nil {
 		return err
 	}
-	res, err := patientJSON(p, false)
-	if err != nil {
-		return err
-	}
-	rw.Header().Set("ETag", `W/"`+strconv.Itoa(p.VersionID)+`"`) // §2.3
-	return s.writeJSON(rw, http.StatusOK, res)
+	rw.Header().Set("ETag", `W/"`+strconv.Itoa(a.version)+`"`) // §2.3
+	s.writeBody(rw, http.StatusOK, a.body)
+	return nil
 }
 
 // current returns the record a retrieve of nhs answers with. A superseded

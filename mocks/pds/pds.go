@@ -190,10 +190,14 @@ func (s *server) writeJSON(rw http.ResponseWriter, status int, v any) error {
 	if err != nil {
 		return err
 	}
+	s.writeBody(rw, status, body)
+	return nil
+}
+
+// writeBody writes body, encoded JSON, as the response body with status.
+func (s *server) writeBody(rw http.ResponseWriter, status int, body []byte) {
 	rw.WriteHeader(status)
-	_, err = rw.Write(body)
-	if err != nil {
+	if _, err := rw.Write(body); err != nil {
 		s.log.Warn("pds: writing response", "err", err)
 	}
-	return nil
 }

@@ -2,6 +2,7 @@ package pds_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -384,4 +385,49 @@ func BenchmarkRetrieve(b *testing.B) {
 			b.Fatalf("status = %d", rec.Code)
 		}
 	}
+}
+
+// TestRetrieveShared: the worlds of one template share their encoded
+// retrieve answers (a rule changes no patient), and every answer, asked
+// twice through two worlds, is byte for byte the one a fresh world gives
+// for that request alone — records built from fields, NHS's own record
+// (with a character JSON escapes), restricted, superseded and invalidated
+// ones, and an unknown number.
+func TestRetrieveShared(t *testing.T) {
+	t.Parallel()
+	patients := append(sandboxPatients(), world.Patient{
+		NHSNumber: "9449306680", VersionID: 3,
+		Resource: json.RawMessage(`{"resourceType":"Patient","id":"x","multipleBirthInteger":1,"name":[{"use":"usual","family":"<Brown & Co>"}]}`),
+	})
+	data := world.Data{Patients: patients}
+	clock := func() time.Time { return fixedNow }
+	tmpl := world.Build(data)
+	shared := []http.Handler{pds.New(tmpl.World(baseURL, clock)), pds.New(tmpl.World("http://127.0.0.1:5000", clock))}
+	retrieve := func(h http.Handler, nhs string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/Patient/"+nhs, nil)
+		req.Header.Set("X-Request-ID", requestID)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, nhs := range append(nhsNumbers(patients), "9000000092") {
+		fresh := retrieve(pds.New(world.New(data, baseURL, clock)), nhs)
+		for round := range 2 {
+			for i, h := range shared {
+				got := retrieve(h, nhs)
+				at := fmt.Sprintf("%s, world %d, round %d", nhs, i, round)
+				assert.Equal(t, got.Code, fresh.Code, at+": status")
+				assert.Equal(t, got.Header().Get("ETag"), fresh.Header().Get("ETag"), at+": ETag")
+				assert.Equal(t, got.Body.String(), fresh.Body.String(), at+": body")
+			}
+		}
+	}
+}
+
+func nhsNumbers(ps []world.Patient) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.NHSNumber
+	}
+	return out
 }
