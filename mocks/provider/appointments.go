@@ -37,16 +37,27 @@ func decodeAppointment(r *request) (stu3.Appointment, error) {
 
 // decodeAppointmentBody is decodeAppointment of a body already read and
 // known to be JSON.
+//
+// The body is decoded first and its resourceType read from the result:
+// when the decode succeeds, that is what stu3.ResourceTypeOf reads (the
+// same decoder matching the same name), so only a body that does not
+// decode is read for its resourceType apart — its errors still come in the
+// same order.
 func decodeAppointmentBody(body []byte) (stu3.Appointment, error) {
-	if rt, _ := stu3.ResourceTypeOf(body); rt != "Appointment" {
+	var a stu3.Appointment
+	err := json.Unmarshal(body, &a)
+	rt := string(a.ResourceType)
+	if err != nil {
+		rt, _ = stu3.ResourceTypeOf(body)
+	}
+	if rt != "Appointment" {
 		return stu3.Appointment{}, gpc.Errorf(gpc.InvalidResource, "Request body must be an Appointment resource, got %q", rt)
 	}
 	unknown, _ := stu3.UnknownFields(body, stu3.Appointment{})
 	if len(unknown) > 0 {
 		return stu3.Appointment{}, gpc.Errorf(gpc.InvalidResource, "Appointment carries elements GPConnect-Appointment-1 does not allow: %s", strings.Join(unknown, ", "))
 	}
-	var a stu3.Appointment
-	if err := json.Unmarshal(body, &a); err != nil {
+	if err != nil {
 		return stu3.Appointment{}, gpc.Errorf(gpc.InvalidResource, "Appointment is not valid: %v", err)
 	}
 	return a, nil
