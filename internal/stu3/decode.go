@@ -10,6 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // registry maps each resourceType this package knows to its Go type.
@@ -72,93 +76,146 @@ func ResourceTypeOf(raw []byte) (string, error) {
 // it knows. It accepts the same lenient shapes the decoders do (an object
 // where an array is due and vice versa). It returns an error only when raw
 // is not JSON.
+//
+// It reads raw once as a stream of tokens, building nothing but the paths
+// it reports (a generic tree of every value was most of a booking's
+// decoding). It reads what encoding/json reads: duplicate names (every
+// value of a repeated name is looked into: encoding/json's decoders would
+// take the last, and the bytes are what was sent) and invalid UTF-8, whose
+// bytes in a name become U+FFFD as encoding/json makes them.
 func UnknownFields(raw []byte, v any) ([]string, error) {
-	var tree any
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	if err := d.Decode(&tree); err != nil {
+	d := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	var out []string
+	if err := walk(d, reflect.TypeOf(v), "", &out); err != nil {
 		return nil, fmt.Errorf("stu3: not JSON: %w", err)
 	}
-	t := reflect.TypeOf(v)
-	var out []string
-	walk(tree, t, "", &out)
 	sort.Strings(out)
 	return out, nil
 }
 
 var rawMessageType = reflect.TypeFor[json.RawMessage]()
 
-func walk(node any, t reflect.Type, path string, out *[]string) {
-	if t == nil {
-		return
-	}
-	for t.Kind() == reflect.Pointer {
+// walk reads the next value of d, of Go type t, at path, and adds the paths
+// of the elements in it that t does not have to out.
+func walk(d *jsontext.Decoder, t reflect.Type, path string, out *[]string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t == rawMessageType {
-		// A raw resource: check it against its own type when known.
-		if obj, ok := node.(map[string]any); ok {
-			if rt, ok := obj["resourceType"].(string); ok {
-				if rtt, ok := registry[rt]; ok {
-					walk(node, rtt, path, out)
-				}
-			}
-		}
-		return
+	k := d.PeekKind()
+	switch {
+	case t == nil || k != '{' && k != '[':
+		return d.SkipValue() // only an object or an array can hold an element
+	case t == rawMessageType:
+		return walkRaw(d, path, out)
 	}
 	switch t.Kind() {
 	case reflect.Slice:
-		switch n := node.(type) {
-		case []any:
-			for i, x := range n {
-				if composite(x) {
-					walk(x, t.Elem(), index(path, i), out)
-				}
-			}
-		case map[string]any: // lenient: one object for an array
-			walk(n, t.Elem(), path, out)
+		if k == '{' { // lenient: one object for an array
+			return walk(d, t.Elem(), path, out)
 		}
+		return walkArray(d, t.Elem(), path, out)
 	case reflect.Struct:
-		switch n := node.(type) {
-		case map[string]any:
-			fields := jsonFields(t)
-			for k, x := range n {
-				ft, ok := fields[k]
-				if !ok {
-					*out = append(*out, join(path, k))
-					continue
-				}
-				if composite(x) {
-					walk(x, ft, join(path, k), out)
-				}
-			}
-		case []any: // lenient: an array for a 0..1 object
-			for i, x := range n {
-				if composite(x) {
-					walk(x, t, index(path, i), out)
-				}
-			}
+		if k == '[' { // lenient: an array for a 0..1 object
+			return walkArray(d, t, path, out)
 		}
+		fields := jsonFields(t)
+		return walkObject(d, func(name string) (reflect.Type, string, bool) {
+			ft, ok := fields[name]
+			return ft, join(path, name), ok
+		}, out)
 	case reflect.Map:
-		if n, ok := node.(map[string]any); ok {
-			for k, x := range n {
-				if composite(x) {
-					walk(x, t.Elem(), join(path, k), out)
-				}
-			}
+		if k == '{' {
+			return walkObject(d, func(name string) (reflect.Type, string, bool) {
+				return t.Elem(), join(path, name), true
+			}, out)
 		}
 	}
+	return d.SkipValue()
 }
 
-// composite says whether node, a decoded JSON value, is an object or an
-// array: only those can hold an unknown element, so walk builds no path
-// for the rest.
-func composite(node any) bool {
-	switch node.(type) {
-	case map[string]any, []any:
-		return true
+// walkArray walks each element of the array next in d as a t.
+func walkArray(d *jsontext.Decoder, t reflect.Type, path string, out *[]string) error {
+	if _, err := d.ReadToken(); err != nil {
+		return err
 	}
-	return false
+	for i := 0; d.PeekKind() != ']'; i++ {
+		if err := walk(d, t, index(path, i), out); err != nil {
+			return err
+		}
+	}
+	_, err := d.ReadToken()
+	return err
+}
+
+// walkObject walks each member of the object next in d: member says a
+// name's type and path, or that the name is unknown (reported, not
+// descended into).
+func walkObject(d *jsontext.Decoder, member func(name string) (reflect.Type, string, bool), out *[]string) error {
+	if _, err := d.ReadToken(); err != nil {
+		return err
+	}
+	for d.PeekKind() != '}' {
+		tok, err := d.ReadToken()
+		if err != nil {
+			return err
+		}
+		t, path, ok := member(validName(tok.String()))
+		if !ok {
+			*out = append(*out, path)
+			t = nil
+		}
+		if err := walk(d, t, path, out); err != nil {
+			return err
+		}
+	}
+	_, err := d.ReadToken()
+	return err
+}
+
+// walkRaw walks a raw resource against its own type when its resourceType
+// is one this package knows.
+func walkRaw(d *jsontext.Decoder, path string, out *[]string) error {
+	v, err := d.ReadValue()
+	if err != nil || v.Kind() != '{' {
+		return err
+	}
+	var head struct {
+		ResourceType jsontext.Value `json:"resourceType"`
+	}
+	// v was read whole, so it is JSON; resourceType is the last of its
+	// name, as a map's would be.
+	_ = jsonv2.Unmarshal(v, &head, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if head.ResourceType.Kind() != '"' {
+		return nil
+	}
+	rt, err := jsontext.AppendUnquote(nil, head.ResourceType)
+	if err != nil {
+		return nil
+	}
+	t, ok := registry[string(rt)]
+	if !ok {
+		return nil
+	}
+	return walk(jsontext.NewDecoder(bytes.NewReader(v), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)), t, path, out)
+}
+
+// validName is s with each byte that is not UTF-8 replaced by U+FFFD, as
+// encoding/json decodes a string.
+func validName(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		r, n := utf8.DecodeRuneInString(s)
+		if r == utf8.RuneError && n == 1 {
+			b.WriteString("\uFFFD")
+		} else {
+			b.WriteString(s[:n])
+		}
+		s = s[n:]
+	}
+	return b.String()
 }
 
 func index(path string, i int) string {

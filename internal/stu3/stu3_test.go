@@ -254,6 +254,16 @@ func TestUnknownFields(t *testing.T) {
 			stu3.Practitioner{}, []string{"telecom"}},
 		{"lenient object and array shapes accepted", `{"resourceType":"Location","telecom":{"value":"1","x":1},"address":[{"city":"a","y":2}]}`,
 			stu3.Location{}, []string{"address[0].y", "telecom.x"}},
+		{"an escaped name", `{"resourceType":"Appointment","re\u0061son":[]}`,
+			stu3.Appointment{}, []string{"reason"}},
+		{"every value of a repeated name", `{"resourceType":"Appointment","participant":[{"period":{}}],"participant":[{"status":"x"}]}`,
+			stu3.Appointment{}, []string{"participant[0].period"}},
+		{"a name not UTF-8", "{\"resourceType\":\"Appointment\",\"a\xffb\":1}",
+			stu3.Appointment{}, []string{"a\uFFFDb"}},
+		{"a raw resource's type read after its elements", `{"resourceType":"Bundle","entry":[{"resource":{"specialty":[],"resourceType":"Slot"}}]}`,
+			stu3.Bundle{}, []string{"entry[0].resource.specialty"}},
+		{"primitives where objects are due", `{"resourceType":"Appointment","participant":[1,"x",null,{"y":true}],"meta":"m"}`,
+			stu3.Appointment{}, []string{"participant[3].y"}},
 		{"unknown raw resource type not descended", `{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Encounter","anything":1}}]}`,
 			stu3.Bundle{}, nil},
 	}
@@ -502,4 +512,16 @@ func TestHelpersUseGPCsIdentifiers(t *testing.T) {
 		Extension: []stu3.Extension{{URL: gpc.ExtBookingOrganisation, ValueReference: &stu3.Reference{Reference: "#1"}}}}
 	org := a.BookingOrganization()
 	assert.Equal(t, org != nil && org.Name == "Booker", true, "booking organisation under gpc.ExtBookingOrganisation")
+}
+
+// BenchmarkUnknownFields: the check of a booking's Appointment body.
+func BenchmarkUnknownFields(b *testing.B) {
+	raw, err := os.ReadFile("testdata/book_appt_request.json")
+	assert.NilError(b, err)
+	b.ReportAllocs()
+	for b.Loop() {
+		if unknown, err := stu3.UnknownFields(raw, stu3.Appointment{}); err != nil || len(unknown) > 0 {
+			b.Fatal(unknown, err)
+		}
+	}
 }
