@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -84,98 +83,124 @@ func ResourceTypeOf(raw []byte) (string, error) {
 // take the last, and the bytes are what was sent) and invalid UTF-8, whose
 // bytes in a name become U+FFFD as encoding/json makes them.
 func UnknownFields(raw []byte, v any) ([]string, error) {
-	d := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
-	var out []string
-	if err := walk(d, reflect.TypeOf(v), "", &out); err != nil {
+	w := &walker{d: newTokens(raw)}
+	if err := w.walk(reflect.TypeOf(v)); err != nil {
 		return nil, fmt.Errorf("stu3: not JSON: %w", err)
 	}
-	sort.Strings(out)
-	return out, nil
+	sort.Strings(w.out)
+	return w.out, nil
 }
 
 var rawMessageType = reflect.TypeFor[json.RawMessage]()
 
-// walk reads the next value of d, of Go type t, at path, and adds the paths
-// of the elements in it that t does not have to out.
-func walk(d *jsontext.Decoder, t reflect.Type, path string, out *[]string) error {
+// newTokens reads raw as encoding/json would: duplicate names and invalid
+// UTF-8 allowed.
+func newTokens(raw []byte) *jsontext.Decoder {
+	return jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+}
+
+// walker reads a JSON value against a Go type. path is where it is, built
+// in place (a string is made only for an element reported), name the
+// member name last read.
+type walker struct {
+	d    *jsontext.Decoder
+	path []byte
+	name []byte
+	out  []string
+}
+
+// walk reads the next value, of Go type t, and reports the elements in it
+// that t does not have.
+func (w *walker) walk(t reflect.Type) error {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	k := d.PeekKind()
+	k := w.d.PeekKind()
 	switch {
 	case t == nil || k != '{' && k != '[':
-		return d.SkipValue() // only an object or an array can hold an element
+		return w.d.SkipValue() // only an object or an array can hold an element
 	case t == rawMessageType:
-		return walkRaw(d, path, out)
+		return w.walkRaw()
 	}
 	switch t.Kind() {
 	case reflect.Slice:
 		if k == '{' { // lenient: one object for an array
-			return walk(d, t.Elem(), path, out)
+			return w.walk(t.Elem())
 		}
-		return walkArray(d, t.Elem(), path, out)
+		return w.walkArray(t.Elem())
 	case reflect.Struct:
 		if k == '[' { // lenient: an array for a 0..1 object
-			return walkArray(d, t, path, out)
+			return w.walkArray(t)
 		}
 		fields := jsonFields(t)
-		return walkObject(d, func(name string) (reflect.Type, string, bool) {
-			ft, ok := fields[name]
-			return ft, join(path, name), ok
-		}, out)
+		return w.walkObject(func(name []byte) (reflect.Type, bool) {
+			ft, ok := fields[string(name)]
+			return ft, ok
+		})
 	case reflect.Map:
 		if k == '{' {
-			return walkObject(d, func(name string) (reflect.Type, string, bool) {
-				return t.Elem(), join(path, name), true
-			}, out)
+			return w.walkObject(func([]byte) (reflect.Type, bool) { return t.Elem(), true })
 		}
 	}
-	return d.SkipValue()
+	return w.d.SkipValue()
 }
 
-// walkArray walks each element of the array next in d as a t.
-func walkArray(d *jsontext.Decoder, t reflect.Type, path string, out *[]string) error {
-	if _, err := d.ReadToken(); err != nil {
+// walkArray walks each element of the next value, an array, as a t.
+func (w *walker) walkArray(t reflect.Type) error {
+	if _, err := w.d.ReadToken(); err != nil {
 		return err
 	}
-	for i := 0; d.PeekKind() != ']'; i++ {
-		if err := walk(d, t, index(path, i), out); err != nil {
+	n := len(w.path)
+	for i := 0; w.d.PeekKind() != ']'; i++ {
+		w.path = strconv.AppendInt(append(w.path[:n], '['), int64(i), 10)
+		w.path = append(w.path, ']')
+		if err := w.walk(t); err != nil {
 			return err
 		}
 	}
-	_, err := d.ReadToken()
+	w.path = w.path[:n]
+	_, err := w.d.ReadToken()
 	return err
 }
 
-// walkObject walks each member of the object next in d: member says a
-// name's type and path, or that the name is unknown (reported, not
-// descended into).
-func walkObject(d *jsontext.Decoder, member func(name string) (reflect.Type, string, bool), out *[]string) error {
-	if _, err := d.ReadToken(); err != nil {
+// walkObject walks each member of the next value, an object: member says
+// a name's type, or that the name is unknown (reported, not descended
+// into).
+func (w *walker) walkObject(member func(name []byte) (reflect.Type, bool)) error {
+	if _, err := w.d.ReadToken(); err != nil {
 		return err
 	}
-	for d.PeekKind() != '}' {
-		tok, err := d.ReadToken()
+	n := len(w.path)
+	for w.d.PeekKind() != '}' {
+		raw, err := w.d.ReadValue()
 		if err != nil {
 			return err
 		}
-		t, path, ok := member(validName(tok.String()))
+		// A name read whole is a valid string; unquoting only replaces
+		// invalid UTF-8 by U+FFFD, as encoding/json does.
+		w.name, _ = jsontext.AppendUnquote(w.name[:0], raw)
+		if n > 0 {
+			w.path = append(w.path, '.')
+		}
+		w.path = append(w.path, w.name...)
+		t, ok := member(w.name)
 		if !ok {
-			*out = append(*out, path)
+			w.out = append(w.out, string(w.path))
 			t = nil
 		}
-		if err := walk(d, t, path, out); err != nil {
+		if err := w.walk(t); err != nil {
 			return err
 		}
+		w.path = w.path[:n]
 	}
-	_, err := d.ReadToken()
+	_, err := w.d.ReadToken()
 	return err
 }
 
 // walkRaw walks a raw resource against its own type when its resourceType
 // is one this package knows.
-func walkRaw(d *jsontext.Decoder, path string, out *[]string) error {
-	v, err := d.ReadValue()
+func (w *walker) walkRaw() error {
+	v, err := w.d.ReadValue()
 	if err != nil || v.Kind() != '{' {
 		return err
 	}
@@ -196,37 +221,10 @@ func walkRaw(d *jsontext.Decoder, path string, out *[]string) error {
 	if !ok {
 		return nil
 	}
-	return walk(jsontext.NewDecoder(bytes.NewReader(v), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)), t, path, out)
-}
-
-// validName is s with each byte that is not UTF-8 replaced by U+FFFD, as
-// encoding/json decodes a string.
-func validName(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	var b strings.Builder
-	for len(s) > 0 {
-		r, n := utf8.DecodeRuneInString(s)
-		if r == utf8.RuneError && n == 1 {
-			b.WriteString("\uFFFD")
-		} else {
-			b.WriteString(s[:n])
-		}
-		s = s[n:]
-	}
-	return b.String()
-}
-
-func index(path string, i int) string {
-	return path + "[" + strconv.Itoa(i) + "]"
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
+	d := w.d
+	w.d = newTokens(v)
+	defer func() { w.d = d }()
+	return w.walk(t)
 }
 
 // jsonFields maps the JSON names of t's exported fields to their types,
