@@ -117,6 +117,19 @@ func TestProviderAnswers(t *testing.T) {
 		}
 		assert.DeepEqual(t, got, []string{"11 Main Surgery Dr Meera Castellan  ", "18 Main Surgery Dr Meera Castellan Triage Video"}, "slots read")
 	})
+	t.Run("slots: each entry read on its own", func(t *testing.T) {
+		t.Parallel()
+		s, err := session(t, http.MethodGet, "/Slot", slotEntries(
+			slot("18", `,"serviceType":[{"text":"Triage"}],"extension":[{"url":"`+gpc.ExtDeliveryChannel+`","valueCode":"Video"}]`),
+			strings.Replace(slot("19", ""), "09:", "10:", 2),
+		)).SearchSlots(ctx, "A20047", from, to)
+		assert.NilError(t, err)
+		var got []string
+		for _, x := range s.Slots {
+			got = append(got, x.ID+" "+x.SlotType+" "+x.Channel+" "+x.Start)
+		}
+		assert.DeepEqual(t, got, []string{"18 Triage Video 2030-01-08T09:00:00+00:00", "19   2030-01-08T10:00:00+00:00"}, "nothing carried over")
+	})
 	t.Run("slots: the organisation, in one pass and entry by entry", func(t *testing.T) {
 		t.Parallel()
 		org := `{"fullUrl":"urn:x","resource":{"resourceType":"Organization","id":"1","name":"Quarry Row","telecom":[{"system":"phone","value":"0113"}]}}`

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -79,18 +80,21 @@ type slotBundleEntry struct {
 
 // slotResource is one resource of a slot searchset, as far as the
 // consumer reads it: the elements it uses of Slot, Schedule, Location,
-// Practitioner and Organization in one flat view.
+// Practitioner and Organization in one flat view. Its elements are values,
+// not pointers, and its lists are reused from entry to entry (reset), so
+// the common entry allocates only its strings; an absent or null element
+// reads as empty, as the pointers' nil did.
 type slotResource struct {
 	ResourceType    string                 `json:"resourceType"`
 	ID              string                 `json:"id"`
 	Status          string                 `json:"status"`
 	Start           string                 `json:"start"`
 	End             string                 `json:"end"`
-	Schedule        *stu3.Reference        `json:"schedule"`
+	Schedule        stu3.Reference         `json:"schedule"`
 	ServiceType     []stu3.CodeableConcept `json:"serviceType"`
 	Extension       []stu3.Extension       `json:"extension"`
 	Actor           []stu3.Reference       `json:"actor"`
-	ServiceCategory *stu3.CodeableConcept  `json:"serviceCategory"`
+	ServiceCategory stu3.CodeableConcept   `json:"serviceCategory"`
 	Name            slotName               `json:"name"`
 }
 
@@ -116,6 +120,12 @@ func (n *slotName) UnmarshalJSON(raw []byte) error {
 	return nil
 }
 
+// reset empties r for the next entry, keeping its lists' room: v2 decodes
+// a list into the room a slice has, zeroing each element first.
+func (r *slotResource) reset() {
+	*r = slotResource{ServiceType: r.ServiceType[:0], Extension: r.Extension[:0], Actor: r.Actor[:0]}
+}
+
 // UnmarshalJSONFrom decodes the entries one at a time into one reused
 // slotBundleEntry and files each.
 func (x *slotIndex) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
@@ -127,7 +137,8 @@ func (x *slotIndex) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	}
 	e := new(slotBundleEntry)
 	for dec.PeekKind() != ']' {
-		*e = slotBundleEntry{}
+		e.BundleEntry = stu3.BundleEntry{}
+		e.Resource.reset()
 		raw, ok, err := x.next(dec, e)
 		if err != nil {
 			return err
@@ -172,11 +183,7 @@ func (x *slotIndex) add(r *slotResource, raw []byte) {
 			x.slots = append(x.slots, sl)
 		}
 	case "Schedule":
-		sch := slotSchedule{actors: r.Actor}
-		if r.ServiceCategory != nil {
-			sch.category = r.ServiceCategory.Text
-		}
-		x.schedules[r.ID] = sch
+		x.schedules[r.ID] = slotSchedule{category: r.ServiceCategory.Text, actors: slices.Clone(r.Actor)}
 	case "Location":
 		x.locations[r.ID] = r.Name.text
 	case "Practitioner":
@@ -216,10 +223,8 @@ func (r *slotResource) slot() (Slot, bool) {
 	if len(r.ServiceType) > 0 {
 		x.SlotType = r.ServiceType[0].Text
 	}
-	if r.Schedule != nil {
-		if _, id, ok := r.Schedule.Split(); ok {
-			x.ScheduleID = id
-		}
+	if _, id, ok := r.Schedule.Split(); ok {
+		x.ScheduleID = id
 	}
 	return x, true
 }
@@ -228,7 +233,10 @@ func (r *slotResource) slot() (Slot, bool) {
 // practitioner, sorted by start; a slot whose schedule has no Location is
 // left out (a booking needs it, §4.2).
 func (x *slotIndex) result() *Slots {
-	out := &Slots{Slots: make([]Slot, 0, len(x.slots)), Organization: x.org}
+	out := &Slots{Slots: x.slots[:0:len(x.slots)], Organization: x.org} // filtered in place
+	if out.Slots == nil {
+		out.Slots = []Slot{}
+	}
 	for _, sl := range x.slots {
 		if sch, ok := x.schedules[sl.ScheduleID]; ok {
 			sl.ScheduleType = sch.category
