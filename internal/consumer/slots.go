@@ -45,11 +45,23 @@ type slotSearchset struct {
 // from its own bytes and one whose resource does not decode is skipped,
 // where otherwise it fails the decode.
 func decodeSlots(raw []byte, careful bool) (*slotSearchset, error) {
-	b := &slotSearchset{Entry: slotIndex{answer: raw, careful: careful}}
+	b := &slotSearchset{Entry: slotIndex{answer: raw, careful: careful, slots: make([]Slot, 0, slotsHint(raw))}}
 	if err := unmarshal(raw, b); err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+// maxSlotsHint bounds the room slotsHint makes (256 KiB of Slots), so an
+// answer that only repeats the words costs no more than that.
+const maxSlotsHint = 1 << 10
+
+// slotsHint is room for the slot list: the Slot resources as FHIR servers
+// write them, compactly (the sandbox's searchset has no total). A hint
+// only: written otherwise, the list grows as it goes (two copies of a
+// 240-slot list, 128 KiB, otherwise).
+func slotsHint(raw []byte) int {
+	return min(bytes.Count(raw, []byte(`"resourceType":"Slot"`)), maxSlotsHint)
 }
 
 // slotIndex is a slot searchset's entries as far as the consumer reads
