@@ -211,6 +211,11 @@ func (q *Query) Add(name, value string) { *q = append(*q, [2]string{name, value}
 // Encode returns the query string without "?", in the order added.
 func (q Query) Encode() string {
 	var b strings.Builder
+	n := 0
+	for _, p := range q {
+		n += len(p[0]) + len(p[1]) + 8 // "=", "&" and a few escapes
+	}
+	b.Grow(n) // one buffer, not one per doubling
 	for i, p := range q {
 		if i > 0 {
 			b.WriteByte('&')
