@@ -3,6 +3,7 @@ package consumer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -89,6 +90,8 @@ func TestProviderAnswers(t *testing.T) {
 		{"not JSON", slotEntries(slot("11", "")) + "}"},
 		{"a duplicate member in an entry", slotEntries(slot("11", ""), slot("13", `,"id":"13"`))},
 		{"invalid UTF-8 in an entry", slotEntries(slot("11", ""), slot("13", ",\"comment\":\"\xff\""))},
+		{"an entry's own element that does not decode", slotEntries(slot("11", ""), strings.Replace(slot("13", ""), `{"resource"`, `{"fullUrl":5,"resource"`, 1))},
+		{"the same, its resource not decoding either", slotEntries(slot("11", ""), strings.Replace(slot("13", `,"serviceType":"Triage"`), `{"resource"`, `{"search":[],"resource"`, 1))},
 	} {
 		t.Run("slots: "+c.name, func(t *testing.T) {
 			t.Parallel()
@@ -113,6 +116,38 @@ func TestProviderAnswers(t *testing.T) {
 			got = append(got, x.ID+" "+x.LocationName+" "+x.Practitioner+" "+x.SlotType+" "+x.Channel)
 		}
 		assert.DeepEqual(t, got, []string{"11 Main Surgery Dr Meera Castellan  ", "18 Main Surgery Dr Meera Castellan Triage Video"}, "slots read")
+	})
+	t.Run("slots: each entry read on its own", func(t *testing.T) {
+		t.Parallel()
+		s, err := session(t, http.MethodGet, "/Slot", slotEntries(
+			slot("18", `,"serviceType":[{"text":"Triage"}],"extension":[{"url":"`+gpc.ExtDeliveryChannel+`","valueCode":"Video"}]`),
+			strings.Replace(slot("19", ""), "09:", "10:", 2),
+		)).SearchSlots(ctx, "A20047", from, to)
+		assert.NilError(t, err)
+		var got []string
+		for _, x := range s.Slots {
+			got = append(got, x.ID+" "+x.SlotType+" "+x.Channel+" "+x.Start)
+		}
+		assert.DeepEqual(t, got, []string{"18 Triage Video 2030-01-08T09:00:00+00:00", "19   2030-01-08T10:00:00+00:00"}, "nothing carried over")
+	})
+	t.Run("slots: the organisation, in one pass and entry by entry", func(t *testing.T) {
+		t.Parallel()
+		org := `{"fullUrl":"urn:x","resource":{"resourceType":"Organization","id":"1","name":"Quarry Row","telecom":[{"system":"phone","value":"0113"}]}}`
+		for _, c := range []struct {
+			name, skipped, org, want string
+		}{
+			{"one pass", "", org, "Quarry Row 0113"},
+			{"entry by entry", slot("12", `,"serviceType":"Triage"`) + ",", org, "Quarry Row 0113"},
+			{"an organisation that does not decode", "", strings.Replace(org, `"id":"1"`, `"id":"1","active":"yes"`, 1), "none"},
+		} {
+			s, err := session(t, http.MethodGet, "/Slot", slotEntries(c.skipped+c.org, slot("11", ""))).SearchSlots(ctx, "A20047", from, to)
+			assert.NilError(t, err)
+			got := "none"
+			if o := s.Organization; o != nil && len(o.Telecom) == 1 {
+				got = o.Name + " " + o.Telecom[0].Value
+			}
+			assert.Equal(t, fmt.Sprint(len(s.Slots), " ", got), "1 "+c.want, c.name)
+		}
 	})
 	t.Run("slots: names of another shape read as none", func(t *testing.T) {
 		t.Parallel()

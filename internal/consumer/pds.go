@@ -53,11 +53,7 @@ func (s *Session) Trace(ctx context.Context, nhs string, allowNoPractice bool) (
 		return nil, &Error{Kind: ErrInvalidNHSNumber, Hop: HopPDS, Step: "1a", Diagnostics: "NHS number " + nhs + " fails the Modulus 11 check"}
 	}
 	c.header = func() (http.Header, error) {
-		h := http.Header{}
-		h["X-Request-ID"] = []string{gpc.NewUUID()}
-		h["X-Correlation-ID"] = []string{gpc.NewUUID()}
-		h.Set("Accept", "application/fhir+json")
-		return h, nil
+		return header("X-Request-ID", gpc.NewUUID(), "X-Correlation-ID", gpc.NewUUID(), "Accept", "application/fhir+json"), nil
 	}
 	resp, err := s.c.do(ctx, c)
 	if err != nil {

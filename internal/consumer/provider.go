@@ -1,13 +1,11 @@
 package consumer
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
@@ -132,165 +130,6 @@ func (s *Session) SearchSlots(ctx context.Context, ods string, from, to time.Tim
 	if err != nil {
 		return nil, badResponse(c, resp.status, "%v", err)
 	}
-	return out, nil
-}
-
-// slotSearchset is a slot search's answer decoded in one pass (issue 15):
-// the Bundle's own elements as stu3.Bundle has them (so they are checked as
-// before), each entry's resource as a slotEntry.
-type slotSearchset struct {
-	stu3.Bundle
-	Entry []struct {
-		stu3.BundleEntry
-		Resource slotEntry `json:"resource"`
-	} `json:"entry"`
-}
-
-// slotEntry is one resource of a slot searchset, as far as the consumer
-// reads it: the elements it uses of Slot, Schedule, Location, Practitioner
-// and Organization in one flat view. A resource that does not decode is
-// the provider's business and skipped (ok false), as an unknown resource
-// is; the Organization alone is decoded again, as the stu3 type Slots
-// carries.
-type slotEntry struct {
-	slotResource
-	ok  bool
-	org *stu3.Organization
-}
-
-type slotResource struct {
-	ResourceType    string                 `json:"resourceType"`
-	ID              string                 `json:"id"`
-	Status          string                 `json:"status"`
-	Start           string                 `json:"start"`
-	End             string                 `json:"end"`
-	Schedule        *stu3.Reference        `json:"schedule"`
-	ServiceType     []stu3.CodeableConcept `json:"serviceType"`
-	Extension       []stu3.Extension       `json:"extension"`
-	Actor           []stu3.Reference       `json:"actor"`
-	ServiceCategory *stu3.CodeableConcept  `json:"serviceCategory"`
-	Name            slotName               `json:"name"`
-}
-
-// UnmarshalJSON decodes one entry's resource, never failing the searchset
-// for it.
-func (e *slotEntry) UnmarshalJSON(raw []byte) error {
-	if unmarshal(raw, &e.slotResource) != nil {
-		return nil
-	}
-	e.ok = true
-	if e.ResourceType == "Organization" {
-		var org stu3.Organization
-		if unmarshal(raw, &org) == nil {
-			e.org = &org
-		}
-	}
-	return nil
-}
-
-// slotName is name: a string on a Location, a list of HumanName on a
-// Practitioner. Its JSON shape says which; one that is neither reads as no
-// name, never failing its resource.
-type slotName struct {
-	text  string
-	human []stu3.HumanName
-}
-
-func (n *slotName) UnmarshalJSON(raw []byte) error {
-	var err error
-	switch {
-	case bytes.HasPrefix(raw, []byte(`"`)):
-		err = unmarshal(raw, &n.text)
-	case bytes.HasPrefix(raw, []byte("[")):
-		err = unmarshal(raw, &n.human)
-	}
-	if err != nil {
-		*n = slotName{}
-	}
-	return nil
-}
-
-// parseSlots reads a slot searchset.
-func parseSlots(raw []byte) (*Slots, error) {
-	var b slotSearchset
-	if err := unmarshal(raw, &b); err != nil || b.ResourceType != "Bundle" {
-		return nil, errors.New("answer is not a Bundle")
-	}
-	out := &Slots{}
-	schedules := map[string]*slotEntry{}
-	locations := map[string]string{}
-	practitioners := map[string]string{}
-	var slots []*slotEntry
-	for i := range b.Entry {
-		r := &b.Entry[i].Resource
-		if !r.ok {
-			continue
-		}
-		switch r.ResourceType {
-		case "Slot":
-			slots = append(slots, r)
-		case "Schedule":
-			schedules[r.ID] = r
-		case "Location":
-			locations[r.ID] = r.Name.text
-		case "Practitioner":
-			practitioners[r.ID] = ""
-			if len(r.Name.human) > 0 {
-				n := r.Name.human[0]
-				practitioners[r.ID] = strings.TrimSpace(strings.Join(append(append(append([]string{}, n.Prefix...), n.Given...), n.Family), " "))
-			}
-		case "Organization":
-			if r.org != nil {
-				out.Organization = r.org
-			}
-		}
-	}
-	out.Slots = make([]Slot, 0, len(slots))
-	for _, sl := range slots {
-		if sl.Status != "free" {
-			continue
-		}
-		x := Slot{ID: sl.ID, Start: sl.Start, End: sl.End}
-		var err1, err2 error
-		x.StartTime, err1 = time.Parse(time.RFC3339, sl.Start)
-		x.EndTime, err2 = time.Parse(time.RFC3339, sl.End)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		if ext := stu3.FindExtension(sl.Extension, gpc.ExtDeliveryChannel); ext != nil {
-			x.Channel = ext.ValueCode
-		}
-		if len(sl.ServiceType) > 0 {
-			x.SlotType = sl.ServiceType[0].Text
-		}
-		if sl.Schedule != nil {
-			if _, id, ok := sl.Schedule.Split(); ok {
-				x.ScheduleID = id
-			}
-		}
-		if sch := schedules[x.ScheduleID]; sch != nil {
-			if sch.ServiceCategory != nil {
-				x.ScheduleType = sch.ServiceCategory.Text
-			}
-			for _, a := range sch.Actor {
-				typ, id, ok := a.Split()
-				switch {
-				case !ok:
-				case typ == "Location":
-					x.LocationID = id
-					x.LocationName = locations[id]
-				case typ == "Practitioner":
-					x.PractitionerID = id
-					x.Practitioner = practitioners[id]
-				}
-			}
-		}
-		if x.LocationID == "" {
-			continue // a booking needs the schedule's Location (§4.2)
-		}
-		out.Slots = append(out.Slots, x)
-	}
-	sort.SliceStable(out.Slots, func(i, j int) bool { return out.Slots[i].StartTime.Before(out.Slots[j].StartTime) })
 	return out, nil
 }
 

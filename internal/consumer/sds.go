@@ -103,12 +103,9 @@ func (s *Session) sdsCall(step, path string, q Query, interaction gpc.Interactio
 	return call{step: step, service: HopSDS, interaction: interaction, method: http.MethodGet, retry: true,
 		url: strings.TrimSuffix(s.c.cfg.SDS, "/") + path + "?" + q.Encode(),
 		header: func() (http.Header, error) {
-			h := http.Header{}
-			h.Set("apikey", s.c.cfg.APIKey)
-			// SDS rejects a non-UUID X-Correlation-Id (pds-sds-fhir.md §3.3).
-			h["X-Correlation-Id"] = []string{gpc.NewUUID()}
-			h.Set("Accept", "application/fhir+json")
-			return h, nil
+			// SDS rejects a non-UUID X-Correlation-Id (pds-sds-fhir.md §3.3);
+			// Apikey is apikey as http.Header.Set spells it.
+			return header("Apikey", s.c.cfg.APIKey, "X-Correlation-Id", gpc.NewUUID(), "Accept", "application/fhir+json"), nil
 		}}
 }
 

@@ -188,6 +188,19 @@ func badResponse(c call, status int, format string, args ...any) *Error {
 	return &Error{Kind: ErrBadResponse, Hop: hop, Step: c.step, Interaction: string(c.interaction), Status: status, Diagnostics: fmt.Sprintf(format, args...)}
 }
 
+// header is a request's headers from name, value pairs, in one map and
+// one array of values (issue 15: a slice per header otherwise). Names go
+// on the wire as given: the spec's spelling (Ssp-TraceID), or canonical.
+func header(pairs ...string) http.Header {
+	h := make(http.Header, len(pairs)/2)
+	values := make([]string, len(pairs)/2)
+	for i := range values {
+		values[i] = pairs[2*i+1]
+		h[pairs[2*i]] = values[i : i+1 : i+1]
+	}
+	return h
+}
+
 // Query is an ordered list of query parameters; Encode percent-encodes every
 // value, so "|" becomes %7C and "+" %2B (gpconnect-1.6.md §3.2, §9.5).
 type Query [][2]string
@@ -198,6 +211,11 @@ func (q *Query) Add(name, value string) { *q = append(*q, [2]string{name, value}
 // Encode returns the query string without "?", in the order added.
 func (q Query) Encode() string {
 	var b strings.Builder
+	n := 0
+	for _, p := range q {
+		n += len(p[0]) + len(p[1]) + 8 // "=", "&" and a few escapes
+	}
+	b.Grow(n) // one buffer, not one per doubling
 	for i, p := range q {
 		if i > 0 {
 			b.WriteByte('&')
@@ -231,14 +249,13 @@ func (cl *Client) sspCall(step string, ep *Endpoint, method, path string, q Quer
 			if err != nil {
 				return nil, err
 			}
-			h := http.Header{}
-			// Assigned directly to keep the spec's spelling on the wire.
-			h["Ssp-TraceID"] = []string{gpc.NewUUID()}
-			h["Ssp-From"] = []string{cl.cfg.ASID}
-			h["Ssp-To"] = []string{ep.ASID}
-			h["Ssp-InteractionID"] = []string{string(ep.Interaction)}
-			h.Set("Authorization", "Bearer "+tok)
-			h.Set("Accept", "application/fhir+json")
+			h := header(
+				"Ssp-TraceID", gpc.NewUUID(),
+				"Ssp-From", cl.cfg.ASID,
+				"Ssp-To", ep.ASID,
+				"Ssp-InteractionID", string(ep.Interaction),
+				"Authorization", "Bearer "+tok,
+				"Accept", "application/fhir+json")
 			if body != nil {
 				h.Set("Content-Type", "application/fhir+json;charset=utf-8")
 			}

@@ -252,31 +252,26 @@ func ClipHeader(h http.Header, budget int) (http.Header, int) {
 // or decodes to more than limit. A body that does not decode is shown as it
 // came. The result may share b.Data's array: callers must not change it.
 func Decode(b Body, limit int) []byte {
-	out, _ := decode(b, limit)
-	return out
-}
-
-// decode is Decode, and reports whether the result is a buffer of its own
-// (decoded or marked clipped) rather than b.Data itself.
-func decode(b Body, limit int) (out []byte, fresh bool) {
 	clipped := b.Size > int64(len(b.Data))
-	out = b.Data
+	out := b.Data
 	if strings.EqualFold(b.Encoding, "gzip") && len(b.Data) > 0 {
 		if d, ok := gunzip(b.Data, limit, clipped); ok {
-			out, fresh = d, true
+			out = d
 		}
 	}
 	if len(out) > limit {
 		out, clipped = out[:limit], true
 	}
 	if !clipped {
-		return out, fresh
+		return out
 	}
-	return append(out[:len(out):len(out)], Truncated...), true
+	return append(out[:len(out):len(out)], Truncated...)
 }
 
-// text returns a decoded body as a string, copying it only when it is
-// the journal's own data. A gzip body's text is kept (texts): sessions
+// text returns a decoded body as a string without copying it: b is an
+// entry's body, whose bytes the journal never changes once kept (keepBody
+// copies them in, or shares another entry's), and a decoded body is a
+// buffer nobody else holds. A gzip body's text is kept (texts): sessions
 // made from one scenario record the same compressed answers hop after hop,
 // and each would otherwise decode them again.
 func text(b Body, limit int) string {
@@ -287,11 +282,11 @@ func text(b Body, limit int) string {
 			return t
 		}
 	}
-	out, fresh := decode(b, limit)
-	if !fresh || len(out) == 0 {
-		return string(out)
+	out := Decode(b, limit)
+	if len(out) == 0 {
+		return ""
 	}
-	t := unsafe.String(&out[0], len(out)) // nobody else holds out
+	t := unsafe.String(&out[0], len(out))
 	if gz {
 		texts.put(b.Data, limit, clipped, t)
 	}

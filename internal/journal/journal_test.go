@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
 )
@@ -553,5 +554,31 @@ func TestRecordRelaySharesTheNewestAnswer(t *testing.T) {
 	assert.Equal(t, &own.Data[0] != &other[0], true, "copied")
 	if got, want := j.Bytes(), 2*int64(1000); got < want {
 		t.Errorf("Bytes = %d; want each entry to account for its answer (>= %d)", got, want)
+	}
+}
+
+// TestHopsShareKeptBodies: reading a hop hands out its plain bodies without
+// copying them (the journal never changes what it keeps), and a gzip body's
+// text once decoded; the texts are what was recorded.
+func TestHopsShareKeptBodies(t *testing.T) {
+	j := New(Limits{})
+	plain := []byte(`{"resourceType":"Bundle"}`)
+	var zbuf bytes.Buffer
+	zw := gzip.NewWriter(&zbuf)
+	zw.Write([]byte(`{"resourceType":"Slot"}`))
+	zw.Close()
+	j.Record(Hop{Name: "a"}, Body{Data: []byte("request")}, Body{Data: plain})
+	j.Record(Hop{Name: "b"}, Body{}, Body{Data: zbuf.Bytes(), Encoding: "gzip"})
+	hops := j.Hops()
+	if hops[0].RequestBody != "request" || hops[0].ResponseBody != string(plain) || hops[1].ResponseBody != `{"resourceType":"Slot"}` {
+		t.Fatalf("bodies read back: %q %q %q", hops[0].RequestBody, hops[0].ResponseBody, hops[1].ResponseBody)
+	}
+	kept := j.hops.at(0).res.Data
+	if unsafe.StringData(hops[0].ResponseBody) != &kept[0] {
+		t.Error("a plain body was copied to be read")
+	}
+	again := j.Hops()
+	if unsafe.StringData(again[1].ResponseBody) != unsafe.StringData(hops[1].ResponseBody) {
+		t.Error("a gzip body was decoded again")
 	}
 }

@@ -33,7 +33,7 @@ type direct struct{ s *Server }
 var errNotSandbox = errors.New("spine-sandbox: the direct transport serves only the sandbox's public URL")
 
 func (t direct) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme+"://"+req.URL.Host != t.s.cfg.PublicURL {
+	if !isOrigin(req.URL, t.s.cfg.PublicURL) {
 		if req.Body != nil {
 			req.Body.Close()
 		}
@@ -44,7 +44,11 @@ func (t direct) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	defer context.AfterFunc(req.Context(), cancel)()
-	in := req.Clone(ctx)
+	// A shallow copy: what the handler may change of it (Header, URL,
+	// Trailer) is made afresh below, so the client's request stays as it
+	// was, as over a connection.
+	in := req.WithContext(ctx)
+	in.Trailer = req.Trailer.Clone()
 	in.URL = &url.URL{Path: req.URL.Path, RawPath: req.URL.RawPath, RawQuery: req.URL.RawQuery}
 	in.RequestURI = req.URL.RequestURI()
 	in.Proto, in.ProtoMajor, in.ProtoMinor = "HTTP/1.1", 1, 1
@@ -101,6 +105,14 @@ func (t direct) RoundTrip(req *http.Request) (*http.Response, error) {
 		res.Uncompressed = true
 	}
 	return res, nil
+}
+
+// isOrigin reports whether u is at origin ("scheme://host"), without
+// joining the two for every request.
+func isOrigin(u *url.URL, origin string) bool {
+	rest, ok := strings.CutPrefix(origin, u.Scheme)
+	rest, ok2 := strings.CutPrefix(rest, "://")
+	return ok && ok2 && rest == u.Host
 }
 
 // gunzipReaders are reused across answers: a gzip reader's window and

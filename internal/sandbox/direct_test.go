@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
@@ -76,4 +77,32 @@ func TestDirectGzipAnswers(t *testing.T) {
 		t.Errorf("answer read with a reused reader: %d bytes, %v", len(got), err)
 	}
 	b.Body.Close()
+}
+
+// TestDirectRefusesOtherOrigins: the direct transport serves only the
+// sandbox's own origin — scheme, host and port — and touches no other.
+func TestDirectRefusesOtherOrigins(t *testing.T) {
+	t.Parallel()
+	e := start(t, sandbox.Config{})
+	u, err := url.Parse(e.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := e.Server.Direct()
+	for _, origin := range []string{"https://" + u.Host, "http://" + u.Hostname() + ":1", "http://example.invalid", "http://" + u.Hostname() + "x:" + u.Port(), "http://" + u.Host[:len(u.Host)-1]} {
+		req, err := http.NewRequest("GET", origin+"/personal-demographics/FHIR/R4/Patient/9000000009", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := tr.RoundTrip(req); err == nil {
+			res.Body.Close()
+			t.Errorf("%s: served, want refused", origin)
+		}
+	}
+	req, _ := http.NewRequest("GET", e.URL+"/personal-demographics/FHIR/R4/Patient/9000000009", nil)
+	res, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("own origin refused: %v", err)
+	}
+	res.Body.Close()
 }

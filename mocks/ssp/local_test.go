@@ -116,13 +116,16 @@ func TestLocalLikeProxy(t *testing.T) {
 		fault    error
 		close    bool // the consumer asked to close its connection
 		proxy    bool // the SSP takes ReverseProxy's path even to a Local transport
+		// timeout is the SSP's: long enough that only the slow provider
+		// meets it, however loaded the machine (the race detector in CI).
+		timeout time.Duration
 	}{
 		{name: "search", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: answers(http.StatusOK)},
 		{name: "amend with hop-by-hop and forwarding headers", method: http.MethodPut, header: put, body: `{"resourceType":"Appointment"}`, provider: answers(http.StatusOK), close: true},
 		{name: "provider 500", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: answers(http.StatusInternalServerError)},
 		{name: "provider 503", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: answers(http.StatusServiceUnavailable)},
 		{name: "provider dropped the connection", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: answers(http.StatusOK), fault: errors.New("connection closed by the provider")},
-		{name: "timeout", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: slow},
+		{name: "timeout", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: slow, timeout: 50 * time.Millisecond},
 		{name: "trailers asked for", method: http.MethodGet, header: te, provider: answers(http.StatusOK), proxy: true},
 		{name: "upgrade", method: http.MethodGet, header: upgrade, provider: answers(http.StatusOK), proxy: true},
 	}
@@ -146,7 +149,11 @@ func TestLocalLikeProxy(t *testing.T) {
 				if !local {
 					tr = proxied{tr}
 				}
-				h := ssp.New(ssp.Config{World: newWorld(root, ""), Prefix: "/ssp/", Transport: tr, Timeout: 50 * time.Millisecond})
+				timeout := tc.timeout
+				if timeout == 0 {
+					timeout = time.Minute
+				}
+				h := ssp.New(ssp.Config{World: newWorld(root, ""), Prefix: "/ssp/", Transport: tr, Timeout: timeout})
 				var body io.Reader
 				if tc.body != "" {
 					body = strings.NewReader(tc.body)
