@@ -288,6 +288,7 @@ func (s *Session) book(ctx context.Context, ods, patientID string, slot Slot, r 
 	if err != nil {
 		return nil, err
 	}
+	defer resp.release()
 	return decodeAppointment(c, resp)
 }
 

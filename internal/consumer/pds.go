@@ -70,6 +70,7 @@ func (s *Session) Trace(ctx context.Context, nhs string, allowNoPractice bool) (
 		}
 		return nil, err
 	}
+	defer resp.release()
 	pat, err := decodeR4[r4Patient](resp.body, "Patient")
 	if err != nil {
 		return nil, badResponse(c, resp.status, "PDS answer is not a Patient: %v", err)

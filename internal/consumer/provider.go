@@ -34,6 +34,7 @@ func (s *Session) Capability(ctx context.Context, ods string) (*stu3.CapabilityS
 	if err != nil {
 		return nil, err
 	}
+	defer resp.release()
 	var cs stu3.CapabilityStatement
 	if err := unmarshal(resp.body, &cs); err != nil || cs.ResourceType != "CapabilityStatement" {
 		return nil, badResponse(c, resp.status, "answer is not a CapabilityStatement")
@@ -126,6 +127,7 @@ func (s *Session) SearchSlots(ctx context.Context, ods string, from, to time.Tim
 	if err != nil {
 		return nil, err
 	}
+	defer resp.release()
 	out, err := parseSlots(resp.body)
 	if err != nil {
 		return nil, badResponse(c, resp.status, "%v", err)
@@ -155,6 +157,7 @@ func (s *Session) FindPatient(ctx context.Context, ods, nhs string) (*ProviderPa
 	if err != nil {
 		return nil, err
 	}
+	defer resp.release()
 	p, err := firstPatient(resp.body)
 	if err != nil {
 		return nil, badResponse(c, resp.status, "%v", err)
@@ -204,6 +207,7 @@ func (s *Session) RegisterPatient(ctx context.Context, ods string, t *Trace) (*P
 	if err != nil {
 		return nil, err
 	}
+	defer resp.release()
 	pp, err := firstPatient(resp.body)
 	if err != nil || pp == nil {
 		return nil, badResponse(c, resp.status, "register answer holds no Patient with an id")
@@ -290,6 +294,7 @@ func (s *Session) ReadAppointment(ctx context.Context, ods, id string) (*Appoint
 	if err != nil {
 		return nil, err
 	}
+	defer resp.release()
 	return decodeAppointment(c, resp)
 }
 
@@ -312,6 +317,7 @@ func (s *Session) patientAppointments(ctx context.Context, step, ods, patientID 
 	if err != nil {
 		return nil, err
 	}
+	defer resp.release()
 	var b stu3.Bundle
 	if err := unmarshal(resp.body, &b); err != nil || b.ResourceType != "Bundle" {
 		return nil, badResponse(c, resp.status, "answer is not a Bundle")
@@ -371,5 +377,6 @@ func (s *Session) put(ctx context.Context, step, ods string, in gpc.Interaction,
 	if err != nil {
 		return nil, err
 	}
+	defer resp.release()
 	return decodeAppointment(c, resp)
 }

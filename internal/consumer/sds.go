@@ -116,6 +116,7 @@ func (s *Session) sdsSearch(ctx context.Context, c call) (*fhir.Bundle, int, err
 	if err != nil {
 		return nil, 0, err
 	}
+	defer resp.release()
 	b, err := decodeR4[r4Bundle](resp.body, "Bundle")
 	if err != nil {
 		return nil, resp.status, badResponse(c, resp.status, "SDS answer is not a Bundle: %v", err)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
@@ -40,7 +41,29 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
+	buf    *[]byte // body's pooled buffer (bodies), until release
 }
+
+// release gives the body's buffer back for another answer; resp.body must
+// not be used after. Every decode here copies what it keeps out of the
+// body (strings, json.RawMessage), which TestDecodesCopyTheirAnswer holds
+// them to, so a caller releases once its answer is decoded. A response
+// never released only costs its buffer to the garbage collector.
+func (r *response) release() {
+	if r.buf != nil && cap(*r.buf) <= maxPooledBody {
+		bodies.Put(r.buf)
+	}
+	r.buf, r.body = nil, nil
+}
+
+// bodies recycles answer buffers: a journey reads ~200 KB of answers, the
+// slot searchset alone 111 KB, of unknown length when gzipped (Go's
+// transport decodes it), which a fresh buffer would grow to by copying.
+var bodies = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBody is the largest buffer kept for reuse: a rare huge answer
+// is left to the garbage collector rather than held by the pool.
+const maxPooledBody = 1 << 20
 
 // do makes c, retrying idempotent calls with exponential back-off, and
 // reports each attempt to the Observer. A non-2xx answer is a *Error
@@ -71,7 +94,8 @@ func (cl *Client) do(ctx context.Context, c call) (*response, error) {
 		if resp.status >= 200 && resp.status < 300 {
 			return resp, nil
 		}
-		lastErr = remoteError(c, resp)
+		lastErr = remoteError(c, resp) // copies what it keeps of the body
+		resp.release()
 		if resp.status != http.StatusTooManyRequests && resp.status < 500 {
 			return nil, lastErr
 		}
@@ -113,25 +137,45 @@ func (cl *Client) once(ctx context.Context, c call, attempt int) (*response, err
 		return nil, err
 	}
 	defer res.Body.Close()
-	b, err := readBody(res)
+	buf := bodies.Get().(*[]byte)
+	b, err := readBody(res, (*buf)[:0])
+	*buf = b
 	if err != nil {
 		report(res.StatusCode, err)
+		bodies.Put(buf)
 		return nil, err
 	}
 	report(res.StatusCode, nil)
-	return &response{status: res.StatusCode, header: res.Header, body: b}, nil
+	return &response{status: res.StatusCode, header: res.Header, body: b, buf: buf}, nil
 }
 
-// readBody reads at most maxBody bytes of res's body: into one buffer of
-// its size when the answer says it (io.ReadAll grows and copies its buffer
-// a dozen times for a 68 KB slot searchset).
-func readBody(res *http.Response) ([]byte, error) {
+// readBody reads at most maxBody bytes of res's body into b's array,
+// growing it only as needed: to the answer's size at once when the answer
+// says it (io.ReadAll grows and copies its buffer a dozen times for a
+// 111 KB slot searchset).
+func readBody(res *http.Response, b []byte) ([]byte, error) {
 	if n := res.ContentLength; n >= 0 && n <= maxBody {
-		b := make([]byte, n)
+		if int64(cap(b)) < n {
+			b = make([]byte, n)
+		}
+		b = b[:n]
 		_, err := io.ReadFull(res.Body, b)
 		return b, err
 	}
-	return io.ReadAll(io.LimitReader(res.Body, maxBody))
+	r := io.LimitReader(res.Body, maxBody)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // room to read into
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 func (cl *Client) transportError(c call, err error) *Error {
