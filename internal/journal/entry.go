@@ -68,8 +68,9 @@ func compact(h Hop, req, res Body, l Limits, reqTaken bool, prior []byte) entry 
 	return e
 }
 
-// keepBody copies at most limit bytes of b, unless they are prior's: the
-// journal's own bytes, which it never changes, are shared.
+// keepBody copies at most limit bytes of b, unless they are prior's (the
+// journal's own bytes, which it never changes, are shared) or b is Given
+// and its array little larger than what is kept.
 func keepBody(b Body, limit int, prior []byte) Body {
 	if b.Size < int64(len(b.Data)) {
 		b.Size = int64(len(b.Data))
@@ -80,9 +81,12 @@ func keepBody(b Body, limit int, prior []byte) Body {
 		b.Data = nil
 	case bytes.Equal(b.Data[:n], prior):
 		b.Data = prior[:n:n]
+	case b.Given && cap(b.Data) <= n+n/4:
+		b.Data = b.Data[:n:n]
 	default:
 		b.Data = bytes.Clone(b.Data[:n])
 	}
+	b.Given = false
 	return b
 }
 

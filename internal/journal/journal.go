@@ -170,6 +170,12 @@ type Body struct {
 	// Size is how many bytes were sent in all; when it is more than
 	// len(Data) the body reads as clipped. Zero means len(Data).
 	Size int64
+	// Given says Data is the caller's to give away: nobody changes its
+	// bytes again and it begins its array. The journal then keeps Data
+	// itself rather than a copy when that holds on to at most a quarter
+	// more than it keeps (keepBody), so the bounds still measure what it
+	// holds.
+	Given bool
 }
 
 // Journal is a log of hops bounded in hops and in bytes (Limits). It is

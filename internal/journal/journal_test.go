@@ -582,3 +582,31 @@ func TestHopsShareKeptBodies(t *testing.T) {
 		t.Error("a gzip body was decoded again")
 	}
 }
+
+// TestRecordKeepsGivenBodies: a body the caller gives away is kept as it
+// is when its array is little larger than what is kept, copied otherwise,
+// and a body not given is always copied.
+func TestRecordKeepsGivenBodies(t *testing.T) {
+	tight := []byte(`{"resourceType":"Bundle","entry":[]}`)
+	slack := make([]byte, len(tight), 2*len(tight))
+	copy(slack, tight)
+	j := New(Limits{})
+	j.Record(Hop{Name: "given"}, Body{Data: tight, Given: true}, Body{Data: tight, Given: true})
+	j.Record(Hop{Name: "given, slack"}, Body{}, Body{Data: slack, Given: true})
+	j.Record(Hop{Name: "not given"}, Body{}, Body{Data: tight})
+	kept := func(i int) []byte { return j.hops.at(i).res.Data }
+	if &kept(0)[0] != &tight[0] || &j.hops.at(0).req.Data[0] != &tight[0] {
+		t.Error("a given body was copied")
+	}
+	if &kept(1)[0] == &slack[0] {
+		t.Error("a given body was kept with twice its size in its array")
+	}
+	if &kept(2)[0] == &tight[0] {
+		t.Error("a body not given was kept without a copy")
+	}
+	for i, h := range j.Hops() {
+		if h.ResponseBody != string(tight) {
+			t.Errorf("hop %d reads %q", i, h.ResponseBody)
+		}
+	}
+}

@@ -392,9 +392,9 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 		reqHeader, headersCut := journal.ClipHeader(r.Header, lim.Header)
 		entry := journal.Hop{Time: began, From: st.from, To: to, Interaction: string(st.in), Name: st.name,
 			Method: r.Method, URL: ss.requestURL(r), RequestHeader: reqHeader, HeadersCut: headersCut, TLS: journal.TLSFactsOf(r.TLS)}
-		// The journal copies what it keeps of the body: at most BodyKept of
-		// up to 8 MiB read for the mock.
-		reqKept := journal.Body{Data: st.body, Encoding: r.Header.Get("Content-Encoding")}
+		// The journal keeps at most BodyKept of up to 8 MiB read for the
+		// mock, which only reads them (Given).
+		reqKept := journal.Body{Data: st.body, Encoding: r.Header.Get("Content-Encoding"), Given: true}
 		if st.in == "" {
 			entry.Interaction = st.name
 		}
@@ -412,7 +412,8 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 				entry.Error = "connection dropped"
 			} else {
 				entry.Status, entry.ResponseHeader = tee.status, tee.Header()
-				res = journal.Body{Data: tee.kept(), Encoding: tee.Header().Get("Content-Encoding"), Size: tee.size}
+				data, given := tee.kept()
+				res = journal.Body{Data: data, Encoding: tee.Header().Get("Content-Encoding"), Size: tee.size, Given: given}
 				if entry.Status >= 400 {
 					entry.Code, _ = gpc.SpineCode(fhirxml.AsJSON(journal.Decode(res, lim.Body)))
 				}
@@ -559,16 +560,19 @@ type teeWriter struct {
 	from int
 }
 
-// kept is what the hop keeps of the body written: at most limit bytes.
-func (t *teeWriter) kept() []byte {
+// kept is what the hop keeps of the body written: at most limit bytes,
+// and whether the journal may keep them rather than a copy (Body.Given):
+// once the hop has answered nothing writes to its recorder or its own
+// buffer again, and readers of the recorder only read.
+func (t *teeWriter) kept() ([]byte, bool) {
 	switch {
 	case t.relay != nil:
-		return t.relay[:min(t.size, int64(t.limit), int64(len(t.relay)))]
+		return t.relay[:min(t.size, int64(t.limit), int64(len(t.relay)))], false // the provider's hop kept it (RecordRelay)
 	case t.into != nil:
 		b := t.into.body.Bytes()[t.from:]
-		return b[:min(t.size, int64(t.limit), int64(len(b)))]
+		return b[:min(t.size, int64(t.limit), int64(len(b)))], t.from == 0
 	}
-	return t.body.Bytes()
+	return t.body.Bytes(), true
 }
 
 func (t *teeWriter) WriteHeader(code int) {

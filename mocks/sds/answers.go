@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -15,7 +16,7 @@ import (
 // answers a search alike — and on two things of its own: the session's
 // base URL (service roots, fullUrls, the self link) and the Bundle's random
 // id. So an answer is encoded once per template with marks in their
-// places and each request fills them in (answer.render), instead of
+// places and each request fills them in (answer.appendTo), instead of
 // building and indenting the same searchset again for every session.
 
 // maxAnswers and maxAnswerBytes bound the encoded answers kept per
@@ -76,8 +77,9 @@ func splitAnswer(body []byte) *answer {
 	}
 }
 
-// render fills the marks in with base and id.
-func (a *answer) render(base, id string) []byte {
+// appendTo appends the answer, its marks filled in with base and id, to
+// out.
+func (a *answer) appendTo(out []byte, base, id string) []byte {
 	n := a.size
 	for _, h := range a.holes {
 		if h == 'b' {
@@ -86,7 +88,7 @@ func (a *answer) render(base, id string) []byte {
 			n += len(id)
 		}
 	}
-	out := make([]byte, 0, n)
+	out = slices.Grow(out, n)
 	for i, p := range a.parts {
 		out = append(out, p...)
 		if i < len(a.holes) {
@@ -154,9 +156,20 @@ func (s *server) writeSearch(rw http.ResponseWriter, r *request, contentType str
 		a = splitAnswer(body)
 		store.put(k, a)
 	}
-	s.writeOK(rw, r, contentType, a.render(base, newUUID()))
+	// The answer is written from a pooled buffer: a ResponseWriter does not
+	// keep what it is given (io.Writer), so the buffer is free once
+	// written.
+	buf := renderBufs.Get().(*[]byte)
+	*buf = a.appendTo((*buf)[:0], base, newUUID())
+	s.writeOK(rw, r, contentType, *buf)
+	if cap(*buf) <= maxAnswerBytes {
+		renderBufs.Put(buf)
+	}
 	return nil
 }
+
+// renderBufs are the buffers answers are rendered into for writing.
+var renderBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 func (c *answers) put(k answerKey, a *answer) {
 	if a.size > maxAnswerBytes/4 {

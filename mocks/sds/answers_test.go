@@ -88,7 +88,7 @@ func TestSplitAnswer(t *testing.T) {
 	t.Parallel()
 	for _, s := range []string{"", "x", baseMark, baseMark + idMark + baseMark, "a" + idMark + "b" + baseMark + "c", idMark + "/" + idMark} {
 		want := bytes.ReplaceAll(bytes.ReplaceAll([]byte(s), []byte(baseMark), []byte("B")), []byte(idMark), []byte("I"))
-		assert.Equal(t, string(splitAnswer([]byte(s)).render("B", "I")), string(want), s)
+		assert.Equal(t, string(splitAnswer([]byte(s)).appendTo(nil, "B", "I")), string(want), s)
 	}
 }
 
