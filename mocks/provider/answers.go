@@ -3,6 +3,7 @@ package provider
 import (
 	"bytes"
 	"compress/gzip"
+	"io"
 	"net/http"
 	"sync"
 
@@ -44,18 +45,25 @@ type form struct {
 	b    []byte
 }
 
+// get gzips from once, at the default level rather than gzipWriters'
+// BestSpeed: an answer kept is compressed once and decoded by every
+// consumer it is sent to, and the default level's output decodes faster
+// (a one-week slot search: 41 against 43-58 µs) and is smaller.
 func (f *form) get(from []byte) []byte {
 	f.once.Do(func() {
 		var buf bytes.Buffer
-		zw := gzipWriters.Get().(*gzip.Writer)
+		zw := keptGzipWriters.Get().(*gzip.Writer)
 		zw.Reset(&buf)
 		_, _ = zw.Write(from)
 		_ = zw.Close()
-		gzipWriters.Put(zw)
+		keptGzipWriters.Put(zw)
 		f.b = buf.Bytes()
 	})
 	return f.b
 }
+
+// keptGzipWriters are get's compressors (see gzipWriters).
+var keptGzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(io.Discard) }}
 
 func (a *answer) gzip() []byte { return a.gz.get(a.plain) }
 

@@ -282,11 +282,11 @@ func (s *server) writeJSON(rw http.ResponseWriter, r *http.Request, status int, 
 
 // gzipWriters recycles compressors: a new gzip.Writer allocates about
 // 800 KB of deflate state, which dominated a slot search's allocations.
-// They compress at BestSpeed: resetting a compressor at the default level
-// clears 640 KB of match tables, which made gzipping a 1 KB answer cost
-// more than building it (26 µs against 16 µs per answer; 267 against
-// 85 µs for a one-week slot search, which then takes 2.8 KB instead of
-// 2.4 KB).
+// They compress an answer made for one request at BestSpeed: resetting a
+// compressor at the default level clears 640 KB of match tables, which
+// made gzipping a 1 KB answer cost more than building it (26 µs against
+// 16 µs). Answers kept for many requests are gzipped once at the default
+// level (form.get).
 var gzipWriters = sync.Pool{New: func() any {
 	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // a valid level: no error
 	return zw
