@@ -216,3 +216,24 @@ func TestProviderAnswers(t *testing.T) {
 		badAt(t, err, "list")
 	})
 }
+
+// TestR4SkipsExtensions: an SDS Endpoint's or Device's extensions are read
+// past, not decoded — even ones that are not valid R4 — and the elements the
+// consumer reads still are.
+func TestR4SkipsExtensions(t *testing.T) {
+	t.Parallel()
+	ids := `"identifier":[{"system":"https://fhir.nhs.uk/Id/nhsSpineASID","value":"918999198738"}]`
+	for _, ext := range []string{
+		`[{"url":"https://fhir.nhs.uk/StructureDefinition/Extension-SDS-NhsServiceInteractionId","valueReference":{"identifier":{"value":"urn:x"}}}]`,
+		`5`, `[{"url":7,"valueReference":"not an object"}]`,
+	} {
+		d, err := decodeR4[r4Device]([]byte(`{"resourceType":"Device","extension":`+ext+`,`+ids+`}`), "Device")
+		assert.NilError(t, err)
+		assert.Equal(t, str(d.Identifier[0].Value), "918999198738", "the Device's ASID beside extension "+ext)
+		e, err := decodeR4[r4Endpoint]([]byte(`{"resourceType":"Endpoint","address":"https://x.invalid/A","extension":`+ext+`,`+ids+`}`), "Endpoint")
+		assert.NilError(t, err)
+		assert.Equal(t, e.Address, "https://x.invalid/A", "the Endpoint's address beside extension "+ext)
+	}
+	_, err := decodeR4[r4Device]([]byte(`{"resourceType":"Device","extension":[,]}`), "Device")
+	assert.Equal(t, err != nil, true, "an extension that is not JSON still fails the resource")
+}

@@ -41,11 +41,34 @@ type r4[T any] struct {
 // the way out), since encoding/json v2 embeds only a struct without JSON
 // methods. A *T converts to the model's pointer type.
 type (
-	r4Patient  fhir.Patient
-	r4Endpoint fhir.Endpoint
-	r4Device   fhir.Device
-	r4Bundle   fhir.Bundle
+	r4Patient fhir.Patient
+	r4Bundle  fhir.Bundle
 )
+
+// An SDS Endpoint or Device as the consumer reads it: the model's elements
+// but its extensions, which are skipped unread. The consumer reads neither
+// (the search matched the interaction and party key; the consumer reads
+// the address and identifiers), and a Device lists every interaction of
+// its system as an extension: decoding each into the model's Extension, a
+// struct of every value[x], was a third of the SDS answers' decoding. An
+// extension that is not valid R4 no longer makes its entry unusable.
+type (
+	r4Endpoint struct {
+		fhirEndpoint
+		Extension skipped `json:"extension"`
+	}
+	r4Device struct {
+		fhirDevice
+		Extension skipped `json:"extension"`
+	}
+	fhirEndpoint fhir.Endpoint
+	fhirDevice   fhir.Device
+)
+
+// skipped is an element read past without decoding it.
+type skipped struct{}
+
+func (*skipped) UnmarshalJSONFrom(d *jsontext.Decoder) error { return d.SkipValue() }
 
 // decodeR4 decodes raw, an R4 resource of type want, into a T.
 func decodeR4[T any](raw []byte, want string) (*T, error) {
