@@ -2,7 +2,8 @@ package pds
 
 import (
 	"encoding/json"
-	"sync"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
 
 // A retrieve's answer depends only on the patient records of the world,
@@ -26,13 +27,6 @@ type retrieved struct {
 	version int
 }
 
-// retrievals are the retrieve answers of one template's worlds.
-type retrievals struct {
-	mu    sync.Mutex
-	m     map[string]*retrieved
-	bytes int
-}
-
 // retrievalsKey is the key of a template's retrievals (world.Template.Shared).
 type retrievalsKey struct{}
 
@@ -43,18 +37,15 @@ func (s *server) retrieved(nhs string) (*retrieved, error) {
 	if t == nil {
 		return s.encodeRetrieved(nhs)
 	}
-	store := t.Shared(retrievalsKey{}, func() any { return &retrievals{} }).(*retrievals)
-	store.mu.Lock()
-	a := store.m[nhs]
-	store.mu.Unlock()
-	if a != nil {
+	store := t.Shared(retrievalsKey{}, func() any { return world.NewStore[string, *retrieved](maxRetrieved, maxRetrievedBytes) }).(*world.Store[string, *retrieved])
+	if a, ok := store.Get(nhs); ok {
 		return a, nil
 	}
 	a, err := s.encodeRetrieved(nhs)
 	if err != nil {
 		return nil, err
 	}
-	store.put(nhs, a)
+	store.Put(nhs, a, len(a.body))
 	return a, nil
 }
 
@@ -74,20 +65,4 @@ func (s *server) encodeRetrieved(nhs string) (*retrieved, error) {
 		return nil, err
 	}
 	return &retrieved{body: body, version: p.VersionID}, nil
-}
-
-func (c *retrievals) put(nhs string, a *retrieved) {
-	if len(a.body) > maxRetrievedBytes/4 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxRetrieved || c.bytes+len(a.body) > maxRetrievedBytes {
-		c.m, c.bytes = make(map[string]*retrieved), 0
-	}
-	if old, ok := c.m[nhs]; ok {
-		c.bytes -= len(old.body)
-	}
-	c.m[nhs] = a
-	c.bytes += len(a.body)
 }

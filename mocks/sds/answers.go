@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
 
 // An SDS answer depends on the world's practices and consumer — which no
@@ -102,13 +104,6 @@ func (a *answer) appendTo(out []byte, base, id string) []byte {
 	return out
 }
 
-// answers are the encoded answers of one template's worlds.
-type answers struct {
-	mu    sync.Mutex
-	m     map[answerKey]*answer
-	bytes int // the parts' sizes of the answers in m
-}
-
 // answersKey is the key of a template's answers (world.Template.Shared).
 type answersKey struct{}
 
@@ -138,12 +133,10 @@ func (s *server) writeSearch(rw http.ResponseWriter, r *request, contentType str
 		}
 		return s.writeJSON(rw, r, contentType, s.searchset(r.Request, newUUID(), es))
 	}
-	store := t.Shared(answersKey{}, func() any { return &answers{} }).(*answers)
+	store := t.Shared(answersKey{}, func() any { return world.NewStore[answerKey, *answer](maxAnswers, maxAnswerBytes) }).(*world.Store[answerKey, *answer])
 	k := answerKey{path: r.URL.Path, rawQuery: r.URL.RawQuery, contentType: contentType}
-	store.mu.Lock()
-	a := store.m[k]
-	store.mu.Unlock()
-	if a == nil {
+	a, ok := store.Get(k)
+	if !ok {
 		marked := &server{world: s.world.At(baseMark), base: baseMark + BasePath}
 		es, err := entries(marked)
 		if err != nil {
@@ -154,7 +147,7 @@ func (s *server) writeSearch(rw http.ResponseWriter, r *request, contentType str
 			return err
 		}
 		a = splitAnswer(body)
-		store.put(k, a)
+		store.Put(k, a, a.size)
 	}
 	// The answer is written from a pooled buffer: a ResponseWriter does not
 	// keep what it is given (io.Writer), so the buffer is free once
@@ -170,19 +163,3 @@ func (s *server) writeSearch(rw http.ResponseWriter, r *request, contentType str
 
 // renderBufs are the buffers answers are rendered into for writing.
 var renderBufs = sync.Pool{New: func() any { return new([]byte) }}
-
-func (c *answers) put(k answerKey, a *answer) {
-	if a.size > maxAnswerBytes/4 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxAnswers || c.bytes+a.size > maxAnswerBytes {
-		c.m, c.bytes = make(map[answerKey]*answer), 0
-	}
-	if old, ok := c.m[k]; ok {
-		c.bytes -= old.size
-	}
-	c.m[k] = a
-	c.bytes += a.size
-}

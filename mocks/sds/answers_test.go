@@ -5,7 +5,6 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -90,25 +89,4 @@ func TestSplitAnswer(t *testing.T) {
 		want := bytes.ReplaceAll(bytes.ReplaceAll([]byte(s), []byte(baseMark), []byte("B")), []byte(idMark), []byte("I"))
 		assert.Equal(t, string(splitAnswer([]byte(s)).appendTo(nil, "B", "I")), string(want), s)
 	}
-}
-
-// TestAnswersBounded: the answers kept stay within maxAnswers and
-// maxAnswerBytes, and an answer over a quarter of the bytes is not kept.
-func TestAnswersBounded(t *testing.T) {
-	t.Parallel()
-	var c answers
-	for i := range 3 * maxAnswers {
-		c.put(answerKey{rawQuery: fmt.Sprint(i)}, &answer{size: maxAnswerBytes / 16})
-		c.mu.Lock()
-		n, bytes := len(c.m), c.bytes
-		c.mu.Unlock()
-		if n > maxAnswers || bytes > maxAnswerBytes {
-			t.Fatalf("after %d puts: %d answers, %d bytes kept", i+1, n, bytes)
-		}
-	}
-	c.put(answerKey{rawQuery: "big"}, &answer{size: maxAnswerBytes/4 + 1})
-	c.mu.Lock()
-	_, kept := c.m[answerKey{rawQuery: "big"}]
-	c.mu.Unlock()
-	assert.Equal(t, kept, false, "an answer over a quarter of the bytes kept")
 }
