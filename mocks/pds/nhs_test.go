@@ -6,7 +6,6 @@ import (
 	"flag"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,30 +16,11 @@ import (
 
 	spinesandbox "github.com/spine-sandbox/spine-sandbox"
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
+	"github.com/spine-sandbox/spine-sandbox/internal/mocktest"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 	"github.com/spine-sandbox/spine-sandbox/mocks/pds"
 )
-
-// nhsAnswers are requests sent to NHS's own PDS FHIR sandbox and its
-// answers (testdata/nhs/answers.json, recorded 2026-11-29 from NHS's
-// sandbox program run locally; docs/fidelity.md says how to record them
-// again).
-type nhsAnswers struct {
-	About string    `json:"about"`
-	Cases []nhsCase `json:"cases"`
-}
-
-type nhsCase struct {
-	Name    string            `json:"name"`
-	Path    string            `json:"path"`
-	Headers map[string]string `json:"headers"`
-	NHS     struct {
-		Status  int               `json:"status"`
-		Headers map[string]string `json:"headers"`
-		JSON    json.RawMessage   `json:"json"`
-	} `json:"nhs"`
-}
 
 // documentedExample ends the name of the one case that was not recorded
 // but derived: a request NHS's API specification documents, with the
@@ -83,6 +63,11 @@ var nhsDifferences = map[string]nhsDifference{
 	},
 }
 
+// nhsAnswersFile holds requests sent to NHS's own PDS FHIR sandbox and its
+// answers (recorded 2026-11-29 from NHS's sandbox program run locally;
+// docs/fidelity.md says how to record them again).
+const nhsAnswersFile = "testdata/nhs/answers.json"
+
 // With -nhs-pds the test sends the recorded requests to a running copy of
 // NHS's PDS FHIR sandbox first and compares ours with its live answers
 // instead; -record-nhs also writes them to testdata/nhs/answers.json
@@ -92,42 +77,6 @@ var (
 	recordNHS = flag.Bool("record-nhs", false, "with -nhs-pds, rewrite testdata/nhs/answers.json from its answers")
 )
 
-// liveAnswers replaces the recorded answers with the live ones.
-func liveAnswers(t *testing.T, answers *nhsAnswers) {
-	t.Helper()
-	for i := range answers.Cases {
-		c := &answers.Cases[i]
-		req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(*nhsURL, "/")+"/"+c.Path, nil)
-		assert.NilError(t, err)
-		for k, v := range c.Headers {
-			req.Header.Set(k, v)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("%s: %v", c.Name, err)
-		}
-		var body bytes.Buffer
-		_, err = body.ReadFrom(res.Body)
-		res.Body.Close()
-		assert.NilError(t, err)
-		c.NHS.Status = res.StatusCode
-		c.NHS.Headers = map[string]string{}
-		for _, h := range []string{"content-type", "etag", "x-request-id", "x-correlation-id"} {
-			if v := res.Header.Get(h); v != "" {
-				c.NHS.Headers[h] = v
-			}
-		}
-		c.NHS.JSON = json.RawMessage(bytes.Clone(body.Bytes()))
-	}
-	if *recordNHS {
-		rec := *answers
-		rec.Cases = slices.DeleteFunc(slices.Clone(rec.Cases), func(c nhsCase) bool { return strings.HasSuffix(c.Name, documentedExample) })
-		out, err := json.MarshalIndent(rec, "", "  ")
-		assert.NilError(t, err)
-		assert.NilError(t, os.WriteFile("testdata/nhs/answers.json", append(out, '\n'), 0o644))
-	}
-}
-
 // TestNHSSandbox replays every request recorded from NHS's PDS sandbox
 // against our PDS over the built-in world, through HTTP, and compares the
 // status, the mirrored headers and ETag, and the body: an OperationOutcome
@@ -136,10 +85,7 @@ func liveAnswers(t *testing.T, answers *nhsAnswers) {
 // timestamp and the host of fullUrl.
 func TestNHSSandbox(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile("testdata/nhs/answers.json")
-	assert.NilError(t, err)
-	var answers nhsAnswers
-	assert.NilError(t, json.Unmarshal(raw, &answers))
+	answers := mocktest.LoadNHSAnswers(t, nhsAnswersFile)
 	if len(answers.Cases) < 30 {
 		t.Fatalf("testdata/nhs/answers.json has %d cases, want NHS's 35", len(answers.Cases))
 	}
@@ -155,7 +101,12 @@ func TestNHSSandbox(t *testing.T) {
 		}
 	}
 	if *nhsURL != "" {
-		liveAnswers(t, &answers)
+		answers.Live(t, *nhsURL)
+		if *recordNHS {
+			rec := *answers // without the derived case
+			rec.Cases = slices.DeleteFunc(slices.Clone(rec.Cases), func(c mocktest.NHSCase) bool { return strings.HasSuffix(c.Name, documentedExample) })
+			rec.Write(t, nhsAnswersFile)
+		}
 	}
 	data, err := scenario.Default().World(fixedNow)
 	assert.NilError(t, err)
@@ -186,21 +137,11 @@ func TestNHSSandbox(t *testing.T) {
 
 // compareWithNHS sends one recorded request to our PDS at base and
 // compares the answer with NHS's.
-func compareWithNHS(t *testing.T, base string, c nhsCase) {
+func compareWithNHS(t *testing.T, base string, c mocktest.NHSCase) {
 	t.Run(c.Name, func(t *testing.T) {
 		t.Parallel()
 		diff := nhsDifferences[c.Name]
-		req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(base, "/")+"/"+c.Path, nil)
-		assert.NilError(t, err)
-		for k, v := range c.Headers {
-			req.Header.Set(k, v)
-		}
-		res, err := http.DefaultClient.Do(req)
-		assert.NilError(t, err)
-		defer res.Body.Close()
-		var body bytes.Buffer
-		_, err = body.ReadFrom(res.Body)
-		assert.NilError(t, err)
+		res, body := mocktest.Send(t, base, c)
 
 		if diff.status != 0 {
 			assert.Equal(t, c.NHS.Status == diff.status, false, "NHS's status differs from ours ("+diff.why+")")
@@ -211,7 +152,7 @@ func compareWithNHS(t *testing.T, base string, c nhsCase) {
 		for _, h := range []string{"content-type", "x-request-id", "x-correlation-id", "etag"} {
 			assert.Equal(t, res.Header.Get(h), c.NHS.Headers[h], "header "+h)
 		}
-		got, want := normalise(t, body.Bytes()), normalise(t, c.NHS.JSON)
+		got, want := normalise(t, body), normalise(t, c.NHS.JSON)
 		if diff.body {
 			assert.Equal(t, jsonEqual(got, want), false, "body differs from NHS's ("+diff.why+")")
 			return
@@ -319,10 +260,7 @@ func jsonEqual(a, b any) bool {
 // search data has.
 func TestSearchReducesNHSRecord(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile("testdata/nhs/answers.json")
-	assert.NilError(t, err)
-	var answers nhsAnswers
-	assert.NilError(t, json.Unmarshal(raw, &answers))
+	answers := mocktest.LoadNHSAnswers(t, nhsAnswersFile)
 	var want json.RawMessage
 	for _, c := range answers.Cases {
 		if c.Name == "search Smith female eq2010-10-22" {

@@ -1,13 +1,10 @@
 package sds_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"net/http"
 	"net/url"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,29 +12,10 @@ import (
 
 	spinesandbox "github.com/spine-sandbox/spine-sandbox"
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
+	"github.com/spine-sandbox/spine-sandbox/internal/mocktest"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 )
-
-// nhsAnswers are requests sent to NHS's SDS FHIR service in its mock-LDAP
-// mode and its answers (testdata/nhs/answers.json, recorded 2026-11-29;
-// docs/fidelity.md says how to record them again). Its directory holds
-// NHS's mock data (B82617, X26, YES), ours the built-in world's.
-type nhsAnswers struct {
-	About string    `json:"about"`
-	Cases []nhsCase `json:"cases"`
-}
-
-type nhsCase struct {
-	Name    string            `json:"name"`
-	Path    string            `json:"path"`
-	Headers map[string]string `json:"headers"`
-	NHS     struct {
-		Status  int               `json:"status"`
-		Headers map[string]string `json:"headers"`
-		JSON    json.RawMessage   `json:"json"`
-	} `json:"nhs"`
-}
 
 // nhsDataOnly are the recorded requests whose answer depends on a record
 // only NHS's directory holds, with our status (docs/fidelity.md).
@@ -50,6 +28,12 @@ var nhsDataOnly = map[string]struct {
 	},
 }
 
+// nhsAnswersFile holds requests sent to NHS's SDS FHIR service in its
+// mock-LDAP mode and its answers (recorded 2026-11-29; docs/fidelity.md
+// says how to record them again). Its directory holds NHS's mock data
+// (B82617, X26, YES), ours the built-in world's.
+const nhsAnswersFile = "testdata/nhs/answers.json"
+
 // With -nhs-sds the test sends the recorded requests to a running copy of
 // NHS's SDS FHIR service in its mock-LDAP mode first and compares ours with its live answers
 // instead; -record-nhs also writes them to testdata/nhs/answers.json
@@ -59,40 +43,6 @@ var (
 	recordNHS = flag.Bool("record-nhs", false, "with -nhs-sds, rewrite testdata/nhs/answers.json from its answers")
 )
 
-// liveAnswers replaces the recorded answers with the live ones.
-func liveAnswers(t *testing.T, answers *nhsAnswers) {
-	t.Helper()
-	for i := range answers.Cases {
-		c := &answers.Cases[i]
-		req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(*nhsURL, "/")+"/"+c.Path, nil)
-		assert.NilError(t, err)
-		for k, v := range c.Headers {
-			req.Header.Set(k, v)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("%s: %v", c.Name, err)
-		}
-		var body bytes.Buffer
-		_, err = body.ReadFrom(res.Body)
-		res.Body.Close()
-		assert.NilError(t, err)
-		c.NHS.Status = res.StatusCode
-		c.NHS.Headers = map[string]string{}
-		for _, h := range []string{"content-type", "etag", "x-request-id", "x-correlation-id"} {
-			if v := res.Header.Get(h); v != "" {
-				c.NHS.Headers[h] = v
-			}
-		}
-		c.NHS.JSON = json.RawMessage(bytes.Clone(body.Bytes()))
-	}
-	if *recordNHS {
-		out, err := json.MarshalIndent(answers, "", "  ")
-		assert.NilError(t, err)
-		assert.NilError(t, os.WriteFile("testdata/nhs/answers.json", append(out, '\n'), 0o644))
-	}
-}
-
 // TestNHSSandbox replays every request recorded from NHS's SDS service
 // against our SDS over the built-in world, through HTTP. Errors are
 // compared whole (status, issue code, Spine code, display, diagnostics, the
@@ -101,12 +51,12 @@ func liveAnswers(t *testing.T, answers *nhsAnswers) {
 // directory data, NHS's or ours.
 func TestNHSSandbox(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile("testdata/nhs/answers.json")
-	assert.NilError(t, err)
-	var answers nhsAnswers
-	assert.NilError(t, json.Unmarshal(raw, &answers))
+	answers := mocktest.LoadNHSAnswers(t, nhsAnswersFile)
 	if *nhsURL != "" {
-		liveAnswers(t, &answers)
+		answers.Live(t, *nhsURL)
+		if *recordNHS {
+			answers.Write(t, nhsAnswersFile)
+		}
 	}
 	if len(answers.Cases) < 30 {
 		t.Fatalf("testdata/nhs/answers.json has %d cases, want NHS's 31", len(answers.Cases))
@@ -139,20 +89,10 @@ func TestNHSSandbox(t *testing.T) {
 // compareWithNHS sends one recorded request to our SDS at base and compares
 // the answer with NHS's: the mock alone and the whole (strict) sandbox
 // alike.
-func compareWithNHS(t *testing.T, base string, c nhsCase) {
+func compareWithNHS(t *testing.T, base string, c mocktest.NHSCase) {
 	t.Run(c.Name, func(t *testing.T) {
 		t.Parallel()
-		req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(base, "/")+"/"+c.Path, nil)
-		assert.NilError(t, err)
-		for k, v := range c.Headers {
-			req.Header.Set(k, v)
-		}
-		res, err := http.DefaultClient.Do(req)
-		assert.NilError(t, err)
-		defer res.Body.Close()
-		var body bytes.Buffer
-		_, err = body.ReadFrom(res.Body)
-		assert.NilError(t, err)
+		res, body := mocktest.Send(t, base, c)
 
 		if d, ok := nhsDataOnly[c.Name]; ok {
 			assert.Equal(t, res.StatusCode, d.status, "status (NHS's data only: "+d.why+")")
@@ -174,7 +114,7 @@ func compareWithNHS(t *testing.T, base string, c nhsCase) {
 		assert.Equal(t, res.Header.Get("Etag") != "", c.NHS.Headers["etag"] != "", "Etag present")
 
 		var got, want map[string]any
-		assert.NilError(t, json.Unmarshal(body.Bytes(), &got))
+		assert.NilError(t, json.Unmarshal(body, &got))
 		assert.NilError(t, json.Unmarshal(c.NHS.JSON, &want))
 		assert.Equal(t, got["resourceType"], want["resourceType"], "resourceType")
 		if want["resourceType"] == "Bundle" {
