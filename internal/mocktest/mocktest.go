@@ -1,7 +1,7 @@
 // Package mocktest is what the mocks' tests share: NHS's recorded answers,
-// replayed against a mock (NHSAnswers), and the check that a mock reports
-// its own failures to the logger it is given (LoggerPassedIn). Only tests
-// import it.
+// replayed against a mock (NHSAnswers), the verdicts a mock reports
+// (Reported), and the check that a mock reports its own failures to the
+// logger it is given (LoggerPassedIn). Only tests import it.
 package mocktest
 
 import (
@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
+	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 )
 
 // NHSAnswers are requests sent to one of NHS's own services (its PDS
@@ -117,4 +118,24 @@ func LoggerPassedIn(t *testing.T, fail func(logger *slog.Logger, err error) int)
 	assert.Contains(t, got.String(), cause.Error(), "the logger passed in")
 	assert.Equal(t, fail(nil, cause), http.StatusInternalServerError, "status without a logger")
 	assert.Equal(t, global.String(), "", "the global logger")
+}
+
+// Reported sums up the verdicts a mock reported for one request
+// (spinerules.Report): the checks in order, the failed ones, and the first
+// failure's message. Each verdict must carry its rule's section.
+func Reported(t testing.TB, vs []spinerules.Verdict) (checks, failing []string, message string) {
+	t.Helper()
+	checks, failing = []string{}, []string{}
+	for _, v := range vs {
+		checks = append(checks, v.Check)
+		r, _ := spinerules.RuleNamed(v.Check)
+		assert.Equal(t, v.Section, r.Section, v.Check+" section")
+		if !v.Passed {
+			failing = append(failing, v.Check)
+			if message == "" {
+				message = v.Message
+			}
+		}
+	}
+	return checks, failing, message
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
+	"github.com/spine-sandbox/spine-sandbox/internal/mocktest"
 	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 	"github.com/spine-sandbox/spine-sandbox/mocks/pds"
@@ -51,18 +52,7 @@ func TestReport(t *testing.T) {
 			send(t, srv, http.MethodGet, tt.path, tt.header)
 			mu.Lock()
 			defer mu.Unlock()
-			names, failing, message := []string{}, []string{}, ""
-			for _, v := range got {
-				names = append(names, v.Check)
-				r, _ := spinerules.RuleNamed(v.Check)
-				assert.Equal(t, v.Section, r.Section, v.Check+" section")
-				if !v.Passed {
-					failing = append(failing, v.Check)
-					if message == "" {
-						message = v.Message
-					}
-				}
-			}
+			names, failing, message := mocktest.Reported(t, got)
 			assert.DeepEqual(t, names, tt.checks, "checks")
 			assert.DeepEqual(t, failing, tt.failing, "failed")
 			assert.Equal(t, message, tt.message, "message")
