@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
-	"github.com/spine-sandbox/spine-sandbox/internal/mocktest"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/mocktest"
 	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 	"github.com/spine-sandbox/spine-sandbox/mocks/sds"
