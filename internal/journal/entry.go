@@ -19,7 +19,14 @@ import (
 type entry struct {
 	meta     Hop
 	req, res Body
-	size     int64 // accounted bytes (sizeOf)
+	size     int64 // accounted bytes (sizeOf), less owed
+	// owed is how many bytes of res are an older entry's (RecordRelay),
+	// which that entry accounts for while it is kept; when it goes, this
+	// entry takes them into its size (drop).
+	owed int64
+	// sharer is the Seq of the newer entry that owes this one's response
+	// bytes, if any.
+	sharer int64
 }
 
 // The accounting's fixed costs, a rough count of what Go spends besides the
@@ -35,7 +42,8 @@ const (
 // compact makes the entry Record keeps: clipped and copied, so that it
 // holds on to nothing of the caller's. When reqTaken, h.RequestHeader is
 // the journal's already (RecordTaken) and is copied only if it must be
-// clipped further.
+// clipped further. A response that is prior's bytes shares them, and the
+// entry owes them (owed) rather than accounting for them twice.
 func compact(h Hop, req, res Body, l Limits, reqTaken bool, prior []byte) entry {
 	h.RequestBody, h.ResponseBody = "", ""
 	h.URL = clipString(h.URL, l.Header)
@@ -64,6 +72,10 @@ func compact(h Hop, req, res Body, l Limits, reqTaken bool, prior []byte) entry 
 		e.res = shrink(e.res, &over)
 		e.req = shrink(e.req, &over)
 		e.size = sizeOf(&e)
+	}
+	if len(e.res.Data) > 0 && len(prior) > 0 && &e.res.Data[0] == &prior[0] {
+		e.owed = int64(len(e.res.Data))
+		e.size -= e.owed
 	}
 	return e
 }

@@ -236,24 +236,35 @@ func (j *Journal) RecordTaken(h Hop, req, res Body) int64 {
 // hop recorded just before it (the SSP's hop, after the provider's in
 // process): when the answer kept is the same bytes as the newest hop's,
 // the two entries share them instead of the journal keeping a second
-// copy. Each entry still accounts for them (Bytes), so the bounds hold
-// as they did.
+// copy, and the bounds count them once, as the memory they are: the older
+// entry accounts for them while it is kept, the newer one once it goes.
 func (j *Journal) RecordRelay(h Hop, req, res Body) int64 {
-	return j.record(compact(h, req, res, j.lim, true, j.newestResponse()), h.Start)
+	prior, seq := j.newestResponse()
+	e := compact(h, req, res, j.lim, true, prior)
+	if e.owed == 0 {
+		seq = 0
+	}
+	return j.recordOwing(e, h.Start, seq)
 }
 
-// newestResponse is the response body the newest hop keeps.
-func (j *Journal) newestResponse() []byte {
+// newestResponse is the response body the newest hop keeps, and its Seq.
+func (j *Journal) newestResponse() ([]byte, int64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.hops.n == 0 {
-		return nil
+		return nil, 0
 	}
-	return j.hops.at(j.hops.n - 1).res.Data
+	e := j.hops.at(j.hops.n - 1)
+	return e.res.Data, e.meta.Seq
 }
 
 // record stores e, the entry of the hop that began as start.
-func (j *Journal) record(e entry, start int64) int64 {
+func (j *Journal) record(e entry, start int64) int64 { return j.recordOwing(e, start, 0) }
+
+// recordOwing is record for an entry that owes its response bytes to the
+// entry numbered owner (none when 0): if that entry has gone, or another
+// already owes it, e accounts for its bytes itself.
+func (j *Journal) recordOwing(e entry, start, owner int64) int64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.seq++
@@ -261,6 +272,13 @@ func (j *Journal) record(e entry, start int64) int64 {
 	delete(j.flying, start)
 	for j.hops.n >= j.lim.Hops {
 		j.drop()
+	}
+	if e.owed > 0 {
+		if o := j.bySeq(owner); o != nil && o.sharer == 0 && sameArray(o.res.Data, e.res.Data) {
+			o.sharer = e.meta.Seq
+		} else {
+			e.size, e.owed = e.size+e.owed, 0
+		}
 	}
 	j.hops.push(e, j.lim.Hops)
 	j.bytes += e.size
@@ -270,6 +288,22 @@ func (j *Journal) record(e entry, start int64) int64 {
 	j.wake()
 	return e.meta.Seq
 }
+
+// bySeq is the kept entry numbered seq, or nil; j.mu is held. Entries are
+// numbered in the order they are kept, so the ring holds a run of Seqs.
+func (j *Journal) bySeq(seq int64) *entry {
+	if j.hops.n == 0 || seq <= 0 {
+		return nil
+	}
+	i := seq - j.hops.at(0).meta.Seq
+	if i < 0 || i >= int64(j.hops.n) {
+		return nil
+	}
+	return j.hops.at(int(i))
+}
+
+// sameArray reports whether a and b begin at the same byte.
+func sameArray(a, b []byte) bool { return len(a) > 0 && len(b) > 0 && &a[0] == &b[0] }
 
 // wake notifies every subscriber; j.mu is held.
 func (j *Journal) wake() {
@@ -328,6 +362,12 @@ func (j *Journal) drop() {
 	e := j.hops.pop()
 	j.bytes -= e.size
 	j.dropped++
+	if s := j.bySeq(e.sharer); s != nil && s.owed > 0 {
+		// The bytes e accounted for are still kept, by the entry that
+		// shares them: it accounts for them now.
+		j.bytes += s.owed
+		s.size, s.owed = s.size+s.owed, 0
+	}
 }
 
 // Entry is one hop as the journal keeps it, taken by Page; Hop and View

@@ -552,8 +552,101 @@ func TestRecordRelaySharesTheNewestAnswer(t *testing.T) {
 	assert.Equal(t, hops[1].ResponseBody, string(answer[:1000])+Truncated, "what the SSP relayed")
 	assert.Equal(t, hops[2].ResponseBody, `{"resourceType":"OperationOutcome"}`, "an answer of its own")
 	assert.Equal(t, &own.Data[0] != &other[0], true, "copied")
-	if got, want := j.Bytes(), 2*int64(1000); got < want {
-		t.Errorf("Bytes = %d; want each entry to account for its answer (>= %d)", got, want)
+	var each int64
+	for i := range j.hops.n {
+		e := *j.hops.at(i)
+		each += sizeOf(&e)
+	}
+	if got, want := j.Bytes(), each-1000; got != want {
+		t.Errorf("Bytes = %d; want %d, the shared answer counted once", got, want)
+	}
+	checkAccounts(t, j)
+}
+
+// TestRelayedBytesCountedOnce: the bytes two entries share count once in
+// Bytes, whichever of them is kept: when the provider's entry goes, the
+// SSP's takes them on, so the bound still measures what is held; and a
+// journal of relayed answers keeps twice the hops a double count would.
+func TestRelayedBytesCountedOnce(t *testing.T) {
+	t.Parallel()
+	answer := []byte(strings.Repeat("a", 1000))
+	t.Run("owner goes first", func(t *testing.T) {
+		j := New(Limits{Hops: 3, Body: 1000})
+		j.RecordTaken(Hop{Name: "provider"}, Body{}, Body{Data: bytes.Clone(answer)})
+		j.RecordRelay(Hop{Name: "ssp"}, Body{}, Body{Data: bytes.Clone(answer)})
+		checkAccounts(t, j)
+		before := j.Bytes()
+		j.Record(Hop{Name: "a"}, Body{}, Body{})
+		j.Record(Hop{Name: "b"}, Body{}, Body{}) // drops the provider's entry
+		assert.Equal(t, j.Hops()[0].Name, "ssp", "oldest kept")
+		checkAccounts(t, j)
+		if got := j.hops.at(0).size; got < 1000 {
+			t.Errorf("the SSP's entry accounts for %d bytes once alone; want its answer's 1000 and more", got)
+		}
+		if j.Bytes() <= before-1000 {
+			t.Errorf("Bytes %d after the provider's entry went (was %d): its answer is still kept", j.Bytes(), before)
+		}
+	})
+	t.Run("owner gone before the relay", func(t *testing.T) {
+		j := New(Limits{Hops: 1, Body: 1000})
+		j.RecordTaken(Hop{Name: "provider"}, Body{}, Body{Data: bytes.Clone(answer)})
+		j.RecordRelay(Hop{Name: "ssp"}, Body{}, Body{Data: bytes.Clone(answer)})
+		checkAccounts(t, j)
+		if got := j.Bytes(); got < 1000 {
+			t.Errorf("Bytes = %d; want the kept answer's 1000 and more", got)
+		}
+	})
+	t.Run("bound", func(t *testing.T) {
+		one := New(Limits{Body: 1000})
+		one.RecordTaken(Hop{Name: "provider"}, Body{}, Body{Data: bytes.Clone(answer)})
+		one.RecordRelay(Hop{Name: "ssp"}, Body{}, Body{Data: bytes.Clone(answer)})
+		pair := one.Bytes()
+		j := New(Limits{Body: 1000, Bytes: 10 * pair})
+		for range 50 {
+			j.RecordTaken(Hop{Name: "provider"}, Body{}, Body{Data: bytes.Clone(answer)})
+			j.RecordRelay(Hop{Name: "ssp"}, Body{}, Body{Data: bytes.Clone(answer)})
+			checkAccounts(t, j)
+			if j.Bytes() > 10*pair {
+				t.Fatalf("Bytes %d over the bound %d", j.Bytes(), 10*pair)
+			}
+		}
+		if n := j.Len(); n < 19 {
+			t.Errorf("%d hops kept in ten pairs' bytes; want 19 or 20", n)
+		}
+	})
+}
+
+// checkAccounts checks j's books: Bytes is the sum of its entries' sizes,
+// each entry's size is what it holds less the bytes it owes, and an entry
+// owes only an older entry that is kept, shares the bytes and names it as
+// their sharer.
+func checkAccounts(t *testing.T, j *Journal) {
+	t.Helper()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var sum int64
+	for i := range j.hops.n {
+		e := j.hops.at(i)
+		sum += e.size
+		full := *e
+		if got, want := e.size+e.owed, sizeOf(&full); got != want {
+			t.Errorf("hop %d (%s): size %d + owed %d, want %d in all", e.meta.Seq, e.meta.Name, e.size, e.owed, want)
+		}
+		if e.owed == 0 {
+			continue
+		}
+		var o *entry
+		for k := range i {
+			if j.hops.at(k).sharer == e.meta.Seq {
+				o = j.hops.at(k)
+			}
+		}
+		if o == nil || &o.res.Data[0] != &e.res.Data[0] || int64(len(e.res.Data)) != e.owed {
+			t.Errorf("hop %d owes %d bytes to no kept hop sharing them", e.meta.Seq, e.owed)
+		}
+	}
+	if sum != j.bytes {
+		t.Errorf("Bytes %d, the entries' sizes sum to %d", j.bytes, sum)
 	}
 }
 
