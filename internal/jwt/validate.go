@@ -207,7 +207,7 @@ func (v *validator) finish(want Expect) []Violation {
 	if v.expAt < 0 {
 		return slices.Clone(v.vs)
 	}
-	out := make([]Violation, 0, len(v.vs)+3)
+	var out []Violation // nil for a valid token: no array for its no violations
 	out = append(out, v.vs[:v.expAt]...)
 	d := &validator{}
 	// A future iat is deliberately accepted (§2.4, JWT.feature, GitHub #188).

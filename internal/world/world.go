@@ -312,6 +312,23 @@ func (w *World) SenderInteractions(asid string) ([]gpc.Interaction, bool) {
 	return nil, false
 }
 
+// SenderAuthorised reports whether asid is a known system's AS record
+// (known) and whether that record carries interaction in (SenderInteractions
+// without the copy, for the SSP's check on every request).
+func (w *World) SenderAuthorised(asid string, in gpc.Interaction) (authorised, known bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.consumer.ASID == asid {
+		return slices.Contains(w.consumer.Interactions, in), true
+	}
+	for _, ods := range w.odsOrder {
+		if p := w.practices[ods]; p.ProviderASID == asid {
+			return slices.Contains(p.Interactions, in), true
+		}
+	}
+	return false, false
+}
+
 // ReceiverEndpoint returns the service root registered for the MHS record
 // of the practice whose ASID is asid, for interaction in. ok is false when no
 // practice has that ASID or its record lacks the interaction.

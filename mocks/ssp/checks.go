@@ -4,7 +4,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
@@ -91,16 +90,21 @@ const (
 	hInteraction = "Ssp-InteractionID"
 )
 
-var sspHeaders = []string{hTraceID, hFrom, hTo, hInteraction}
+var sspHeaders = [...]string{hTraceID, hFrom, hTo, hInteraction}
 
 // exchange is one request as the checks see it; each check adds what it
 // learnt.
 type exchange struct {
 	s      *server
 	r      *http.Request
-	raw    string            // the request URI as received
-	target string            // raw, after the prefix: service root, path, query
-	values map[string]string // the Ssp-* headers that were sent once, not blank
+	raw    string // the request URI as received
+	target string // raw, after the prefix: service root, path, query
+	// sent holds the Ssp-* headers that were sent once and not blank, in
+	// the order of sspHeaders (value).
+	sent [len(sspHeaders)]struct {
+		v  string
+		ok bool
+	}
 
 	interaction gpc.Interaction // set once known
 	registered  string          // root for (Ssp-To, interaction); "" unknown
@@ -113,13 +117,24 @@ func newExchange(s *server, r *http.Request) *exchange {
 	if !ok {
 		target = raw // a wiring mistake; no root will match it
 	}
-	x := &exchange{s: s, r: r, raw: raw, target: target, values: map[string]string{}}
-	for _, name := range sspHeaders {
+	x := &exchange{s: s, r: r, raw: raw, target: target}
+	for i, name := range sspHeaders {
 		if vs := gpc.HeaderValues(r.Header, name); len(vs) == 1 && strings.TrimSpace(vs[0]) != "" {
-			x.values[name] = vs[0]
+			x.sent[i].v, x.sent[i].ok = vs[0], true
 		}
 	}
 	return x
+}
+
+// value is the Ssp-* header name (one of sspHeaders) when it was sent once
+// and not blank.
+func (x *exchange) value(name string) (string, bool) {
+	for i, n := range sspHeaders {
+		if n == name {
+			return x.sent[i].v, x.sent[i].ok
+		}
+	}
+	return "", false
 }
 
 // rawRequestURI is the request target as the client sent it. net/http
@@ -164,7 +179,7 @@ func checkURILength(x *exchange) *Failure {
 // one value while the provider reads another.
 func checkHeadersPresent(x *exchange) *Failure {
 	for _, name := range sspHeaders {
-		if _, ok := x.values[name]; ok {
+		if _, ok := x.value(name); ok {
 			continue
 		}
 		problem := "MISSING"
@@ -177,28 +192,28 @@ func checkHeadersPresent(x *exchange) *Failure {
 }
 
 func checkTraceID(x *exchange) *Failure {
-	if v, ok := x.values[hTraceID]; ok && !spinerules.IsUUID(v) {
+	if v, ok := x.value(hTraceID); ok && !spinerules.IsUUID(v) {
 		return fail(CheckTraceIDUUID, http.StatusBadRequest, "invalid", headerMessage("INVALID", hTraceID))
 	}
 	return nil
 }
 
 func checkFromFormat(x *exchange) *Failure {
-	if v, ok := x.values[hFrom]; ok && !spinerules.IsASID(v) {
+	if v, ok := x.value(hFrom); ok && !spinerules.IsASID(v) {
 		return fail(CheckFromASIDFormat, http.StatusBadRequest, "invalid", headerMessage("INVALID", hFrom))
 	}
 	return nil
 }
 
 func checkToFormat(x *exchange) *Failure {
-	if v, ok := x.values[hTo]; ok && !spinerules.IsASID(v) {
+	if v, ok := x.value(hTo); ok && !spinerules.IsASID(v) {
 		return fail(CheckToASIDFormat, http.StatusBadRequest, "invalid", headerMessage("INVALID", hTo))
 	}
 	return nil
 }
 
 func checkInteraction(x *exchange) *Failure {
-	v, ok := x.values[hInteraction]
+	v, ok := x.value(hInteraction)
 	if !ok {
 		return nil
 	}
@@ -212,12 +227,11 @@ func checkInteraction(x *exchange) *Failure {
 // checkSender is Spine's sender authorisation: the Ssp-From ASID's AS
 // record must carry the interaction (§1.4, error text §1.5).
 func checkSender(x *exchange) *Failure {
-	from, ok := x.values[hFrom]
+	from, ok := x.value(hFrom)
 	if !ok || x.interaction == "" {
 		return nil
 	}
-	ins, known := x.s.cfg.World.SenderInteractions(from)
-	if !known || !slices.Contains(ins, x.interaction) {
+	if ok, _ := x.s.cfg.World.SenderAuthorised(from, x.interaction); !ok {
 		return fail(CheckSenderAuthorised, http.StatusForbidden, "forbidden", "ASID_CHECK_FAILED_MESSAGESENDER_"+from)
 	}
 	return nil
@@ -227,7 +241,7 @@ func checkSender(x *exchange) *Failure {
 // have an MHS record for the interaction (§1.4, error text §1.5). It also
 // learns the service root that record registers.
 func checkReceiver(x *exchange) *Failure {
-	to, ok := x.values[hTo]
+	to, ok := x.value(hTo)
 	if !ok || x.interaction == "" {
 		return nil
 	}
@@ -243,8 +257,8 @@ func checkReceiver(x *exchange) *Failure {
 // (§1.4, error text §1.5): the receiver's practice must not have refused
 // the sender.
 func checkSharing(x *exchange) *Failure {
-	from, okFrom := x.values[hFrom]
-	to, okTo := x.values[hTo]
+	from, okFrom := x.value(hFrom)
+	to, okTo := x.value(hTo)
 	if !okFrom || !okTo || x.s.cfg.World.SharingAllowed(from, to) {
 		return nil
 	}

@@ -23,7 +23,7 @@ func checkClientCert(x *exchange) *Failure {
 	if x.r.TLS == nil || len(x.r.TLS.PeerCertificates) == 0 {
 		return nil
 	}
-	from := x.values[hFrom]
+	from, _ := x.value(hFrom)
 	fqdn, ok := x.s.cfg.World.SenderFQDN(from)
 	if ok && pki.Matches(x.r.TLS.PeerCertificates[0], fqdn) {
 		return nil

@@ -75,11 +75,6 @@ func (s *server) forwardLocal(ctx context.Context, rw http.ResponseWriter, r *ht
 	}
 }
 
-// hopHeaders are the hop-by-hop headers ReverseProxy removes (RFC 9110
-// §7.6.1 and the older RFC 2616 list), in their canonical form.
-var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
-
 // removeHopByHopHeaders removes the headers the Connection header names
 // and the hop-by-hop ones, as ReverseProxy does.
 func removeHopByHopHeaders(h http.Header) {
@@ -90,9 +85,23 @@ func removeHopByHopHeaders(h http.Header) {
 			}
 		}
 	}
-	for _, f := range hopHeaders {
-		delete(h, f) // h.Del(f): f is canonical already, so without canonicalising it again
+	for k := range h { // one pass over a dozen keys rather than a lookup of each of nine
+		if isHopHeader(k) {
+			delete(h, k)
+		}
 	}
+}
+
+// isHopHeader reports whether k is a hop-by-hop header ReverseProxy
+// removes (RFC 9110 §7.6.1 and the older RFC 2616 list), in its canonical
+// form: Header.Del would find only the canonical key too.
+func isHopHeader(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
 }
 
 // addHeader adds every value of src to dst, as Header.Add does one by one

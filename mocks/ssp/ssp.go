@@ -145,12 +145,14 @@ func (s *server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		writeError(rw, refusal)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
-	defer cancel()
-	if s.local(ctx, x) {
+	if s.local(r.Context(), x) {
+		ctx := newDeadline(r.Context(), s.cfg.Timeout)
+		defer ctx.stop()
 		s.forwardLocal(ctx, rw, r, x)
 		return
 	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+	defer cancel()
 	s.proxy.ServeHTTP(rw, r.WithContext(context.WithValue(ctx, exchangeKey{}, x)))
 }
 

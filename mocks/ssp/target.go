@@ -152,7 +152,7 @@ func unhex(c byte) byte {
 // uniqueIdentifier coincide, this is the nhsMHSId mocks/sds publishes for
 // the record (world.MHSID).
 func (x *exchange) cpaID() string {
-	to := x.values[hTo]
+	to, _ := x.value(hTo)
 	for _, p := range x.s.cfg.World.Practices() {
 		if p.ProviderASID == to {
 			return world.MHSID(p.ODS, x.interaction)
