@@ -254,12 +254,14 @@ func Lookup(name string) (Check, bool) {
 	return Check{}, false
 }
 
-// RequestRules applies the rules the spec sets for a request of an
-// interaction that can be judged from the request alone, and returns the
-// error the provider answers it with, or nil. The provider's own
-// (mocks/provider CheckRequest) is handed in by the sandbox, so the judge
-// and the provider cannot disagree and this package imports no mock.
-type RequestRules func(in gpc.Interaction, h http.Header, q url.Values, body []byte) error
+// RequestRules applies the rules the spec sets for request r of an
+// interaction that can be judged from the request alone (its headers,
+// query q and body), and returns the error the provider answers it with,
+// or nil. The provider's own (mocks/provider Parse) is handed in by the
+// sandbox, so the judge and the provider cannot disagree and this package
+// imports no mock; the sandbox's also keeps what the provider made of r
+// for the provider it forwards r to in process.
+type RequestRules func(r *http.Request, in gpc.Interaction, q url.Values, body []byte) error
 
 // FHIRRequest judges the parameters and body of a request for the
 // interaction it names (Ssp-InteractionID) against rules. A request for an
@@ -285,7 +287,7 @@ func (vs *verdicts) fhirRequest(r *http.Request, body []byte, rules RequestRules
 			vs.add(FHIRIfMatchSent, false, "If-Match header missing: the provider applied no version check")
 		}
 	}
-	if err := rules(in, r.Header, r.URL.Query(), body); err != nil {
+	if err := rules(r, in, r.URL.Query(), body); err != nil {
 		msg := err.Error()
 		var e *gpc.Error
 		if errors.As(err, &e) {

@@ -397,7 +397,7 @@ func TestFHIRRequest(t *testing.T) {
 		r.Header["Ssp-InteractionID"] = []string{string(in)}
 		return r
 	}
-	rules := func(in gpc.Interaction, _ http.Header, q url.Values, _ []byte) error {
+	rules := func(_ *http.Request, in gpc.Interaction, q url.Values, _ []byte) error {
 		if q.Get("bad") != "" {
 			return gpc.Errorf(gpc.InvalidParameter, "bad is %s", q.Get("bad"))
 		}
@@ -473,7 +473,7 @@ func TestJourneyTraceWindow(t *testing.T) {
 func TestFailuresAreJudgesFailures(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	rules := func(in gpc.Interaction, _ http.Header, q url.Values, _ []byte) error {
+	rules := func(_ *http.Request, in gpc.Interaction, q url.Values, _ []byte) error {
 		if q.Get("bad") != "" {
 			return gpc.Errorf(gpc.InvalidParameter, "bad is %s", q.Get("bad"))
 		}

@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
@@ -32,7 +33,9 @@ func TestFHIRRequestWithProviderRules(t *testing.T) {
 		}
 		return out
 	}
-	rules := provider.CheckRequest
+	rules := func(r *http.Request, in gpc.Interaction, q url.Values, body []byte) error {
+		return provider.CheckRequest(in, r.Header, q, body)
+	}
 	vs := conformance.FHIRRequest(req(gpc.SearchSlots, "/ssp/x/Slot?status=free&start=ge2026-03-02&end=le2026-03-09&_include=Slot:schedule"), nil, rules)
 	assert.Equal(t, len(vs), 1, "verdicts")
 	assert.DeepEqual(t, failed(vs), []string{}, "a valid search")

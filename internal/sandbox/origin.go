@@ -5,9 +5,11 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/conformance"
+	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
@@ -157,13 +159,27 @@ func isBase(origin, prefix, base string) bool {
 	return len(origin)+len(prefix) == len(base) && strings.HasPrefix(base, origin) && strings.HasSuffix(base, prefix)
 }
 
+// parseRequest is the judge's rules for a consumer's request to the SSP:
+// the provider's own (provider.Parse), whose parse the hop keeps for the
+// provider the SSP forwards the request to in process (inProcess), so that
+// the request is parsed once on its way through both.
+func parseRequest(r *http.Request, in gpc.Interaction, q url.Values, body []byte) error {
+	p, err := provider.Parse(in, r.Header, r.URL.RawQuery, q, body)
+	if st := hopOf(r); st != nil && p != nil {
+		st.mu.Lock()
+		st.parsed = p
+		st.mu.Unlock()
+	}
+	return err
+}
+
 // buildMocks wraps the session's mocks over w, one view of its world.
 func (s *Server) buildMocks(ss *Session, w *world.World) *mockSet {
 	prefix := ss.Prefix
 	// Conformance verdicts on the consumer's requests, the failed ones (the
 	// journal keeps no others: conformance.Merge); in strict mode record
 	// answers those no mock enforces (strict.go).
-	judgeSSP := conformance.NewSSPJudge(prefix+SSPPath, w, ss.journey, provider.CheckRequest).Failures
+	judgeSSP := conformance.NewSSPJudge(prefix+SSPPath, w, ss.journey, parseRequest).Failures
 	var transport http.RoundTripper = &inProcess{s: s, ss: ss, provider: prefix + ProviderPath + "/"}
 	if s.proxyOwn {
 		transport = struct{ http.RoundTripper }{transport} // not an ssp.Local

@@ -28,6 +28,7 @@ import (
 
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/mocks/pds"
+	"github.com/spine-sandbox/spine-sandbox/mocks/provider"
 	"github.com/spine-sandbox/spine-sandbox/mocks/sds"
 )
 
@@ -420,9 +421,20 @@ func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, errNotOwnProvider
 	}
-	// The provider sees the origin the SSP forwarded to (origin.go).
+	// The provider sees the origin the SSP forwarded to (origin.go), and
+	// reads the request from the judge's parse of it, when the SSP's hop
+	// has one (parseRequest; the provider checks it is this request's).
+	ctx := req.Context()
+	if st := hopOf(req); st != nil {
+		st.mu.Lock()
+		p := st.parsed
+		st.mu.Unlock()
+		if p != nil {
+			ctx = provider.WithParsed(ctx, p)
+		}
+	}
 	rec := newRecorder()
-	rec.ctx = inProcessContext{Context: req.Context(), origin: req.URL.Scheme + "://" + strings.ToLower(req.URL.Host)}
+	rec.ctx = inProcessContext{Context: ctx, origin: req.URL.Scheme + "://" + strings.ToLower(req.URL.Host)}
 	in := req.WithContext(&rec.ctx)
 	in.RequestURI = req.URL.RequestURI()
 	in.Host = req.URL.Host

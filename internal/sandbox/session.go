@@ -17,6 +17,7 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
+	"github.com/spine-sandbox/spine-sandbox/mocks/provider"
 	"github.com/spine-sandbox/spine-sandbox/mocks/ssp"
 )
 
@@ -206,6 +207,7 @@ type hopState struct {
 	reported []journal.Verdict // through the hook, from the mocks and the TLS check
 	ownRan   bool              // the mock reported its own checks (reportMock)
 	judged   []journal.Verdict // the consumer-side judge's
+	parsed   *provider.Parsed  // what the judge's rules made of the request (parseRequest)
 	fault    string            // the fault applied, described
 }
 

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -27,8 +28,18 @@ const (
 // specialty, appointmentType, indication, supportingInformation,
 // incomingReferral, requestedPeriod, identifier.use/type/period/assigner)
 // or a badly typed element is 422 INVALID_RESOURCE (§4.2).
+//
+// A request whose body the SSP's judge decoded already (Parsed) is read
+// from that decode when the body read here is the one judged.
 func decodeAppointment(r *request) (stu3.Appointment, error) {
-	body, err := readBody(r)
+	raw, err := readRaw(r)
+	if err != nil {
+		return stu3.Appointment{}, err
+	}
+	if p := parsedFor(r); p != nil && p.appt != nil && bytes.Equal(p.body, raw) {
+		return *p.appt, nil
+	}
+	body, err := requestJSON(r.Header, raw)
 	if err != nil {
 		return stu3.Appointment{}, err
 	}

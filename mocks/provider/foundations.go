@@ -128,8 +128,13 @@ func identifierQuery(q url.Values, want string) (string, error) {
 // findPatient answers GET /Patient?identifier=nhs-number|N (§3.2): always a
 // searchset, empty for unknown, deceased, sensitive or inactive patients.
 func (s *server) findPatient(rw http.ResponseWriter, r *request) error {
-	nhs, err := findPatientQuery(r.URL.Query())
-	if err != nil {
+	var (
+		nhs string
+		err error
+	)
+	if p := parsedFor(r); p != nil && p.nhs != nil {
+		nhs = *p.nhs
+	} else if nhs, err = findPatientQuery(r.URL.Query()); err != nil {
 		return err
 	}
 	var found []any

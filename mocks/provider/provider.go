@@ -328,6 +328,15 @@ func etag(version string) http.Header {
 // (requestJSON); a body that is not JSON or FHIR XML is 400 BAD_REQUEST
 // (§6.2: malformed JSON/XML body).
 func readBody(r *request) ([]byte, error) {
+	body, err := readRaw(r)
+	if err != nil {
+		return nil, err
+	}
+	return requestJSON(r.Header, body)
+}
+
+// readRaw reads a request body as it came, at most 1 MiB (413 beyond).
+func readRaw(r *request) ([]byte, error) {
 	const max = 1 << 20
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, max))
 	if err != nil {
@@ -337,5 +346,5 @@ func readBody(r *request) ([]byte, error) {
 		}
 		return nil, gpc.Errorf(gpc.BadRequest, "Reading request body: %v", err)
 	}
-	return requestJSON(r.Header, body)
+	return body, nil
 }

@@ -137,8 +137,13 @@ func parseSlotSearch(q url.Values) (slotSearch, error) {
 // linked to those schedules, and the practice Organization whenever a slot
 // is returned; an empty searchset otherwise.
 func (s *server) searchSlots(rw http.ResponseWriter, r *request) error {
-	search, err := parseSlotSearch(r.URL.Query())
-	if err != nil {
+	var (
+		search slotSearch
+		err    error
+	)
+	if p := parsedFor(r); p != nil && p.slots != nil {
+		search = *p.slots
+	} else if search, err = parseSlotSearch(r.URL.Query()); err != nil {
 		return err
 	}
 	ods := r.practice.ODS
