@@ -26,8 +26,9 @@ import (
 //     divided by requests.
 //
 // Both include the in-process client's own cost (the same bytes read the
-// same way in every arm), so the x-floor ratios understate the server-only
-// ratio a little; the sandbox arms are never flattered by it.
+// same way in every arm), which pulls every ratio towards 1: the plain
+// search's x-floor reads about half what BenchmarkSlotSearchServerCPU,
+// with its client in another process as the was, measures.
 
 // cpuNow is the process's user+system CPU time so far.
 func cpuNow(b *testing.B) time.Duration {
