@@ -56,6 +56,22 @@ func cost(b *testing.B, do func()) (cpu, wall time.Duration) {
 	return cpu, wall
 }
 
+// floorServer is the floor: a bare net/http handler on a loopback listener
+// that sends body with the Content-Type and Content-Encoding of hdr, the
+// headers it came with.
+func floorServer(b *testing.B, body []byte, hdr http.Header) *httptest.Server {
+	bare := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		h := rw.Header()
+		h.Set("Content-Type", hdr.Get("Content-Type"))
+		if ce := hdr.Get("Content-Encoding"); ce != "" {
+			h.Set("Content-Encoding", ce)
+		}
+		rw.Write(body)
+	}))
+	b.Cleanup(bare.Close)
+	return bare
+}
+
 // fetch sends req and returns the body exactly as it came off the wire
 // (the request sets Accept-Encoding itself, so the transport does not
 // decompress).
@@ -93,15 +109,7 @@ func BenchmarkSlotSearchVsFloor(b *testing.B) {
 			if got := hdr.Get("Content-Encoding"); (enc == "gzip") != (got == "gzip") {
 				b.Fatalf("Content-Encoding %q for Accept-Encoding %s", got, enc)
 			}
-			bare := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-				h := rw.Header()
-				h.Set("Content-Type", hdr.Get("Content-Type"))
-				if ce := hdr.Get("Content-Encoding"); ce != "" {
-					h.Set("Content-Encoding", ce)
-				}
-				rw.Write(body)
-			}))
-			b.Cleanup(bare.Close)
+			bare := floorServer(b, body, hdr)
 			floorReq, _ := http.NewRequest("GET", bare.URL+"/Slot", nil)
 			floorReq.Header.Set("Accept-Encoding", enc)
 			ctx := context.Background()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strconv"
@@ -117,15 +116,7 @@ func BenchmarkSlotSearchServerCPU(b *testing.B) {
 			first, _ := http.NewRequest("GET", direct.URL, nil)
 			first.Header = direct.Header.Clone()
 			body, hdr := fetch(b, e.client, first)
-			bare := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-				h := rw.Header()
-				h.Set("Content-Type", hdr.Get("Content-Type"))
-				if ce := hdr.Get("Content-Encoding"); ce != "" {
-					h.Set("Content-Encoding", ce)
-				}
-				rw.Write(body)
-			}))
-			b.Cleanup(bare.Close)
+			bare := floorServer(b, body, hdr)
 			arms := []clientArm{{URL: bare.URL + "/Slot", Header: http.Header{"Accept-Encoding": {enc}}}, direct, viaSSP}
 
 			ctx, cancel := context.WithCancel(context.Background())
