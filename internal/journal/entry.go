@@ -39,12 +39,23 @@ const (
 	verdictCost = int64(unsafe.Sizeof(Verdict{}))
 )
 
+// given is what of a hop's the journal may keep as the caller gave it
+// rather than copy: header maps nobody changes after (they are still
+// clipped, in a copy, when over their share of Limits.Header), and the
+// response the newest hop kept, shared when this hop's is the same.
+type given struct {
+	reqHeader, resHeader bool
+	prior                []byte      // the newest hop's kept response body
+	priorHeader          http.Header // the newest hop's kept response headers
+}
+
 // compact makes the entry Record keeps: clipped and copied, so that it
-// holds on to nothing of the caller's. When reqTaken, h.RequestHeader is
-// the journal's already (RecordTaken) and is copied only if it must be
-// clipped further. A response that is prior's bytes shares them, and the
-// entry owes them (owed) rather than accounting for them twice.
-func compact(h Hop, req, res Body, l Limits, reqTaken bool, prior []byte) entry {
+// holds on to nothing of the caller's but what g gives. A request or
+// response header given is kept as it is unless it must be clipped; a
+// response whose headers equal g.priorHeader keeps that map; a response
+// that is g.prior's bytes shares them, and the entry owes them (owed)
+// rather than accounting for them twice.
+func compact(h Hop, req, res Body, l Limits, g given) entry {
 	h.RequestBody, h.ResponseBody = "", ""
 	h.URL = clipString(h.URL, l.Header)
 	h.Interaction = clipString(h.Interaction, l.Header)
@@ -62,9 +73,13 @@ func compact(h Hop, req, res Body, l Limits, reqTaken bool, prior []byte) entry 
 		h.Checks = checks
 	}
 	var cut int
-	h.RequestHeader, h.ResponseHeader, cut = clipHeaders(h.RequestHeader, h.ResponseHeader, l.Header, reqTaken)
+	resGiven := g.resHeader
+	if g.priorHeader != nil && sameHeader(h.ResponseHeader, g.priorHeader) {
+		h.ResponseHeader, resGiven = g.priorHeader, true // the journal's own, which it never changes
+	}
+	h.RequestHeader, h.ResponseHeader, cut = clipHeaders(h.RequestHeader, h.ResponseHeader, l.Header, g.reqHeader, resGiven)
 	h.HeadersCut += cut
-	e := entry{meta: h, req: keepBody(req, l.Body, nil), res: keepBody(res, l.Body, prior)}
+	e := entry{meta: h, req: keepBody(req, l.Body, nil), res: keepBody(res, l.Body, g.prior)}
 	e.size = sizeOf(&e)
 	if over := e.size - l.Bytes; over > 0 {
 		// One hop larger than the whole journal: clip its bodies (the
@@ -73,7 +88,7 @@ func compact(h Hop, req, res Body, l Limits, reqTaken bool, prior []byte) entry 
 		e.req = shrink(e.req, &over)
 		e.size = sizeOf(&e)
 	}
-	if len(e.res.Data) > 0 && len(prior) > 0 && &e.res.Data[0] == &prior[0] {
+	if sameArray(e.res.Data, g.prior) {
 		e.owed = int64(len(e.res.Data))
 		e.size -= e.owed
 	}
@@ -169,13 +184,13 @@ type headerItem struct {
 // the smallest values are kept first, so one huge header is clipped rather
 // than crowding out the ordinary ones; a clipped value ends in Truncated.
 func ClipHeaders(req, res http.Header, budget int) (http.Header, http.Header, int) {
-	return clipHeaders(req, res, budget, false)
+	return clipHeaders(req, res, budget, false, false)
 }
 
-// clipHeaders is ClipHeaders; when reqTaken, req is a copy nobody else
-// holds and is kept as it is when it fits its share: clipping a header
-// that fits copies it and changes nothing else.
-func clipHeaders(req, res http.Header, budget int, reqTaken bool) (http.Header, http.Header, int) {
+// clipHeaders is ClipHeaders; when reqGiven (resGiven), req (res) is a map
+// nobody changes after and is kept as it is when it fits its share:
+// clipping a header that fits copies it and changes nothing else.
+func clipHeaders(req, res http.Header, budget int, reqGiven, resGiven bool) (http.Header, http.Header, int) {
 	reqSize, resSize := rawSize(req), rawSize(res)
 	reqBudget, resBudget := reqSize, resSize
 	if reqSize+resSize > budget {
@@ -190,11 +205,34 @@ func clipHeaders(req, res http.Header, budget int, reqTaken bool) (http.Header, 
 		}
 	}
 	reqOut, reqCut := req, 0
-	if !reqTaken || reqSize > reqBudget {
+	if !reqGiven || reqSize > reqBudget {
 		reqOut, reqCut = ClipHeader(req, reqBudget)
 	}
-	resOut, resCut := ClipHeader(res, resBudget)
+	resOut, resCut := res, 0
+	if !resGiven || resSize > resBudget {
+		resOut, resCut = ClipHeader(res, resBudget)
+	}
 	return reqOut, resOut, reqCut + resCut
+}
+
+// sameHeader reports whether a and b hold the same keys with the same
+// values in the same order.
+func sameHeader(a, b http.Header) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, va := range a {
+		vb, ok := b[k]
+		if !ok || len(va) != len(vb) || (va == nil) != (vb == nil) {
+			return false
+		}
+		for i := range va {
+			if va[i] != vb[i] {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func rawSize(h http.Header) int {
@@ -205,6 +243,16 @@ func rawSize(h http.Header) int {
 		}
 	}
 	return n
+}
+
+// TakeHeader is ClipHeader for a header map nobody changes after (the
+// sandbox's own copy of a request it forwards in process): kept as it is
+// when it fits budget, clipped in a copy when it does not.
+func TakeHeader(h http.Header, budget int) (http.Header, int) {
+	if rawSize(h) <= budget {
+		return h, 0
+	}
+	return ClipHeader(h, budget)
 }
 
 // ClipHeader copies h within budget bytes of names and values, the

@@ -219,7 +219,7 @@ func (j *Journal) Append(h Hop) Hop {
 // the oldest hops go until the journal is within Limits.Hops and
 // Limits.Bytes.
 func (j *Journal) Record(h Hop, req, res Body) int64 {
-	return j.record(compact(h, req, res, j.lim, false, nil), h.Start)
+	return j.record(compact(h, req, res, j.lim, given{}), h.Start)
 }
 
 // RecordTaken is Record for a hop whose RequestHeader the caller made with
@@ -229,7 +229,15 @@ func (j *Journal) Record(h Hop, req, res Body) int64 {
 // further to leave the response its share. What is kept is what Record
 // would keep.
 func (j *Journal) RecordTaken(h Hop, req, res Body) int64 {
-	return j.record(compact(h, req, res, j.lim, true, nil), h.Start)
+	return j.record(compact(h, req, res, j.lim, given{reqHeader: true}), h.Start)
+}
+
+// RecordGiven is RecordTaken for a hop whose ResponseHeader nobody changes
+// after either (the in-process provider's answer, which the SSP copies
+// from): the journal keeps that map too instead of a copy, unless it must
+// be clipped.
+func (j *Journal) RecordGiven(h Hop, req, res Body) int64 {
+	return j.record(compact(h, req, res, j.lim, given{reqHeader: true, resHeader: true}), h.Start)
 }
 
 // RecordRelay is RecordTaken for a hop that relayed the answer of the
@@ -238,24 +246,27 @@ func (j *Journal) RecordTaken(h Hop, req, res Body) int64 {
 // the two entries share them instead of the journal keeping a second
 // copy, and the bounds count them once, as the memory they are: the older
 // entry accounts for them while it is kept, the newer one once it goes.
+// Response headers equal to the newest hop's share its map likewise
+// (counted in each entry: a few hundred bytes).
 func (j *Journal) RecordRelay(h Hop, req, res Body) int64 {
-	prior, seq := j.newestResponse()
-	e := compact(h, req, res, j.lim, true, prior)
+	prior, header, seq := j.newestResponse()
+	e := compact(h, req, res, j.lim, given{reqHeader: true, prior: prior, priorHeader: header})
 	if e.owed == 0 {
 		seq = 0
 	}
 	return j.recordOwing(e, h.Start, seq)
 }
 
-// newestResponse is the response body the newest hop keeps, and its Seq.
-func (j *Journal) newestResponse() ([]byte, int64) {
+// newestResponse is the response body and headers the newest hop keeps,
+// and its Seq.
+func (j *Journal) newestResponse() ([]byte, http.Header, int64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.hops.n == 0 {
-		return nil, 0
+		return nil, nil, 0
 	}
 	e := j.hops.at(j.hops.n - 1)
-	return e.res.Data, e.meta.Seq
+	return e.res.Data, e.meta.ResponseHeader, e.meta.Seq
 }
 
 // record stores e, the entry of the hop that began as start.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -701,5 +702,47 @@ func TestRecordKeepsGivenBodies(t *testing.T) {
 		if h.ResponseBody != string(tight) {
 			t.Errorf("hop %d reads %q", i, h.ResponseBody)
 		}
+	}
+}
+
+// TestRecordGivenKeepsHeaderMaps: header maps given to the journal
+// (RecordGiven, RecordRelay's request) are kept as they are when they fit
+// the header budget and clipped in a copy when they do not; a relayed
+// answer's headers share the newest hop's map when they are the same, and
+// are copied when they differ; Record copies every map.
+func TestRecordGivenKeepsHeaderMaps(t *testing.T) {
+	t.Parallel()
+	same := func(a, b http.Header) bool { return reflect.ValueOf(a).Pointer() == reflect.ValueOf(b).Pointer() }
+	req := http.Header{"Ssp-Traceid": {"1"}, "Accept": {"application/fhir+json"}}
+	res := http.Header{"Content-Type": {"application/fhir+json"}, "Etag": {`W/"1"`}}
+	j := New(Limits{})
+	j.RecordGiven(Hop{Name: "provider"}, Body{}, Body{Data: []byte("{}")})
+	j.RecordGiven(Hop{Name: "provider", RequestHeader: req, ResponseHeader: res}, Body{}, Body{Data: []byte("{}")})
+	kept := j.Hops()[1]
+	assert.Equal(t, same(kept.RequestHeader, req) && same(kept.ResponseHeader, res), true, "given maps kept as they are")
+
+	relayed := res.Clone()
+	j.RecordRelay(Hop{Name: "ssp", RequestHeader: req.Clone(), ResponseHeader: relayed}, Body{}, Body{Data: []byte("{}")})
+	ssp := j.Hops()[2]
+	assert.Equal(t, same(ssp.ResponseHeader, res), true, "the relayed answer's headers share the provider's map")
+	relayed.Set("Etag", "changed") // the caller's map is the caller's
+	assert.Equal(t, j.Hops()[2].ResponseHeader.Get("Etag"), `W/"1"`, "kept")
+
+	other := http.Header{"Content-Type": {"application/fhir+json"}, "Etag": {`W/"2"`}}
+	j.RecordRelay(Hop{Name: "ssp", ResponseHeader: other}, Body{}, Body{})
+	assert.Equal(t, same(j.Hops()[3].ResponseHeader, other) || same(j.Hops()[3].ResponseHeader, res), false, "different headers copied")
+
+	j.Record(Hop{Name: "copied", RequestHeader: req, ResponseHeader: res}, Body{}, Body{})
+	copied := j.Hops()[4]
+	assert.Equal(t, same(copied.RequestHeader, req) || same(copied.ResponseHeader, res), false, "Record copies")
+
+	small := New(Limits{Header: 40})
+	big := http.Header{"A": {strings.Repeat("x", 100)}}
+	small.RecordGiven(Hop{Name: "clipped", RequestHeader: big, ResponseHeader: big}, Body{}, Body{})
+	h := small.Hops()[0]
+	assert.Equal(t, same(h.RequestHeader, big) || same(h.ResponseHeader, big), false, "a given map over the budget is clipped in a copy")
+	assert.Equal(t, len(big["A"][0]), 100, "the given map is not changed")
+	if h.HeadersCut == 0 {
+		t.Error("nothing cut")
 	}
 }

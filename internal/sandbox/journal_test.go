@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -548,6 +549,19 @@ func TestSSPHopKeepsTheAnswerRelayed(t *testing.T) {
 			}
 			if hops[0].ResponseBody != hops[1].ResponseBody {
 				t.Errorf("%s kept %.60q…, %s %.60q…: want the same answer", hops[0].Name, hops[0].ResponseBody, hops[1].Name, hops[1].ResponseBody)
+			}
+			// The same headers, kept once (journal.RecordRelay), and as the
+			// client got them less the connection's own.
+			if reflect.ValueOf(hops[0].ResponseHeader).Pointer() != reflect.ValueOf(hops[1].ResponseHeader).Pointer() {
+				t.Errorf("the two hops keep their answer's headers apart: %v, %v", hops[0].ResponseHeader, hops[1].ResponseHeader)
+			}
+			for k := range hops[1].ResponseHeader {
+				if res.Uncompressed && k == "Content-Encoding" {
+					continue // Go's transport asked for gzip itself and took it off
+				}
+				if res.Header.Get(k) != hops[1].ResponseHeader.Get(k) {
+					t.Errorf("%s: kept %q, the client got %q", k, hops[1].ResponseHeader.Get(k), res.Header.Get(k))
+				}
 			}
 		})
 	}

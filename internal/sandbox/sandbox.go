@@ -30,6 +30,7 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/mocks/pds"
 	"github.com/spine-sandbox/spine-sandbox/mocks/provider"
 	"github.com/spine-sandbox/spine-sandbox/mocks/sds"
+	"github.com/spine-sandbox/spine-sandbox/mocks/ssp"
 )
 
 // The service base paths, as on real Spine.
@@ -361,7 +362,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ss.serve(w, r, strings.TrimPrefix(path, prefix))
 }
 
-// inProcessKey marks a request the SSP forwarded in process.
+// inProcessKey marks a request the SSP forwarded in process; its value is
+// the request's *inProcessContext.
 type inProcessKey struct{}
 
 // inProcessContext is the context of a request the SSP forwards in
@@ -371,12 +373,22 @@ type inProcessKey struct{}
 type inProcessContext struct {
 	context.Context
 	origin any // a string, boxed once
+	// given says the SSP changes neither the request's header map nor its
+	// answer's after sending it (ssp.ForwardedLocally), so the provider's
+	// hop keeps them as they are rather than copies (journal.RecordGiven).
+	given bool
+}
+
+// inProcessOf is the in-process context r was forwarded with, or nil.
+func inProcessOf(r *http.Request) *inProcessContext {
+	c, _ := r.Context().Value(inProcessKey{}).(*inProcessContext)
+	return c
 }
 
 func (c *inProcessContext) Value(key any) any {
 	switch key.(type) {
 	case inProcessKey:
-		return true
+		return c
 	case originKey:
 		return c.origin
 	}
@@ -434,7 +446,8 @@ func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	rec := newRecorder()
-	rec.ctx = inProcessContext{Context: ctx, origin: req.URL.Scheme + "://" + strings.ToLower(req.URL.Host)}
+	rec.ctx = inProcessContext{Context: ctx, origin: req.URL.Scheme + "://" + strings.ToLower(req.URL.Host),
+		given: ssp.ForwardedLocally(req.Context())}
 	in := req.WithContext(&rec.ctx)
 	in.RequestURI = req.URL.RequestURI()
 	in.Host = req.URL.Host

@@ -372,9 +372,13 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
 		st := &hopState{from: from}
-		if to == journal.Provider && r.Context().Value(inProcessKey{}) != nil {
-			st.from = journal.SSP
+		var ipc *inProcessContext
+		if to == journal.Provider {
+			if ipc = inProcessOf(r); ipc != nil {
+				st.from = journal.SSP
+			}
 		}
+		given := ipc != nil && ipc.given            // the SSP's own maps, which nobody changes after
 		if r.Body != nil && r.Body != http.NoBody { // a GET has nothing to read
 			st.body, _ = io.ReadAll(io.LimitReader(r.Body, 8<<20))
 			r.Body = io.NopCloser(bytes.NewReader(st.body))
@@ -391,7 +395,11 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 		// change them, and clipped now so a huge one is never copied whole;
 		// the journal keeps this copy (RecordTaken) unless the response's
 		// share of the budget makes it clip further.
-		reqHeader, headersCut := journal.ClipHeader(r.Header, lim.Header)
+		take := journal.ClipHeader
+		if given {
+			take = journal.TakeHeader
+		}
+		reqHeader, headersCut := take(r.Header, lim.Header)
 		entry := journal.Hop{Time: began, From: st.from, To: to, Interaction: string(st.in), Name: st.name,
 			Method: r.Method, URL: ss.requestURL(r), RequestHeader: reqHeader, HeadersCut: headersCut, TLS: journal.TLSFactsOf(r.TLS)}
 		// The journal keeps at most BodyKept of up to 8 MiB read for the
@@ -421,9 +429,12 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 				}
 				entry.Checks = st.checks()
 			}
-			if tee.relay != nil {
+			switch {
+			case tee.relay != nil:
 				ss.Journal.RecordRelay(entry, reqKept, res) // the provider's answer, recorded just before
-			} else {
+			case given && tee.into != nil && p == nil:
+				ss.Journal.RecordGiven(entry, reqKept, res) // the recorder's header map, which the SSP only reads
+			default:
 				ss.Journal.RecordTaken(entry, reqKept, res)
 			}
 			ss.observed(&entry)

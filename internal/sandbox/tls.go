@@ -40,7 +40,7 @@ func (ss *Session) certRefusal(to journal.Party, r *http.Request) http.HandlerFu
 	if tc == nil {
 		return nil
 	}
-	if to == journal.Provider && r.Context().Value(inProcessKey{}) != nil {
+	if to == journal.Provider && inProcessOf(r) != nil {
 		// The SSP's own forward, in process: it carries the SSP's
 		// identity in its context, not a certificate.
 		return nil

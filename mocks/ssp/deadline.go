@@ -33,7 +33,21 @@ func (c *deadline) Deadline() (time.Time, bool) {
 	return c.at, true
 }
 
-func (c *deadline) Value(key any) any { return c.parent.Value(key) }
+func (c *deadline) Value(key any) any {
+	if _, ok := key.(localKey); ok {
+		return true
+	}
+	return c.parent.Value(key)
+}
+
+// localKey marks the context of a request forwardLocal sends.
+type localKey struct{}
+
+// ForwardedLocally reports whether ctx is that of a request the SSP sent
+// to a Local transport itself (not through ReverseProxy): the SSP changes
+// neither that request's headers nor its answer's once it has sent it, so
+// the transport may let whoever records them keep the maps as they are.
+func ForwardedLocally(ctx context.Context) bool { return ctx.Value(localKey{}) != nil }
 
 func (c *deadline) Done() <-chan struct{} {
 	c.mu.Lock()

@@ -65,8 +65,7 @@ func (s *server) forwardLocal(ctx context.Context, rw http.ResponseWriter, r *ht
 		return
 	}
 	defer res.Body.Close()
-	removeHopByHopHeaders(res.Header)
-	addHeader(rw.Header(), res.Header)
+	addHeader(rw.Header(), res.Header) // the answer's headers stay as they came (ForwardedLocally)
 	rw.WriteHeader(res.StatusCode)
 	buf := bufferPool{}.Get()
 	defer bufferPool{}.Put(buf)
@@ -92,6 +91,19 @@ func removeHopByHopHeaders(h http.Header) {
 	}
 }
 
+// namedIn reports whether a Connection header's values name k, as
+// removeHopByHopHeaders reads them (Header.Del canonicalises the name).
+func namedIn(conn []string, k string) bool {
+	for _, f := range conn {
+		for sf := range strings.SplitSeq(f, ",") {
+			if sf = textproto.TrimString(sf); sf != "" && textproto.CanonicalMIMEHeaderKey(sf) == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // isHopHeader reports whether k is a hop-by-hop header ReverseProxy
 // removes (RFC 9110 §7.6.1 and the older RFC 2616 list), in its canonical
 // form: Header.Del would find only the canonical key too.
@@ -106,12 +118,18 @@ func isHopHeader(k string) bool {
 
 // addHeader adds every value of src to dst, as Header.Add does one by one
 // (ReverseProxy's copy), with the values of keys new to dst in one array
-// rather than one per key.
+// rather than one per key, less the hop-by-hop headers and those src's
+// Connection names: what ReverseProxy copies after removeHopByHopHeaders,
+// without changing src.
 func addHeader(dst, src http.Header) {
 	sv := make([]string, 0, countValues(src))
+	conn := src["Connection"]
 	for k, vs := range src {
 		if len(vs) == 0 {
 			continue // Add adds nothing, not even the key
+		}
+		if isHopHeader(k) || namedIn(conn, k) {
+			continue
 		}
 		k = http.CanonicalHeaderKey(k)
 		if len(dst[k]) > 0 {
