@@ -49,7 +49,7 @@ func (s *server) forwardLocal(ctx context.Context, rw http.ResponseWriter, r *ht
 	out := r.WithContext(ctx)
 	out.Header = cloneHeader(r.Header, 5) // room for the forwarding headers and User-Agent
 	removeHopByHopHeaders(out.Header)
-	setForwarded(out.Header, r) // replaces the client's forwarding headers, as ReverseProxy's Rewrite does
+	s.setForwardedCached(out.Header, r) // replaces the client's forwarding headers, as ReverseProxy's Rewrite does
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header["User-Agent"] = []string{""} // not Go's default (ReverseProxy)
 	}

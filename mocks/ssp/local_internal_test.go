@@ -1,6 +1,7 @@
 package ssp
 
 import (
+	"crypto/tls"
 	"net/http"
 	"reflect"
 	"testing"
@@ -24,5 +25,40 @@ func TestAddHeaderLeavesTheAnswer(t *testing.T) {
 	}
 	if !reflect.DeepEqual(src, before) {
 		t.Errorf("the answer's headers changed: %v, were %v", src, before)
+	}
+}
+
+// TestForwardedCachedLikeSetForwarded: the forwarding headers taken from
+// the last request's are those setForwarded makes, request after request
+// — the same client, another address, another host, over TLS, an IPv6
+// client, an address that does not split, and a client that sent its own
+// — and each value is a full slice of one, so an Add never writes into
+// another request's.
+func TestForwardedCachedLikeSetForwarded(t *testing.T) {
+	s := &server{}
+	reqs := []*http.Request{
+		{RemoteAddr: "127.0.0.1:4001", Host: "sandbox.test:4000", Header: http.Header{}},
+		{RemoteAddr: "127.0.0.1:4001", Host: "sandbox.test:4000", Header: http.Header{}},
+		{RemoteAddr: "127.0.0.1:4002", Host: "sandbox.test:4000", Header: http.Header{}},
+		{RemoteAddr: "127.0.0.1:4002", Host: "other.test:4000", Header: http.Header{}},
+		{RemoteAddr: "127.0.0.1:4002", Host: "other.test:4000", Header: http.Header{}, TLS: &tls.ConnectionState{}},
+		{RemoteAddr: "[::1]:4003", Host: "sandbox.test", Header: http.Header{}},
+		{RemoteAddr: "pipe", Host: "sandbox.test", Header: http.Header{}},
+		{RemoteAddr: "127.0.0.1:4001", Host: "sandbox.test:4000", Header: http.Header{"X-Forwarded-For": {"10.0.0.1"}, "Forwarded": {"for=10.0.0.1"}}},
+		{RemoteAddr: "127.0.0.1:4001", Host: "sandbox.test:4000", Header: http.Header{}},
+	}
+	for i, in := range reqs {
+		got := http.Header{"X-Forwarded-For": {"stale"}, "X-Forwarded-Host": {"stale"}}
+		want := got.Clone()
+		s.setForwardedCached(got, in)
+		setForwarded(want, in)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("request %d: %v, want %v", i, got, want)
+		}
+		for k, vs := range got {
+			if cap(vs) != len(vs) {
+				t.Errorf("request %d: %s has room to grow into: cap %d", i, k, cap(vs))
+			}
+		}
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
@@ -90,6 +91,45 @@ type server struct {
 	// too): the world's registered endpoints, a bounded set, each parsed
 	// once instead of on every request.
 	roots sync.Map
+	// forwarding is the forwarding headers' values made last
+	// (forwardingFor), kept for the next request from the same client
+	// connection: they are the same for every request on it.
+	forwarding atomic.Pointer[forwarding]
+}
+
+// forwarding is setForwarded's four values for a request from remoteAddr
+// to host over proto that carried no forwarding headers of its own.
+type forwarding struct {
+	remoteAddr, host string
+	tls              bool
+	h                http.Header // the four keys, each with one value, in arrays of one
+}
+
+// setForwardedCached is setForwarded, with the values of a request that
+// carries no forwarding headers of its own taken from the last such
+// request's when it came from the same address to the same host: the
+// same four strings, shared (each value a full slice of one, so a later
+// Add copies it rather than writing into another request's).
+func (s *server) setForwardedCached(h http.Header, in *http.Request) {
+	_, xff := in.Header["X-Forwarded-For"]
+	_, fwd := in.Header["Forwarded"]
+	if xff || fwd {
+		setForwarded(h, in)
+		return
+	}
+	tls := in.TLS != nil
+	f := s.forwarding.Load()
+	if f == nil || f.remoteAddr != in.RemoteAddr || f.host != in.Host || f.tls != tls {
+		f = &forwarding{remoteAddr: in.RemoteAddr, host: in.Host, tls: tls, h: make(http.Header, 4)}
+		setForwarded(f.h, in)
+		s.forwarding.Store(f)
+	}
+	for k, v := range f.h {
+		h[k] = v
+	}
+	if _, ok := f.h["X-Forwarded-For"]; !ok {
+		delete(h, "X-Forwarded-For") // as setForwarded does for an address it cannot split
+	}
 }
 
 // rootURL is parseRoot(root), parsed once per root; callers only read it.
