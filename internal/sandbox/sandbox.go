@@ -377,6 +377,9 @@ type inProcessContext struct {
 	// answer's after sending it (ssp.ForwardedLocally), so the provider's
 	// hop keeps them as they are rather than copies (journal.RecordGiven).
 	given bool
+	// parsed is the judge's parse of the request (provider.ParsedKey), or
+	// nil.
+	parsed *provider.Parsed
 }
 
 // inProcessOf is the in-process context r was forwarded with, or nil.
@@ -391,6 +394,8 @@ func (c *inProcessContext) Value(key any) any {
 		return c
 	case originKey:
 		return c.origin
+	case provider.ParsedKey:
+		return c.parsed
 	}
 	return c.Context.Value(key)
 }
@@ -408,6 +413,26 @@ type inProcess struct {
 	// SSP reaches that and nothing else — not the admin API, not another
 	// session — whatever a scenario's endpoint says.
 	provider string
+	// lastOrigin is the origin made for the last forward's host (origin).
+	lastOrigin atomic.Pointer[boxedOrigin]
+}
+
+// origin is u's scheme and host, lower-cased, boxed for originKey: the
+// same for every forward to the session's provider, so made once per
+// host rather than per request.
+func (t *inProcess) origin(u *url.URL) any {
+	if o := t.lastOrigin.Load(); o != nil && o.scheme == u.Scheme && o.host == u.Host {
+		return o.boxed
+	}
+	o := &boxedOrigin{scheme: u.Scheme, host: u.Host, boxed: u.Scheme + "://" + strings.ToLower(u.Host)}
+	t.lastOrigin.Store(o)
+	return o.boxed
+}
+
+// boxedOrigin is an origin made for a scheme and host (inProcess.origin).
+type boxedOrigin struct {
+	scheme, host string
+	boxed        any
 }
 
 // errNotOwnProvider refuses an in-process forward outside the session's
@@ -436,18 +461,13 @@ func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	// The provider sees the origin the SSP forwarded to (origin.go), and
 	// reads the request from the judge's parse of it, when the SSP's hop
 	// has one (parseRequest; the provider checks it is this request's).
-	ctx := req.Context()
+	rec := newRecorder()
+	rec.ctx = inProcessContext{Context: req.Context(), origin: t.origin(req.URL), given: ssp.ForwardedLocally(req.Context())}
 	if st := hopOf(req); st != nil {
 		st.mu.Lock()
-		p := st.parsed
+		rec.ctx.parsed = st.parsed
 		st.mu.Unlock()
-		if p != nil {
-			ctx = provider.WithParsed(ctx, p)
-		}
 	}
-	rec := newRecorder()
-	rec.ctx = inProcessContext{Context: ctx, origin: req.URL.Scheme + "://" + strings.ToLower(req.URL.Host),
-		given: ssp.ForwardedLocally(req.Context())}
 	in := req.WithContext(&rec.ctx)
 	in.RequestURI = req.URL.RequestURI()
 	in.Host = req.URL.Host

@@ -98,19 +98,21 @@ func Parse(in gpc.Interaction, h http.Header, rawQuery string, q url.Values, bod
 	return nil, nil
 }
 
-// parsedKey is the context key of a request's Parsed (WithParsed).
-type parsedKey struct{}
+// ParsedKey is the context key of a request's *Parsed: WithParsed sets
+// it, and a context of the caller's own may answer it instead (the
+// sandbox's in-process forward does, in the context it makes anyway).
+type ParsedKey struct{}
 
 // WithParsed returns ctx carrying p, for the request the provider is to
 // read from p (Parsed).
 func WithParsed(ctx context.Context, p *Parsed) context.Context {
-	return context.WithValue(ctx, parsedKey{}, p)
+	return context.WithValue(ctx, ParsedKey{}, p)
 }
 
 // parsedFor is the Parsed r carries when it was made from r's interaction,
 // Content-Type and query (the caller compares the body it reads), else nil.
 func parsedFor(r *request) *Parsed {
-	p, _ := r.Context().Value(parsedKey{}).(*Parsed)
+	p, _ := r.Context().Value(ParsedKey{}).(*Parsed)
 	if p == nil || p.in != r.interaction || p.query != r.URL.RawQuery || p.ctype != r.Header.Get("Content-Type") {
 		return nil
 	}

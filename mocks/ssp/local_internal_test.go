@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"net/http"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -59,6 +61,38 @@ func TestForwardedCachedLikeSetForwarded(t *testing.T) {
 			if cap(vs) != len(vs) {
 				t.Errorf("request %d: %s has room to grow into: cap %d", i, k, cap(vs))
 			}
+		}
+	}
+}
+
+// TestMatchedKeptBounded: the SSP keeps the URLs targets were accepted
+// with, gives each caller its own copy, keeps no refusal and no long
+// target, and keeps at most maxMatched.
+func TestMatchedKeptBounded(t *testing.T) {
+	const root = "http://127.0.0.1:4000/provider/A20047/STU3/1/gpconnect"
+	s := &server{}
+	a, ok := s.matchRoot(root+"/metadata", root)
+	if !ok {
+		t.Fatal("refused")
+	}
+	a.Path = "/changed"
+	b, _ := s.matchRoot(root+"/metadata", root)
+	if b == a || b.Path != "/provider/A20047/STU3/1/gpconnect/metadata" {
+		t.Errorf("the second caller got %v (the first's: %v)", b, b == a)
+	}
+	if _, ok := s.matchRoot(root+"/../x", root); ok || len(s.matched) != 1 {
+		t.Errorf("a refusal: accepted %v, %d kept", ok, len(s.matched))
+	}
+	long := root + "/Slot?x=" + strings.Repeat("a", maxMatchedTarget)
+	if _, ok := s.matchRoot(long, root); !ok || len(s.matched) != 1 {
+		t.Errorf("a long target: accepted %v, %d kept", ok, len(s.matched))
+	}
+	for i := range 3 * maxMatched {
+		if _, ok := s.matchRoot(root+"/Patient/"+strconv.Itoa(i), root); !ok {
+			t.Fatal("refused")
+		}
+		if len(s.matched) > maxMatched {
+			t.Fatalf("%d kept", len(s.matched))
 		}
 	}
 }

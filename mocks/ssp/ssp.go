@@ -91,6 +91,10 @@ type server struct {
 	// too): the world's registered endpoints, a bounded set, each parsed
 	// once instead of on every request.
 	roots sync.Map
+	// matched holds the URL each recent target was accepted with
+	// (matchRoot); the URLs are never changed.
+	matchedMu sync.Mutex
+	matched   map[matchKey]*url.URL
 	// forwarding is the forwarding headers' values made last
 	// (forwardingFor), kept for the next request from the same client
 	// connection: they are the same for every request on it.
@@ -142,10 +146,46 @@ func (s *server) rootURL(root string) *url.URL {
 	return ru
 }
 
-// matchRoot is the package's matchRoot with the root parsed once.
+// matchRoot is the package's matchRoot with the root parsed once, and the
+// URL a target was accepted with kept for the next request to it
+// (matched): a consumer sends the same targets again and again (the
+// metadata, a week's slots, a patient's search). Each caller gets its own
+// copy of the URL.
 func (s *server) matchRoot(target, root string) (*url.URL, bool) {
-	return matchUnder(target, root, s.rootURL)
+	k := matchKey{target, root}
+	s.matchedMu.Lock()
+	u, ok := s.matched[k]
+	s.matchedMu.Unlock()
+	if !ok {
+		if u, ok = matchUnder(target, root, s.rootURL); !ok {
+			return nil, false // refusals are not kept: a hostile client's targets fill nothing
+		}
+		if len(target) <= maxMatchedTarget {
+			s.matchedMu.Lock()
+			if len(s.matched) >= maxMatched {
+				clear(s.matched)
+			}
+			if s.matched == nil {
+				s.matched = make(map[matchKey]*url.URL)
+			}
+			s.matched[k] = u
+			s.matchedMu.Unlock()
+		}
+	}
+	c := *u
+	return &c, true
 }
+
+// matchKey is a target and the root it was accepted below.
+type matchKey struct{ target, root string }
+
+// The bounds of the accepted targets kept (server.matched): at most
+// maxMatched of at most maxMatchedTarget bytes each, 128 KiB of targets
+// per SSP; when full it starts again.
+const (
+	maxMatched       = 256
+	maxMatchedTarget = 512
+)
 
 // exchangeKey carries the accepted target from ServeHTTP to Rewrite and
 // the error handler, which only see the request.
