@@ -77,16 +77,26 @@ func compact(h Hop, req, res Body, l Limits, g given) entry {
 	if g.priorHeader != nil && sameHeader(h.ResponseHeader, g.priorHeader) {
 		h.ResponseHeader, resGiven = g.priorHeader, true // the journal's own, which it never changes
 	}
-	h.RequestHeader, h.ResponseHeader, cut = clipHeaders(h.RequestHeader, h.ResponseHeader, l.Header, g.reqHeader, resGiven)
+	reqRaw, reqCost := headerSizes(h.RequestHeader)
+	resRaw, resCost := headerSizes(h.ResponseHeader)
+	var reqCut, resCut int
+	h.RequestHeader, h.ResponseHeader, reqCut, resCut = clipSized(h.RequestHeader, h.ResponseHeader, reqRaw, resRaw, l.Header, g.reqHeader, resGiven)
+	if reqCut > 0 { // a copy that fits is the same size; a clipped one is not
+		reqCost = headerSize(h.RequestHeader)
+	}
+	if resCut > 0 {
+		resCost = headerSize(h.ResponseHeader)
+	}
+	cut = reqCut + resCut
 	h.HeadersCut += cut
 	e := entry{meta: h, req: keepBody(req, l.Body, nil), res: keepBody(res, l.Body, g.prior)}
-	e.size = sizeOf(&e)
+	e.size = sizeWith(&e, reqCost+resCost)
 	if over := e.size - l.Bytes; over > 0 {
 		// One hop larger than the whole journal: clip its bodies (the
 		// response's first) so that the newest hop is still there.
 		e.res = shrink(e.res, &over)
 		e.req = shrink(e.req, &over)
-		e.size = sizeOf(&e)
+		e.size = sizeWith(&e, reqCost+resCost)
 	}
 	if sameArray(e.res.Data, g.prior) {
 		e.owed = int64(len(e.res.Data))
@@ -130,16 +140,33 @@ func shrink(b Body, over *int64) Body {
 
 // sizeOf is an entry's accounted size.
 func sizeOf(e *entry) int64 {
+	return sizeWith(e, headerSize(e.meta.RequestHeader)+headerSize(e.meta.ResponseHeader))
+}
+
+// sizeWith is sizeOf with its headers' accounted size known (headerSizes).
+func sizeWith(e *entry, headers int64) int64 {
 	h := &e.meta
 	n := entryCost + int64(len(e.req.Data)+len(e.res.Data)+len(e.req.Encoding)+len(e.res.Encoding))
 	for _, s := range []string{h.Step, h.ReplyStep, h.Interaction, h.Name, h.Method, h.URL, h.Code, h.Fault, h.Error} {
 		n += int64(len(s))
 	}
-	n += headerSize(h.RequestHeader) + headerSize(h.ResponseHeader)
+	n += headers
 	for _, v := range h.Checks {
 		n += verdictCost + int64(len(v.Check)+len(v.Severity)+len(v.Section)+len(v.Message)+len(v.Diff))
 	}
 	return n
+}
+
+// headerSizes is rawSize and headerSize in one pass over h.
+func headerSizes(h http.Header) (raw int, cost int64) {
+	for k, vs := range h {
+		cost += headerCost + int64(len(k))
+		for _, v := range vs {
+			raw += len(k) + len(v)
+			cost += stringCost + int64(len(v))
+		}
+	}
+	return raw, cost
 }
 
 func headerSize(h http.Header) int64 {
@@ -191,7 +218,13 @@ func ClipHeaders(req, res http.Header, budget int) (http.Header, http.Header, in
 // nobody changes after and is kept as it is when it fits its share:
 // clipping a header that fits copies it and changes nothing else.
 func clipHeaders(req, res http.Header, budget int, reqGiven, resGiven bool) (http.Header, http.Header, int) {
-	reqSize, resSize := rawSize(req), rawSize(res)
+	reqOut, resOut, reqCut, resCut := clipSized(req, res, rawSize(req), rawSize(res), budget, reqGiven, resGiven)
+	return reqOut, resOut, reqCut + resCut
+}
+
+// clipSized is clipHeaders with the headers' raw sizes known, reporting
+// each side's cut.
+func clipSized(req, res http.Header, reqSize, resSize, budget int, reqGiven, resGiven bool) (http.Header, http.Header, int, int) {
 	reqBudget, resBudget := reqSize, resSize
 	if reqSize+resSize > budget {
 		half := budget / 2
@@ -212,7 +245,7 @@ func clipHeaders(req, res http.Header, budget int, reqGiven, resGiven bool) (htt
 	if !resGiven || resSize > resBudget {
 		resOut, resCut = ClipHeader(res, resBudget)
 	}
-	return reqOut, resOut, reqCut + resCut
+	return reqOut, resOut, reqCut, resCut
 }
 
 // sameHeader reports whether a and b hold the same keys with the same

@@ -745,4 +745,6 @@ func TestRecordGivenKeepsHeaderMaps(t *testing.T) {
 	if h.HeadersCut == 0 {
 		t.Error("nothing cut")
 	}
+	checkAccounts(t, small) // the clipped maps accounted as kept
+	checkAccounts(t, j)
 }
