@@ -452,7 +452,7 @@ func (vs *verdicts) ssp(r *http.Request, root string, w *world.World) {
 // §1.3 lists for the consumer's Accept: application/fhir+json, or
 // application/fhir+xml (which the provider SHOULD support, §7).
 func acceptsFHIR(accept string) bool {
-	for _, part := range strings.Split(accept, ",") {
+	for part := range strings.SplitSeq(accept, ",") {
 		mt, _, _ := strings.Cut(part, ";")
 		mt = strings.TrimSpace(mt)
 		if strings.EqualFold(mt, "application/fhir+json") || strings.EqualFold(mt, "application/fhir+xml") {

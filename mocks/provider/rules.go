@@ -38,9 +38,10 @@ type Parsed struct {
 	query string
 	body  []byte
 
-	nhs   *string           // SearchPatient
-	slots *slotSearch       // SearchSlots
-	appt  *stu3.Appointment // CreateAppointment, AmendAppointment, CancelAppointment: the body decoded
+	nhs     *string           // SearchPatient
+	slots   slotSearch        // SearchSlots, when slotsOK
+	slotsOK bool              // slots holds a valid search
+	appt    *stu3.Appointment // CreateAppointment, AmendAppointment, CancelAppointment: the body decoded
 }
 
 // Parse is CheckRequest, which also returns what it made of the request
@@ -57,9 +58,7 @@ func Parse(in gpc.Interaction, h http.Header, rawQuery string, q url.Values, bod
 		return p, err
 	case gpc.SearchSlots:
 		s, err := parseSlotSearch(q)
-		if err == nil {
-			p.slots = &s
-		}
+		p.slots, p.slotsOK = s, err == nil
 		return p, err
 	case gpc.SearchPatientAppts:
 		_, err := appointmentRange(q)

@@ -141,8 +141,8 @@ func (s *server) searchSlots(rw http.ResponseWriter, r *request) error {
 		search slotSearch
 		err    error
 	)
-	if p := parsedFor(r); p != nil && p.slots != nil {
-		search = *p.slots
+	if p := parsedFor(r); p != nil && p.slotsOK {
+		search = p.slots
 	} else if search, err = parseSlotSearch(r.URL.Query()); err != nil {
 		return err
 	}
