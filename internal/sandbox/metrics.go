@@ -2,7 +2,7 @@ package sandbox
 
 import (
 	"net/http"
-	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -27,7 +27,14 @@ type metrics struct {
 	hops     *prometheus.CounterVec
 	refusals *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// series are hops' and latency's children by service, and hops' by
+	// status class, each looked up once (WithLabelValues hashes its
+	// labels on every call) and kept.
+	series sync.Map // seriesKey -> prometheus.Counter or prometheus.Observer
 }
+
+// seriesKey names a kept child of hops (class set) or latency (class "").
+type seriesKey struct{ service, class string }
 
 // newMetrics registers the sandbox's metrics for s.
 func newMetrics(s *Server) *metrics {
@@ -95,8 +102,8 @@ func (s *Server) sessionList() []*Session {
 // observe counts one recorded hop.
 func (m *metrics) observe(h *journal.Hop) {
 	service := string(h.To)
-	m.hops.WithLabelValues(service, statusClass(h.Status)).Inc()
-	m.latency.WithLabelValues(service).Observe(h.Duration.Seconds())
+	m.counter(service, statusClass(h.Status)).Inc()
+	m.observer(service).Observe(h.Duration.Seconds())
 	if h.Status < 400 {
 		return
 	}
@@ -107,6 +114,26 @@ func (m *metrics) observe(h *journal.Hop) {
 	}
 }
 
+// counter is hops' child for service and class.
+func (m *metrics) counter(service, class string) prometheus.Counter {
+	k := seriesKey{service, class}
+	if c, ok := m.series.Load(k); ok {
+		return c.(prometheus.Counter)
+	}
+	c, _ := m.series.LoadOrStore(k, m.hops.WithLabelValues(service, class))
+	return c.(prometheus.Counter)
+}
+
+// observer is latency's child for service.
+func (m *metrics) observer(service string) prometheus.Observer {
+	k := seriesKey{service: service}
+	if o, ok := m.series.Load(k); ok {
+		return o.(prometheus.Observer)
+	}
+	o, _ := m.series.LoadOrStore(k, m.latency.WithLabelValues(service))
+	return o.(prometheus.Observer)
+}
+
 // statusClass is a status's class label: "2xx" … "5xx", "dropped" for a
 // dropped connection (0), "other" for anything else.
 func statusClass(status int) string {
@@ -114,10 +141,12 @@ func statusClass(status int) string {
 	case status == 0:
 		return "dropped"
 	case status >= 100 && status < 600:
-		return strconv.Itoa(status/100) + "xx"
+		return statusClasses[status/100-1]
 	}
 	return "other"
 }
+
+var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
 
 // observed counts a hop the session just recorded in its journal.
 func (ss *Session) observed(h *journal.Hop) {
