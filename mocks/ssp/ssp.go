@@ -96,13 +96,13 @@ type server struct {
 	matchedMu sync.Mutex
 	matched   map[matchKey]*url.URL
 	// forwarding is the forwarding headers' values made last
-	// (forwardingFor), kept for the next request from the same client
+	// (setForwardedCached), kept for the next request from the same client
 	// connection: they are the same for every request on it.
 	forwarding atomic.Pointer[forwarding]
 }
 
 // forwarding is setForwarded's four values for a request from remoteAddr
-// to host over proto that carried no forwarding headers of its own.
+// to host, over TLS or not, that carried no forwarding headers of its own.
 type forwarding struct {
 	remoteAddr, host string
 	tls              bool
