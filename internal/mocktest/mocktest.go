@@ -1,6 +1,6 @@
 // Package mocktest is what the mocks' tests share: NHS's recorded answers,
 // replayed against a mock (NHSAnswers), the verdicts a mock reports
-// (Reported), and the check that a mock reports its own failures to the
+// (Verdicts, Reported), and the check that a mock reports its own failures to the
 // logger it is given (LoggerPassedIn). Only tests import it.
 package mocktest
 
@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
@@ -118,6 +119,28 @@ func LoggerPassedIn(t *testing.T, fail func(logger *slog.Logger, err error) int)
 	assert.Contains(t, got.String(), cause.Error(), "the logger passed in")
 	assert.Equal(t, fail(nil, cause), http.StatusInternalServerError, "status without a logger")
 	assert.Equal(t, global.String(), "", "the global logger")
+}
+
+// Verdicts collects what a mock reports through its hook (Report, a
+// spinerules.Report), for Reported; it is safe for concurrent use.
+type Verdicts struct {
+	mu sync.Mutex
+	vs []spinerules.Verdict
+}
+
+// Report is the hook to hand the mock.
+func (v *Verdicts) Report(_ *http.Request, vs []spinerules.Verdict) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.vs = append(v.vs, vs...)
+}
+
+// Reported is Reported over the verdicts collected so far.
+func (v *Verdicts) Reported(t testing.TB) (checks, failing []string, message string) {
+	t.Helper()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return Reported(t, v.vs)
 }
 
 // Reported sums up the verdicts a mock reported for one request

@@ -17,12 +17,16 @@ import (
 // JWT, then forwards in process), over real HTTP on 127.0.0.1, so the
 // difference is what the SSP costs per request.
 
+// vias are the two ways a benchmark sends a GP Connect request: straight to
+// the provider's service root, and through the SSP.
+var vias = []struct {
+	name string
+	ssp  bool
+}{{"direct", false}, {"ssp", true}}
+
 // BenchmarkSlotSearch: a week's slot search with the schedules included.
 func BenchmarkSlotSearch(b *testing.B) {
-	for _, via := range []struct {
-		name string
-		ssp  bool
-	}{{"direct", false}, {"ssp", true}} {
+	for _, via := range vias {
 		b.Run(via.name, func(b *testing.B) {
 			e := start(b, sandbox.Config{})
 			ss := e.session(b, "")
@@ -40,10 +44,7 @@ func BenchmarkSlotSearch(b *testing.B) {
 // BenchmarkBook: each iteration books a different free slot; when the
 // session's slots run out a fresh session is made, off the clock.
 func BenchmarkBook(b *testing.B) {
-	for _, via := range []struct {
-		name string
-		ssp  bool
-	}{{"direct", false}, {"ssp", true}} {
+	for _, via := range vias {
 		b.Run(via.name, func(b *testing.B) {
 			e := start(b, sandbox.Config{})
 			var (

@@ -120,10 +120,7 @@ func BenchmarkSlotSearchVsFloor(b *testing.B) {
 				b.SetBytes(int64(len(body)))
 				floor, _ = cost(b, func() { fetch(b, e.client, floorReq.Clone(ctx)) })
 			})
-			for _, via := range []struct {
-				name string
-				ssp  bool
-			}{{"direct", false}, {"ssp", true}} {
+			for _, via := range vias {
 				b.Run(via.name, func(b *testing.B) {
 					// allocs/op, client and server in one process: issue
 					// 14's figure (467 -> 343 through the SSP, plain).

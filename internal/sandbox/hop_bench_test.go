@@ -27,10 +27,7 @@ func (d *discard) Flush()                      {}
 // SSP: no client, no sockets, so the difference between the arms is the
 // SSP hop's own work (ns/op and allocs/op), without the loopback's noise.
 func BenchmarkSearchInProcess(b *testing.B) {
-	for _, via := range []struct {
-		name string
-		ssp  bool
-	}{{"direct", false}, {"ssp", true}} {
+	for _, via := range vias {
 		b.Run(via.name, func(b *testing.B) {
 			e := start(b, sandbox.Config{})
 			ss := e.session(b, "")

@@ -10,7 +10,6 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/jwt"
-	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/mocks/provider"
 )
 
@@ -21,11 +20,7 @@ import (
 // provider answers with the week.
 func TestJudgesParseReachesTheProvider(t *testing.T) {
 	t.Parallel()
-	s, err := New(Config{PublicURL: "http://sandbox.test:4000"})
-	assert.NilError(t, err)
-	t.Cleanup(func() { s.Close() })
-	ss, err := s.CreateSession("abc", scenario.Default())
-	assert.NilError(t, err)
+	s, ss := sessionABC(t)
 	p, _ := ss.World.Practice("A20047")
 	root := ss.World.ServiceRoot(p)
 	tok, err := jwt.Build(jwt.Identity{Issuer: "https://c.example/", DeviceID: "1", DeviceModel: "m", DeviceVersion: "1",

@@ -121,11 +121,7 @@ func TestNetworkTransportChecksTheResolvedAddress(t *testing.T) {
 // any path of the sandbox was served.
 func TestInProcessOnlyOwnProvider(t *testing.T) {
 	t.Parallel()
-	s, err := New(Config{PublicURL: "http://sandbox.test:4000"})
-	assert.NilError(t, err)
-	t.Cleanup(func() { s.Close() })
-	ss, err := s.CreateSession("abc", scenario.Default())
-	assert.NilError(t, err)
+	s, ss := sessionABC(t)
 	tr := &inProcess{s: s, ss: ss, provider: "/s/abc/provider/"}
 	tests := []struct {
 		name, method, path string
@@ -159,4 +155,16 @@ func errString(err error) string {
 		return "<nil>"
 	}
 	return err.Error()
+}
+
+// sessionABC is a sandbox at http://sandbox.test:4000 (closed when t ends)
+// with session "abc" on the built-in world.
+func sessionABC(t *testing.T) (*Server, *Session) {
+	t.Helper()
+	s, err := New(Config{PublicURL: "http://sandbox.test:4000"})
+	assert.NilError(t, err)
+	t.Cleanup(func() { s.Close() })
+	ss, err := s.CreateSession("abc", scenario.Default())
+	assert.NilError(t, err)
+	return s, ss
 }

@@ -296,37 +296,21 @@ func (w *World) Practices() []Practice {
 	return out
 }
 
-// SenderInteractions returns the interactions on the AS record with the
-// given ASID (the consumer's or a practice's), and whether one exists.
-func (w *World) SenderInteractions(asid string) ([]gpc.Interaction, bool) {
+// SenderAuthorised reports whether the AS record with ASID asid (the
+// consumer's or a practice's) exists and carries interaction in: Spine's
+// sender check.
+func (w *World) SenderAuthorised(asid string, in gpc.Interaction) bool {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.consumer.ASID == asid {
-		return slices.Clone(w.consumer.Interactions), true
+		return slices.Contains(w.consumer.Interactions, in)
 	}
 	for _, ods := range w.odsOrder {
 		if p := w.practices[ods]; p.ProviderASID == asid {
-			return slices.Clone(p.Interactions), true
+			return slices.Contains(p.Interactions, in)
 		}
 	}
-	return nil, false
-}
-
-// SenderAuthorised reports whether asid is a known system's AS record
-// (known) and whether that record carries interaction in (SenderInteractions
-// without the copy, for the SSP's check on every request).
-func (w *World) SenderAuthorised(asid string, in gpc.Interaction) (authorised, known bool) {
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	if w.consumer.ASID == asid {
-		return slices.Contains(w.consumer.Interactions, in), true
-	}
-	for _, ods := range w.odsOrder {
-		if p := w.practices[ods]; p.ProviderASID == asid {
-			return slices.Contains(p.Interactions, in), true
-		}
-	}
-	return false, false
+	return false
 }
 
 // ReceiverEndpoint returns the service root registered for the MHS record

@@ -202,11 +202,10 @@ func TestUpdate(t *testing.T) {
 func TestSSPLookups(t *testing.T) {
 	t.Parallel()
 	w := testWorld()
-	ins, ok := w.SenderInteractions("200000000115")
-	assert.Equal(t, ok, true, "consumer known")
-	assert.DeepEqual(t, ins, []gpc.Interaction{gpc.SearchSlots}, "consumer interactions")
-	_, ok = w.SenderInteractions("999999999999")
-	assert.Equal(t, ok, false, "unknown ASID")
+	for _, in := range gpc.Interactions { // the consumer's AS record carries the slot search alone
+		assert.Equal(t, w.SenderAuthorised("200000000115", in.ID), in.ID == gpc.SearchSlots, "consumer sends "+string(in.ID))
+	}
+	assert.Equal(t, w.SenderAuthorised("999999999999", gpc.SearchSlots), false, "unknown ASID")
 	root, ok := w.ReceiverEndpoint("918999198993", gpc.SearchSlots)
 	assert.Equal(t, ok, true, "receiver")
 	assert.Equal(t, root, "http://127.0.0.1:4000/provider/A20047/STU3/1/gpconnect", "default service root")

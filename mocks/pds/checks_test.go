@@ -3,13 +3,11 @@ package pds_test
 import (
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
 	"github.com/spine-sandbox/spine-sandbox/internal/mocktest"
-	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 	"github.com/spine-sandbox/spine-sandbox/mocks/pds"
 )
@@ -37,22 +35,12 @@ func TestReport(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var (
-				mu  sync.Mutex
-				got []spinerules.Verdict
-			)
-			report := func(_ *http.Request, vs []spinerules.Verdict) {
-				mu.Lock()
-				defer mu.Unlock()
-				got = append(got, vs...)
-			}
+			var got mocktest.Verdicts
 			w := world.New(world.Data{Patients: sandboxPatients()}, baseURL, func() time.Time { return fixedNow })
-			srv := httptest.NewServer(pds.New(w, pds.WithReport(report)))
+			srv := httptest.NewServer(pds.New(w, pds.WithReport(got.Report)))
 			t.Cleanup(srv.Close)
 			send(t, srv, http.MethodGet, tt.path, tt.header)
-			mu.Lock()
-			defer mu.Unlock()
-			names, failing, message := mocktest.Reported(t, got)
+			names, failing, message := got.Reported(t)
 			assert.DeepEqual(t, names, tt.checks, "checks")
 			assert.DeepEqual(t, failing, tt.failing, "failed")
 			assert.Equal(t, message, tt.message, "message")

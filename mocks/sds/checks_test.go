@@ -4,14 +4,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/assert"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/mocktest"
-	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 	"github.com/spine-sandbox/spine-sandbox/mocks/sds"
 )
@@ -47,16 +45,8 @@ func TestReport(t *testing.T) {
 		for _, strict := range []bool{false, true} {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				var (
-					mu  sync.Mutex
-					got []spinerules.Verdict
-				)
-				report := func(_ *http.Request, vs []spinerules.Verdict) {
-					mu.Lock()
-					defer mu.Unlock()
-					got = append(got, vs...)
-				}
-				opts := []sds.Option{sds.WithReport(report)}
+				var got mocktest.Verdicts
+				opts := []sds.Option{sds.WithReport(got.Report)}
 				if strict {
 					opts = append(opts, sds.Strict())
 				}
@@ -71,9 +61,7 @@ func TestReport(t *testing.T) {
 				res, err := srv.Client().Do(req)
 				assert.NilError(t, err)
 				res.Body.Close()
-				mu.Lock()
-				defer mu.Unlock()
-				names, failing, message := mocktest.Reported(t, got)
+				names, failing, message := got.Reported(t)
 				assert.DeepEqual(t, names, tt.checks, "checks")
 				assert.DeepEqual(t, failing, tt.failing, "failed")
 				assert.Equal(t, message, tt.message, "message")

@@ -231,7 +231,7 @@ func checkSender(x *exchange) *Failure {
 	if !ok || x.interaction == "" {
 		return nil
 	}
-	if ok, _ := x.s.cfg.World.SenderAuthorised(from, x.interaction); !ok {
+	if !x.s.cfg.World.SenderAuthorised(from, x.interaction) {
 		return fail(CheckSenderAuthorised, http.StatusForbidden, "forbidden", "ASID_CHECK_FAILED_MESSAGESENDER_"+from)
 	}
 	return nil

@@ -77,15 +77,9 @@ func (s *server) forwardLocal(ctx context.Context, rw http.ResponseWriter, r *ht
 // removeHopByHopHeaders removes the headers the Connection header names
 // and the hop-by-hop ones, as ReverseProxy does.
 func removeHopByHopHeaders(h http.Header) {
-	for _, f := range h["Connection"] {
-		for sf := range strings.SplitSeq(f, ",") {
-			if sf = textproto.TrimString(sf); sf != "" {
-				h.Del(sf)
-			}
-		}
-	}
-	for k := range h { // one pass over a dozen keys rather than a lookup of each of nine
-		if isHopHeader(k) {
+	conn := h["Connection"]
+	for k := range h {
+		if isHopHeader(k) || namedIn(conn, k) {
 			delete(h, k)
 		}
 	}
