@@ -39,42 +39,112 @@ func NewJourney(w *world.World, window int) *Journey {
 func (j *Journey) TracesKept() int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return len(j.traces.seen)
+	return j.traces.kept()
 }
 
 // traceWindow remembers the last window distinct trace ids, forgetting
 // the oldest first (FIFO), so a session that lives for millions of requests
 // keeps a bounded set instead of every id it ever saw. It keeps a 64-bit
 // hash of each id, not the id (a false "reused" needs two of window ids to
-// collide: about window/2^64 a request), and grows its ring as ids arrive,
-// so an idle session costs next to nothing.
+// collide: about window/2^63 a request), and grows as ids arrive, so an
+// idle session costs next to nothing.
+//
+// The set is a table of its own rather than a map: a map that forgets one
+// key for each it learns fills with deleted slots it must probe past, and
+// the window's lookup, insert and delete on every request to the SSP were
+// a tenth of the SSP hop's cost (docs/performance.md). The table is open
+// addressing with linear probing, at most half full, and a delete moves
+// back the keys after it (backward shift), so no slot is ever a tombstone.
 type traceWindow struct {
 	window int
 	seed   maphash.Seed
 	ring   []uint64 // hashes in the order first seen; once full, next is the oldest
 	next   int
-	seen   map[uint64]struct{}
+	slots  []uint64 // the set: a hash, or 0 for an empty slot; len a power of two
 }
 
 func newTraceWindow(window int) traceWindow {
-	return traceWindow{window: window, seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}}
+	return traceWindow{window: window, seed: maphash.MakeSeed()}
 }
+
+// kept is how many ids the window remembers.
+func (t *traceWindow) kept() int { return len(t.ring) }
 
 // add records id and reports whether it was already remembered.
 func (t *traceWindow) add(id string) (reused bool) {
-	h := maphash.String(t.seed, id)
-	if _, ok := t.seen[h]; ok {
+	h := maphash.String(t.seed, id) | 1 // never 0, the empty slot
+	if t.has(h) {
 		return true
 	}
 	if len(t.ring) < t.window {
 		t.ring = append(t.ring, h)
+		if 2*len(t.ring) > len(t.slots) {
+			t.grow()
+		}
 	} else {
-		delete(t.seen, t.ring[t.next])
+		t.remove(t.ring[t.next])
 		t.ring[t.next] = h
 		t.next = (t.next + 1) % t.window
 	}
-	t.seen[h] = struct{}{}
+	t.insert(h)
 	return false
+}
+
+func (t *traceWindow) mask() uint64 { return uint64(len(t.slots) - 1) }
+
+// has reports whether the set holds h.
+func (t *traceWindow) has(h uint64) bool {
+	if len(t.slots) == 0 {
+		return false
+	}
+	m := t.mask()
+	for i := h & m; t.slots[i] != 0; i = (i + 1) & m {
+		if t.slots[i] == h {
+			return true
+		}
+	}
+	return false
+}
+
+// insert adds h, which the set does not hold, to a table with room.
+func (t *traceWindow) insert(h uint64) {
+	m := t.mask()
+	i := h & m
+	for t.slots[i] != 0 {
+		i = (i + 1) & m
+	}
+	t.slots[i] = h
+}
+
+// remove deletes h, which the set holds, moving back each key after it
+// that would otherwise be cut off from its home slot by the gap.
+func (t *traceWindow) remove(h uint64) {
+	m := t.mask()
+	i := h & m
+	for t.slots[i] != h {
+		i = (i + 1) & m
+	}
+	for j := (i + 1) & m; t.slots[j] != 0; j = (j + 1) & m {
+		// The key at j may fill the gap at i unless its home slot lies
+		// cyclically in (i, j]: then moving it before its home would lose it.
+		if home := t.slots[j] & m; (j-home)&m >= (j-i)&m {
+			t.slots[i] = t.slots[j]
+			i = j
+		}
+	}
+	t.slots[i] = 0
+}
+
+// grow doubles the table (16 slots at first, as the ring fills up to
+// window ids) and puts every kept hash back.
+func (t *traceWindow) grow() {
+	old := t.slots
+	t.slots = make([]uint64, max(16, 2*len(old)))
+	for _, h := range old {
+		if h != 0 {
+			t.insert(h)
+		}
+	}
 }
 
 // Observe records one consumer→SSP request for interaction at the

@@ -38,6 +38,12 @@ func HeaderValue(h http.Header, name string) string {
 	return v
 }
 
+// Get is h.Get(name), without allocating for the two headers the spec
+// spells in a case http.Header does not keep (canonicalKey).
+func Get(h http.Header, name string) string {
+	return h.Get(canonicalKey(name))
+}
+
 // canonicalKey is http.CanonicalHeaderKey(name) without allocating for the
 // two headers the spec spells otherwise, which every GP Connect request
 // looks up several times (the judge, the SSP, the journal, the provider).

@@ -21,4 +21,17 @@ func TestCanonicalKey(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("%v allocations per lookup of the Ssp-* headers, want 0", n)
 	}
+	// Get is Header.Get: the canonical key only, not another spelling.
+	odd := http.Header{"Ssp-Traceid": {"a"}, "ssp-interactionid": {"b"}}
+	for _, name := range []string{"Ssp-TraceID", "Ssp-InteractionID", "ssp-traceid", "Ssp-From"} {
+		if got, want := Get(odd, name), odd.Get(name); got != want {
+			t.Errorf("Get(%q) = %q, Header.Get gives %q", name, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		Get(h, "Ssp-TraceID")
+		Get(h, "Ssp-InteractionID")
+	}); n != 0 {
+		t.Errorf("%v allocations per Get of the Ssp-* headers, want 0", n)
+	}
 }

@@ -380,6 +380,11 @@ type inProcessContext struct {
 	// parsed is the judge's parse of the request (provider.ParsedKey), or
 	// nil.
 	parsed *provider.Parsed
+	// hop is the provider's hop (journalHop), in the same allocation and
+	// found through this context (hopKey) once begun, so the hop needs no
+	// context and no request copy of its own.
+	hop      hopState
+	hopBegun bool
 }
 
 // inProcessOf is the in-process context r was forwarded with, or nil.
@@ -396,6 +401,10 @@ func (c *inProcessContext) Value(key any) any {
 		return c.origin
 	case provider.ParsedKey:
 		return c.parsed
+	case hopKey:
+		if c.hopBegun {
+			return &c.hop
+		}
 	}
 	return c.Context.Value(key)
 }

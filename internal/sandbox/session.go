@@ -371,10 +371,20 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 	names := namesOf(hop)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
-		st := &hopState{from: from}
+		var st *hopState
 		var ipc *inProcessContext
 		if to == journal.Provider {
-			if ipc = inProcessOf(r); ipc != nil {
+			ipc = inProcessOf(r)
+		}
+		inForward := ipc != nil && !ipc.hopBegun
+		if inForward {
+			// Forwarded by the SSP in process: the hop lives in the
+			// forward's context (inProcessContext.hop).
+			st = &ipc.hop
+			st.from = journal.SSP
+		} else {
+			st = &hopState{from: from}
+			if ipc != nil {
 				st.from = journal.SSP
 			}
 		}
@@ -389,7 +399,11 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 		}
 		st.tee = tee
 		st.Context = r.Context()
-		r = r.WithContext(st)
+		if inForward {
+			ipc.hopBegun = true // hopOf(r) finds it from here on
+		} else {
+			r = r.WithContext(st)
+		}
 		st.name, st.in = hopName(hop, names, r)
 		// The request's headers as received, taken before a handler can
 		// change them, and clipped now so a huge one is never copied whole;
@@ -630,6 +644,12 @@ type recorder struct {
 
 func (r *recorder) Read(p []byte) (int, error) { return r.rd.Read(p) }
 func (r *recorder) Close() error               { return nil }
+
+// ReadByte lets a gzip reader read the answer without a buffer of its own
+// (flate wraps a reader that is no io.ByteReader in a 4 KiB bufio.Reader).
+func (r *recorder) ReadByte() (byte, error) { return r.rd.ReadByte() }
+
+var _ io.ByteReader = (*recorder)(nil)
 
 // WriteTo relays the whole answer in one write (the SSP's io.CopyBuffer).
 func (r *recorder) WriteTo(w io.Writer) (int64, error) { return r.rd.WriteTo(w) }

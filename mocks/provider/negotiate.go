@@ -31,10 +31,22 @@ const (
 // #mime-type: the short forms json/xml, and the generic and DSTU2 types,
 // are allowed in _format and Accept).
 func formatOf(v string) format {
+	if f := formatNamed(strings.TrimSpace(v)); f != formatUnknown {
+		// Spelt as in the table (lower case, no parameters): what
+		// mime.ParseMediaType would make of it, so the common Accept is
+		// not parsed again for every request.
+		return f
+	}
 	mt, _, err := mime.ParseMediaType(v)
 	if err != nil {
 		mt = strings.ToLower(strings.TrimSpace(v))
 	}
+	return formatNamed(mt)
+}
+
+// formatNamed classifies a media type already lower-cased and without
+// parameters.
+func formatNamed(mt string) format {
 	switch mt {
 	case "application/fhir+json", "application/json+fhir", "application/json", "json":
 		return formatJSON
@@ -72,20 +84,27 @@ func negotiate(r *http.Request) error {
 // request's Content-Type; with none of them, JSON. */* is JSON. A format
 // the provider does not write is 415, answered in JSON.
 func answerFormat(r *http.Request) (format, error) {
-	if f := r.URL.Query()["_format"]; len(f) > 0 {
-		return wants("_format", f[len(f)-1], formatOf(f[len(f)-1]))
+	if mayName(r.URL.RawQuery, "_format") {
+		if f := r.URL.Query()["_format"]; len(f) > 0 {
+			return wants("_format", f[len(f)-1], formatOf(f[len(f)-1]))
+		}
 	}
 	if accept := r.Header.Values("Accept"); len(accept) > 0 {
 		best, bestQ := formatUnknown, -1.0
-		for _, a := range strings.Split(strings.Join(accept, ","), ",") {
-			if strings.TrimSpace(a) == "" {
-				continue
+		for _, line := range accept { // the lines' entries in order, as joined with ","
+			for a := range strings.SplitSeq(line, ",") {
+				if strings.TrimSpace(a) == "" {
+					continue
+				}
+				f, q := formatOf(a), quality(a)
+				if f == formatUnknown || q <= 0 || q <= bestQ {
+					continue
+				}
+				best, bestQ = f, q
 			}
-			f, q := formatOf(a), quality(a)
-			if f == formatUnknown || q <= 0 || q <= bestQ {
-				continue
-			}
-			best, bestQ = f, q
+		}
+		if best != formatUnknown {
+			return wants("Accept", "", best) // the value is named only in the error
 		}
 		return wants("Accept", strings.Join(accept, ", "), best)
 	}
@@ -98,6 +117,9 @@ func answerFormat(r *http.Request) (format, error) {
 // quality is the q parameter of one Accept entry (RFC 9110 §12.4.2), 1
 // when absent or unreadable.
 func quality(entry string) float64 {
+	if !strings.Contains(entry, ";") {
+		return 1 // no parameters, no q
+	}
 	_, params, err := mime.ParseMediaType(entry)
 	if err != nil {
 		return 1
@@ -107,6 +129,13 @@ func quality(entry string) float64 {
 		return 1
 	}
 	return q
+}
+
+// mayName reports whether the raw query may hold a parameter named name:
+// false only when it holds neither name nor an escape that could spell it,
+// so a request without the parameter is not parsed for it.
+func mayName(rawQuery, name string) bool {
+	return strings.Contains(rawQuery, name) || strings.Contains(rawQuery, "%")
 }
 
 func wants(where, value string, f format) (format, error) {

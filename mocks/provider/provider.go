@@ -140,7 +140,7 @@ func (s *server) check(r *http.Request) (*request, error) {
 	// §1.4: all four Ssp-* headers present (Header.Get is case-insensitive,
 	// §1.3 GOTCHA); the demonstrator answers a blank one with 400.
 	for _, h := range []string{"Ssp-TraceID", "Ssp-From", "Ssp-To", "Ssp-InteractionID"} {
-		if strings.TrimSpace(r.Header.Get(h)) == "" {
+		if strings.TrimSpace(gpc.Get(r.Header, h)) == "" {
 			return nil, gpc.Errorf(gpc.BadRequest, "%s header is missing or empty", h)
 		}
 	}
@@ -149,7 +149,7 @@ func (s *server) check(r *http.Request) (*request, error) {
 		return nil, gpc.Errorf(gpc.BadRequest, "Ssp-To %s is not this provider's ASID (%s)", to, p.ProviderASID)
 	}
 	// §1.4, §6.2: the interaction must be known and match the verb and path.
-	id := gpc.Interaction(strings.TrimSpace(r.Header.Get("Ssp-InteractionID")))
+	id := gpc.Interaction(strings.TrimSpace(gpc.Get(r.Header, "Ssp-InteractionID")))
 	info, ok := gpc.Lookup(id)
 	if !ok {
 		return nil, gpc.Errorf(gpc.BadRequest, "Ssp-InteractionID %s is not a GP Connect Foundations or Appointment Management interaction", id)
@@ -180,20 +180,22 @@ func (s *server) check(r *http.Request) (*request, error) {
 // route splits "/{ODS}/STU3/1/gpconnect/{FHIR path}" into the practice
 // (its index) and the FHIR path ("/" when empty).
 func (s *server) route(path string) (*practiceIndex, string, error) {
-	seg := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 5)
-	if len(seg) < 4 || seg[1] != "STU3" || seg[2] != "1" || seg[3] != "gpconnect" {
+	ods, rest, ok1 := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	stu3, rest, ok2 := strings.Cut(rest, "/")
+	one, rest, ok3 := strings.Cut(rest, "/")
+	gpconnect, fhir, ok4 := strings.Cut(rest, "/")
+	if !ok1 || !ok2 || !ok3 || stu3 != "STU3" || one != "1" || gpconnect != "gpconnect" {
 		return nil, "", gpc.Errorf(gpc.NoRecordFound,
 			"%s is not under a provider service root /{ODS}/STU3/1/gpconnect", path)
 	}
-	ix, ok := s.index[seg[0]]
+	ix, ok := s.index[ods]
 	if !ok {
-		return nil, "", gpc.Errorf(gpc.OrganisationNotFound, "No practice with ODS code %q at this provider", seg[0])
+		return nil, "", gpc.Errorf(gpc.OrganisationNotFound, "No practice with ODS code %q at this provider", ods)
 	}
-	fhirPath := "/"
-	if len(seg) == 5 {
-		fhirPath += seg[4]
+	if !ok4 {
+		return ix, "/", nil
 	}
-	return ix, fhirPath, nil
+	return ix, path[len(path)-len(fhir)-1:], nil // "/" + fhir, the slash before it
 }
 
 // writeError is the one place an error becomes a response: a typed
