@@ -298,12 +298,10 @@ func ClipHeader(h http.Header, budget int) (http.Header, int) {
 	}
 	out := make(http.Header, len(h))
 	if rawSize(h) <= budget {
-		// One array for every value: a header is a dozen keys of one value.
-		n := 0
-		for _, vs := range h {
-			n += len(vs)
-		}
-		all := make([]string, 0, n)
+		// One array for the values, made for one per key: a header is a
+		// dozen keys of one value. A key with more grows it, which the
+		// keys already copied do not notice (each slice is full).
+		all := make([]string, 0, len(h))
 		for k, vs := range h {
 			if len(vs) == 0 {
 				out[k] = nil // as a copy of none is

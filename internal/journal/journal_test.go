@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -511,6 +512,28 @@ func TestRecordTakenKeepsWhatRecordKeeps(t *testing.T) {
 			assert.Equal(t, g.HeadersCut, w.HeadersCut, "HeadersCut")
 		})
 	}
+}
+
+// TestClipHeaderCopiesEveryValue: a header that fits is copied value for
+// value — keys of many values past the one per key the shared array was
+// made for included — and an append to one key's copy never writes into
+// another's or the original's.
+func TestClipHeaderCopiesEveryValue(t *testing.T) {
+	t.Parallel()
+	h := http.Header{"A": {"1", "2", "3", "4"}, "B": {"5", "6", "7"}, "C": {"8"}, "Nil": nil, "Empty": {}}
+	before := h.Clone()
+	got, cut := ClipHeader(h, 1024)
+	assert.Equal(t, cut, 0, "cut")
+	assert.Equal(t, fmt.Sprint(got), fmt.Sprint(before), "copy")
+	for k := range got {
+		got[k] = append(got[k], "added to "+k)
+	}
+	for k, vs := range before {
+		if g := got[k]; !slices.Equal(g[:len(g)-1], vs) {
+			t.Errorf("%s after every key had a value appended: %v, want %v and the appended one", k, g, vs)
+		}
+	}
+	assert.Equal(t, fmt.Sprint(h), fmt.Sprint(before), "the original")
 }
 
 // TestRecordTakenDoesNotCopy: a taken request header that fits is the

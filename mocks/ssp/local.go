@@ -47,8 +47,7 @@ func (s *server) local(ctx context.Context, x *exchange) bool {
 // fails.
 func (s *server) forwardLocal(ctx context.Context, rw http.ResponseWriter, r *http.Request, x *exchange) {
 	out := r.WithContext(ctx)
-	out.Header = cloneHeader(r.Header, 5) // room for the forwarding headers and User-Agent
-	removeHopByHopHeaders(out.Header)
+	out.Header = cloneEndToEnd(r.Header, 5) // room for the forwarding headers and User-Agent
 	s.setForwardedCached(out.Header, r) // replaces the client's forwarding headers, as ReverseProxy's Rewrite does
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header["User-Agent"] = []string{""} // not Go's default (ReverseProxy)
@@ -74,19 +73,9 @@ func (s *server) forwardLocal(ctx context.Context, rw http.ResponseWriter, r *ht
 	}
 }
 
-// removeHopByHopHeaders removes the headers the Connection header names
-// and the hop-by-hop ones, as ReverseProxy does.
-func removeHopByHopHeaders(h http.Header) {
-	conn := h["Connection"]
-	for k := range h {
-		if isHopHeader(k) || namedIn(conn, k) {
-			delete(h, k)
-		}
-	}
-}
-
 // namedIn reports whether a Connection header's values name k, as
-// removeHopByHopHeaders reads them (Header.Del canonicalises the name).
+// ReverseProxy's removeHopByHopHeaders reads them (Header.Del canonicalises
+// the name).
 func namedIn(conn []string, k string) bool {
 	for _, f := range conn {
 		for sf := range strings.SplitSeq(f, ",") {
@@ -114,9 +103,11 @@ func isHopHeader(k string) bool {
 // (ReverseProxy's copy), with the values of keys new to dst in one array
 // rather than one per key, less the hop-by-hop headers and those src's
 // Connection names: what ReverseProxy copies after removeHopByHopHeaders,
-// without changing src.
+// without changing src. The values share an array made for one per key
+// (the common case); a key with more makes it grow, which the keys already
+// copied do not notice (each slice is full).
 func addHeader(dst, src http.Header) {
-	sv := make([]string, 0, countValues(src))
+	sv := make([]string, 0, len(src))
 	conn := src["Connection"]
 	for k, vs := range src {
 		if len(vs) == 0 {
@@ -136,28 +127,25 @@ func addHeader(dst, src http.Header) {
 	}
 }
 
-// cloneHeader is http.Header.Clone with room for extra more keys, so the
-// forwarding headers do not grow the map.
-func cloneHeader(h http.Header, extra int) http.Header {
-	sv := make([]string, countValues(h)) // one backing array for every value
+// cloneEndToEnd is http.Header.Clone with room for extra more keys, so
+// the forwarding headers do not grow the map, less the hop-by-hop headers
+// and those the Connection header names: what ReverseProxy forwards after
+// its removeHopByHopHeaders, in one pass. The values share an array made
+// for one per key, as in addHeader.
+func cloneEndToEnd(h http.Header, extra int) http.Header {
+	sv := make([]string, 0, len(h))
 	out := make(http.Header, len(h)+extra)
+	conn := h["Connection"]
 	for k, vs := range h {
-		if vs == nil {
+		switch {
+		case isHopHeader(k) || namedIn(conn, k):
+		case vs == nil:
 			out[k] = nil
-			continue
+		default:
+			n := len(sv)
+			sv = append(sv, vs...)
+			out[k] = sv[n:len(sv):len(sv)]
 		}
-		n := copy(sv, vs)
-		out[k] = sv[:n:n]
-		sv = sv[n:]
 	}
 	return out
-}
-
-// countValues is how many values h holds, for sizing one array for them.
-func countValues(h http.Header) int {
-	n := 0
-	for _, vs := range h {
-		n += len(vs)
-	}
-	return n
 }

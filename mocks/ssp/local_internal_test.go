@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,6 +28,36 @@ func TestAddHeaderLeavesTheAnswer(t *testing.T) {
 	}
 	if !reflect.DeepEqual(src, before) {
 		t.Errorf("the answer's headers changed: %v, were %v", src, before)
+	}
+}
+
+// TestCloneEndToEnd: the provider's request headers are the consumer's
+// less the hop-by-hop ones and those Connection names, the consumer's map
+// unchanged; values past the one per key the shared array was made for
+// (three keys of many here) are copied whole, and an append to one key's
+// values never writes into another's.
+func TestCloneEndToEnd(t *testing.T) {
+	h := http.Header{
+		"Accept": {"application/fhir+json"}, "Connection": {"X-Hop, keep-alive"}, "X-Hop": {"hop"},
+		"Keep-Alive": {"timeout=5"}, "Te": {"trailers"}, "Proxy-Authorization": {"Basic eA=="},
+		"X-A": {"1", "2", "3", "4"}, "X-B": {"5", "6", "7"}, "X-C": {"8", "9"}, "Nil": nil, "Empty": {},
+	}
+	before := h.Clone()
+	got := cloneEndToEnd(h, 5)
+	want := http.Header{"Accept": {"application/fhir+json"}, "X-A": {"1", "2", "3", "4"}, "X-B": {"5", "6", "7"}, "X-C": {"8", "9"}, "Nil": nil, "Empty": {}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("cloned %v, want %v", got, want)
+	}
+	if !reflect.DeepEqual(h, before) {
+		t.Errorf("the consumer's headers changed: %v, were %v", h, before)
+	}
+	for k := range got {
+		got[k] = append(got[k], "added to "+k)
+	}
+	for k, vs := range want {
+		if g := got[k]; !slices.Equal(g[:len(g)-1], vs) {
+			t.Errorf("%s after every key had a value appended: %v, want %v and the appended one", k, g, vs)
+		}
 	}
 }
 
