@@ -46,13 +46,16 @@ func Get(h http.Header, name string) string {
 
 // canonicalKey is http.CanonicalHeaderKey(name) without allocating for the
 // two headers the spec spells otherwise, which every GP Connect request
-// looks up several times (the judge, the SSP, the journal, the provider).
+// looks up several times (the judge, the SSP, the journal, the provider),
+// and without reading again the names every request looks up.
 func canonicalKey(name string) string {
 	switch name {
 	case "Ssp-TraceID":
 		return "Ssp-Traceid"
 	case "Ssp-InteractionID":
 		return "Ssp-Interactionid"
+	case "Ssp-From", "Ssp-To", "Authorization", "Accept", "Accept-Encoding", "Content-Type", "Content-Encoding":
+		return name // canonical already: not checked byte by byte again
 	}
 	return http.CanonicalHeaderKey(name)
 }

@@ -9,7 +9,8 @@ import (
 // http.CanonicalHeaderKey makes of them, and a lookup by them allocates
 // nothing.
 func TestCanonicalKey(t *testing.T) {
-	for _, name := range []string{"Ssp-TraceID", "Ssp-InteractionID", "Ssp-From", "Ssp-To", "accept", "If-Match"} {
+	for _, name := range []string{"Ssp-TraceID", "Ssp-InteractionID", "Ssp-From", "Ssp-To", "accept", "If-Match",
+		"Authorization", "Accept", "Accept-Encoding", "Content-Type", "Content-Encoding"} {
 		if got, want := canonicalKey(name), http.CanonicalHeaderKey(name); got != want {
 			t.Errorf("canonicalKey(%q) = %q, want %q", name, got, want)
 		}

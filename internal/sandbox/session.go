@@ -418,7 +418,7 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 			Method: r.Method, URL: ss.requestURL(r), RequestHeader: reqHeader, HeadersCut: headersCut, TLS: journal.TLSFactsOf(r.TLS)}
 		// The journal keeps at most BodyKept of up to 8 MiB read for the
 		// mock, which only reads them (Given).
-		reqKept := journal.Body{Data: st.body, Encoding: r.Header.Get("Content-Encoding"), Given: true}
+		reqKept := journal.Body{Data: st.body, Encoding: gpc.Get(r.Header, "Content-Encoding"), Given: true}
 		if st.in == "" {
 			entry.Interaction = st.name
 		}
@@ -437,7 +437,7 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 			} else {
 				entry.Status, entry.ResponseHeader = tee.status, tee.Header()
 				data, given := tee.kept()
-				res = journal.Body{Data: data, Encoding: tee.Header().Get("Content-Encoding"), Size: tee.size, Given: given}
+				res = journal.Body{Data: data, Encoding: gpc.Get(tee.Header(), "Content-Encoding"), Size: tee.size, Given: given}
 				if entry.Status >= 400 {
 					entry.Code, _ = gpc.SpineCode(fhirxml.AsJSON(journal.Decode(res, lim.Body)))
 				}

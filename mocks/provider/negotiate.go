@@ -64,7 +64,7 @@ func formatNamed(mt string) format {
 // the provider writes (answerFormat).
 func negotiate(r *http.Request) error {
 	if r.Method == http.MethodPost || r.Method == http.MethodPut {
-		ct := r.Header.Get("Content-Type")
+		ct := gpc.Get(r.Header, "Content-Type")
 		switch formatOf(ct) {
 		case formatJSON, formatXML:
 		default:
@@ -108,7 +108,7 @@ func answerFormat(r *http.Request) (format, error) {
 		}
 		return wants("Accept", strings.Join(accept, ", "), best)
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
+	if ct := gpc.Get(r.Header, "Content-Type"); ct != "" {
 		return wants("Content-Type", ct, formatOf(ct))
 	}
 	return formatJSON, nil

@@ -145,7 +145,7 @@ func (s *server) check(r *http.Request) (*request, error) {
 		}
 	}
 	// §1.4: accept only requests addressed to this provider's ASID.
-	if to := strings.TrimSpace(r.Header.Get("Ssp-To")); to != p.ProviderASID {
+	if to := strings.TrimSpace(gpc.Get(r.Header, "Ssp-To")); to != p.ProviderASID {
 		return nil, gpc.Errorf(gpc.BadRequest, "Ssp-To %s is not this provider's ASID (%s)", to, p.ProviderASID)
 	}
 	// §1.4, §6.2: the interaction must be known and match the verb and path.
@@ -166,7 +166,7 @@ func (s *server) check(r *http.Request) (*request, error) {
 	}
 	root := ix.root
 	// §2.4: every JWT rule, with the status of the first broken one.
-	if vs := jwt.Validate(r.Header.Get("Authorization"), jwt.Expect{
+	if vs := jwt.Validate(gpc.Get(r.Header, "Authorization"), jwt.Expect{
 		Audience: root, Scope: info.Scope, Now: s.world.Now(), CheckAudience: true,
 	}); len(vs) > 0 {
 		return nil, vs[0].Err()
@@ -312,7 +312,7 @@ var smallGzipWriters = sync.Pool{New: func() any {
 const smallAnswer = 4 << 10
 
 func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+	for part := range strings.SplitSeq(gpc.Get(r.Header, "Accept-Encoding"), ",") {
 		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if strings.EqualFold(strings.TrimSpace(coding), "gzip") && !strings.Contains(strings.ReplaceAll(params, " ", ""), "q=0") {
 			return true

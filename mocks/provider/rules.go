@@ -48,7 +48,7 @@ type Parsed struct {
 // (nil when the interaction has no rules), for WithParsed. rawQuery is the
 // query q was parsed from.
 func Parse(in gpc.Interaction, h http.Header, rawQuery string, q url.Values, body []byte) (*Parsed, error) {
-	p := &Parsed{in: in, ctype: h.Get("Content-Type"), query: rawQuery, body: body}
+	p := &Parsed{in: in, ctype: gpc.Get(h, "Content-Type"), query: rawQuery, body: body}
 	switch in {
 	case gpc.SearchPatient:
 		nhs, err := findPatientQuery(q)
@@ -112,7 +112,7 @@ func WithParsed(ctx context.Context, p *Parsed) context.Context {
 // Content-Type and query (the caller compares the body it reads), else nil.
 func parsedFor(r *request) *Parsed {
 	p, _ := r.Context().Value(ParsedKey{}).(*Parsed)
-	if p == nil || p.in != r.interaction || p.query != r.URL.RawQuery || p.ctype != r.Header.Get("Content-Type") {
+	if p == nil || p.in != r.interaction || p.query != r.URL.RawQuery || p.ctype != gpc.Get(r.Header, "Content-Type") {
 		return nil
 	}
 	return p
