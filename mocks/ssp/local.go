@@ -48,7 +48,7 @@ func (s *server) local(ctx context.Context, x *exchange) bool {
 func (s *server) forwardLocal(ctx context.Context, rw http.ResponseWriter, r *http.Request, x *exchange) {
 	out := r.WithContext(ctx)
 	out.Header = cloneEndToEnd(r.Header, 5) // room for the forwarding headers and User-Agent
-	s.setForwardedCached(out.Header, r) // replaces the client's forwarding headers, as ReverseProxy's Rewrite does
+	s.setForwardedCached(out.Header, r)     // replaces the client's forwarding headers, as ReverseProxy's Rewrite does
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header["User-Agent"] = []string{""} // not Go's default (ReverseProxy)
 	}
