@@ -57,3 +57,22 @@ func TestValidateStoreBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateAlternatingTokens: two tokens of the same length, judged in
+// turns, each get their own reading — the last one read is not taken for
+// the other.
+func TestValidateAlternatingTokens(t *testing.T) {
+	t.Parallel()
+	good := mutate(t, func(map[string]any) {})
+	bad := mutate(t, func(c map[string]any) { c["reason_for_request"] = "directcarX" })
+	if len(good) != len(bad) {
+		t.Fatalf("tokens of %d and %d bytes, want the same length", len(good), len(bad))
+	}
+	for range 3 {
+		assert.Equal(t, len(jwt.Validate(good, metadata)), 0, "the valid token's violations")
+		vs := jwt.Validate(bad, metadata)
+		if len(vs) != 1 || vs[0].Rule != jwt.RuleReasonNotDirectCare {
+			t.Fatalf("the other token's violations: %v, want JWT_REASON_NOT_DIRECTCARE alone", vs)
+		}
+	}
+}

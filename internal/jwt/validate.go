@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -141,7 +142,8 @@ var requiredClaims = []string{
 // finish, which inserts them where they belong in the order of Rules — so
 // one reading of a token serves every hop that judges it.
 type validator struct {
-	vs []Violation
+	authz string // the Authorization value read
+	vs    []Violation
 	// expAt and scopeAt are where in vs the expectation-dependent rules
 	// go (-1: the token could not be read that far).
 	expAt, scopeAt int
@@ -181,17 +183,28 @@ var readTokens struct {
 	m  map[string]*validator
 }
 
+// lastRead is the token read last, looked at before the store: the
+// provider's judgement of a request the SSP judged a moment before finds
+// it without hashing the token again (its header value is the very string
+// the SSP's was) or taking the store's lock.
+var lastRead atomic.Pointer[validator]
+
 // read judges a token alone, once: a validator in the store is never
 // changed again.
 func read(authz string) *validator {
+	if v := lastRead.Load(); v != nil && v.authz == authz {
+		return v
+	}
 	readTokens.mu.Lock()
 	v, ok := readTokens.m[authz]
 	readTokens.mu.Unlock()
 	if ok {
+		lastRead.Store(v)
 		return v
 	}
-	v = &validator{expAt: -1, scopeAt: -1}
+	v = &validator{authz: authz, expAt: -1, scopeAt: -1}
 	v.validate(authz)
+	lastRead.Store(v)
 	readTokens.mu.Lock()
 	if readTokens.m == nil || len(readTokens.m) >= maxReadTokens {
 		readTokens.m = make(map[string]*validator, maxReadTokens)

@@ -461,7 +461,7 @@ func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.Serves(req.Context(), req.URL) {
 		return t.s.network.RoundTrip(req)
 	}
-	if !underProvider(req.URL.Path, t.provider) || !underProvider(req.URL.EscapedPath(), t.provider) {
+	if ep := req.URL.EscapedPath(); !underProvider(req.URL.Path, t.provider) || ep != req.URL.Path && !underProvider(ep, t.provider) {
 		if req.Body != nil {
 			req.Body.Close()
 		}

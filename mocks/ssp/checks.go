@@ -109,6 +109,7 @@ type exchange struct {
 	interaction gpc.Interaction // set once known
 	registered  string          // root for (Ssp-To, interaction); "" unknown
 	fwd         *url.URL        // where to forward; nil until a target is accepted
+	deadline    deadline        // the context of a forward in process (forwardLocal)
 }
 
 func newExchange(s *server, r *http.Request) *exchange {

@@ -22,8 +22,9 @@ type deadline struct {
 	stopped bool
 }
 
-func newDeadline(parent context.Context, d time.Duration) *deadline {
-	return &deadline{parent: parent, at: time.Now().Add(d)}
+// start makes the zero c a context that ends d from now or with parent.
+func (c *deadline) start(parent context.Context, d time.Duration) {
+	c.parent, c.at = parent, time.Now().Add(d)
 }
 
 func (c *deadline) Deadline() (time.Time, bool) {

@@ -89,3 +89,11 @@ func TestDeadlineLikeWithTimeout(t *testing.T) {
 		}
 	})
 }
+
+// newDeadline is a deadline started on its own, as forwardLocal starts
+// the one in its exchange.
+func newDeadline(parent context.Context, d time.Duration) *deadline {
+	c := new(deadline)
+	c.start(parent, d)
+	return c
+}

@@ -226,7 +226,8 @@ func (s *server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.local(r.Context(), x) {
-		ctx := newDeadline(r.Context(), s.cfg.Timeout)
+		ctx := &x.deadline // in the exchange's allocation
+		ctx.start(r.Context(), s.cfg.Timeout)
 		defer ctx.stop()
 		s.forwardLocal(ctx, rw, r, x)
 		return
