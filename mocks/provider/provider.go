@@ -28,7 +28,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 
@@ -154,7 +153,7 @@ func (s *server) check(r *http.Request) (*request, error) {
 	if !ok {
 		return nil, gpc.Errorf(gpc.BadRequest, "Ssp-InteractionID %s is not a GP Connect Foundations or Appointment Management interaction", id)
 	}
-	if !slices.Contains(gpc.ForRequest(r.Method, fhirPath), id) {
+	if !info.Matches(r.Method, fhirPath) { // id's own entry: ForRequest would try them all
 		// A read with an empty id ("GET /Appointment/") names no resource:
 		// 404, as a FHIR server answers and NHS's suite expects
 		// (AppointmentRead.feature "invalid appointment id", id "").
