@@ -53,8 +53,9 @@ func (j *Journey) TracesKept() int {
 // key for each it learns fills with deleted slots it must probe past, and
 // the window's lookup, insert and delete on every request to the SSP were
 // a tenth of the SSP hop's cost (docs/performance.md). The table is open
-// addressing with linear probing, at most half full, and a delete moves
-// back the keys after it (backward shift), so no slot is ever a tombstone.
+// addressing with linear probing, at most five eighths full (16,384 slots,
+// 128 KiB, for the default 10,000 ids), and a delete moves back the keys
+// after it (backward shift), so no slot is ever a tombstone.
 type traceWindow struct {
 	window int
 	seed   maphash.Seed
@@ -78,7 +79,7 @@ func (t *traceWindow) add(id string) (reused bool) {
 	}
 	if len(t.ring) < t.window {
 		t.ring = append(t.ring, h)
-		if 2*len(t.ring) > len(t.slots) {
+		if 8*len(t.ring) > 5*len(t.slots) {
 			t.grow()
 		}
 	} else {

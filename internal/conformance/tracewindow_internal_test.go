@@ -11,7 +11,7 @@ import (
 // exactly the ring's hashes — each findable — after every step. Ids come
 // from a pool a few windows large, so reuses inside and outside the window
 // both happen; a 16-slot start and small windows make probe runs wrap and
-// collide.
+// collide. The default window's table is 16,384 slots.
 func TestTraceWindowLikeAMap(t *testing.T) {
 	for _, window := range []int{1, 2, 7, 37, 300} {
 		rng := rand.New(rand.NewPCG(uint64(window), 1))
@@ -38,7 +38,7 @@ func TestTraceWindowLikeAMap(t *testing.T) {
 					held++
 				}
 			}
-			if held != len(tw.ring) || tw.kept() != len(fifo) || 2*held > len(tw.slots) {
+			if held != len(tw.ring) || tw.kept() != len(fifo) || 8*held > 5*len(tw.slots) {
 				t.Fatalf("window %d, step %d: %d hashes in %d slots for %d kept, the map keeps %d", window, step, held, len(tw.slots), tw.kept(), len(fifo))
 			}
 			for _, h := range tw.ring {
@@ -47,5 +47,17 @@ func TestTraceWindowLikeAMap(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTraceWindowDefaultSize: the default window's ids fit a table of
+// 16,384 slots (128 KiB) beside its ring, the memory hardening.md counts.
+func TestTraceWindowDefaultSize(t *testing.T) {
+	tw := newTraceWindow(DefaultTraceWindow)
+	for i := range 3 * DefaultTraceWindow {
+		tw.add(strconv.Itoa(i))
+	}
+	if len(tw.slots) != 16384 || tw.kept() != DefaultTraceWindow {
+		t.Errorf("%d slots for %d ids kept, want 16384 for %d", len(tw.slots), tw.kept(), DefaultTraceWindow)
 	}
 }
