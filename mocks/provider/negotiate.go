@@ -37,6 +37,11 @@ func formatOf(v string) format {
 		// not parsed again for every request.
 		return f
 	}
+	return parsedFormat(v)
+}
+
+// parsedFormat is formatOf for any spelling: v parsed as a media type.
+func parsedFormat(v string) format {
 	mt, _, err := mime.ParseMediaType(v)
 	if err != nil {
 		mt = strings.ToLower(strings.TrimSpace(v))
@@ -120,6 +125,11 @@ func quality(entry string) float64 {
 	if !strings.Contains(entry, ";") {
 		return 1 // no parameters, no q
 	}
+	return parsedQuality(entry)
+}
+
+// parsedQuality is quality for any entry: its parameters parsed.
+func parsedQuality(entry string) float64 {
 	_, params, err := mime.ParseMediaType(entry)
 	if err != nil {
 		return 1

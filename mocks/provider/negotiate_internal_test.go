@@ -2,10 +2,7 @@ package provider
 
 import (
 	"errors"
-	"mime"
 	"net/url"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,27 +11,10 @@ import (
 )
 
 // TestNegotiateFastPaths: formatOf, quality and mayName skip the parse for
-// the common spellings; each must give what the parse gives, for those and
-// for the spellings that still need it.
+// the common spellings; each must give what the parse gives (parsedFormat,
+// parsedQuality, url.ParseQuery), for those and for the spellings that
+// still need it.
 func TestNegotiateFastPaths(t *testing.T) {
-	parsedFormat := func(v string) format { // formatOf, always parsing
-		mt, _, err := mime.ParseMediaType(v)
-		if err != nil {
-			mt = strings.ToLower(strings.TrimSpace(v))
-		}
-		return formatNamed(mt)
-	}
-	parsedQuality := func(v string) float64 {
-		_, params, err := mime.ParseMediaType(v)
-		if err != nil {
-			return 1
-		}
-		q, err := strconv.ParseFloat(params["q"], 64)
-		if err != nil {
-			return 1
-		}
-		return q
-	}
 	for _, v := range []string{
 		"application/fhir+json", "application/fhir+xml", "application/json+fhir", "application/xml+fhir",
 		"application/json", "application/xml", "text/xml", "json", "xml", "*/*", "application/*",
