@@ -376,17 +376,14 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 		if to == journal.Provider {
 			ipc = inProcessOf(r)
 		}
-		inForward := ipc != nil && !ipc.hopBegun
-		if inForward {
+		if ipc != nil {
 			// Forwarded by the SSP in process: the hop lives in the
-			// forward's context (inProcessContext.hop).
+			// forward's context (inProcessContext.hop), which each forward
+			// makes afresh for this one hop.
 			st = &ipc.hop
 			st.from = journal.SSP
 		} else {
 			st = &hopState{from: from}
-			if ipc != nil {
-				st.from = journal.SSP
-			}
 		}
 		given := ipc != nil && ipc.given            // the SSP's own maps, which nobody changes after
 		if r.Body != nil && r.Body != http.NoBody { // a GET has nothing to read
@@ -399,7 +396,7 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 		}
 		st.tee = tee
 		st.Context = r.Context()
-		if inForward {
+		if ipc != nil {
 			ipc.hopBegun = true // hopOf(r) finds it from here on
 		} else {
 			r = r.WithContext(st)
