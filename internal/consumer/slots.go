@@ -9,24 +9,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
-	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/stu3"
 )
 
-// parseSlots reads a slot searchset. An entry whose resource does not
-// decode is the provider's business and skipped, as an unknown resource
-// is. The answer is read in one pass, each entry filed as it decodes
-// (issue 15); v2 cannot go on after a semantic error in the stream (the
-// decoder is left unusable), so an answer with an entry that does not
-// decode is read again, each entry from its own bytes.
+// parseSlots reads a slot searchset in one pass: the Bundle's own
+// elements decoded by encoding/json v2 as stu3.Bundle has them, each entry
+// read straight off the decoder by an entryReader and filed as it is read
+// (issue 15). An entry whose resource does not decode is the provider's
+// business and skipped, as an unknown resource is; an entry whose own
+// elements do not decode fails the answer.
 func parseSlots(raw []byte) (*Slots, error) {
-	b, err := decodeSlots(raw, false)
-	if err != nil {
-		b, err = decodeSlots(raw, true)
-	}
+	b, err := decodeSlots(raw)
 	if err != nil || b.ResourceType != "Bundle" {
 		return nil, errors.New("answer is not a Bundle")
 	}
@@ -35,17 +30,15 @@ func parseSlots(raw []byte) (*Slots, error) {
 
 // slotSearchset is a slot searchset: the Bundle's own elements as
 // stu3.Bundle has them (so they are checked as before), the entries filed
-// as they decode.
+// as they are read.
 type slotSearchset struct {
 	stu3.Bundle
 	Entry slotIndex `json:"entry"`
 }
 
-// decodeSlots decodes a slot searchset; careful, each entry is decoded
-// from its own bytes and one whose resource does not decode is skipped,
-// where otherwise it fails the decode.
-func decodeSlots(raw []byte, careful bool) (*slotSearchset, error) {
-	b := &slotSearchset{Entry: slotIndex{answer: raw, careful: careful, slots: make([]Slot, 0, slotsHint(raw))}}
+// decodeSlots decodes a slot searchset.
+func decodeSlots(raw []byte) (*slotSearchset, error) {
+	b := &slotSearchset{Entry: slotIndex{answer: raw, slots: make([]Slot, 0, slotsHint(raw))}}
 	if err := unmarshal(raw, b); err != nil {
 		return nil, err
 	}
@@ -71,17 +64,17 @@ func slotsHint(raw []byte) int {
 }
 
 // slotIndex is a slot searchset's entries as far as the consumer reads
-// them, filed as each decodes so no list of all entries is kept: the free
+// them, filed as each is read so no list of all entries is kept: the free
 // slots with their own elements, and what they refer to by id.
 type slotIndex struct {
-	answer  []byte // the whole answer: an Organization entry is decoded again from it
-	careful bool
+	answer []byte // the whole answer: an Organization entry is decoded again from it
 
 	slots         []Slot // in the answer's order
 	schedules     map[string]slotSchedule
 	locations     map[string]string // id: name
 	practitioners map[string]string // id: name
 	org           *stu3.Organization
+	skipped       int // entries whose resource did not decode
 }
 
 type slotSchedule struct {
@@ -89,31 +82,18 @@ type slotSchedule struct {
 	actors   []stu3.Reference
 }
 
-// slotBundleEntry is one entry: its own elements as stu3.BundleEntry has
-// them, its resource as a slotResource.
-type slotBundleEntry struct {
-	stu3.BundleEntry
-	Resource slotResource `json:"resource"`
-}
-
-// slotResource is one resource of a slot searchset, as far as the
-// consumer reads it: the elements it uses of Slot, Schedule, Location,
-// Practitioner and Organization in one flat view. Its elements are values,
-// not pointers, and its lists are reused from entry to entry (reset), so
-// the common entry allocates only its strings; an absent or null element
-// reads as empty, as the pointers' nil did.
+// slotResource is what the consumer reads of one resource of a slot
+// searchset: the elements it uses of Slot, Schedule, Location and
+// Practitioner in one flat view. Organization is decoded whole, again,
+// from its entry's bytes.
 type slotResource struct {
-	ResourceType    string                 `json:"resourceType"`
-	ID              string                 `json:"id"`
-	Status          string                 `json:"status"`
-	Start           string                 `json:"start"`
-	End             string                 `json:"end"`
-	Schedule        stu3.Reference         `json:"schedule"`
-	ServiceType     []stu3.CodeableConcept `json:"serviceType"`
-	Extension       []stu3.Extension       `json:"extension"`
-	Actor           []stu3.Reference       `json:"actor"`
-	ServiceCategory stu3.CodeableConcept   `json:"serviceCategory"`
-	Name            slotName               `json:"name"`
+	ResourceType, ID, Status, Start, End string
+	Schedule                             stu3.Reference   // schedule (its reference)
+	SlotType                             string           // serviceType[0].text
+	Channel                              string           // valueCode of the first delivery channel extension
+	Actor                                []stu3.Reference // actor (their references)
+	Category                             string           // serviceCategory.text
+	Name                                 slotName
 }
 
 // slotName is name: a string on a Location, a list of HumanName on a
@@ -138,14 +118,13 @@ func (n *slotName) UnmarshalJSON(raw []byte) error {
 	return nil
 }
 
-// reset empties r for the next entry, keeping its lists' room: v2 decodes
-// a list into the room a slice has, zeroing each element first.
+// reset empties r for the next entry, keeping its actor list's room.
 func (r *slotResource) reset() {
-	*r = slotResource{ServiceType: r.ServiceType[:0], Extension: r.Extension[:0], Actor: r.Actor[:0]}
+	*r = slotResource{Actor: r.Actor[:0]}
 }
 
-// UnmarshalJSONFrom decodes the entries one at a time into one reused
-// slotBundleEntry and files each.
+// UnmarshalJSONFrom reads the entries one at a time into one reused
+// slotResource and files each.
 func (x *slotIndex) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if dec.PeekKind() == 'n' {
 		return dec.SkipValue()
@@ -153,44 +132,26 @@ func (x *slotIndex) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '[' {
 		return cmp.Or(err, errors.New("entry is not a list"))
 	}
-	e := new(slotBundleEntry)
+	r, in := new(slotResource), interner{}
 	for dec.PeekKind() != ']' {
-		e.BundleEntry = stu3.BundleEntry{}
-		e.Resource.reset()
-		raw, ok, err := x.next(dec, e)
+		r.reset()
+		from := dec.InputOffset()
+		ok, err := readEntry(dec, r, in)
 		if err != nil {
 			return err
 		}
-		if ok {
-			x.add(&e.Resource, raw)
+		if !ok {
+			x.skipped++
+			continue
 		}
+		x.add(r, x.answer[from:dec.InputOffset()])
 	}
 	_, err := dec.ReadToken()
 	return err
 }
 
-// next decodes the next entry into e and returns its bytes (with the
-// separator before it when not careful); ok is false for an entry whose
-// resource does not decode, which fails the decode unless careful. The
-// entry's own elements must decode either way, as the Bundle's must.
-func (x *slotIndex) next(dec *jsontext.Decoder, e *slotBundleEntry) (raw []byte, ok bool, err error) {
-	if !x.careful {
-		from := dec.InputOffset()
-		if err := json.UnmarshalDecode(dec, e); err != nil {
-			return nil, false, err
-		}
-		return x.answer[from:dec.InputOffset()], true, nil
-	}
-	if raw, err = dec.ReadValue(); err != nil {
-		return nil, false, err
-	}
-	if unmarshal(raw, e) == nil {
-		return raw, true, nil
-	}
-	return nil, false, unmarshal(raw, new(stu3.BundleEntry))
-}
-
-// add files one entry's resource r; raw is the entry's JSON.
+// add files one entry's resource r; raw is the entry's JSON, perhaps with
+// the separator before it.
 func (x *slotIndex) add(r *slotResource, raw []byte) {
 	if x.schedules == nil {
 		x.schedules, x.locations, x.practitioners = map[string]slotSchedule{}, map[string]string{}, map[string]string{}
@@ -201,7 +162,7 @@ func (x *slotIndex) add(r *slotResource, raw []byte) {
 			x.slots = append(x.slots, sl)
 		}
 	case "Schedule":
-		x.schedules[r.ID] = slotSchedule{category: r.ServiceCategory.Text, actors: slices.Clone(r.Actor)}
+		x.schedules[r.ID] = slotSchedule{category: r.Category, actors: slices.Clone(r.Actor)}
 	case "Location":
 		x.locations[r.ID] = r.Name.text
 	case "Practitioner":
@@ -228,18 +189,12 @@ func (r *slotResource) slot() (Slot, bool) {
 	if r.Status != "free" {
 		return Slot{}, false
 	}
-	x := Slot{ID: r.ID, Start: r.Start, End: r.End}
+	x := Slot{ID: r.ID, Start: r.Start, End: r.End, Channel: r.Channel, SlotType: r.SlotType}
 	var err1, err2 error
 	x.StartTime, err1 = time.Parse(time.RFC3339, r.Start)
 	x.EndTime, err2 = time.Parse(time.RFC3339, r.End)
 	if err1 != nil || err2 != nil {
 		return Slot{}, false
-	}
-	if ext := stu3.FindExtension(r.Extension, gpc.ExtDeliveryChannel); ext != nil {
-		x.Channel = ext.ValueCode
-	}
-	if len(r.ServiceType) > 0 {
-		x.SlotType = r.ServiceType[0].Text
 	}
 	if _, id, ok := r.Schedule.Split(); ok {
 		x.ScheduleID = id

@@ -180,8 +180,9 @@ func TestParseSlotsReadsEveryElement(t *testing.T) {
 func TestSandboxAnswersDecodeWhole(t *testing.T) {
 	t.Parallel()
 	a := journeyAnswers(t)
-	_, err := decodeSlots(a["Slot"], false)
-	assert.NilError(t, err) // every entry decodes in the one pass
+	b, err := decodeSlots(a["Slot"])
+	assert.NilError(t, err)
+	assert.Equal(t, b.Entry.skipped, 0, "entries skipped") // every entry decodes
 	s, err := parseSlots(a["Slot"])
 	assert.NilError(t, err)
 	assert.Equal(t, len(s.Slots) > 0 && s.Slots[0].LocationName != "" && s.Slots[0].Practitioner != "" && s.Organization != nil, true, "slots read")
