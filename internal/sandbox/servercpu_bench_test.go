@@ -41,9 +41,10 @@ type clientArm struct {
 	Header http.Header `json:"header"`
 }
 
-// runBenchClient reads its arms (one JSON line), then commands "ARM N",
-// sends N requests of arm ARM one after another, reading every answer
-// whole, and answers "ok" (or "error ..." and stops).
+// runBenchClient reads its arms (one JSON line), then commands "ARM N C",
+// sends N requests of arm ARM over C connections at once (C one after
+// another on each), reading every answer whole, and answers "ok" (or
+// "error ..." and stops).
 func runBenchClient(in io.Reader, out io.Writer) error {
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -54,40 +55,71 @@ func runBenchClient(in io.Reader, out io.Writer) error {
 	if err := json.Unmarshal(sc.Bytes(), &arms); err != nil {
 		return err
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}, Timeout: time.Minute}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: maxClientConns}, Timeout: time.Minute}
 	for sc.Scan() {
-		name, count, _ := strings.Cut(sc.Text(), " ")
-		i, err1 := strconv.Atoi(name)
-		n, err2 := strconv.Atoi(count)
-		if err1 != nil || err2 != nil || i < 0 || i >= len(arms) {
+		f := strings.Fields(sc.Text())
+		if len(f) != 3 {
 			return fmt.Errorf("bad command %q", sc.Text())
 		}
-		for range n {
-			req, err := http.NewRequest("GET", arms[i].URL, nil)
-			if err != nil {
-				return err
+		i, err1 := strconv.Atoi(f[0])
+		n, err2 := strconv.Atoi(f[1])
+		c, err3 := strconv.Atoi(f[2])
+		if err1 != nil || err2 != nil || err3 != nil || i < 0 || i >= len(arms) || c < 1 || c > maxClientConns {
+			return fmt.Errorf("bad command %q", sc.Text())
+		}
+		errs := make(chan error, c)
+		for w := range c {
+			go func() {
+				for j := w; j < n; j += c {
+					if err := sendArm(client, arms[i]); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		var first error
+		for range c {
+			if err := <-errs; err != nil && first == nil {
+				first = err
 			}
-			for k, vs := range arms[i].Header {
-				req.Header[k] = vs
-			}
-			if _, ok := req.Header["Ssp-Traceid"]; ok {
-				req.Header["Ssp-Traceid"] = []string{gpc.NewUUID()}
-			}
-			res, err := client.Do(req)
-			if err != nil {
-				fmt.Fprintln(out, "error", err)
-				return err
-			}
-			_, err = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if err != nil || res.StatusCode != http.StatusOK {
-				fmt.Fprintln(out, "error", res.StatusCode, err)
-				return fmt.Errorf("%s: %d %v", arms[i].URL, res.StatusCode, err)
-			}
+		}
+		if first != nil {
+			fmt.Fprintln(out, "error", first)
+			return first
 		}
 		fmt.Fprintln(out, "ok")
 	}
 	return sc.Err()
+}
+
+// maxClientConns bounds the load client's connections.
+const maxClientConns = 64
+
+// sendArm sends one request of arm a, with a fresh Ssp-TraceID when it has
+// one, and reads the answer whole; an answer other than 200 is an error.
+func sendArm(client *http.Client, a clientArm) error {
+	req, err := http.NewRequest("GET", a.URL, nil)
+	if err != nil {
+		return err
+	}
+	for k, vs := range a.Header {
+		req.Header[k] = vs
+	}
+	if _, ok := req.Header["Ssp-Traceid"]; ok {
+		req.Header["Ssp-Traceid"] = []string{gpc.NewUUID()}
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %d %v", a.URL, res.StatusCode, err)
+	}
+	return nil
 }
 
 // BenchmarkSlotSearchServerCPU is issue 15's measurement as the issue made
@@ -95,16 +127,31 @@ func runBenchClient(in io.Reader, out io.Writer) error {
 // another process (as wrk was), and the servers' CPU read from their own
 // process — the floor (a bare handler sending the sandbox's own answer
 // bytes), the provider straight and the search through the SSP. The three
-// take turns in blocks of blockSize requests, each block's CPU read on its
-// own, so that the VM's drifting speed weighs on all three alike. It
-// reports each one's server CPU per request and x-floor (direct, ssp) and
+// take turns in blocks of requests, each block's CPU read on its own, so
+// that the VM's drifting speed weighs on all three alike. It reports each
+// one's server CPU per request and x-floor (direct, ssp) and
 // ssp-over-direct from the same run. BenchmarkSlotSearchVsFloor's figures
 // include its in-process client's CPU in every arm, which this one leaves
 // out: its ratios are the higher, honest ones.
+//
+// "identity" and "gzip" send one request at a time (blocks of 50); the
+// "-32conns" variants send them over 32 connections at once (blocks of
+// 320), the load the issue measured with wrk (2 threads, 32 connections):
+// a busy server spends less per request on waking and sleeping, so the
+// SSP hop's own work weighs more in its ratio.
 func BenchmarkSlotSearchServerCPU(b *testing.B) {
-	const blockSize = 50
-	for _, enc := range []string{"identity", "gzip"} {
-		b.Run(enc, func(b *testing.B) {
+	for _, load := range []struct {
+		name             string
+		enc              string
+		conns, blockSize int
+	}{
+		{"identity", "identity", 1, 50},
+		{"gzip", "gzip", 1, 50},
+		{"identity-32conns", "identity", 32, 320},
+		{"gzip-32conns", "gzip", 32, 320},
+	} {
+		enc, blockSize := load.enc, load.blockSize
+		b.Run(load.name, func(b *testing.B) {
 			e := start(b, sandbox.Config{})
 			ss := e.session(b, "")
 			arm := func(ssp bool) clientArm {
@@ -141,7 +188,7 @@ func BenchmarkSlotSearchServerCPU(b *testing.B) {
 			fmt.Fprintf(stdin, "%s\n", spec)
 			block := func(i int) time.Duration {
 				c0 := cpuNow(b)
-				fmt.Fprintf(stdin, "%d %d\n", i, blockSize)
+				fmt.Fprintf(stdin, "%d %d %d\n", i, blockSize, load.conns)
 				if !replies.Scan() || replies.Text() != "ok" {
 					b.Fatalf("the client's block of arm %d: %q %v", i, replies.Text(), replies.Err())
 				}
