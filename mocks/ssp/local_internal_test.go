@@ -2,6 +2,7 @@ package ssp
 
 import (
 	"crypto/tls"
+	"net"
 	"net/http"
 	"reflect"
 	"slices"
@@ -73,10 +74,17 @@ func TestForwardedCachedLikeSetForwarded(t *testing.T) {
 		{RemoteAddr: "127.0.0.1:4001", Host: "sandbox.test:4000", Header: http.Header{}},
 		{RemoteAddr: "127.0.0.1:4001", Host: "sandbox.test:4000", Header: http.Header{}},
 		{RemoteAddr: "127.0.0.1:4002", Host: "sandbox.test:4000", Header: http.Header{}},
+		{RemoteAddr: "127.0.0.2:4002", Host: "sandbox.test:4000", Header: http.Header{}},
+		{RemoteAddr: "127.0.0.1:4002", Host: "sandbox.test:4000", Header: http.Header{}},
+		{RemoteAddr: "127.0.0.12:4002", Host: "sandbox.test:4000", Header: http.Header{}},
 		{RemoteAddr: "127.0.0.1:4002", Host: "other.test:4000", Header: http.Header{}},
 		{RemoteAddr: "127.0.0.1:4002", Host: "other.test:4000", Header: http.Header{}, TLS: &tls.ConnectionState{}},
 		{RemoteAddr: "[::1]:4003", Host: "sandbox.test", Header: http.Header{}},
 		{RemoteAddr: "pipe", Host: "sandbox.test", Header: http.Header{}},
+		{RemoteAddr: "[::1]:4004", Host: "sandbox.test", Header: http.Header{}},
+		{RemoteAddr: "::1:4004", Host: "sandbox.test", Header: http.Header{}},
+		{RemoteAddr: "::2:4004", Host: "sandbox.test", Header: http.Header{}},
+		{RemoteAddr: "pipe:", Host: "sandbox.test", Header: http.Header{}},
 		{RemoteAddr: "127.0.0.1:4001", Host: "sandbox.test:4000", Header: http.Header{"X-Forwarded-For": {"10.0.0.1"}, "Forwarded": {"for=10.0.0.1"}}},
 		{RemoteAddr: "127.0.0.1:4001", Host: "sandbox.test:4000", Header: http.Header{}},
 	}
@@ -93,6 +101,37 @@ func TestForwardedCachedLikeSetForwarded(t *testing.T) {
 				t.Errorf("request %d: %s has room to grow into: cap %d", i, k, cap(vs))
 			}
 		}
+	}
+}
+
+// TestAddrLessPort: an address is cut before its port only when
+// net.SplitHostPort takes it, and two addresses cut alike have the same
+// host to it.
+func TestAddrLessPort(t *testing.T) {
+	addrs := []string{"127.0.0.1:4000", "127.0.0.1:1", "127.0.0.12:4000", "[::1]:4000", "[::1]:5", "[fe80::1%eth0]:80",
+		"host:80", ":80", "1.2.3.4:", "1.2.3.4", "::1:80", "::1", "[::1]", "[::1]x:80", "[a]b]:80", "a]b:80", "a[b:80",
+		"[:80", "]:80", "[[::1]]:80", "127.0.0.1:80x", "127.0.0.1:+80", "", ":", "[]:80"}
+	byKey := map[string]string{}
+	for _, a := range addrs {
+		key, ok := addrLessPort(a)
+		host, _, err := net.SplitHostPort(a)
+		if ok && err != nil {
+			t.Errorf("%q: cut to %q, but SplitHostPort: %v", a, key, err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if !strings.HasPrefix(a, key) || !strings.HasSuffix(key, ":") {
+			t.Errorf("%q: cut to %q", a, key)
+		}
+		if h, seen := byKey[key]; seen && h != host {
+			t.Errorf("%q: cut to %q as an address of host %q was, but its host is %q", a, key, h, host)
+		}
+		byKey[key] = host
+	}
+	if len(byKey) < 5 {
+		t.Errorf("only %d addresses cut: %v", len(byKey), byKey)
 	}
 }
 

@@ -97,34 +97,39 @@ type server struct {
 	matched   map[matchKey]*url.URL
 	// forwarding is the forwarding headers' values made last
 	// (setForwardedCached), kept for the next request from the same client
-	// connection: they are the same for every request on it.
+	// host: they are the same for every request from it, whatever its port.
 	forwarding atomic.Pointer[forwarding]
 }
 
-// forwarding is setForwarded's four values for a request from remoteAddr
-// to host, over TLS or not, that carried no forwarding headers of its own.
+// forwarding is setForwarded's four values for requests to host, over TLS
+// or not, that carried no forwarding headers of their own, from a client
+// whose RemoteAddr begins with addr (its host and the colon before its
+// port: "127.0.0.1:", "[::1]:").
 type forwarding struct {
-	remoteAddr, host string
-	tls              bool
-	h                http.Header // the four keys, each with one value, in arrays of one
+	addr, host string
+	tls        bool
+	h          http.Header // the four keys, each with one value, in arrays of one
 }
 
 // setForwardedCached is setForwarded, with the values of a request that
 // carries no forwarding headers of its own taken from the last such
-// request's when it came from the same address to the same host: the
+// request's when it came from the same client host to the same host: the
 // same four strings, shared (each value a full slice of one, so a later
-// Add copies it rather than writing into another request's).
+// Add copies it rather than writing into another request's). The values
+// name the client's host, never its port, so the many connections of one
+// client share them; a RemoteAddr that is not host:port is never kept.
 func (s *server) setForwardedCached(h http.Header, in *http.Request) {
 	_, xff := in.Header["X-Forwarded-For"]
 	_, fwd := in.Header["Forwarded"]
-	if xff || fwd {
+	addr, ok := addrLessPort(in.RemoteAddr)
+	if xff || fwd || !ok {
 		setForwarded(h, in)
 		return
 	}
 	tls := in.TLS != nil
 	f := s.forwarding.Load()
-	if f == nil || f.remoteAddr != in.RemoteAddr || f.host != in.Host || f.tls != tls {
-		f = &forwarding{remoteAddr: in.RemoteAddr, host: in.Host, tls: tls, h: make(http.Header, 4)}
+	if f == nil || f.addr != addr || f.host != in.Host || f.tls != tls {
+		f = &forwarding{addr: addr, host: in.Host, tls: tls, h: make(http.Header, 4)}
 		setForwarded(f.h, in)
 		s.forwarding.Store(f)
 	}
@@ -134,6 +139,30 @@ func (s *server) setForwardedCached(h http.Header, in *http.Request) {
 	if _, ok := f.h["X-Forwarded-For"]; !ok {
 		delete(h, "X-Forwarded-For") // as setForwarded does for an address it cannot split
 	}
+}
+
+// addrLessPort is a RemoteAddr's host and the colon before its port, when
+// it is host:port with a host setForwarded reads (net.SplitHostPort takes
+// it) and a port of digits: two addresses with the same one are the same
+// host to setForwarded.
+func addrLessPort(remoteAddr string) (string, bool) {
+	i := strings.LastIndexByte(remoteAddr, ':')
+	if i < 0 || i == len(remoteAddr)-1 {
+		return "", false
+	}
+	for _, c := range []byte(remoteAddr[i+1:]) {
+		if c < '0' || c > '9' {
+			return "", false
+		}
+	}
+	if remoteAddr[0] == '[' {
+		if remoteAddr[i-1] != ']' || strings.IndexByte(remoteAddr[1:i-1], ']') >= 0 || strings.IndexByte(remoteAddr[1:i-1], '[') >= 0 {
+			return "", false
+		}
+	} else if strings.IndexByte(remoteAddr[:i], ':') >= 0 || strings.IndexByte(remoteAddr[:i], '[') >= 0 || strings.IndexByte(remoteAddr[:i], ']') >= 0 {
+		return "", false
+	}
+	return remoteAddr[:i+1], true
 }
 
 // rootURL is parseRoot(root), parsed once per root; callers only read it.
