@@ -76,3 +76,60 @@ func TestValidateAlternatingTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestResourcesJudgedOnceLikeAfresh: a claim resource judged before is
+// judged as it was — the same violations, in the same place among the
+// token's, and the same practitioner id for the sub rule — in a token
+// that is otherwise new (another iat), whichever resources are broken.
+func TestResourcesJudgedOnceLikeAfresh(t *testing.T) {
+	cases := map[string]func(c map[string]any){
+		"valid":                         func(c map[string]any) {},
+		"device without model":          func(c map[string]any) { delete(resource(c, "requesting_device"), "model") },
+		"device of another type":        func(c map[string]any) { resource(c, "requesting_device")["resourceType"] = "Patient" },
+		"device not an object":          func(c map[string]any) { c["requesting_device"] = "Device/1" },
+		"organization without name":     func(c map[string]any) { delete(resource(c, "requesting_organization"), "name") },
+		"organization with a list name": func(c map[string]any) { resource(c, "requesting_organization")["name"] = []any{"x"} },
+		"practitioner of another id":    func(c map[string]any) { resource(c, "requesting_practitioner")["id"] = "someone-else" },
+		"practitioner with an unknown element and no family": func(c map[string]any) {
+			p := resource(c, "requesting_practitioner")
+			p["invalidField"] = "x"
+			p["name"] = []any{map[string]any{"given": []any{"Amara"}}}
+		},
+		"everything broken at once": func(c map[string]any) {
+			delete(resource(c, "requesting_device"), "version")
+			delete(resource(c, "requesting_organization"), "identifier")
+			resource(c, "requesting_practitioner")["name"] = []any{map[string]any{"family": "Okafor"}}
+			c["reason_for_request"] = "migration"
+		},
+	}
+	at := func(f func(c map[string]any), shift int64) string {
+		return mutate(t, func(c map[string]any) {
+			f(c)
+			c["iat"] = now.Unix() + shift
+			c["exp"] = now.Unix() + shift + 300
+		})
+	}
+	for name, f := range cases {
+		jwt.ForgetJudgedResources()
+		afresh := jwt.Validate(at(f, 1), metadata)
+		if n, _ := jwt.JudgedResources(); n == 0 {
+			t.Fatalf("%s: no resource kept", name)
+		}
+		again := jwt.Validate(at(f, 2), metadata) // another token, the same resources
+		assert.DeepEqual(t, again, afresh, name)
+		jwt.ForgetJudgedResources()
+		assert.DeepEqual(t, jwt.Validate(at(f, 3), metadata), afresh, name+", judged afresh again")
+	}
+}
+
+// TestJudgedResourcesBounded: judging many distinct resources keeps at
+// most the limit per claim.
+func TestJudgedResourcesBounded(t *testing.T) {
+	jwt.ForgetJudgedResources()
+	for i := range 2 * jwt.MaxJudgedResources {
+		jwt.Validate(mutate(t, func(c map[string]any) { resource(c, "requesting_device")["version"] = strconv.Itoa(i) }), jwt.Expect{})
+		if _, n := jwt.JudgedResources(); n > jwt.MaxJudgedResources {
+			t.Fatalf("%d resources of one claim kept after %d tokens, limit %d", n, i+1, jwt.MaxJudgedResources)
+		}
+	}
+}

@@ -493,15 +493,15 @@ func (v *validator) claims(c map[string]jsontext.Value) {
 	v.aud, v.hasAud = str["aud"]
 
 	if present["requesting_device"] {
-		v.device(c["requesting_device"])
+		v.judged(judgedDevices, c["requesting_device"], func(raw jsontext.Value) (string, bool) { v.device(raw); return "", false })
 	}
 	if present["requesting_organization"] {
-		v.organization(c["requesting_organization"])
+		v.judged(judgedOrganizations, c["requesting_organization"], func(raw jsontext.Value) (string, bool) { v.organization(raw); return "", false })
 	}
 	var practitionerID string
 	practitionerOK := false
 	if present["requesting_practitioner"] {
-		practitionerID, practitionerOK = v.practitioner(c["requesting_practitioner"])
+		practitionerID, practitionerOK = v.judged(judgedPractitioners, c["requesting_practitioner"], v.practitioner)
 	}
 	if sub, ok := str["sub"]; ok && practitionerOK && sub != practitionerID {
 		v.add(RuleSubNotPractitionerID, "JWT sub %q does not equal requesting_practitioner.id %q", sub, practitionerID)
@@ -550,6 +550,58 @@ func resource[T any](v *validator, raw jsontext.Value, claim, want, invalidRule 
 		return nil, false
 	}
 	return out, true
+}
+
+// judgedResources keeps, for each claim resource, what judging it found,
+// by its bytes: a consumer sends the same three resources in every token,
+// each token otherwise new (its iat, aud and scope), and the resources
+// were two fifths of reading one (BenchmarkBuild). Judging a resource
+// depends on its bytes alone. At most maxJudgedResources of at most
+// maxJudgedResourceBytes each are kept per claim (about 1.5 MB in all);
+// when full, a store starts again.
+type judgedResources struct {
+	mu sync.Mutex
+	m  map[string]judgedResource
+}
+
+// judgedResource is what judging a resource added to a validator's
+// violations, and what it returned.
+type judgedResource struct {
+	vs []Violation
+	id string
+	ok bool
+}
+
+const (
+	maxJudgedResources     = 256
+	maxJudgedResourceBytes = 2 << 10
+)
+
+var judgedDevices, judgedOrganizations, judgedPractitioners = new(judgedResources), new(judgedResources), new(judgedResources)
+
+// judged is judge(raw), or what it added and returned when the same bytes
+// were judged before.
+func (v *validator) judged(store *judgedResources, raw jsontext.Value, judge func(jsontext.Value) (string, bool)) (string, bool) {
+	store.mu.Lock()
+	j, ok := store.m[string(raw)]
+	store.mu.Unlock()
+	if ok {
+		v.vs = append(v.vs, j.vs...)
+		return j.id, j.ok
+	}
+	before := len(v.vs)
+	id, idOK := judge(raw)
+	if len(raw) > maxJudgedResourceBytes {
+		return id, idOK
+	}
+	j = judgedResource{vs: slices.Clone(v.vs[before:]), id: id, ok: idOK}
+	store.mu.Lock()
+	if store.m == nil || len(store.m) >= maxJudgedResources {
+		store.m = make(map[string]judgedResource)
+	}
+	store.m[string(raw)] = j
+	store.mu.Unlock()
+	return id, idOK
 }
 
 func (v *validator) device(raw jsontext.Value) {
