@@ -67,10 +67,11 @@ func readEntry(dec *jsontext.Decoder, r *slotResource, in interner) (ok bool, er
 // errBadEntry is an entry whose own elements do not decode.
 var errBadEntry = errors.New("a searchset entry's own elements do not decode")
 
-// resource reads the elements of a Slot, Schedule, Location or
-// Practitioner that r holds, and checks those stu3's types have besides
-// (their meta, identifier, ... are members none of the four names here,
-// and skipped as v2 skips them for slotResource).
+// resource reads into r the elements of a Slot, Schedule, Location or
+// Practitioner the consumer uses, and checks the kind of the others of
+// their types slotResource's view held (a reference's display, a coding);
+// members the view does not name (meta, identifier, ...) are skipped, as
+// v2 skipped them.
 func (w *entryReader) resource(r *slotResource) error {
 	return w.object(func(name []byte) error {
 		switch string(name) {
