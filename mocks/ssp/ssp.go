@@ -134,10 +134,7 @@ func (s *server) setForwardedCached(h http.Header, in *http.Request) {
 		s.forwarding.Store(f)
 	}
 	for k, v := range f.h {
-		h[k] = v
-	}
-	if _, ok := f.h["X-Forwarded-For"]; !ok {
-		delete(h, "X-Forwarded-For") // as setForwarded does for an address it cannot split
+		h[k] = v // X-Forwarded-For among them: addrLessPort keeps only addresses setForwarded splits
 	}
 }
 
