@@ -41,8 +41,9 @@ func (t direct) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	// The server's request context is its own, as a connection's is: it
 	// ends (cancelled, not past a deadline) when the client gives up.
-	ctx, cancel := context.WithCancel(context.Background())
+	cctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	ctx := directContext{cctx}
 	defer context.AfterFunc(req.Context(), cancel)()
 	// A shallow copy: what the handler may change of it (Header, URL,
 	// Trailer) is made afresh below, so the client's request stays as it
@@ -105,6 +106,21 @@ func (t direct) RoundTrip(req *http.Request) (*http.Response, error) {
 		res.Uncompressed = true
 	}
 	return res, nil
+}
+
+// directKey marks a request Direct handed to the sandbox: its header map
+// was made for it (ownHeader).
+type directKey struct{}
+
+// directContext is a request's context from Direct: a connection's
+// context, marked (directKey).
+type directContext struct{ context.Context }
+
+func (c directContext) Value(key any) any {
+	if _, ok := key.(directKey); ok {
+		return true
+	}
+	return c.Context.Value(key)
 }
 
 // isOrigin reports whether u is at origin ("scheme://host"), without

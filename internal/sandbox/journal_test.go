@@ -566,3 +566,63 @@ func TestSSPHopKeepsTheAnswerRelayed(t *testing.T) {
 		})
 	}
 }
+
+// TestJournalKeepsRequestHeadersAsSent: a hop keeps its request's headers
+// as they were sent, even when the caller that handed ServeHTTP the request
+// changes its map afterwards; a map the sandbox's server made for the
+// request (over the listener, or Direct's) is kept without a copy, which
+// no caller can reach.
+func TestJournalKeepsRequestHeadersAsSent(t *testing.T) {
+	t.Parallel()
+	e := start(t, sandbox.Config{})
+	for _, tt := range []struct {
+		name string
+		send func(t *testing.T, req *http.Request)
+	}{
+		{"ServeHTTP", func(t *testing.T, req *http.Request) {
+			req.RequestURI = req.URL.RequestURI()
+			w := httptest.NewRecorder()
+			e.Server.ServeHTTP(w, req)
+			assert.Equal(t, w.Code, http.StatusOK, "slot search")
+		}},
+		{"Direct", func(t *testing.T, req *http.Request) {
+			res, err := e.Server.Direct().RoundTrip(req)
+			assert.NilError(t, err)
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			assert.Equal(t, res.StatusCode, http.StatusOK, "slot search")
+		}},
+		{"listener", func(t *testing.T, req *http.Request) {
+			res, err := e.client.Do(req)
+			assert.NilError(t, err)
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			assert.Equal(t, res.StatusCode, http.StatusOK, "slot search")
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ss := e.session(t, "")
+			req := gpcRequest(t, ss, true, gpc.SearchSlots, "GET", slotQuery(ss), "")
+			trace := req.Header.Get("Ssp-TraceID")
+			tt.send(t, req)
+			// The caller reuses its request: a value changed in place, one
+			// replaced, one added.
+			req.Header["Ssp-Traceid"][0] = "changed"
+			req.Header.Set("Ssp-From", "changed")
+			req.Header.Set("X-Later", "changed")
+			hops := ss.Journal.Hops()
+			assert.Equal(t, len(hops), 2, "hops")
+			for _, h := range hops {
+				if got := h.RequestHeader.Get("Ssp-TraceID"); got != trace {
+					t.Errorf("%s: Ssp-TraceID %q, want %q as sent", h.Name, got, trace)
+				}
+				if got := h.RequestHeader.Get("Ssp-From"); got != consumerASID {
+					t.Errorf("%s: Ssp-From %q, want %q as sent", h.Name, got, consumerASID)
+				}
+				if _, ok := h.RequestHeader["X-Later"]; ok {
+					t.Errorf("%s: keeps a header added after it was sent", h.Name)
+				}
+			}
+		})
+	}
+}

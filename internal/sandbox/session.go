@@ -405,9 +405,10 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 		// The request's headers as received, taken before a handler can
 		// change them, and clipped now so a huge one is never copied whole;
 		// the journal keeps this copy (RecordTaken) unless the response's
-		// share of the budget makes it clip further.
+		// share of the budget makes it clip further. A map made for this
+		// request alone, which nobody changes after, is kept as it is.
 		take := journal.ClipHeader
-		if given {
+		if given || ownHeader(r) {
 			take = journal.TakeHeader
 		}
 		reqHeader, headersCut := take(r.Header, lim.Header)
@@ -455,6 +456,17 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 		}()
 		next.ServeHTTP(tee, r)
 	})
+}
+
+// ownHeader reports whether r's header map was made for r alone by the
+// server that read it — net/http's, or Direct's — so that nothing changes
+// it once the handlers are done with it. The sandbox's handlers only read a
+// request's headers (the SSP forwards a copy); a caller handing ServeHTTP a
+// request of its own may change its map afterwards, and its hop keeps a
+// copy.
+func ownHeader(r *http.Request) bool {
+	ctx := r.Context()
+	return ctx.Value(http.ServerContextKey) != nil || ctx.Value(directKey{}) != nil
 }
 
 func (ss *Session) requestURL(r *http.Request) string {
