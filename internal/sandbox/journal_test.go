@@ -571,34 +571,36 @@ func TestSSPHopKeepsTheAnswerRelayed(t *testing.T) {
 // as they were sent, even when the caller that handed ServeHTTP the request
 // changes its map afterwards; a map the sandbox's server made for the
 // request (over the listener, or Direct's) is kept without a copy, which
-// no caller can reach.
+// no caller can reach. The answer's headers likewise, though Direct's
+// caller changes the answer it is handed.
 func TestJournalKeepsRequestHeadersAsSent(t *testing.T) {
 	t.Parallel()
 	e := start(t, sandbox.Config{})
 	for _, tt := range []struct {
 		name string
 		send func(t *testing.T, req *http.Request)
+		gzip bool // the client asked for gzip (Go's transport, Direct) and took it off the answer it was handed
 	}{
 		{"ServeHTTP", func(t *testing.T, req *http.Request) {
 			req.RequestURI = req.URL.RequestURI()
 			w := httptest.NewRecorder()
 			e.Server.ServeHTTP(w, req)
 			assert.Equal(t, w.Code, http.StatusOK, "slot search")
-		}},
+		}, false},
 		{"Direct", func(t *testing.T, req *http.Request) {
 			res, err := e.Server.Direct().RoundTrip(req)
 			assert.NilError(t, err)
 			io.Copy(io.Discard, res.Body)
 			res.Body.Close()
 			assert.Equal(t, res.StatusCode, http.StatusOK, "slot search")
-		}},
+		}, true},
 		{"listener", func(t *testing.T, req *http.Request) {
 			res, err := e.client.Do(req)
 			assert.NilError(t, err)
 			io.Copy(io.Discard, res.Body)
 			res.Body.Close()
 			assert.Equal(t, res.StatusCode, http.StatusOK, "slot search")
-		}},
+		}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ss := e.session(t, "")
@@ -621,6 +623,11 @@ func TestJournalKeepsRequestHeadersAsSent(t *testing.T) {
 				}
 				if _, ok := h.RequestHeader["X-Later"]; ok {
 					t.Errorf("%s: keeps a header added after it was sent", h.Name)
+				}
+				// The answer's headers as the provider sent them, whatever
+				// the client then did with the answer it was handed.
+				if got, want := h.ResponseHeader.Get("Content-Encoding"), map[bool]string{true: "gzip"}[tt.gzip]; got != want {
+					t.Errorf("%s: answer's Content-Encoding %q, want %q as sent", h.Name, got, want)
 				}
 			}
 		})

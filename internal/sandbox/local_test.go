@@ -49,6 +49,19 @@ func TestOwnProviderLikeProxy(t *testing.T) {
 		{"provider drops the connection", withFaults("  - {hop: provider, drop: true}\n"), func(t *testing.T, ss *sandbox.Session) *http.Request {
 			return gpcRequest(t, ss, true, gpc.SearchSlots, "GET", slotQuery(ss), "")
 		}},
+		{"slot search in XML", "", func(t *testing.T, ss *sandbox.Session) *http.Request {
+			req := gpcRequest(t, ss, true, gpc.SearchSlots, "GET", slotQuery(ss), "")
+			req.Header.Set("Accept", "application/fhir+xml")
+			return req
+		}},
+		{"a provider delayed, in time", withFaults("  - {hop: provider, delay: 10ms}\n"), func(t *testing.T, ss *sandbox.Session) *http.Request {
+			return gpcRequest(t, ss, true, gpc.SearchSlots, "GET", slotQuery(ss), "")
+		}},
+		{"the SSP's hop delayed", withFaults("  - {hop: ssp, delay: 10ms}\n"), func(t *testing.T, ss *sandbox.Session) *http.Request {
+			req := gpcRequest(t, ss, true, gpc.SearchSlots, "GET", slotQuery(ss), "")
+			req.Header.Set("Accept-Encoding", "gzip")
+			return req
+		}},
 		{"the SSP's timeout", "ssp_timeout: 50ms\n" + withFaults("  - {hop: provider, delay: 2s}\n"), func(t *testing.T, ss *sandbox.Session) *http.Request {
 			return gpcRequest(t, ss, true, gpc.SearchSlots, "GET", slotQuery(ss), "")
 		}},

@@ -385,6 +385,10 @@ type inProcessContext struct {
 	// context and no request copy of its own.
 	hop      hopState
 	hopBegun bool
+	// answerOwned says the provider writes its answer straight into the
+	// consumer's (ServeThrough), whose header map net/http's server made
+	// and nobody changes after: the provider's hop keeps it as it is.
+	answerOwned bool
 }
 
 // inProcessOf is the in-process context r was forwarded with, or nil.
@@ -461,36 +465,11 @@ func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.Serves(req.Context(), req.URL) {
 		return t.s.network.RoundTrip(req)
 	}
-	if ep := req.URL.EscapedPath(); !underProvider(req.URL.Path, t.provider) || ep != req.URL.Path && !underProvider(ep, t.provider) {
-		if req.Body != nil {
-			req.Body.Close()
-		}
-		return nil, errNotOwnProvider
-	}
-	// The provider sees the origin the SSP forwarded to (origin.go), and
-	// reads the request from the judge's parse of it, when the SSP's hop
-	// has one (parseRequest; the provider checks it is this request's).
 	rec := newRecorder()
-	rec.ctx = inProcessContext{Context: req.Context(), origin: t.origin(req.URL), given: ssp.ForwardedLocally(req.Context())}
-	if st := hopOf(req); st != nil {
-		st.mu.Lock()
-		rec.ctx.parsed = st.parsed
-		st.mu.Unlock()
+	in, err := t.forward(req, &rec.ctx)
+	if err != nil {
+		return nil, err
 	}
-	in := req.WithContext(&rec.ctx)
-	in.RequestURI = req.URL.RequestURI()
-	in.Host = req.URL.Host
-	in.RemoteAddr = "127.0.0.1:0"
-	if in.Body == nil {
-		in.Body = http.NoBody
-	}
-	// What the router would do for this path: the view of the session at
-	// the origin, the provider with its mount prefix removed.
-	prefix := strings.TrimSuffix(t.provider, "/")
-	in.URL = new(url.URL)
-	*in.URL = *req.URL
-	in.URL.Path = strings.TrimPrefix(req.URL.Path, prefix)
-	in.URL.RawPath = strings.TrimPrefix(req.URL.RawPath, prefix)
 	if err := serveRecover(t.ss.mocksFor(in).provider, rec, in); err != nil {
 		return nil, err
 	}
@@ -504,6 +483,82 @@ func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 		st.tee.relay = rec.body.Bytes() // the SSP copies it unchanged (§1.1)
 	}
 	return rec.response(req), nil
+}
+
+// ServeThrough serves an in-process forward straight into the SSP's answer
+// (ssp.Through), which the SSP calls instead of RoundTrip: no buffer, no
+// response and no copy of the answer's headers or bytes. The provider's
+// hop keeps the answer's bytes, and the SSP's hop shares them
+// (RecordRelay) rather than copying them as they pass. The provider's
+// headers are written into the consumer's answer: when net/http's server
+// made that map, nobody changes it after, and the provider's hop keeps it
+// as it is (inProcessContext.answerOwned); the answer Direct makes is its
+// caller's to change, and the hop keeps a copy.
+func (t *inProcess) ServeThrough(w http.ResponseWriter, req *http.Request) error {
+	ctx := &inProcessContext{answerOwned: req.Context().Value(http.ServerContextKey) != nil}
+	in, err := t.forward(req, ctx)
+	if err != nil {
+		return err
+	}
+	st := hopOf(req)
+	if st != nil {
+		st.tee.relay = noBytes // the provider's hop keeps what passes
+	}
+	if err := serveRecover(t.ss.mocksFor(in).provider, w, in); err != nil {
+		if st != nil {
+			st.tee.relay = nil
+		}
+		return err
+	}
+	if st != nil {
+		st.tee.relay = nil
+		if ctx.hopBegun {
+			st.tee.relay, _ = ctx.hop.tee.kept()
+		}
+	}
+	return nil
+}
+
+var _ ssp.Through = (*inProcess)(nil)
+
+// noBytes is a relay of nothing yet: a teeWriter keeps no copy of what it
+// passes while its relay is set.
+var noBytes = []byte{}
+
+// forward is the request the session's provider gets for req, an
+// in-process forward to the sandbox's own host, with ctx its context: the
+// provider sees the origin the SSP forwarded to (origin.go), and reads the
+// request from the judge's parse of it, when the SSP's hop has one
+// (parseRequest; the provider checks it is this request's). Anything
+// outside the session's provider is refused.
+func (t *inProcess) forward(req *http.Request, ctx *inProcessContext) (*http.Request, error) {
+	if ep := req.URL.EscapedPath(); !underProvider(req.URL.Path, t.provider) || ep != req.URL.Path && !underProvider(ep, t.provider) {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, errNotOwnProvider
+	}
+	ctx.Context, ctx.origin, ctx.given = req.Context(), t.origin(req.URL), ssp.ForwardedLocally(req.Context())
+	if st := hopOf(req); st != nil {
+		st.mu.Lock()
+		ctx.parsed = st.parsed
+		st.mu.Unlock()
+	}
+	in := req.WithContext(ctx)
+	in.RequestURI = req.URL.RequestURI()
+	in.Host = req.URL.Host
+	in.RemoteAddr = "127.0.0.1:0"
+	if in.Body == nil {
+		in.Body = http.NoBody
+	}
+	// What the router would do for this path: the view of the session at
+	// the origin, the provider with its mount prefix removed.
+	prefix := strings.TrimSuffix(t.provider, "/")
+	in.URL = new(url.URL)
+	*in.URL = *req.URL
+	in.URL.Path = strings.TrimPrefix(req.URL.Path, prefix)
+	in.URL.RawPath = strings.TrimPrefix(req.URL.RawPath, prefix)
+	return in, nil
 }
 
 // serveRecover runs h, turning an aborted handler (a dropped connection

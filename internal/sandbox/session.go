@@ -444,8 +444,8 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 			switch {
 			case tee.relay != nil:
 				ss.Journal.RecordRelay(entry, reqKept, res) // the provider's answer, recorded just before
-			case given && tee.into != nil && p == nil:
-				ss.Journal.RecordGiven(entry, reqKept, res) // the recorder's header map, which the SSP only reads
+			case given && (tee.into != nil || ipc.answerOwned) && p == nil:
+				ss.Journal.RecordGiven(entry, reqKept, res) // the recorder's header map, which the SSP only reads, or the consumer's own
 			default:
 				ss.Journal.RecordTaken(entry, reqKept, res)
 			}

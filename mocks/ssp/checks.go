@@ -110,6 +110,7 @@ type exchange struct {
 	registered  string          // root for (Ssp-To, interaction); "" unknown
 	fwd         *url.URL        // where to forward; nil until a target is accepted
 	deadline    deadline        // the context of a forward in process (forwardLocal)
+	through     throughWriter   // the answer's writer for a Through transport (forwardLocal)
 }
 
 func newExchange(s *server, r *http.Request) *exchange {

@@ -22,6 +22,45 @@ type Local interface {
 	Serves(ctx context.Context, u *url.URL) bool
 }
 
+// Through is a Local transport that can also serve a request straight into
+// the SSP's answer, as it is made, rather than whole into a response the
+// SSP then copies: the sandbox's own provider, whose answer the SSP would
+// only copy unchanged (ForwardedLocally).
+type Through interface {
+	Local
+	// ServeThrough serves req as RoundTrip would, writing the answer to w.
+	// It returns the error RoundTrip would return only when it has written
+	// nothing to w, but perhaps headers to w.Header(), which the SSP
+	// drops. The answer's headers reach the consumer as the upstream sets
+	// them: it sets only end-to-end ones, in canonical form, which is all
+	// ReverseProxy would pass on (TestThroughLikeLocal).
+	ServeThrough(w http.ResponseWriter, req *http.Request) error
+}
+
+// throughWriter is the consumer's answer as a Through transport writes it:
+// it notes whether anything was written and the first write that failed.
+type throughWriter struct {
+	http.ResponseWriter
+	wrote bool
+	err   error
+}
+
+func (w *throughWriter) WriteHeader(code int) {
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *throughWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	n, err := w.ResponseWriter.Write(b)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return n, err
+}
+
+func (w *throughWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // local reports whether x goes to an upstream the transport serves in
 // process, and the request is one forwardLocal sends as ReverseProxy
 // would: a protocol upgrade or a request for trailers ("Te") takes the
@@ -57,6 +96,22 @@ func (s *server) forwardLocal(ctx context.Context, rw http.ResponseWriter, r *ht
 		out.Body = nil
 	} else if out.Body != nil {
 		out.Body = io.NopCloser(out.Body) // the transport may close it; the inbound body is the server's
+	}
+	if t, ok := s.cfg.Transport.(Through); ok && len(rw.Header()) == 0 {
+		// The answer goes to the consumer as the upstream writes it: the
+		// same status, headers and bytes as the copy below, without the
+		// copy.
+		w := &x.through
+		w.ResponseWriter = rw
+		err := t.ServeThrough(w, out)
+		switch {
+		case err != nil && !w.wrote:
+			clear(rw.Header()) // the upstream's, if it set some before failing
+			writeUpstreamError(rw, x.target, err)
+		case (err != nil || w.err != nil) && r.Context().Value(http.ServerContextKey) != nil:
+			panic(http.ErrAbortHandler) // the consumer is gone, or the answer broke off: abort as the copy below does
+		}
+		return
 	}
 	res, err := s.cfg.Transport.RoundTrip(out)
 	if err != nil {

@@ -3,6 +3,7 @@ package ssp_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -37,6 +38,61 @@ func (t localTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, t.fault
 	}
 	return res, nil
+}
+
+// throughTransport is localTransport serving straight into the SSP's
+// answer (ssp.Through): a fault or an ended deadline is an error before
+// anything is written.
+type throughTransport struct {
+	localTransport
+	served *bool // set when the SSP called ServeThrough
+}
+
+func (t throughTransport) ServeThrough(w http.ResponseWriter, r *http.Request) error {
+	*t.served = true
+	if t.fault != nil {
+		// The provider set its headers and dropped the connection before
+		// writing: the SSP drops them.
+		t.h.ServeHTTP(headersOnly{w.Header()}, r)
+		return t.fault
+	}
+	rec := &deadlineWriter{ResponseWriter: w, ctx: r.Context()}
+	t.h.ServeHTTP(rec, r)
+	if !rec.wrote {
+		if err := r.Context().Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// headersOnly is an answer of which only the headers are set.
+type headersOnly struct{ h http.Header }
+
+func (w headersOnly) Header() http.Header         { return w.h }
+func (w headersOnly) WriteHeader(int)             {}
+func (w headersOnly) Write(b []byte) (int, error) { return len(b), nil }
+
+// deadlineWriter notes whether its handler wrote anything.
+type deadlineWriter struct {
+	http.ResponseWriter
+	ctx   context.Context
+	wrote bool
+}
+
+func (w *deadlineWriter) WriteHeader(code int) {
+	if w.ctx.Err() == nil { // a handler that outlived the deadline answers nothing
+		w.wrote = true
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (w *deadlineWriter) Write(b []byte) (int, error) {
+	if w.ctx.Err() != nil {
+		return 0, w.ctx.Err()
+	}
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
 }
 
 // proxied hides Serves: the SSP forwards through ReverseProxy, as to a
@@ -101,6 +157,21 @@ func TestLocalLikeProxy(t *testing.T) {
 			io.WriteString(w, strings.Repeat(`{"resourceType":"Bundle"}`, 3000)) // beyond one copy buffer
 		}
 	}
+	// clean answers as the sandbox's provider does: end-to-end headers
+	// only, in canonical form (what ssp.Through asks of an upstream).
+	clean := func(status int) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h.Set("Etag", `W/"2"`)
+			h.Set("Content-Type", "application/fhir+json;charset=utf-8")
+			h.Add("X-Many", "1")
+			h.Add("X-Many", "2")
+			w.WriteHeader(status)
+			for range 3 { // in pieces, as a gzip writer writes
+				io.WriteString(w, strings.Repeat(`{"resourceType":"Bundle"}`, 1000))
+			}
+		}
+	}
 	slow := func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
@@ -116,6 +187,7 @@ func TestLocalLikeProxy(t *testing.T) {
 		fault    error
 		close    bool // the consumer asked to close its connection
 		proxy    bool // the SSP takes ReverseProxy's path even to a Local transport
+		through  bool // the provider answers as a Through transport may: compare that too
 		// timeout is the SSP's: long enough that only the slow provider
 		// meets it, however loaded the machine (the race detector in CI).
 		timeout time.Duration
@@ -126,15 +198,20 @@ func TestLocalLikeProxy(t *testing.T) {
 		{name: "provider 503", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: answers(http.StatusServiceUnavailable)},
 		{name: "provider dropped the connection", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: answers(http.StatusOK), fault: errors.New("connection closed by the provider")},
 		{name: "timeout", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: slow, timeout: 50 * time.Millisecond},
+		{name: "search, end-to-end headers", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: clean(http.StatusOK), through: true},
+		{name: "amend, end-to-end headers", method: http.MethodPut, header: put, body: `{"resourceType":"Appointment"}`, provider: clean(http.StatusOK), close: true, through: true},
+		{name: "provider 500, end-to-end headers", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: clean(http.StatusInternalServerError), through: true},
+		{name: "provider dropped the connection, through", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: clean(http.StatusOK), fault: errors.New("connection closed by the provider"), through: true},
+		{name: "timeout, through", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: slow, timeout: 50 * time.Millisecond, through: true},
 		{name: "trailers asked for", method: http.MethodGet, header: te, provider: answers(http.StatusOK), proxy: true},
 		{name: "upgrade", method: http.MethodGet, header: upgrade, provider: answers(http.StatusOK), proxy: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			run := func(local bool) (atProvider, answer, bool) {
+			run := func(local, through bool) (atProvider, answer, bool) {
 				var seen atProvider
-				traced := false
+				traced, servedThrough := false, false
 				provider := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					var b []byte
 					if r.Body != nil { // none without a body (ReverseProxy's outbound request)
@@ -146,7 +223,10 @@ func TestLocalLikeProxy(t *testing.T) {
 					tc.provider(w, r)
 				})
 				var tr http.RoundTripper = localTransport{handlerTransport{provider}, tc.fault}
-				if !local {
+				switch {
+				case through:
+					tr = throughTransport{localTransport{handlerTransport{provider}, tc.fault}, &servedThrough}
+				case !local:
 					tr = proxied{tr}
 				}
 				timeout := tc.timeout
@@ -167,16 +247,79 @@ func TestLocalLikeProxy(t *testing.T) {
 				h.ServeHTTP(rec, req)
 				res := rec.Result()
 				b, _ := io.ReadAll(res.Body)
+				if through && servedThrough == tc.proxy {
+					t.Errorf("served through: %v, want %v", servedThrough, !tc.proxy)
+				}
 				return seen, answer{res.StatusCode, res.Header, outcomeID.ReplaceAllString(string(b), `"id":""`)}, traced
 			}
-			proxySeen, proxyAnswer, _ := run(false)
+			proxySeen, proxyAnswer, _ := run(false, false)
 			if proxySeen.Method == "" {
 				t.Fatal("the provider was not reached")
 			}
-			localSeen, localAnswer, traced := run(true)
+			localSeen, localAnswer, traced := run(true, false)
 			assert.DeepEqual(t, localSeen, proxySeen, "the request at the provider")
 			assert.DeepEqual(t, localAnswer, proxyAnswer, "the consumer's answer")
 			assert.Equal(t, traced, tc.proxy, "went through ReverseProxy (its client trace)")
+			if tc.through {
+				throughSeen, throughAnswer, traced := run(true, true)
+				assert.DeepEqual(t, throughSeen, proxySeen, "the request at the provider, served through")
+				assert.DeepEqual(t, throughAnswer, proxyAnswer, "the consumer's answer, served through")
+				assert.Equal(t, traced, false, "went through ReverseProxy (its client trace)")
+			}
 		})
+	}
+}
+
+// brokenWriter is a consumer's connection that is gone: every write fails.
+type brokenWriter struct{ h http.Header }
+
+func (w brokenWriter) Header() http.Header       { return w.h }
+func (w brokenWriter) WriteHeader(int)           {}
+func (w brokenWriter) Write([]byte) (int, error) { return 0, errors.New("write: broken pipe") }
+
+// TestLocalAbortsWhenTheConsumerIsGone: when the consumer's connection
+// fails under the answer, the SSP aborts its handler as ReverseProxy does
+// (http.ErrAbortHandler) in a server's handler, and returns otherwise —
+// copying the answer or serving it through.
+func TestLocalAbortsWhenTheConsumerIsGone(t *testing.T) {
+	t.Parallel()
+	root := "http://sandbox.invalid/provider/A20047/STU3/1/gpconnect"
+	provider := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		io.WriteString(w, `{"resourceType":"Bundle"}`)
+	})
+	for _, tc := range []struct {
+		name      string
+		transport http.RoundTripper
+	}{
+		{"copied", localTransport{handlerTransport{provider}, nil}},
+		{"through", throughTransport{localTransport{handlerTransport{provider}, nil}, new(bool)}},
+		{"proxied", proxied{localTransport{handlerTransport{provider}, nil}}},
+	} {
+		for _, server := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s, in a server %v", tc.name, server), func(t *testing.T) {
+				t.Parallel()
+				h := ssp.New(ssp.Config{World: newWorld(root, ""), Prefix: "/ssp/", Transport: tc.transport, Timeout: time.Minute})
+				req := httptest.NewRequest(http.MethodGet, "/ssp/"+root+"/Slot?status=free&start=ge2026-03-02", nil)
+				for k, vs := range sspHeaders(gpc.SearchSlots) {
+					req.Header[k] = vs
+				}
+				if server {
+					req = req.WithContext(context.WithValue(req.Context(), http.ServerContextKey, &http.Server{}))
+				}
+				var aborted any
+				func() {
+					defer func() { aborted = recover() }()
+					h.ServeHTTP(brokenWriter{http.Header{}}, req)
+				}()
+				var want any
+				if server {
+					want = http.ErrAbortHandler
+				}
+				if aborted != want {
+					t.Errorf("recovered %v, want %v", aborted, want)
+				}
+			})
+		}
 	}
 }
