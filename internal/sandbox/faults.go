@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
+	"github.com/spine-sandbox/spine-sandbox/internal/kept"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/mocks/pds"
 	"github.com/spine-sandbox/spine-sandbox/mocks/provider"
@@ -114,7 +115,7 @@ func (f *fault) apply(w http.ResponseWriter, r *http.Request, h http.Handler) {
 			rec.status = http.StatusOK
 		}
 		w.WriteHeader(rec.status)
-		_, _ = w.Write(rec.body.Bytes())
+		_, _ = kept.Write(w, rec.bytes()) // the mock is done: they never change again
 		return
 	}
 	if !sleep(r, f.Delay.D()) || f.Drop {

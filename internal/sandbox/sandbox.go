@@ -480,7 +480,7 @@ func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	// this one is already whole, so the SSP's hop writes it unflushed.
 	if st := hopOf(req); st != nil {
 		st.tee.whole = true
-		st.tee.relay = rec.body.Bytes() // the SSP copies it unchanged (§1.1)
+		st.tee.relay = rec.bytes() // the SSP copies it unchanged (§1.1)
 	}
 	return rec.response(req), nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spine-sandbox/spine-sandbox/internal/fhirxml"
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 	"github.com/spine-sandbox/spine-sandbox/internal/journal"
+	"github.com/spine-sandbox/spine-sandbox/internal/kept"
 	"github.com/spine-sandbox/spine-sandbox/internal/scenario"
 	"github.com/spine-sandbox/spine-sandbox/internal/spinerules"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
@@ -392,7 +393,7 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 		}
 		tee := &teeWriter{ResponseWriter: w, status: http.StatusOK, limit: lim.Body}
 		if rec, ok := w.(*recorder); ok { // in process: the body is kept there already
-			tee.into, tee.from = rec, rec.body.Len()
+			tee.into, tee.from = rec, len(rec.bytes())
 		}
 		st.tee = tee
 		st.Context = r.Context()
@@ -594,6 +595,9 @@ type teeWriter struct {
 	// passed through: the body written is its body from the offset from.
 	into *recorder
 	from int
+	// held is the body when it was written whole by WriteKept, bytes that
+	// never change: the hop keeps them rather than a copy.
+	held []byte
 }
 
 // kept is what the hop keeps of the body written: at most limit bytes,
@@ -605,8 +609,10 @@ func (t *teeWriter) kept() ([]byte, bool) {
 	case t.relay != nil:
 		return t.relay[:min(t.size, int64(t.limit), int64(len(t.relay)))], false // the provider's hop kept it (RecordRelay)
 	case t.into != nil:
-		b := t.into.body.Bytes()[t.from:]
+		b := t.into.bytes()[t.from:]
 		return b[:min(t.size, int64(t.limit), int64(len(b)))], t.from == 0
+	case t.held != nil:
+		return t.held[:min(len(t.held), t.limit)], true
 	}
 	return t.body.Bytes(), true
 }
@@ -620,12 +626,38 @@ func (t *teeWriter) WriteHeader(code int) {
 }
 
 func (t *teeWriter) Write(b []byte) (int, error) {
+	t.keep(b)
+	return t.ResponseWriter.Write(b)
+}
+
+// WriteKept is Write for bytes that never change (kept.Writer): written
+// first, they are what the hop keeps, not a copy; and they are handed on
+// to be kept downstream too.
+func (t *teeWriter) WriteKept(b []byte) (int, error) {
+	if t.size == 0 && t.relay == nil && t.into == nil && len(b) > 0 {
+		t.wroteHeader = true
+		t.size = int64(len(b))
+		t.held = b
+	} else {
+		t.keep(b)
+	}
+	return kept.Write(t.ResponseWriter, b)
+}
+
+// keep notes b written, and copies what the hop keeps of it.
+func (t *teeWriter) keep(b []byte) {
 	t.wroteHeader = true
 	t.size += int64(len(b))
-	if room := t.limit - t.body.Len(); t.relay == nil && t.into == nil && room > 0 { // else kept has b
+	if t.relay != nil || t.into != nil {
+		return // kept has b
+	}
+	if t.held != nil { // more after bytes held: the hop keeps a copy of both
+		t.body.Write(t.held[:min(len(t.held), t.limit)])
+		t.held = nil
+	}
+	if room := t.limit - t.body.Len(); room > 0 {
 		t.body.Write(b[:min(room, len(b))])
 	}
-	return t.ResponseWriter.Write(b)
 }
 
 func (t *teeWriter) Flush() {
@@ -645,10 +677,13 @@ func (t *teeWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 type recorder struct {
 	header http.Header
 	status int
-	body   bytes.Buffer
-	ctx    inProcessContext
-	res    http.Response
-	rd     bytes.Reader
+	// held is the body when it was written whole by WriteKept, bytes that
+	// never change, kept rather than copied into body.
+	held []byte
+	body bytes.Buffer
+	ctx  inProcessContext
+	res  http.Response
+	rd   bytes.Reader
 }
 
 func (r *recorder) Read(p []byte) (int, error) { return r.rd.Read(p) }
@@ -675,7 +710,32 @@ func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
+	if r.held != nil { // more after bytes held: copy both, never into the held array
+		r.body.Write(r.held)
+		r.held = nil
+	}
 	return r.body.Write(b)
+}
+
+// WriteKept is Write for bytes that never change (kept.Writer): written
+// first, the recorder keeps them rather than a copy.
+func (r *recorder) WriteKept(b []byte) (int, error) {
+	if r.held != nil || r.body.Len() > 0 || len(b) == 0 {
+		return r.Write(b)
+	}
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	r.held = b
+	return len(b), nil
+}
+
+// bytes is the body written.
+func (r *recorder) bytes() []byte {
+	if r.held != nil {
+		return r.held
+	}
+	return r.body.Bytes()
 }
 func (r *recorder) Flush() {}
 
@@ -683,7 +743,7 @@ func (r *recorder) response(req *http.Request) *http.Response {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
-	r.rd.Reset(r.body.Bytes())
+	r.rd.Reset(r.bytes())
 	r.res = http.Response{
 		Status:        http.StatusText(r.status),
 		StatusCode:    r.status,
@@ -692,7 +752,7 @@ func (r *recorder) response(req *http.Request) *http.Response {
 		ProtoMinor:    1,
 		Header:        r.header,
 		Body:          r,
-		ContentLength: int64(r.body.Len()),
+		ContentLength: int64(len(r.bytes())),
 		Request:       req,
 	}
 	return &r.res

@@ -5,9 +5,11 @@ import (
 	"compress/gzip"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 
 	"github.com/spine-sandbox/spine-sandbox/internal/fhirxml"
+	"github.com/spine-sandbox/spine-sandbox/internal/kept"
 	"github.com/spine-sandbox/spine-sandbox/internal/world"
 )
 
@@ -39,6 +41,9 @@ type answer struct {
 	xmlGz   form // gzip of xml
 }
 
+// newAnswer keeps plain, which nobody may change after, as an answer.
+func newAnswer(plain []byte) *answer { return &answer{plain: slices.Clip(plain)} }
+
 // form is one lazily made encoding of an answer.
 type form struct {
 	once sync.Once
@@ -57,7 +62,7 @@ func (f *form) get(from []byte) []byte {
 		_, _ = zw.Write(from)
 		_ = zw.Close()
 		keptGzipWriters.Put(zw)
-		f.b = buf.Bytes()
+		f.b = slices.Clip(buf.Bytes()) // a writer may keep it whole (kept.Write)
 	})
 	return f.b
 }
@@ -69,7 +74,10 @@ func (a *answer) gzip() []byte { return a.gz.get(a.plain) }
 
 // xmlForm returns the answer in FHIR XML.
 func (a *answer) xmlForm() ([]byte, error) {
-	a.xmlOnce.Do(func() { a.xml, a.xmlErr = fhirxml.JSONToXML(a.plain) })
+	a.xmlOnce.Do(func() {
+		a.xml, a.xmlErr = fhirxml.JSONToXML(a.plain)
+		a.xml = slices.Clip(a.xml)
+	})
 	return a.xml, a.xmlErr
 }
 
@@ -171,6 +179,6 @@ func writeAnswer(rw http.ResponseWriter, r *http.Request, a *answer) error {
 		body = gz.get(body)
 	}
 	rw.WriteHeader(http.StatusOK)
-	_, _ = rw.Write(body)
+	_, _ = kept.Write(rw, body) // a kept form, which never changes
 	return nil
 }

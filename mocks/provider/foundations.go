@@ -29,7 +29,7 @@ var capability = sync.OnceValue(func() *answer {
 	if err != nil {
 		panic("provider: encoding the CapabilityStatement: " + err.Error())
 	}
-	return &answer{plain: body}
+	return newAnswer(body)
 })
 
 // capabilityStatement is what the provider supports (§3.1).

@@ -222,7 +222,7 @@ func (s *server) searchSlots(rw http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	a := &answer{plain: body}
+	a := newAnswer(body)
 	store.put(key, version, a)
 	return writeAnswer(rw, r.Request, a)
 }

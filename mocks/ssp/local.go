@@ -7,6 +7,8 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+
+	"github.com/spine-sandbox/spine-sandbox/internal/kept"
 )
 
 // Local is a Transport that serves some upstreams in process (the
@@ -53,6 +55,16 @@ func (w *throughWriter) WriteHeader(code int) {
 func (w *throughWriter) Write(b []byte) (int, error) {
 	w.wrote = true
 	n, err := w.ResponseWriter.Write(b)
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// WriteKept hands on bytes that never change (kept.Writer).
+func (w *throughWriter) WriteKept(b []byte) (int, error) {
+	w.wrote = true
+	n, err := kept.Write(w.ResponseWriter, b)
 	if err != nil && w.err == nil {
 		w.err = err
 	}
