@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -249,10 +250,14 @@ func clipSized(req, res http.Header, reqSize, resSize, budget int, reqGiven, res
 }
 
 // sameHeader reports whether a and b hold the same keys with the same
-// values in the same order.
+// values in the same order: at once when they are one map (the SSP's hop
+// and the provider's it served straight into its answer).
 func sameHeader(a, b http.Header) bool {
 	if len(a) != len(b) {
 		return false
+	}
+	if len(a) > 0 && reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() {
+		return true
 	}
 	for k, va := range a {
 		vb, ok := b[k]

@@ -771,3 +771,27 @@ func TestRecordGivenKeepsHeaderMaps(t *testing.T) {
 	checkAccounts(t, small) // the clipped maps accounted as kept
 	checkAccounts(t, j)
 }
+
+// TestSameHeader: one map is the same as itself at once; two maps are the
+// same when they hold the same keys with the same values in the same order.
+func TestSameHeader(t *testing.T) {
+	h := http.Header{"Content-Type": {"application/fhir+json"}, "Vary": {"Accept-Encoding", "Origin"}}
+	for _, tt := range []struct {
+		name string
+		a, b http.Header
+		want bool
+	}{
+		{"one map", h, h, true},
+		{"a copy", h, h.Clone(), true},
+		{"another value", h, http.Header{"Content-Type": {"application/fhir+xml"}, "Vary": {"Accept-Encoding", "Origin"}}, false},
+		{"values in another order", h, http.Header{"Content-Type": {"application/fhir+json"}, "Vary": {"Origin", "Accept-Encoding"}}, false},
+		{"another key", h, http.Header{"Content-Type": {"application/fhir+json"}, "Etag": {"Accept-Encoding", "Origin"}}, false},
+		{"one key more", h, http.Header{"Content-Type": {"application/fhir+json"}, "Vary": {"Accept-Encoding", "Origin"}, "Etag": {`"1"`}}, false},
+		{"no values against none", http.Header{"X": nil}, http.Header{"X": {}}, false},
+		{"both empty", http.Header{}, http.Header{}, true},
+	} {
+		if got := sameHeader(tt.a, tt.b); got != tt.want {
+			t.Errorf("%s: sameHeader = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

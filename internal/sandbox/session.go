@@ -551,27 +551,26 @@ func steps(from, to journal.Party, name string, in gpc.Interaction) (string, str
 	case string(scenario.StepSDSDevice):
 		return "2c", "2d"
 	}
-	n := "7"
+	// Consumer→SSP, SSP→provider and their replies, as literals: a hop
+	// makes no strings of its own for them.
+	ids := [4]string{"7a", "7b", "7c", "7d"}
 	switch in {
 	case gpc.ReadMetadata:
-		n = "3"
+		ids = [4]string{"3a", "3b", "3c", "3d"}
 	case gpc.SearchSlots:
-		n = "4"
+		ids = [4]string{"4a", "4b", "4c", "4d"}
 	case gpc.SearchPatient:
-		n = "5"
+		ids = [4]string{"5a", "5b", "5c", "5d"}
 	case gpc.RegisterPatient:
 		// The no-record branch, after find patient (5a–5d).
-		if from == journal.SSP {
-			return "5f", "5g"
-		}
-		return "5e", "5h"
+		ids = [4]string{"5e", "5f", "5g", "5h"}
 	case gpc.CreateAppointment:
-		n = "6"
+		ids = [4]string{"6a", "6b", "6c", "6d"}
 	}
 	if from == journal.SSP {
-		return n + "b", n + "c"
+		return ids[1], ids[2]
 	}
-	return n + "a", n + "d"
+	return ids[0], ids[3]
 }
 
 // teeWriter passes a response through and keeps its status, its size and
