@@ -65,6 +65,22 @@ type (
 	fhirDevice   fhir.Device
 )
 
+// r4Searchset is an R4 Bundle whose entries' resources are decoded as
+// T in the same pass (searchsetOf): the model's elements, its entries
+// (shadowing the model's, whose resources stay raw) of a type of their
+// own.
+type (
+	r4Searchset[T any] struct {
+		r4Bundle
+		Entry []r4SearchEntry[T] `json:"entry,omitempty"`
+	}
+	r4SearchEntry[T any] struct {
+		fhirBundleEntry
+		Resource *r4[T] `json:"resource,omitempty"`
+	}
+	fhirBundleEntry fhir.BundleEntry
+)
+
 // skipped is an element read past without decoding it.
 type skipped struct{}
 

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/samply/golang-fhir-models/fhir-models/fhir"
-
 	"github.com/spine-sandbox/spine-sandbox/internal/gpc"
 )
 
@@ -45,14 +43,13 @@ func (s *Session) Endpoint(ctx context.Context, ods string, interaction gpc.Inte
 	q.Add("organization", org)
 	q.Add("identifier", gpc.SystemInteractionID+"|"+string(interaction))
 	c := s.sdsCall("2a", "/Endpoint", q, interaction)
-	b, status, err := s.sdsSearch(ctx, c)
+	endpoints, status, err := sdsSearch[r4Endpoint](ctx, s, c, "Endpoint")
 	if err != nil {
 		return nil, err
 	}
 	ep := &Endpoint{ODS: ods, Interaction: interaction}
-	for _, e := range b.Entry {
-		r, err := decodeR4[r4Endpoint](e.Resource, "Endpoint")
-		if err != nil || r.Address == "" {
+	for _, r := range endpoints {
+		if r.Address == "" {
 			continue
 		}
 		ep.Address = r.Address
@@ -72,15 +69,11 @@ func (s *Session) Endpoint(ctx context.Context, ods string, interaction gpc.Inte
 	q.Add("identifier", gpc.SystemInteractionID+"|"+string(interaction))
 	q.Add("identifier", gpc.SystemPartyKey+"|"+ep.PartyKey)
 	c = s.sdsCall("2c", "/Device", q, interaction)
-	b, status, err = s.sdsSearch(ctx, c)
+	devices, status, err := sdsSearch[r4Device](ctx, s, c, "Device")
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range b.Entry {
-		r, err := decodeR4[r4Device](e.Resource, "Device")
-		if err != nil {
-			continue
-		}
+	for _, r := range devices {
 		for _, id := range r.Identifier {
 			if str(id.System) == gpc.SystemASID && str(id.Value) != "" {
 				ep.ASID = str(id.Value)
@@ -109,17 +102,48 @@ func (s *Session) sdsCall(step, path string, q Query, interaction gpc.Interactio
 		}}
 }
 
-// sdsSearch runs one SDS search; its entries are decoded by the caller,
-// each as the R4 resource it expects (an entry that is not is skipped).
-func (s *Session) sdsSearch(ctx context.Context, c call) (*fhir.Bundle, int, error) {
+// sdsSearch runs one SDS search and returns its entries' resources that
+// are R4 resources of type want, in order (searchsetOf), and the answer's
+// status.
+func sdsSearch[T any](ctx context.Context, s *Session, c call, want string) ([]*T, int, error) {
 	resp, err := s.c.do(ctx, c)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer resp.release()
-	b, err := decodeR4[r4Bundle](resp.body, "Bundle")
+	rs, err := searchsetOf[T](resp.body, want)
 	if err != nil {
 		return nil, resp.status, badResponse(c, resp.status, "SDS answer is not a Bundle: %v", err)
 	}
-	return (*fhir.Bundle)(b), resp.status, nil
+	return rs, resp.status, nil
+}
+
+// searchsetOf decodes raw, an R4 Bundle, and returns the resources of its
+// entries that are R4 resources of type want, in order: an entry that is
+// not one (another type, none, or not valid R4) is skipped. When the whole
+// answer decodes with its entries' resources as Ts — every answer SDS
+// gives — that is one pass; otherwise it decodes the Bundle with its
+// entries' resources left raw, then each of them on its own, which was
+// every answer's two passes (half of decoding an SDS answer).
+func searchsetOf[T any](raw []byte, want string) ([]*T, error) {
+	if b, err := decodeR4[r4Searchset[T]](raw, "Bundle"); err == nil {
+		out := make([]*T, 0, len(b.Entry))
+		for _, e := range b.Entry {
+			if r := e.Resource; r != nil && r.ResourceType == want {
+				out = append(out, &r.Resource)
+			}
+		}
+		return out, nil
+	}
+	b, err := decodeR4[r4Bundle](raw, "Bundle")
+	if err != nil {
+		return nil, err
+	}
+	var out []*T
+	for _, e := range b.Entry {
+		if r, err := decodeR4[T](e.Resource, want); err == nil {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }

@@ -139,17 +139,12 @@ func BenchmarkDecodeR4(b *testing.B) {
 	}
 }
 
-// decodeSearchset decodes an SDS searchset and each of its entries as the
-// consumer does, failing tb when any does not decode.
+// decodeSearchset decodes an SDS searchset and its entries as the
+// consumer does (searchsetOf), failing tb when it keeps none.
 func decodeSearchset[T any](tb testing.TB, raw []byte, typ string) {
-	bundle, err := decodeR4[r4Bundle](raw, "Bundle")
-	if err != nil || len(bundle.Entry) == 0 {
-		tb.Fatalf("%s searchset: %v", typ, err)
-	}
-	for _, e := range bundle.Entry {
-		if _, err := decodeR4[T](e.Resource, typ); err != nil {
-			tb.Fatalf("%s: %v", typ, err)
-		}
+	rs, err := searchsetOf[T](raw, typ)
+	if err != nil || len(rs) == 0 {
+		tb.Fatalf("%s searchset: %d kept, %v", typ, len(rs), err)
 	}
 }
 
