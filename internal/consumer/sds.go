@@ -122,9 +122,8 @@ func sdsSearch[T any](ctx context.Context, s *Session, c call, want string) ([]*
 // entries that are R4 resources of type want, in order: an entry that is
 // not one (another type, none, or not valid R4) is skipped. When the whole
 // answer decodes with its entries' resources as Ts — every answer SDS
-// gives — that is one pass; otherwise it decodes the Bundle with its
-// entries' resources left raw, then each of them on its own, which was
-// every answer's two passes (half of decoding an SDS answer).
+// gives — that is one pass; otherwise it takes two (searchsetTwoPasses),
+// as every answer did before (half of decoding an SDS answer).
 func searchsetOf[T any](raw []byte, want string) ([]*T, error) {
 	if b, err := decodeR4[r4Searchset[T]](raw, "Bundle"); err == nil {
 		out := make([]*T, 0, len(b.Entry))
@@ -135,6 +134,15 @@ func searchsetOf[T any](raw []byte, want string) ([]*T, error) {
 		}
 		return out, nil
 	}
+	return searchsetTwoPasses[T](raw, want)
+}
+
+// searchsetTwoPasses is searchsetOf in two passes: the Bundle with its
+// entries' resources left raw, then each of them on its own, one that is
+// not an R4 resource of type want skipped. It reads any answer the one
+// pass cannot, and is the one pass's reference
+// (TestSearchsetOfLikeTwoPasses).
+func searchsetTwoPasses[T any](raw []byte, want string) ([]*T, error) {
 	b, err := decodeR4[r4Bundle](raw, "Bundle")
 	if err != nil {
 		return nil, err

@@ -8,24 +8,6 @@ import (
 	"testing"
 )
 
-// searchsetTwoPasses is how the consumer read every SDS searchset before
-// searchsetOf: the Bundle with its entries' resources left raw, then each
-// of them on its own, one that is not an R4 resource of type want skipped.
-// It is searchsetOf's reference.
-func searchsetTwoPasses[T any](raw []byte, want string) ([]*T, error) {
-	b, err := decodeR4[r4Bundle](raw, "Bundle")
-	if err != nil {
-		return nil, err
-	}
-	var out []*T
-	for _, e := range b.Entry {
-		if r, err := decodeR4[T](e.Resource, want); err == nil {
-			out = append(out, r)
-		}
-	}
-	return out, nil
-}
-
 // readSearchsetBoth says how searchsetOf and its reference read doc
 // differently, or "" when they read it alike; onePass reports whether
 // searchsetOf read it in one pass, and n how many resources it kept.
