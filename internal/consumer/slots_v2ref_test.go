@@ -1,12 +1,8 @@
 package consumer
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
-	"slices"
-	"strings"
-	"time"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -61,7 +57,7 @@ func v2DecodeSlots(raw []byte, careful bool) (*v2SlotSearchset, error) {
 // them, filed as each decodes so no list of all entries is kept: the free
 // slots with their own elements, and what they refer to by id.
 type v2SlotIndex struct {
-	slotIndex // what it files, and result (its UnmarshalJSONFrom is v2SlotIndex's)
+	slotIndex // what it files (add), and result; its UnmarshalJSONFrom is v2SlotIndex's
 	careful   bool
 }
 
@@ -116,7 +112,8 @@ func (x *v2SlotIndex) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 			return err
 		}
 		if ok {
-			x.add(&e.Resource, raw)
+			f := e.Resource.flat()
+			x.add(&f, raw)
 		}
 	}
 	_, err := dec.ReadToken()
@@ -144,59 +141,16 @@ func (x *v2SlotIndex) next(dec *jsontext.Decoder, e *v2SlotBundleEntry) (raw []b
 	return nil, false, unmarshal(raw, new(stu3.BundleEntry))
 }
 
-// add files one entry's resource r; raw is the entry's JSON.
-func (x *v2SlotIndex) add(r *v2SlotResource, raw []byte) {
-	if x.schedules == nil {
-		x.schedules, x.locations, x.practitioners = map[string]slotSchedule{}, map[string]string{}, map[string]string{}
-	}
-	switch r.ResourceType {
-	case "Slot":
-		if sl, ok := r.slot(); ok {
-			x.slots = append(x.slots, sl)
-		}
-	case "Schedule":
-		x.schedules[r.ID] = slotSchedule{category: r.ServiceCategory.Text, actors: slices.Clone(r.Actor)}
-	case "Location":
-		x.locations[r.ID] = r.Name.text
-	case "Practitioner":
-		x.practitioners[r.ID] = ""
-		if len(r.Name.human) > 0 {
-			n := r.Name.human[0]
-			x.practitioners[r.ID] = strings.TrimSpace(strings.Join(append(append(append([]string{}, n.Prefix...), n.Given...), n.Family), " "))
-		}
-	case "Organization":
-		// The one resource Slots carries whole, as the stu3 type; one
-		// that does not decode as it is left out.
-		var e struct {
-			Resource stu3.Organization `json:"resource"`
-		}
-		if unmarshal(bytes.TrimLeft(raw, ", \t\r\n"), &e) == nil {
-			x.org = &e.Resource
-		}
-	}
-}
-
-// slot reads a Slot's own elements; false when it is not free or its
-// times do not parse.
-func (r *v2SlotResource) slot() (Slot, bool) {
-	if r.Status != "free" {
-		return Slot{}, false
-	}
-	x := Slot{ID: r.ID, Start: r.Start, End: r.End}
-	var err1, err2 error
-	x.StartTime, err1 = time.Parse(time.RFC3339, r.Start)
-	x.EndTime, err2 = time.Parse(time.RFC3339, r.End)
-	if err1 != nil || err2 != nil {
-		return Slot{}, false
-	}
+// flat is r as the entry reader reads it (slotResource), for slotIndex to
+// file: the filing is shared, the reading is what the reference checks.
+func (r *v2SlotResource) flat() slotResource {
+	f := slotResource{ResourceType: r.ResourceType, ID: r.ID, Status: r.Status, Start: r.Start, End: r.End,
+		Schedule: r.Schedule, Actor: r.Actor, Category: r.ServiceCategory.Text, Name: r.Name}
 	if ext := stu3.FindExtension(r.Extension, gpc.ExtDeliveryChannel); ext != nil {
-		x.Channel = ext.ValueCode
+		f.Channel = ext.ValueCode
 	}
 	if len(r.ServiceType) > 0 {
-		x.SlotType = r.ServiceType[0].Text
+		f.SlotType = r.ServiceType[0].Text
 	}
-	if _, id, ok := r.Schedule.Split(); ok {
-		x.ScheduleID = id
-	}
-	return x, true
+	return f
 }
