@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,6 +29,33 @@ type entry struct {
 	// sharer is the Seq of the newer entry that owes this one's response
 	// bytes, if any.
 	sharer int64
+	// reqLess are keys of meta.RequestHeader, a map another hop keeps too,
+	// that this hop was not sent with (Hop.RequestHeaderAdded): left out
+	// when the entry is first read (unshare).
+	reqLess []string
+}
+
+// unshare gives the entry a request header map of its own without the
+// keys it was not sent with, once, when it is first read: a hop read is
+// the hop as sent. Its accounted size already leaves them out (compact).
+func (e *entry) unshare() {
+	if e.reqLess == nil {
+		return
+	}
+	e.meta.RequestHeader = without(e.meta.RequestHeader, e.reqLess)
+	e.reqLess = nil
+}
+
+// without is a copy of h less the keys less; the values are h's, which
+// nobody changes.
+func without(h http.Header, less []string) http.Header {
+	out := make(http.Header, len(h))
+	for k, vs := range h {
+		if !slices.Contains(less, k) {
+			out[k] = vs
+		}
+	}
+	return out
 }
 
 // The accounting's fixed costs, a rough count of what Go spends besides the
@@ -78,10 +106,30 @@ func compact(h Hop, req, res Body, l Limits, g given) entry {
 	if g.priorHeader != nil && sameHeader(h.ResponseHeader, g.priorHeader) {
 		h.ResponseHeader, resGiven = g.priorHeader, true // the journal's own, which it never changes
 	}
+	reqGiven := g.reqHeader
+	less := h.RequestHeaderAdded
+	h.RequestHeaderAdded = nil
 	reqRaw, reqCost := headerSizes(h.RequestHeader)
 	resRaw, resCost := headerSizes(h.ResponseHeader)
+	if len(less) > 0 {
+		// The hop's request is the map less the keys added after it came:
+		// sized so, and copied so when it is to be copied or clipped;
+		// otherwise the entry keeps the map and leaves them out when read.
+		for _, k := range less {
+			if vs, ok := h.RequestHeader[k]; ok {
+				reqCost -= headerCost + int64(len(k))
+				for _, v := range vs {
+					reqRaw -= len(k) + len(v)
+					reqCost -= stringCost + int64(len(v))
+				}
+			}
+		}
+		if !reqGiven || reqRaw+resRaw > l.Header {
+			h.RequestHeader, reqGiven, less = without(h.RequestHeader, less), true, nil
+		}
+	}
 	var reqCut, resCut int
-	h.RequestHeader, h.ResponseHeader, reqCut, resCut = clipSized(h.RequestHeader, h.ResponseHeader, reqRaw, resRaw, l.Header, g.reqHeader, resGiven)
+	h.RequestHeader, h.ResponseHeader, reqCut, resCut = clipSized(h.RequestHeader, h.ResponseHeader, reqRaw, resRaw, l.Header, reqGiven, resGiven)
 	if reqCut > 0 { // a copy that fits is the same size; a clipped one is not
 		reqCost = headerSize(h.RequestHeader)
 	}
@@ -90,7 +138,7 @@ func compact(h Hop, req, res Body, l Limits, g given) entry {
 	}
 	cut = reqCut + resCut
 	h.HeadersCut += cut
-	e := entry{meta: h, req: keepBody(req, l.Body, nil), res: keepBody(res, l.Body, g.prior)}
+	e := entry{meta: h, req: keepBody(req, l.Body, nil), res: keepBody(res, l.Body, g.prior), reqLess: less}
 	e.size = sizeWith(&e, reqCost+resCost)
 	if over := e.size - l.Bytes; over > 0 {
 		// One hop larger than the whole journal: clip its bodies (the
@@ -141,7 +189,11 @@ func shrink(b Body, over *int64) Body {
 
 // sizeOf is an entry's accounted size.
 func sizeOf(e *entry) int64 {
-	return sizeWith(e, headerSize(e.meta.RequestHeader)+headerSize(e.meta.ResponseHeader))
+	req := e.meta.RequestHeader
+	if e.reqLess != nil {
+		req = without(req, e.reqLess)
+	}
+	return sizeWith(e, headerSize(req)+headerSize(e.meta.ResponseHeader))
 }
 
 // sizeWith is sizeOf with its headers' accounted size known (headerSizes).

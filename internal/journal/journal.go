@@ -61,6 +61,13 @@ type Hop struct {
 	URL           string      `json:"url"`
 	Status        int         `json:"status"`
 	RequestHeader http.Header `json:"request_header,omitempty"`
+	// RequestHeaderAdded, set by a recorder only, names keys of
+	// RequestHeader that were put into the map after the hop received it
+	// and that it was not sent with: the SSP's forwarding headers, added in
+	// place when it forwards to the sandbox's own provider, whose hop keeps
+	// the map as it was forwarded. The journal keeps the one map and leaves
+	// those keys out of this hop when it is read; a hop read has none.
+	RequestHeaderAdded []string `json:"-"`
 	// RequestBody and ResponseBody are the bodies decoded (a gzip body is
 	// uncompressed), at most Limits.Body bytes of each, ending in
 	// Truncated when more was sent or decoded.
@@ -413,6 +420,7 @@ func (j *Journal) Page(since int64, limit int, match func(*Hop) bool) (page []En
 	start := sort.Search(j.hops.n, func(i int) bool { return j.hops.at(i).meta.Seq > since })
 	for i := start; i < j.hops.n; i++ {
 		e := j.hops.at(i)
+		e.unshare()
 		if match != nil && !match(&e.meta) {
 			continue
 		}

@@ -795,3 +795,61 @@ func TestSameHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordLeavesOutKeysAdded: a hop recorded with keys added to its
+// request's map after it came (Hop.RequestHeaderAdded; the SSP forwarding
+// in place) reads, sizes and clips as if recorded with the map as it came,
+// whichever way it is recorded; the map itself, which the provider's hop
+// keeps as forwarded, keeps them.
+func TestRecordLeavesOutKeysAdded(t *testing.T) {
+	t.Parallel()
+	added := []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded", "User-Agent"}
+	res := http.Header{"Content-Type": {"application/fhir+json"}}
+	record := map[string]func(*Journal, Hop, Body, Body) int64{
+		"Record": (*Journal).Record, "RecordTaken": (*Journal).RecordTaken,
+		"RecordGiven": (*Journal).RecordGiven, "RecordRelay": (*Journal).RecordRelay,
+	}
+	for _, tt := range []struct {
+		name   string
+		sent   http.Header
+		budget int
+	}{
+		{"fits", http.Header{"Ssp-Traceid": {"6b4ed8c1-9d2c-4d6a-8a4f-2f1d0c3b5e7a"}, "Accept": {"application/fhir+json"}, "Nil": nil}, 4096},
+		{"clipped", http.Header{"Ssp-Traceid": {"6b4ed8c1-9d2c-4d6a-8a4f-2f1d0c3b5e7a"}, "X-Big": {strings.Repeat("y", 600)}}, 512},
+		{"fits only without the keys added", http.Header{"X-Big": {strings.Repeat("y", 440)}}, 512},
+	} {
+		for name, rec := range record {
+			t.Run(tt.name+", "+name, func(t *testing.T) {
+				t.Parallel()
+				forwarded := tt.sent.Clone()
+				forwarded["X-Forwarded-For"] = []string{"127.0.0.1"}
+				forwarded["X-Forwarded-Host"] = []string{"127.0.0.1:8080"}
+				forwarded["X-Forwarded-Proto"] = []string{"http"}
+				forwarded["Forwarded"] = []string{"for=127.0.0.1;host=\"127.0.0.1:8080\";proto=http"}
+				forwarded["User-Agent"] = []string{""}
+				before := forwarded.Clone()
+				lim := Limits{Header: tt.budget}
+				want, got := New(lim), New(lim)
+				rec(want, Hop{Name: "ssp", RequestHeader: tt.sent.Clone(), ResponseHeader: res}, Body{Data: []byte("{}")}, Body{Data: []byte("{}")})
+				got.RecordGiven(Hop{Name: "provider", RequestHeader: forwarded, ResponseHeader: res}, Body{}, Body{Data: []byte("[]")}) // another answer: RecordRelay shares none
+				bytesBefore := got.Bytes()
+				rec(got, Hop{Name: "ssp", RequestHeader: forwarded, RequestHeaderAdded: added, ResponseHeader: res}, Body{Data: []byte("{}")}, Body{Data: []byte("{}")})
+				assert.Equal(t, got.Bytes()-bytesBefore, want.Bytes(), "bytes accounted for the hop")
+				hops := got.Hops()
+				w, g := want.Hops()[0], hops[1]
+				assert.Equal(t, fmt.Sprint(g.RequestHeader), fmt.Sprint(w.RequestHeader), "request header read")
+				assert.Equal(t, g.HeadersCut, w.HeadersCut, "HeadersCut")
+				assert.Equal(t, len(g.RequestHeaderAdded), 0, "keys added, on a hop read")
+				if tt.budget >= rawSize(before)+rawSize(res) {
+					assert.Equal(t, fmt.Sprint(hops[0].RequestHeader), fmt.Sprint(before), "the provider's hop")
+				}
+				assert.Equal(t, fmt.Sprint(forwarded), fmt.Sprint(before), "the forwarded map")
+				again := got.Hops()[1] // read once more: the map made on the first read
+				assert.Equal(t, fmt.Sprint(again.RequestHeader), fmt.Sprint(w.RequestHeader), "request header read again")
+				if j, _ := json.Marshal(g); strings.Contains(string(j), "Added") {
+					t.Errorf("the keys added are in the hop's JSON: %s", j)
+				}
+			})
+		}
+	}
+}

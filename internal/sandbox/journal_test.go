@@ -583,6 +583,7 @@ func TestJournalKeepsRequestHeadersAsSent(t *testing.T) {
 	}{
 		{"ServeHTTP", func(t *testing.T, req *http.Request) {
 			req.RequestURI = req.URL.RequestURI()
+			req.RemoteAddr = "192.0.2.1:1234" // as a server sets it
 			w := httptest.NewRecorder()
 			e.Server.ServeHTTP(w, req)
 			assert.Equal(t, w.Code, http.StatusOK, "slot search")
@@ -614,6 +615,17 @@ func TestJournalKeepsRequestHeadersAsSent(t *testing.T) {
 			req.Header.Set("X-Later", "changed")
 			hops := ss.Journal.Hops()
 			assert.Equal(t, len(hops), 2, "hops")
+			// The consumer sent no forwarding headers; the SSP sent the
+			// provider its own (gpconnect-1.6.md §1.4), whether it
+			// forwarded a copy or the consumer's map in place.
+			for _, k := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded"} {
+				for _, h := range hops {
+					_, has := h.RequestHeader[k]
+					if want := h.From == journal.SSP; has != want {
+						t.Errorf("%s: has %s %v, want %v", h.Name, k, has, want)
+					}
+				}
+			}
 			for _, h := range hops {
 				if got := h.RequestHeader.Get("Ssp-TraceID"); got != trace {
 					t.Errorf("%s: Ssp-TraceID %q, want %q as sent", h.Name, got, trace)
@@ -631,5 +643,42 @@ func TestJournalKeepsRequestHeadersAsSent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWrappedSandboxLeavesItsRequestAlone: a sandbox served inside someone
+// else's handler, who may read the request after it, forwards a copy of
+// the consumer's headers: the request's own map is as it came (only a
+// sandbox that is its server's whole handler forwards that map in place).
+func TestWrappedSandboxLeavesItsRequestAlone(t *testing.T) {
+	t.Parallel()
+	e := start(t, sandbox.Config{})
+	ss := e.session(t, "")
+	var changed []string
+	outer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		before := r.Header.Clone()
+		e.Server.ServeHTTP(w, r)
+		for k := range r.Header {
+			if _, ok := before[k]; !ok {
+				changed = append(changed, k)
+			}
+		}
+	}))
+	t.Cleanup(outer.Close)
+	req := gpcRequest(t, ss, true, gpc.SearchSlots, "GET", slotQuery(ss), "")
+	req.URL.Host = strings.TrimPrefix(outer.URL, "http://") // the SSP target stays the sandbox's own
+	res, err := outer.Client().Do(req)
+	assert.NilError(t, err)
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	assert.Equal(t, res.StatusCode, http.StatusOK, "slot search through the SSP")
+	if len(changed) > 0 {
+		t.Errorf("the sandbox added %q to the request its wrapper handed it", changed)
+	}
+	hops := ss.Journal.Hops()
+	assert.Equal(t, len(hops), 2, "hops")
+	for _, h := range hops {
+		_, fwd := h.RequestHeader["X-Forwarded-Host"]
+		assert.Equal(t, fwd, h.From == journal.SSP, h.Name+" has the SSP's forwarding headers")
 	}
 }

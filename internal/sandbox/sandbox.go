@@ -494,13 +494,18 @@ func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 // made that map, nobody changes it after, and the provider's hop keeps it
 // as it is (inProcessContext.answerOwned); the answer Direct makes is its
 // caller's to change, and the hop keeps a copy.
-func (t *inProcess) ServeThrough(w http.ResponseWriter, req *http.Request) error {
+func (t *inProcess) ServeThrough(w http.ResponseWriter, req *http.Request, added []string) error {
+	st := hopOf(req)
+	if st != nil && added != nil {
+		st.mu.Lock()
+		st.added = added // the consumer's hop is the map less these (journalHop)
+		st.mu.Unlock()
+	}
 	ctx := &inProcessContext{answerOwned: req.Context().Value(http.ServerContextKey) != nil}
 	in, err := t.forward(req, ctx)
 	if err != nil {
 		return err
 	}
-	st := hopOf(req)
 	if st != nil {
 		st.tee.relay = noBytes // the provider's hop keeps what passes
 	}
@@ -517,6 +522,21 @@ func (t *inProcess) ServeThrough(w http.ResponseWriter, req *http.Request) error
 		}
 	}
 	return nil
+}
+
+// InPlace reports whether the SSP may forward r with its own header map
+// (ssp.Through): when r came to the sandbox straight from a net/http server
+// whose whole handler it is, or from Direct, nobody reads r's map after but
+// the SSP's hop, which ServeThrough tells what the SSP added. A handler
+// wrapped in someone else's may not change its request: they may read it
+// after.
+func (t *inProcess) InPlace(r *http.Request) bool {
+	ctx := r.Context()
+	if hs, ok := ctx.Value(http.ServerContextKey).(*http.Server); ok {
+		h, ok := hs.Handler.(*Server)
+		return ok && h == t.s
+	}
+	return ctx.Value(directKey{}) != nil
 }
 
 var _ ssp.Through = (*inProcess)(nil)

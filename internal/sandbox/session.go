@@ -210,6 +210,10 @@ type hopState struct {
 	judged   []journal.Verdict // the consumer-side judge's
 	parsed   *provider.Parsed  // what the judge's rules made of the request (parseRequest)
 	fault    string            // the fault applied, described
+	// added names the keys the SSP put into the request's own header map
+	// when it forwarded it in process (inProcess.InPlace): the request
+	// came without them.
+	added []string
 }
 
 // report adds verdicts to the hop: the one hook every mock is handed.
@@ -408,11 +412,12 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 		// the journal keeps this copy (RecordTaken) unless the response's
 		// share of the budget makes it clip further. A map made for this
 		// request alone, which nobody changes after, is kept as it is.
-		take := journal.ClipHeader
-		if given || ownHeader(r) {
+		take, owned := journal.ClipHeader, given || ownHeader(r)
+		if owned {
 			take = journal.TakeHeader
 		}
 		reqHeader, headersCut := take(r.Header, lim.Header)
+		asIs := owned && headersCut == 0 // reqHeader is r.Header itself
 		entry := journal.Hop{Time: began, From: st.from, To: to, Interaction: string(st.in), Name: st.name,
 			Method: r.Method, URL: ss.requestURL(r), RequestHeader: reqHeader, HeadersCut: headersCut, TLS: journal.TLSFactsOf(r.TLS)}
 		// The journal keeps at most BodyKept of up to 8 MiB read for the
@@ -442,6 +447,13 @@ func (ss *Session) journalHop(from, to journal.Party, hop scenario.Hop, next htt
 				}
 				entry.Checks = st.checks()
 			}
+			st.mu.Lock()
+			if st.added != nil && asIs {
+				// The SSP's forward added its headers to the map kept:
+				// the hop is the map less them, as it was sent.
+				entry.RequestHeaderAdded = st.added
+			}
+			st.mu.Unlock()
 			switch {
 			case tee.relay != nil:
 				ss.Journal.RecordRelay(entry, reqKept, res) // the provider's answer, recorded just before

@@ -30,13 +30,21 @@ type Local interface {
 // only copy unchanged (ForwardedLocally).
 type Through interface {
 	Local
+	// InPlace reports whether the SSP may forward the inbound request r
+	// with r's own header map, its forwarding headers added to it, rather
+	// than a copy: nobody reads r's map once the SSP has it but whoever
+	// ServeThrough tells what was added (the Handler contract lets a
+	// handler change its request only when it knows that).
+	InPlace(r *http.Request) bool
 	// ServeThrough serves req as RoundTrip would, writing the answer to w.
 	// It returns the error RoundTrip would return only when it has written
 	// nothing to w, but perhaps headers to w.Header(), which the SSP
 	// drops. The answer's headers reach the consumer as the upstream sets
 	// them: it sets only end-to-end ones, in canonical form, which is all
-	// ReverseProxy would pass on (TestThroughLikeLocal).
-	ServeThrough(w http.ResponseWriter, req *http.Request) error
+	// ReverseProxy would pass on (TestThroughLikeLocal). added, when not
+	// nil, names the keys the SSP put into the inbound request's own map to
+	// make req's (InPlace): the consumer sent none of them.
+	ServeThrough(w http.ResponseWriter, req *http.Request, added []string) error
 }
 
 // throughWriter is the consumer's answer as a Through transport writes it:
@@ -97,9 +105,21 @@ func (s *server) local(ctx context.Context, x *exchange) bool {
 // less the hop-by-hop ones, and its body; 502 or 504 when the exchange
 // fails.
 func (s *server) forwardLocal(ctx context.Context, rw http.ResponseWriter, r *http.Request, x *exchange) {
+	t, through := s.cfg.Transport.(Through)
+	through = through && len(rw.Header()) == 0
 	out := r.WithContext(ctx)
-	out.Header = cloneEndToEnd(r.Header, 5) // room for the forwarding headers and User-Agent
-	s.setForwardedCached(out.Header, r)     // replaces the client's forwarding headers, as ReverseProxy's Rewrite does
+	var added []string
+	if through && addsOnly(r.Header) && t.InPlace(r) {
+		// The forwarded headers are the consumer's plus the forwarding
+		// ones, none of which it sent: they go into its own map.
+		added = forwardingKeys[:4]
+		if _, ok := r.Header["User-Agent"]; !ok {
+			added = forwardingKeys[:]
+		}
+	} else {
+		out.Header = cloneEndToEnd(r.Header, 5) // room for the forwarding headers and User-Agent
+	}
+	s.setForwardedCached(out.Header, r) // replaces the client's forwarding headers, as ReverseProxy's Rewrite does
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header["User-Agent"] = []string{""} // not Go's default (ReverseProxy)
 	}
@@ -109,13 +129,13 @@ func (s *server) forwardLocal(ctx context.Context, rw http.ResponseWriter, r *ht
 	} else if out.Body != nil {
 		out.Body = io.NopCloser(out.Body) // the transport may close it; the inbound body is the server's
 	}
-	if t, ok := s.cfg.Transport.(Through); ok && len(rw.Header()) == 0 {
+	if through {
 		// The answer goes to the consumer as the upstream writes it: the
 		// same status, headers and bytes as the copy below, without the
 		// copy.
 		w := &x.through
 		w.ResponseWriter = rw
-		err := t.ServeThrough(w, out)
+		err := t.ServeThrough(w, out, added)
 		switch {
 		case err != nil && !w.wrote:
 			clear(rw.Header()) // the upstream's, if it set some before failing
@@ -138,6 +158,28 @@ func (s *server) forwardLocal(ctx context.Context, rw http.ResponseWriter, r *ht
 	if _, err := io.CopyBuffer(rw, res.Body, buf); err != nil && r.Context().Value(http.ServerContextKey) != nil {
 		panic(http.ErrAbortHandler) // the consumer is gone: abort as ReverseProxy does
 	}
+}
+
+// forwardingKeys are the keys forwardLocal may add to a request's
+// headers: setForwarded's four, then User-Agent.
+var forwardingKeys = [...]string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded", "User-Agent"}
+
+// addsOnly reports whether forwarding a request with headers h only adds
+// keys to them: h holds no hop-by-hop header to leave out (so none that a
+// Connection header names) and none of the forwarding headers, which
+// setForwarded appends to or replaces.
+func addsOnly(h http.Header) bool {
+	for k := range h {
+		if isHopHeader(k) {
+			return false
+		}
+	}
+	for _, k := range forwardingKeys[:4] {
+		if _, ok := h[k]; ok {
+			return false
+		}
+	}
+	return true
 }
 
 // namedIn reports whether a Connection header's values name k, as

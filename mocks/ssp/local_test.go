@@ -45,11 +45,19 @@ func (t localTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // anything is written.
 type throughTransport struct {
 	localTransport
-	served *bool // set when the SSP called ServeThrough
+	served  *bool // set when the SSP called ServeThrough
+	inPlace bool  // what InPlace answers
+	// added is what the SSP said it added to the inbound request's map.
+	added *[]string
 }
 
-func (t throughTransport) ServeThrough(w http.ResponseWriter, r *http.Request) error {
+func (t throughTransport) InPlace(*http.Request) bool { return t.inPlace }
+
+func (t throughTransport) ServeThrough(w http.ResponseWriter, r *http.Request, added []string) error {
 	*t.served = true
+	if t.added != nil {
+		*t.added = added
+	}
 	if t.fault != nil {
 		// The provider set its headers and dropped the connection before
 		// writing: the SSP drops them.
@@ -137,6 +145,12 @@ func TestLocalLikeProxy(t *testing.T) {
 	put["X-Hop"] = []string{"drop me"}
 	put["Keep-Alive"] = []string{"timeout=5"}
 	put["Proxy-Authorization"] = []string{"Basic eA=="}
+	withUA := sspHeaders(gpc.SearchSlots)
+	withUA["User-Agent"] = []string{"consumer/1"}
+	forwardedProto := sspHeaders(gpc.SearchSlots)
+	forwardedProto["X-Forwarded-Proto"] = []string{"https"}
+	hopOnly := sspHeaders(gpc.SearchSlots)
+	hopOnly["Proxy-Authorization"] = []string{"Basic eA=="}
 	te := sspHeaders(gpc.SearchSlots)
 	te["Te"] = []string{"trailers"}
 	upgrade := sspHeaders(gpc.SearchSlots)
@@ -188,6 +202,7 @@ func TestLocalLikeProxy(t *testing.T) {
 		close    bool // the consumer asked to close its connection
 		proxy    bool // the SSP takes ReverseProxy's path even to a Local transport
 		through  bool // the provider answers as a Through transport may: compare that too
+		inPlace  bool // served through, the consumer's map may be forwarded in place: it only gains keys
 		// timeout is the SSP's: long enough that only the slow provider
 		// meets it, however loaded the machine (the race detector in CI).
 		timeout time.Duration
@@ -198,19 +213,23 @@ func TestLocalLikeProxy(t *testing.T) {
 		{name: "provider 503", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: answers(http.StatusServiceUnavailable)},
 		{name: "provider dropped the connection", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: answers(http.StatusOK), fault: errors.New("connection closed by the provider")},
 		{name: "timeout", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: slow, timeout: 50 * time.Millisecond},
-		{name: "search, end-to-end headers", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: clean(http.StatusOK), through: true},
+		{name: "search, end-to-end headers", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: clean(http.StatusOK), through: true, inPlace: true},
+		{name: "search with a User-Agent, end-to-end headers", method: http.MethodGet, header: withUA, provider: clean(http.StatusOK), through: true, inPlace: true},
+		{name: "search with a forwarding header, end-to-end headers", method: http.MethodGet, header: forwardedProto, provider: clean(http.StatusOK), through: true},
+		{name: "search with a hop-by-hop header, end-to-end headers", method: http.MethodGet, header: hopOnly, provider: clean(http.StatusOK), through: true},
 		{name: "amend, end-to-end headers", method: http.MethodPut, header: put, body: `{"resourceType":"Appointment"}`, provider: clean(http.StatusOK), close: true, through: true},
-		{name: "provider 500, end-to-end headers", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: clean(http.StatusInternalServerError), through: true},
-		{name: "provider dropped the connection, through", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: clean(http.StatusOK), fault: errors.New("connection closed by the provider"), through: true},
-		{name: "timeout, through", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: slow, timeout: 50 * time.Millisecond, through: true},
+		{name: "provider 500, end-to-end headers", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: clean(http.StatusInternalServerError), through: true, inPlace: true},
+		{name: "provider dropped the connection, through", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: clean(http.StatusOK), fault: errors.New("connection closed by the provider"), through: true, inPlace: true},
+		{name: "timeout, through", method: http.MethodGet, header: sspHeaders(gpc.SearchSlots), provider: slow, timeout: 50 * time.Millisecond, through: true, inPlace: true},
 		{name: "trailers asked for", method: http.MethodGet, header: te, provider: answers(http.StatusOK), proxy: true},
 		{name: "upgrade", method: http.MethodGet, header: upgrade, provider: answers(http.StatusOK), proxy: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			run := func(local, through bool) (atProvider, answer, bool) {
+			run := func(local, through, inPlace bool) (atProvider, answer, bool) {
 				var seen atProvider
+				var added []string
 				traced, servedThrough := false, false
 				provider := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					var b []byte
@@ -225,7 +244,7 @@ func TestLocalLikeProxy(t *testing.T) {
 				var tr http.RoundTripper = localTransport{handlerTransport{provider}, tc.fault}
 				switch {
 				case through:
-					tr = throughTransport{localTransport{handlerTransport{provider}, tc.fault}, &servedThrough}
+					tr = throughTransport{localTransport{handlerTransport{provider}, tc.fault}, &servedThrough, inPlace, &added}
 				case !local:
 					tr = proxied{tr}
 				}
@@ -243,6 +262,7 @@ func TestLocalLikeProxy(t *testing.T) {
 					req.Header[k] = vs
 				}
 				req.Close = tc.close
+				sent := req.Header.Clone()
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)
 				res := rec.Result()
@@ -250,21 +270,40 @@ func TestLocalLikeProxy(t *testing.T) {
 				if through && servedThrough == tc.proxy {
 					t.Errorf("served through: %v, want %v", servedThrough, !tc.proxy)
 				}
+				// Forwarded in place, the consumer's own map became the
+				// provider's: what was sent plus keys it did not send, and
+				// the SSP named exactly those. Otherwise it is as sent.
+				if want := inPlace && tc.inPlace; (added != nil) != want {
+					t.Errorf("forwarded in place: %v (added %q), want %v", added != nil, added, want)
+				}
+				after := req.Header.Clone()
+				for _, k := range added {
+					if _, ok := sent[k]; ok {
+						t.Errorf("the SSP says it added %s, which the consumer sent", k)
+					}
+					delete(after, k)
+				}
+				assert.DeepEqual(t, after, sent, "the consumer's request headers, less what the SSP said it added")
+				if added != nil {
+					assert.DeepEqual(t, req.Header, seen.Header, "the consumer's map forwarded in place, as the provider saw it")
+				}
 				return seen, answer{res.StatusCode, res.Header, outcomeID.ReplaceAllString(string(b), `"id":""`)}, traced
 			}
-			proxySeen, proxyAnswer, _ := run(false, false)
+			proxySeen, proxyAnswer, _ := run(false, false, false)
 			if proxySeen.Method == "" {
 				t.Fatal("the provider was not reached")
 			}
-			localSeen, localAnswer, traced := run(true, false)
+			localSeen, localAnswer, traced := run(true, false, false)
 			assert.DeepEqual(t, localSeen, proxySeen, "the request at the provider")
 			assert.DeepEqual(t, localAnswer, proxyAnswer, "the consumer's answer")
 			assert.Equal(t, traced, tc.proxy, "went through ReverseProxy (its client trace)")
 			if tc.through {
-				throughSeen, throughAnswer, traced := run(true, true)
-				assert.DeepEqual(t, throughSeen, proxySeen, "the request at the provider, served through")
-				assert.DeepEqual(t, throughAnswer, proxyAnswer, "the consumer's answer, served through")
-				assert.Equal(t, traced, false, "went through ReverseProxy (its client trace)")
+				for _, inPlace := range []bool{false, true} {
+					throughSeen, throughAnswer, traced := run(true, true, inPlace)
+					assert.DeepEqual(t, throughSeen, proxySeen, fmt.Sprintf("the request at the provider, served through (in place allowed: %v)", inPlace))
+					assert.DeepEqual(t, throughAnswer, proxyAnswer, fmt.Sprintf("the consumer's answer, served through (in place allowed: %v)", inPlace))
+					assert.Equal(t, traced, false, "went through ReverseProxy (its client trace)")
+				}
 			}
 		})
 	}
@@ -293,7 +332,8 @@ func TestLocalAbortsWhenTheConsumerIsGone(t *testing.T) {
 		transport http.RoundTripper
 	}{
 		{"copied", localTransport{handlerTransport{provider}, nil}},
-		{"through", throughTransport{localTransport{handlerTransport{provider}, nil}, new(bool)}},
+		{"through", throughTransport{localTransport{handlerTransport{provider}, nil}, new(bool), false, nil}},
+		{"through in place", throughTransport{localTransport{handlerTransport{provider}, nil}, new(bool), true, nil}},
 		{"proxied", proxied{localTransport{handlerTransport{provider}, nil}}},
 	} {
 		for _, server := range []bool{true, false} {
