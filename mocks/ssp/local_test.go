@@ -45,7 +45,7 @@ func (t localTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // anything is written.
 type throughTransport struct {
 	localTransport
-	served  *bool // set when the SSP called ServeThrough
+	served  *bool // set, when not nil, when the SSP called ServeThrough
 	inPlace bool  // what InPlace answers
 	// added is what the SSP said it added to the inbound request's map.
 	added *[]string
@@ -54,7 +54,9 @@ type throughTransport struct {
 func (t throughTransport) InPlace(*http.Request) bool { return t.inPlace }
 
 func (t throughTransport) ServeThrough(w http.ResponseWriter, r *http.Request, added []string) error {
-	*t.served = true
+	if t.served != nil {
+		*t.served = true
+	}
 	if t.added != nil {
 		*t.added = added
 	}
@@ -332,8 +334,10 @@ func TestLocalAbortsWhenTheConsumerIsGone(t *testing.T) {
 		transport http.RoundTripper
 	}{
 		{"copied", localTransport{handlerTransport{provider}, nil}},
-		{"through", throughTransport{localTransport{handlerTransport{provider}, nil}, new(bool), false, nil}},
-		{"through in place", throughTransport{localTransport{handlerTransport{provider}, nil}, new(bool), true, nil}},
+		// served and added nil: the table's transports are shared by
+		// parallel subtests.
+		{"through", throughTransport{localTransport{handlerTransport{provider}, nil}, nil, false, nil}},
+		{"through in place", throughTransport{localTransport{handlerTransport{provider}, nil}, nil, true, nil}},
 		{"proxied", proxied{localTransport{handlerTransport{provider}, nil}}},
 	} {
 		for _, server := range []bool{true, false} {
