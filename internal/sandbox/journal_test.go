@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -654,10 +655,13 @@ func TestWrappedSandboxLeavesItsRequestAlone(t *testing.T) {
 	t.Parallel()
 	e := start(t, sandbox.Config{})
 	ss := e.session(t, "")
+	var mu sync.Mutex
 	var changed []string
 	outer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		before := r.Header.Clone()
 		e.Server.ServeHTTP(w, r)
+		mu.Lock()
+		defer mu.Unlock()
 		for k := range r.Header {
 			if _, ok := before[k]; !ok {
 				changed = append(changed, k)
@@ -672,6 +676,9 @@ func TestWrappedSandboxLeavesItsRequestAlone(t *testing.T) {
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	assert.Equal(t, res.StatusCode, http.StatusOK, "slot search through the SSP")
+	outer.Close() // waits for the handler to return
+	mu.Lock()
+	defer mu.Unlock()
 	if len(changed) > 0 {
 		t.Errorf("the sandbox added %q to the request its wrapper handed it", changed)
 	}
