@@ -117,11 +117,8 @@ func compact(h Hop, req, res Body, l Limits, g given) entry {
 		// otherwise the entry keeps the map and leaves them out when read.
 		for _, k := range less {
 			if vs, ok := h.RequestHeader[k]; ok {
-				reqCost -= headerCost + int64(len(k))
-				for _, v := range vs {
-					reqRaw -= len(k) + len(v)
-					reqCost -= stringCost + int64(len(v))
-				}
+				r, c := keySizes(k, vs)
+				reqRaw, reqCost = reqRaw-r, reqCost-c
 			}
 		}
 		if !reqGiven || reqRaw+resRaw > l.Header {
@@ -213,24 +210,25 @@ func sizeWith(e *entry, headers int64) int64 {
 // headerSizes is rawSize and headerSize in one pass over h.
 func headerSizes(h http.Header) (raw int, cost int64) {
 	for k, vs := range h {
-		cost += headerCost + int64(len(k))
-		for _, v := range vs {
-			raw += len(k) + len(v)
-			cost += stringCost + int64(len(v))
-		}
+		r, c := keySizes(k, vs)
+		raw, cost = raw+r, cost+c
+	}
+	return raw, cost
+}
+
+// keySizes is one key's share of headerSizes.
+func keySizes(k string, vs []string) (raw int, cost int64) {
+	cost = headerCost + int64(len(k))
+	for _, v := range vs {
+		raw += len(k) + len(v)
+		cost += stringCost + int64(len(v))
 	}
 	return raw, cost
 }
 
 func headerSize(h http.Header) int64 {
-	var n int64
-	for k, vs := range h {
-		n += headerCost + int64(len(k))
-		for _, v := range vs {
-			n += stringCost + int64(len(v))
-		}
-	}
-	return n
+	_, cost := headerSizes(h)
+	return cost
 }
 
 // clipString keeps at most limit bytes of s (cut at a UTF-8 boundary) and
@@ -326,13 +324,8 @@ func sameHeader(a, b http.Header) bool {
 }
 
 func rawSize(h http.Header) int {
-	n := 0
-	for k, vs := range h {
-		for _, v := range vs {
-			n += len(k) + len(v)
-		}
-	}
-	return n
+	raw, _ := headerSizes(h)
+	return raw
 }
 
 // TakeHeader is ClipHeader for a header map nobody changes after (the
